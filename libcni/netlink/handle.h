@@ -1,0 +1,175 @@
+// The netlink layer: one NETLINK_ROUTE socket bound to one namespace, typed
+// operations on links, addresses, routes, neighbours and bridge FDB entries.
+// This directory is the only place that includes libnl; nothing from libnl appears
+// in this header. Errors name the operation and object, then the kernel's words;
+// ENODEV/ENOENT/ESRCH give the kNotFound cause and EEXIST the kExists cause.
+#ifndef LINEN_LIBCNI_NETLINK_HANDLE_H_
+#define LINEN_LIBCNI_NETLINK_HANDLE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libcni/error.h"
+#include "libcni/ip_net.h"
+#include "netns/netns.h"
+
+struct nl_sock;
+
+namespace cni::nl {
+
+// Routes, neighbours and FDB entries linen programs carry this protocol /
+// are recognised by their device, so reconcilers never touch foreign entries.
+inline constexpr uint8_t kLinenRouteProtocol = 0x4c;  // 'L', unused by iproute2's list
+inline constexpr int kMainTable = 254;
+
+struct VxlanInfo {
+  uint32_t vni = 0;
+  std::optional<IpAddr> local;
+  int dev_index = 0;   // underlay device, 0 = none
+  uint16_t port = 0;   // host order; 0 = kernel default (8472)
+  bool learning = true;
+  bool operator==(const VxlanInfo&) const = default;
+};
+
+struct LinkInfo {
+  int index = 0;
+  std::string name;
+  std::string kind;      // "veth", "bridge", "vxlan", "" for plain devices
+  std::string mac;       // "aa:bb:cc:dd:ee:ff", lower case
+  int mtu = 0;
+  int master_index = 0;
+  bool admin_up = false;  // IFF_UP
+  bool oper_up = false;   // IF_OPER_UP (or UNKNOWN with carrier, e.g. lo)
+  bool promisc = false;
+  int peer_index = 0;     // veth: IFLA_LINK (peer's index, maybe in another netns)
+  std::optional<VxlanInfo> vxlan;
+};
+
+struct VethSpec {
+  std::string name;           // in this handle's namespace
+  std::string peer_name;
+  const NetNs* peer_ns = nullptr;  // peer created directly there; nullptr = same ns
+  int mtu = 0;                // 0 = kernel default; applied to both ends
+  std::string mac;            // "" = kernel random
+  std::string peer_mac;
+};
+
+struct BridgeSpec {
+  std::string name;
+  int mtu = 0;
+  std::string mac;  // "" = kernel's; set explicitly so it does not follow ports
+};
+
+struct VxlanSpec {
+  std::string name;
+  VxlanInfo info;
+  int mtu = 0;
+  std::string mac;
+};
+
+struct AddrInfo {
+  int ifindex = 0;
+  IpNet addr;          // with host bits
+  int scope = 0;       // RT_SCOPE_UNIVERSE
+  uint32_t flags = 0;  // IFA_F_*
+};
+
+struct RouteInfo {
+  IpNet dst;                 // 0.0.0.0/0 for default
+  std::optional<IpAddr> gw;
+  int oif = 0;               // 0 = let the kernel pick from gw
+  bool onlink = false;
+  int scope = 0;             // RT_SCOPE_UNIVERSE; RT_SCOPE_LINK = 253
+  uint32_t priority = 0;     // metric
+  int table = kMainTable;
+  uint8_t protocol = 3;      // RTPROT_BOOT as `ip route add`; kLinenRouteProtocol for ours
+  uint8_t type = 1;          // RTN_UNICAST
+  int mtu = 0;               // RTAX_MTU, 0 = unset
+  bool operator==(const RouteInfo&) const = default;
+};
+
+struct NeighInfo {
+  int ifindex = 0;
+  IpAddr dst;
+  std::string lladdr;
+  uint16_t state = 0x80;  // NUD_PERMANENT
+  bool operator==(const NeighInfo&) const = default;
+};
+
+// A bridge FDB entry; for a VXLAN device `dst` is the remote VTEP and `self` is set.
+struct FdbInfo {
+  int ifindex = 0;
+  std::string lladdr;
+  std::optional<IpAddr> dst;
+  uint16_t state = 0x80;  // NUD_PERMANENT
+  bool self = true;       // NTF_SELF
+  bool operator==(const FdbInfo&) const = default;
+};
+
+class Handle {
+ public:
+  // A socket in the calling thread's namespace.
+  static Result<Handle> Open();
+  // A socket inside `ns`; it stays there after the thread switches back.
+  static Result<Handle> OpenIn(const NetNs& ns);
+
+  Handle(Handle&&) noexcept;
+  Handle& operator=(Handle&&) noexcept;
+  ~Handle();
+
+  // Links.
+  Result<LinkInfo> LinkByName(const std::string& name);
+  Result<LinkInfo> LinkByIndex(int index);
+  Result<std::vector<LinkInfo>> ListLinks();
+  Status CreateVeth(const VethSpec& spec);      // exclusive: kExists if present
+  Status CreateBridge(const BridgeSpec& spec);  // exclusive
+  Status CreateVxlan(const VxlanSpec& spec);    // exclusive
+  Status DeleteLink(const std::string& name);   // absent is success
+  Status DeleteLinkByIndex(int index);          // absent is success
+  Status SetUp(int index, bool up = true);
+  Status SetMtu(int index, int mtu);
+  Status SetMac(int index, const std::string& mac);
+  Status SetMaster(int index, int master_index);  // 0 = no master
+  Status SetPromisc(int index, bool on);
+  Status SetNetns(int index, const NetNs& ns);
+  Status SetName(int index, const std::string& name);
+  // Bridge port flags of a device enslaved to a bridge (IFLA_BRPORT_*).
+  Status SetHairpin(int index, bool on);
+  Status SetPortIsolated(int index, bool on);
+  // Waits on link events (no polling) until `index` is oper-up or the timeout ends.
+  Status WaitOperUp(int index, std::chrono::milliseconds timeout);
+
+  // Addresses. Add is exclusive (kExists if the same address is there).
+  Status AddAddr(int index, const IpNet& addr);
+  Status DeleteAddr(int index, const IpNet& addr);  // absent is success
+  Result<std::vector<AddrInfo>> ListAddrs(int index = 0);  // 0 = all links
+
+  // Routes. Add is exclusive; Replace uses NLM_F_REPLACE; Delete of an absent route
+  // is success. List returns routes of `table` (0 = all) in `family`.
+  Status AddRoute(const RouteInfo& r);
+  Status ReplaceRoute(const RouteInfo& r);
+  Status DeleteRoute(const RouteInfo& r);
+  Result<std::vector<RouteInfo>> ListRoutes(Family family, int table = kMainTable);
+
+  // Neighbours (ARP / NDP).
+  Status ReplaceNeigh(const NeighInfo& n);
+  Status DeleteNeigh(const NeighInfo& n);  // absent is success
+  Result<std::vector<NeighInfo>> ListNeighs(int index, Family family);
+
+  // Bridge FDB (AF_BRIDGE neighbours).
+  Status ReplaceFdb(const FdbInfo& f);
+  Status DeleteFdb(const FdbInfo& f);  // absent is success
+  Result<std::vector<FdbInfo>> ListFdb(int index);
+
+ private:
+  explicit Handle(nl_sock* sock);
+  nl_sock* sock_ = nullptr;
+};
+
+}  // namespace cni::nl
+
+#endif  // LINEN_LIBCNI_NETLINK_HANDLE_H_

@@ -1,0 +1,70 @@
+// Where a node learns the cluster: its own lease (pod subnet) and its peers. The
+// static topology file and etcd implement it; backends never know which is behind.
+#ifndef LINEN_OVERLAY_REGISTRY_REGISTRY_H_
+#define LINEN_OVERLAY_REGISTRY_REGISTRY_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libcni/error.h"
+#include "libcni/ip_net.h"
+
+namespace linen::overlay {
+
+enum class BackendType { kHostGw, kVxlan };
+const char* BackendName(BackendType t);                          // "host-gw", "vxlan"
+cni::Result<BackendType> ParseBackendName(std::string_view name);  // code 7 otherwise
+
+// Cluster-wide settings, identical on every node.
+struct ClusterConfig {
+  cni::IpNet network;          // e.g. 10.244.0.0/16
+  int subnet_len = 24;         // flannel's defaulting rules when unset
+  BackendType backend = BackendType::kVxlan;
+  uint32_t vni = 1;
+  uint16_t port = 8472;
+  bool direct_routing = false;
+  int mtu = 0;                 // 0 = derive from the underlay
+  bool ip_masq = true;         // masquerade traffic leaving `network`
+};
+
+// One node's lease: what peers need to reach its pods.
+struct NodeLease {
+  std::string name;
+  cni::IpAddr node_ip;         // underlay (public) address
+  cni::IpNet subnet;           // pod subnet, network address form
+  std::string vtep_mac;        // vxlan only; "" for host-gw
+  bool operator==(const NodeLease&) const = default;
+};
+
+// A VTEP MAC every node can compute for a static topology: locally administered,
+// unicast, 0e:4c:<node IPv4 bytes> (v6: last four bytes).
+std::string DeriveVtepMac(const cni::IpAddr& node_ip);
+
+struct PeerEvent {
+  enum class Kind { kAdded, kChanged, kRemoved } kind;
+  NodeLease lease;
+};
+
+class Registry {
+ public:
+  virtual ~Registry() = default;
+  virtual cni::Result<ClusterConfig> Config() = 0;
+  // Takes (or keeps) this node's lease. `wanted` carries name, node IP and VTEP MAC;
+  // the registry fills in the subnet (keeping a previous one when still ours).
+  virtual cni::Result<NodeLease> Acquire(const NodeLease& wanted) = 0;
+  virtual cni::Status Renew() = 0;
+  virtual cni::Status Release() = 0;
+  // Every lease but this node's.
+  virtual cni::Result<std::vector<NodeLease>> ListPeers() = 0;
+  // Blocks up to `timeout` for changes after the last ListPeers/WaitPeers; returns
+  // them (empty on timeout). An error means the watch was lost: re-list.
+  virtual cni::Result<std::vector<PeerEvent>> WaitPeers(std::chrono::milliseconds timeout) = 0;
+};
+
+}  // namespace linen::overlay
+
+#endif  // LINEN_OVERLAY_REGISTRY_REGISTRY_H_

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every build, test, demo and benchmark dependency of linen from Debian 12
+# packages. Idempotent; run as root on a fresh machine.
+set -euo pipefail
+
+packages=(
+  # build
+  cmake g++ make pkg-config clang
+  libnl-3-dev libnl-route-3-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
+  libbenchmark-dev libcurl4-openssl-dev libnftables-dev
+  # runtime tools used by tests, the demo and benchmarks (never on a plugin's hot path)
+  iproute2 nftables iptables jq iputils-ping procps util-linux kmod
+  containernetworking-plugins etcd-server etcd-client iperf3 gnuplot-nox hyperfine
+)
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "setup.sh: run as root (it installs Debian packages)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# Debian starts etcd as a service on install; linen's tests and demo run their own
+# etcd inside namespaces, so the distribution's instance is not needed.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then
+  systemctl stop etcd || true
+fi
+echo "setup.sh: all dependencies present"

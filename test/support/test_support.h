@@ -1,0 +1,68 @@
+// Helpers for tests that need the kernel: namespaces they create and always remove,
+// unique names for parallel ctest runs, running built executables.
+#ifndef LINEN_TEST_SUPPORT_TEST_SUPPORT_H_
+#define LINEN_TEST_SUPPORT_TEST_SUPPORT_H_
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "libcni/error.h"
+#include "netns/netns.h"
+
+namespace linen::test {
+
+// prefix + pid + a per-process counter, short enough for a netns or link name
+// (at most 15 bytes when prefix is at most 5).
+std::string UniqueName(std::string_view prefix);
+
+// A named namespace under /run/netns, deleted by the destructor even when an
+// ASSERT failed. Loopback is brought up on creation.
+class TempNetns {
+ public:
+  static cni::Result<TempNetns> Create(std::string_view prefix);
+  TempNetns(TempNetns&&) noexcept;
+  TempNetns& operator=(TempNetns&&) = delete;
+  ~TempNetns();
+  const cni::NetNs& ns() const { return ns_; }
+  const std::string& name() const { return name_; }
+  std::string path() const;
+
+ private:
+  TempNetns(std::string name, cni::NetNs ns) : name_(std::move(name)), ns_(std::move(ns)) {}
+  std::string name_;
+  cni::NetNs ns_;
+};
+
+// A directory under /tmp removed recursively by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct ProcResult {
+  int exit_code = 0;  // -signal if killed
+  std::string out;
+  std::string err;
+};
+// Runs argv[0] (absolute path) with the extra env merged over this process's env.
+ProcResult Run(const std::vector<std::string>& argv,
+               const std::map<std::string, std::string>& env = {},
+               std::string_view stdin_data = "");
+// `sh -c cmd`, for reading kernel state back with iproute2 in assertions.
+ProcResult Sh(const std::string& cmd);
+// <build>/cni-bin/<name>: the built plugin executables.
+std::string CniBin(std::string_view name);
+std::string CniBinDir();
+// A file under the source tree (conf-examples/...).
+std::string SourcePath(std::string_view rel);
+
+}  // namespace linen::test
+
+#endif  // LINEN_TEST_SUPPORT_TEST_SUPPORT_H_
