@@ -81,6 +81,8 @@ bool IsSupportedVersion(std::string_view v);
 // Semver-ish compare of "a.b.c"; unparsable sorts first. <0, 0, >0.
 int CompareVersions(std::string_view a, std::string_view b);
 bool VersionAtLeast(std::string_view v, std::string_view min);
+// Code 1 "incompatible CNI versions", details naming `version` and the supported list.
+Error IncompatibleVersionError(std::string_view version);
 
 // The plugin configuration on stdin. Well-known keys are parsed; `raw` keeps the
 // whole object so unknown keys survive re-serialisation (delegation, caching).

@@ -1,0 +1,316 @@
+#include "agent/agent.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "agent/log.h"
+#include "agent/node_ip.h"
+#include "overlay/backend/subnet_env.h"
+
+namespace linen::agent {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr milliseconds kMaxWait{500};  // how often the loop looks at `stop`
+constexpr milliseconds kBackoffMin{200};
+constexpr milliseconds kBackoffMax{5000};
+
+std::vector<overlay::NodeLease> Values(const std::map<cni::IpNet, overlay::NodeLease>& m) {
+  std::vector<overlay::NodeLease> out;
+  out.reserve(m.size());
+  for (const auto& [k, v] : m) out.push_back(v);
+  return out;
+}
+
+// Registry failures that mean "cannot reach / not answering" rather than "refused".
+bool IsOutage(const cni::Error& e) {
+  return e.code() == cni::Code::kTryAgainLater;
+}
+
+void SleepUnlessStopped(const std::atomic<bool>& stop, milliseconds d) {
+  auto until = std::chrono::steady_clock::now() + d;
+  while (!stop && std::chrono::steady_clock::now() < until) {
+    auto left = std::chrono::duration_cast<milliseconds>(until - std::chrono::steady_clock::now());
+    std::this_thread::sleep_for(std::min(left, milliseconds(100)));
+  }
+}
+
+}  // namespace
+
+Agent::Agent(Options opts, std::unique_ptr<overlay::Registry> registry, Metrics* metrics)
+    : opts_(std::move(opts)), registry_(std::move(registry)), metrics_(metrics) {}
+
+Agent::~Agent() = default;
+
+milliseconds Agent::Backoff() {
+  backoff_ = backoff_.count() == 0 ? kBackoffMin : std::min(backoff_ * 2, kBackoffMax);
+  return backoff_;
+}
+
+void Agent::NoteError(const cni::Error& e) {
+  metrics_->SetLastError(e.msg());
+  // Repeating failures are logged when they change, not on every retry.
+  if (e.msg() != last_logged_error_) {
+    Log(e.msg());
+    last_logged_error_ = e.msg();
+  }
+}
+
+void Agent::RegistryDown(const cni::Error& e) {
+  metrics_->SetLastError(e.msg());
+  if (!registry_up_) return;
+  registry_up_ = false;
+  metrics_->SetRegistryUp(false);
+  Log("registry unreachable, keeping the data path as it is and retrying: " + e.msg());
+}
+
+void Agent::RegistryUp() {
+  backoff_ = milliseconds(0);
+  metrics_->SetRegistryUp(true);
+  if (registry_up_) return;
+  registry_up_ = true;
+  metrics_->SetLastError("");
+  last_logged_error_.clear();
+  Log("registry reachable again");
+}
+
+cni::Status Agent::WriteSubnetFile() {
+  overlay::SubnetEnv env;
+  env.network = node_.cluster.network;
+  env.subnet = node_.self.subnet;
+  env.mtu = setup_.mtu;
+  env.ip_masq = node_.cluster.ip_masq;
+  env.backend = overlay::BackendName(node_.cluster.backend);
+  env.node = node_.self.name;
+  return overlay::WriteSubnetEnv(opts_.subnet_file, env);
+}
+
+cni::Status Agent::SetUpNode() {
+  auto cfg = registry_->Config();
+  if (!cfg) return cfg.error();
+  auto ip = opts_.registry == "file" && opts_.iface.empty() && opts_.public_ip.empty()
+                ? cni::Result<cni::IpAddr>(cni::IpAddr())
+                : ResolveNodeIp(*handle_, opts_.iface, opts_.public_ip);
+  if (!ip) return ip.error();
+
+  overlay::NodeLease wanted;
+  wanted.name = opts_.node_name;
+  wanted.node_ip = *ip;
+  if (cfg->backend == overlay::BackendType::kVxlan) {
+    // Derived from the node IP, so the MAC stays the same across restarts and device
+    // re-creation (flannel#1795: a MAC that drifts from the published one).
+    wanted.vtep_mac = overlay::DeriveVtepMac(*ip);
+  }
+  // Our previous subnet, from the subnet file of an earlier run, if it fits.
+  if (node_.self.subnet.prefix != 0) {
+    wanted.subnet = node_.self.subnet;
+  } else if (auto prev = overlay::ReadSubnetEnv(opts_.subnet_file);
+             prev && (prev->node.empty() || prev->node == wanted.name) &&
+             prev->network == cfg->network) {
+    wanted.subnet = prev->subnet;
+  }
+  auto lease = registry_->Acquire(wanted);
+  if (!lease) return lease.error();
+
+  overlay::LocalNode node{*lease, *cfg, opts_.iface};
+  if (node.self.node_ip.IsUnspecified()) node.self.node_ip = *ip;
+  backend_.reset();  // it refers to node_, which changes now
+  node_ = std::move(node);
+  backend_ = overlay::NewBackend(*handle_, node_);
+  auto setup = backend_->EnsureNode();
+  if (!setup) return setup.error().Context("set up " + std::string(BackendName(cfg->backend)));
+  setup_ = *setup;
+  if (!setup_.vtep_mac.empty() && setup_.vtep_mac != node_.self.vtep_mac &&
+      opts_.registry == "etcd") {
+    // The device kept another MAC: publish the one peers must use.
+    overlay::NodeLease fix = node_.self;
+    fix.vtep_mac = setup_.vtep_mac;
+    auto again = registry_->Acquire(fix);
+    if (!again) return again.error();
+    node_.self = *again;
+  }
+  if (auto s = WriteSubnetFile(); !s) return s.error().Context("write " + opts_.subnet_file);
+  metrics_->SetLeaseExpiry(opts_.registry == "etcd"
+                               ? std::chrono::system_clock::now() + opts_.lease_ttl
+                               : std::chrono::system_clock::time_point{});
+  Log("node " + node_.self.name + " leased " + node_.self.subnet.ToString() + " (node IP " +
+      node_.self.node_ip.ToString() + ", " + BackendName(node_.cluster.backend) + ", MTU " +
+      std::to_string(setup_.mtu) + (setup_.vtep_mac.empty() ? "" : ", VTEP " + setup_.vtep_mac) +
+      ")");
+  return Relist();
+}
+
+cni::Status Agent::Relist() {
+  auto peers = registry_->ListPeers();
+  if (!peers) return peers.error();
+  peers_.clear();
+  for (auto& p : *peers) {
+    if (p.subnet == node_.self.subnet) continue;
+    peers_[p.subnet] = std::move(p);
+  }
+  ReconcileNow("full sync");
+  return cni::OkStatus();
+}
+
+void Agent::ApplyEvents(const std::vector<overlay::PeerEvent>& events) {
+  for (const auto& ev : events) {
+    if (ev.lease.subnet == node_.self.subnet) continue;
+    if (ev.kind == overlay::PeerEvent::Kind::kRemoved) {
+      peers_.erase(ev.lease.subnet);
+    } else {
+      peers_[ev.lease.subnet] = ev.lease;
+    }
+    if (opts_.verbose) {
+      const char* what = ev.kind == overlay::PeerEvent::Kind::kAdded     ? "joined"
+                         : ev.kind == overlay::PeerEvent::Kind::kRemoved ? "left"
+                                                                         : "changed";
+      Log("peer " + ev.lease.name + " " + ev.lease.subnet.ToString() + " " + what);
+    }
+  }
+}
+
+void Agent::ReconcileNow(const char* why) {
+  auto start = Clock::now();
+  auto stats = backend_->Reconcile(Values(peers_));
+  auto took = Clock::now() - start;
+  metrics_->ObserveReconcile(took, stats.ok());
+  metrics_->SetPeers(static_cast<int>(peers_.size()));
+  if (!stats) {
+    NoteError(stats.error().Context("reconcile"));
+    return;
+  }
+  if (opts_.verbose || stats->ops() > 0) {
+    Log(std::string(why) + ": " + std::to_string(peers_.size()) + " peers, " +
+        std::to_string(stats->ops()) + " kernel changes in " +
+        std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(took).count()) +
+        " us");
+  }
+}
+
+cni::Status Agent::Run(const std::atomic<bool>& stop) {
+  auto h = cni::nl::Handle::Open();
+  if (!h) return h.error().Context("netlink");
+  handle_.emplace(std::move(*h));
+
+  // Phase 1: until the node is set up once. Everything is retried: etcd may not be
+  // up yet, the config may not be written yet, the underlay may still be coming up.
+  while (!stop) {
+    auto s = SetUpNode();
+    if (s) break;
+    if (IsOutage(s.error())) RegistryDown(s.error()); else NoteError(s.error());
+    SleepUnlessStopped(stop, Backoff());
+  }
+  if (stop) return cni::OkStatus();
+  RegistryUp();
+  metrics_->SetReady(true);
+
+  // Phase 2: follow the peers.
+  const auto renew_every = std::max<std::chrono::milliseconds>(
+      std::chrono::duration_cast<milliseconds>(opts_.lease_ttl) / 3, milliseconds(100));
+  auto now = Clock::now();
+  auto renew_at = now + renew_every;
+  auto resync_at = now + opts_.resync_interval;
+  bool need_relist = false;
+  auto relist_at = now;
+
+  while (!stop) {
+    now = Clock::now();
+    if (now >= renew_at) {
+      auto s = registry_->Renew();
+      if (s) {
+        RegistryUp();
+        renew_at = now + renew_every;
+        if (opts_.registry == "etcd") {
+          metrics_->SetLeaseExpiry(std::chrono::system_clock::now() + opts_.lease_ttl);
+        }
+      } else if (s.error().IsNotFound()) {
+        Log("lease lost (" + s.error().msg() + "); leasing again");
+        auto again = SetUpNode();
+        if (again) {
+          RegistryUp();
+          renew_at = now + renew_every;
+        } else {
+          if (IsOutage(again.error())) RegistryDown(again.error()); else NoteError(again.error());
+          renew_at = now + Backoff();
+        }
+      } else {
+        RegistryDown(s.error());
+        renew_at = now + Backoff();
+      }
+    }
+    if (now >= resync_at) {
+      // Periodic repair: a deleted device or route comes back without any event.
+      if (auto s = backend_->EnsureNode(); !s) NoteError(s.error()); else setup_ = *s;
+      ReconcileNow("resync");
+      resync_at = now + opts_.resync_interval;
+    }
+    if (need_relist && now >= relist_at) {
+      auto s = Relist();
+      if (s) {
+        need_relist = false;
+        RegistryUp();
+      } else {
+        RegistryDown(s.error());
+        relist_at = now + Backoff();
+      }
+    }
+
+    auto next = std::min({renew_at, resync_at, need_relist ? relist_at : now + kMaxWait,
+                          now + kMaxWait});
+    auto wait = std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(next - now));
+    if (need_relist) {
+      SleepUnlessStopped(stop, wait);
+      continue;
+    }
+    auto events = registry_->WaitPeers(wait);
+    if (!events) {
+      // Watch lost: re-read everything right away; back off only if that fails.
+      metrics_->IncWatchRestarts();
+      if (opts_.verbose) Log("peer watch lost: " + events.error().msg());
+      need_relist = true;
+      relist_at = Clock::now();
+      continue;
+    }
+    if (!events->empty()) {
+      ApplyEvents(*events);
+      ReconcileNow("peer change");
+    }
+  }
+  Log("stopping; the data path stays in place");
+  return cni::OkStatus();
+}
+
+cni::Status Agent::RunCleanup() {
+  auto h = cni::nl::Handle::Open();
+  if (!h) return h.error().Context("netlink");
+  handle_.emplace(std::move(*h));
+  auto cfg = registry_->Config();
+  if (!cfg) return cfg.error().Context("cleanup needs the cluster config");
+  overlay::LocalNode node;
+  node.cluster = *cfg;
+  node.underlay = opts_.iface;
+  node.self.name = opts_.node_name;
+  if (auto ip = ResolveNodeIp(*handle_, opts_.iface, opts_.public_ip); ip) {
+    node.self.node_ip = *ip;
+    // Taking the lease over and releasing it is how a new process gives up what an
+    // old one held (the etcd lease ID died with it).
+    overlay::NodeLease wanted = node.self;
+    if (auto l = registry_->Acquire(wanted); l) {
+      if (auto r = registry_->Release(); !r) return r.error().Context("release lease");
+      Log("released lease " + l->subnet.ToString());
+    }
+  }
+  node_ = node;
+  backend_ = overlay::NewBackend(*handle_, node_);
+  if (auto s = backend_->Cleanup(); !s) return s.error().Context("cleanup");
+  if (unlink(opts_.subnet_file.c_str()) != 0 && errno != ENOENT) {
+    return cni::ErrnoError("remove " + opts_.subnet_file, errno);
+  }
+  Log("cleanup done: routes, devices and " + opts_.subnet_file + " removed");
+  return cni::OkStatus();
+}
+
+}  // namespace linen::agent

@@ -1,0 +1,213 @@
+#include "agent/cluster_fixture.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace linen::agent::testing {
+
+using linen::test::Sh;
+
+cni::Result<std::unique_ptr<Process>> Process::Start(const cni::NetNs& ns,
+                                                     const std::vector<std::string>& argv,
+                                                     const std::string& log_path) {
+  std::vector<std::string> args = argv;
+  std::vector<char*> cargv;
+  for (auto& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log < 0) return cni::ErrnoError("open " + log_path, errno);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(log);
+    return cni::ErrnoError("fork", errno);
+  }
+  if (pid == 0) {
+    if (setns(ns.fd(), CLONE_NEWNET) != 0) _exit(126);
+    dup2(log, 1);
+    dup2(log, 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    execv(cargv[0], cargv.data());
+    _exit(127);
+  }
+  close(log);
+  return std::unique_ptr<Process>(new Process(pid, log_path));
+}
+
+int Process::Stop(int sig) {
+  if (pid_ <= 0) return 0;
+  kill(pid_, sig);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+Process::~Process() {
+  if (pid_ > 0) Stop(SIGKILL);
+}
+
+std::string Process::Log() const {
+  std::ifstream f(log_);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void ClusterTest::SetUp() {
+  auto hub = linen::test::TempNetns::Create("hub");
+  ASSERT_TRUE(hub) << hub.error().msg();
+  hub_.emplace(std::move(*hub));
+  dir_.emplace();
+  const std::string h = hub_->name();
+  auto r = Sh("ip -n " + h + " link add br0 type bridge && ip -n " + h +
+              " addr add 10.99.0.1/24 dev br0 && ip -n " + h + " link set br0 up");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto etcd = etcd::testing::EtcdServer::Start(hub_->ns(), dir_->path(), "10.99.0.1", 2379);
+  ASSERT_TRUE(etcd) << etcd.error().msg();
+  etcd_ = std::move(*etcd);
+  auto sw = cni::ScopedNetnsSwitch::Enter(hub_->ns());
+  ASSERT_TRUE(sw) << sw.error().msg();
+  inside_.emplace(std::move(*sw));
+}
+
+void ClusterTest::TearDown() {
+  for (auto& n : nodes_) {
+    if (n->agent && (HasFailure() || getenv("LINEN_SHOW_LOGS") != nullptr)) {
+      std::cerr << "---- linend log of " << n->name << " ----\n" << n->agent->Log();
+    }
+    n->agent.reset();
+  }
+  nodes_.clear();
+  inside_.reset();
+  etcd_.reset();
+  hub_.reset();
+  dir_.reset();
+}
+
+void ClusterTest::WriteConfig(const std::string& json) {
+  etcd::ClientOptions o;
+  o.endpoints = {etcd_->endpoint()};
+  auto c = etcd::Client::Create(o);
+  ASSERT_TRUE(c) << c.error().msg();
+  auto put = (*c)->Put(prefix_ + "/config", json);
+  ASSERT_TRUE(put) << put.error().msg();
+}
+
+Node& ClusterTest::AddNode() {
+  auto n = std::make_unique<Node>();
+  n->index = static_cast<int>(nodes_.size()) + 1;
+  n->name = "node" + std::to_string(n->index);
+  n->ip = "10.99.0." + std::to_string(10 + n->index);
+  n->subnet_file = dir_->path() + "/" + n->name + "/subnet.env";
+  auto ns = linen::test::TempNetns::Create("nd");
+  EXPECT_TRUE(ns) << ns.error().msg();
+  n->ns.emplace(std::move(*ns));
+  const std::string h = hub_->name(), nn = n->ns->name();
+  const std::string port = "p" + nn;
+  auto r = Sh("ip -n " + h + " link add " + port + " type veth peer name eth0 netns " + nn +
+              " && ip -n " + h + " link set " + port + " master br0 up && ip -n " + nn +
+              " addr add " + n->ip + "/24 dev eth0 && ip -n " + nn + " link set eth0 up" +
+              " && ip netns exec " + nn + " sysctl -qw net.ipv4.ip_forward=1");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  nodes_.push_back(std::move(n));
+  return *nodes_.back();
+}
+
+void ClusterTest::StartAgent(Node& n, const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {
+      linen::test::CniBin("linend"), "--registry", "etcd",
+      "--etcd-endpoints", etcd_->endpoint(),
+      "--etcd-prefix", prefix_,
+      "--node-name", n.name,
+      "--iface", "eth0",
+      "--subnet-lease-ttl", lease_ttl_,
+      "--subnet-file", n.subnet_file,
+      "--metrics-address", n.ip + ":9925",
+      "--resync-interval-ms", "1000",
+  };
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  auto p = Process::Start(n.ns->ns(), argv, dir_->path() + "/" + n.name + ".log");
+  ASSERT_TRUE(p) << p.error().msg();
+  n.agent = std::move(*p);
+}
+
+void ClusterTest::StartFileAgent(Node& n, const std::string& topology) {
+  std::vector<std::string> argv = {
+      linen::test::CniBin("linend"), "--registry", "file", "--topology", topology,
+      "--node-name", n.name, "--iface", "eth0", "--subnet-file", n.subnet_file,
+      "--metrics-address", n.ip + ":9925", "--resync-interval-ms", "1000",
+  };
+  auto p = Process::Start(n.ns->ns(), argv, dir_->path() + "/" + n.name + ".log");
+  ASSERT_TRUE(p) << p.error().msg();
+  n.agent = std::move(*p);
+}
+
+std::string ClusterTest::WaitSubnet(Node& n) {
+  std::string subnet;
+  bool ok = Eventually([&] {
+    std::ifstream f(n.subnet_file);
+    std::string line;
+    while (std::getline(f, line)) {
+      if (line.rfind("FLANNEL_SUBNET=", 0) == 0) {
+        auto net = cni::IpNet::Parse(line.substr(15));
+        if (net) subnet = net->Masked().ToString();
+      }
+    }
+    return !subnet.empty();
+  });
+  EXPECT_TRUE(ok) << n.name << " wrote no subnet file; log:\n" << (n.agent ? n.agent->Log() : "");
+  return subnet;
+}
+
+void ClusterTest::AddPod(Node& n, const std::string& subnet) {
+  auto net = cni::IpNet::Parse(subnet);
+  ASSERT_TRUE(net.has_value()) << subnet;
+  const std::string gw = net->Network().Add(1).ToString();
+  n.pod_ip = net->Network().Add(2).ToString();
+  auto pod = linen::test::TempNetns::Create("pod");
+  ASSERT_TRUE(pod) << pod.error().msg();
+  n.pod.emplace(std::move(*pod));
+  const std::string nn = n.ns->name(), pn = n.pod->name();
+  const std::string plen = std::to_string(net->prefix);
+  auto r = Sh("ip -n " + nn + " link add cni0 type bridge && ip -n " + nn + " addr add " + gw +
+              "/" + plen + " dev cni0 && ip -n " + nn + " link set cni0 up && ip -n " + nn +
+              " link add vpod type veth peer name eth0 netns " + pn + " && ip -n " + nn +
+              " link set vpod master cni0 up && ip -n " + pn + " addr add " + n.pod_ip + "/" +
+              plen + " dev eth0 && ip -n " + pn + " link set eth0 up && ip -n " + pn +
+              " route add default via " + gw);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+bool ClusterTest::Ping(const Node& a, const Node& b) {
+  auto r = Sh("ip netns exec " + a.pod->name() + " ping -c1 -W2 " + b.pod_ip);
+  return r.exit_code == 0;
+}
+
+bool ClusterTest::Eventually(const std::function<bool()>& cond, std::chrono::milliseconds limit) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return cond();
+}
+
+std::string ClusterTest::Ip(const Node& n, const std::string& args) {
+  return Sh("ip -n " + n.ns->name() + " " + args).out;
+}
+
+std::string ClusterTest::Http(const Node& n, const std::string& path) {
+  return Sh("curl -s --max-time 2 --noproxy '*' http://" + n.ip + ":9925" + path).out;
+}
+
+}  // namespace linen::agent::testing

@@ -1,0 +1,99 @@
+// Test-only: a small cluster made of namespaces. A "hub" namespace holds the
+// underlay bridge br0 (10.99.0.1/24) and etcd on 10.99.0.1:2379; every node is a
+// namespace whose eth0 is a veth into br0 (10.99.0.<10+i>/24). linend runs in node
+// namespaces as a real process; "pods" are namespaces behind a cni0 bridge on their
+// node, wired with iproute2 (only to give the data path something to carry).
+// The test's main thread sits in the hub so it can talk to etcd.
+#ifndef LINEN_AGENT_CLUSTER_FIXTURE_H_
+#define LINEN_AGENT_CLUSTER_FIXTURE_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "libcni/ip_net.h"
+#include "overlay/registry/etcd/etcd_client.h"
+#include "overlay/registry/etcd/etcd_test_fixture.h"
+#include "test/support/test_support.h"
+
+namespace linen::agent::testing {
+
+// A child process started inside a namespace, stderr+stdout to a log file.
+class Process {
+ public:
+  static cni::Result<std::unique_ptr<Process>> Start(const cni::NetNs& ns,
+                                                      const std::vector<std::string>& argv,
+                                                      const std::string& log_path);
+  ~Process();  // SIGKILL if still running
+  // Sends `sig` and reaps; returns the exit status (-signal if killed by one).
+  int Stop(int sig);
+  bool running() const { return pid_ > 0; }
+  const std::string& log_path() const { return log_; }
+  std::string Log() const;
+
+ private:
+  Process(pid_t pid, std::string log) : pid_(pid), log_(std::move(log)) {}
+  pid_t pid_;
+  std::string log_;
+};
+
+struct Node {
+  std::string name;
+  int index = 0;
+  std::optional<linen::test::TempNetns> ns;
+  std::string ip;           // underlay address
+  std::string subnet_file;  // where its linend writes subnet.env
+  std::unique_ptr<Process> agent;
+  std::optional<linen::test::TempNetns> pod;  // one pod per node, once AddPod ran
+  std::string pod_ip;
+};
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // Writes <prefix>/config in etcd.
+  void WriteConfig(const std::string& json);
+  // A node namespace joined to the underlay (no agent yet).
+  Node& AddNode();
+  // Starts linend for `n` with the standard flags plus `extra`.
+  void StartAgent(Node& n, const std::vector<std::string>& extra = {});
+  // Starts linend for `n` on a static topology file instead of etcd.
+  void StartFileAgent(Node& n, const std::string& topology);
+  // Waits (bounded) until the node's subnet.env exists and returns its SUBNET line
+  // value in network form, e.g. "10.244.3.0/24".
+  std::string WaitSubnet(Node& n);
+  // A pod namespace behind cni0 on the node, addressed .2 in the node's subnet.
+  void AddPod(Node& n, const std::string& subnet);
+  // One ping from a's pod to b's pod (2 s reply timeout).
+  bool Ping(const Node& a, const Node& b);
+  // Polls `cond` until true or `limit` elapses (readiness of asynchronous agents,
+  // not a timing assertion).
+  static bool Eventually(const std::function<bool()>& cond,
+                         std::chrono::milliseconds limit = std::chrono::seconds(10));
+  // `ip -n <node> <args>` output.
+  std::string Ip(const Node& n, const std::string& args);
+  // GET http://<node ip>:9925<path> from the hub.
+  std::string Http(const Node& n, const std::string& path);
+
+  std::string prefix_ = "/linen/network";
+  std::optional<linen::test::TempNetns> hub_;
+  std::optional<linen::test::TempDir> dir_;
+  std::optional<cni::ScopedNetnsSwitch> inside_;
+  std::unique_ptr<etcd::testing::EtcdServer> etcd_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::string lease_ttl_ = "2";
+};
+
+}  // namespace linen::agent::testing
+
+#endif  // LINEN_AGENT_CLUSTER_FIXTURE_H_

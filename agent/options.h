@@ -1,0 +1,37 @@
+// linend's settings: command-line flags (CLI11), optionally from a config file
+// (--config, INI/TOML: `key = value` lines using the long flag names).
+#ifndef LINEN_AGENT_OPTIONS_H_
+#define LINEN_AGENT_OPTIONS_H_
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libcni/error.h"
+
+namespace linen::agent {
+
+struct Options {
+  std::string registry = "etcd";         // "etcd" | "file"
+  std::vector<std::string> etcd_endpoints = {"http://127.0.0.1:2379"};
+  std::string etcd_prefix = "/linen/network";
+  std::chrono::seconds lease_ttl{24 * 3600};
+  std::string topology;                  // --registry file
+  std::string node_name;                 // default: hostname
+  std::string iface;                     // underlay device; "" = the one holding public_ip
+  std::string public_ip;                 // default: first IPv4 address of iface
+  std::string subnet_file = "/run/linen/subnet.env";
+  std::string metrics_address = "127.0.0.1:9925";  // "" = no HTTP endpoint
+  std::chrono::milliseconds resync_interval{10000};
+  bool cleanup = false;                  // remove what linend owns, then exit
+  bool verbose = false;
+};
+
+// Parses argv. --help/--version are reported as an Error with code kOk whose msg
+// is the text to print (exit 0); bad flags are code 7 naming the flag.
+cni::Result<Options> ParseOptions(int argc, const char* const* argv);
+
+}  // namespace linen::agent
+
+#endif  // LINEN_AGENT_OPTIONS_H_

@@ -1,0 +1,434 @@
+#include "bench/driver/cni_bench.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "bench/driver/floors.h"
+#include "bench/driver/proc.h"
+#include "libcni/ip_net.h"
+#include "libcni/netlink/handle.h"
+#include "test/support/test_support.h"
+
+namespace linen::bench {
+namespace {
+
+using nlohmann::json;
+constexpr const char* kNetName = "benchnet";
+
+// One implementation's node: its own namespace, bridge, IPAM store and nat table,
+// so two implementations never see each other's state.
+struct Node {
+  Impl impl;
+  test::TempNetns ns;
+  std::unique_ptr<test::TempDir> data;
+  std::string conf;
+  std::vector<std::string> ruleset_before;
+};
+
+struct Pod {
+  test::TempNetns ns;
+  std::string id;
+  std::string add_out;  // the ADD result, handed back as prevResult on DEL
+};
+
+// The reference setup: bridge with isGateway and ipMasq, host-local IPAM.
+std::string NodeConf(const std::string& data_dir) {
+  json c = {{"cniVersion", "1.0.0"},
+            {"name", kNetName},
+            {"type", "bridge"},
+            {"bridge", "cni0"},
+            {"isGateway", true},
+            {"ipMasq", true},
+            {"ipam",
+             {{"type", "host-local"},
+              {"ranges", json::array({json::array({{{"subnet", "10.88.0.0/16"}}})})},
+              {"dataDir", data_dir}}}};
+  return c.dump();
+}
+
+ExecSpec PluginSpec(const Node& node, const std::string& cmd, const Pod& pod,
+                    std::string stdin_data) {
+  ExecSpec s;
+  s.argv = {node.impl.cni_path + "/bridge"};
+  s.env = CniEnv(cmd, pod.id, pod.ns.path(), "eth0", node.impl.cni_path);
+  s.stdin_data = std::move(stdin_data);
+  s.netns_fd = node.ns.ns().fd();
+  return s;
+}
+
+std::string DelStdin(const Node& node, const Pod& pod) {
+  json c = json::parse(node.conf);
+  json prev = json::parse(pod.add_out, nullptr, false);
+  if (!prev.is_discarded() && prev.is_object() && prev.contains("ips")) c["prevResult"] = prev;
+  return c.dump();
+}
+
+std::vector<std::string> IpsOf(const std::string& out) {
+  std::vector<std::string> ips;
+  json j = json::parse(out, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("ips") || !j["ips"].is_array()) {
+    return ips;
+  }
+  for (const auto& ip : j["ips"]) {
+    if (ip.is_object() && ip.contains("address") && ip["address"].is_string()) {
+      ips.push_back(ip["address"].get<std::string>());
+    }
+  }
+  return ips;
+}
+
+std::vector<std::string> Ruleset(const Node& node) {
+  ExecSpec s;
+  s.argv = {"/usr/sbin/nft", "-s", "list", "ruleset"};
+  s.env = {{"PATH", "/usr/sbin:/usr/bin"}};
+  s.netns_fd = node.ns.ns().fd();
+  std::vector<std::string> lines;
+  auto r = Run(s);
+  if (!r) return lines;
+  std::istringstream in(r->out);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+cni::Result<Node> MakeNode(const Impl& impl) {
+  auto ns = test::TempNetns::Create("lbn");
+  if (!ns) return ns.error().Context("node netns for " + impl.label);
+  Node n{impl, std::move(*ns), std::make_unique<test::TempDir>(), "", {}};
+  n.conf = NodeConf(n.data->path());
+  return n;
+}
+
+cni::Result<Pod> MakePod(const Impl& impl, int i) {
+  auto ns = test::TempNetns::Create("lbc");
+  if (!ns) return ns.error().Context("pod netns");
+  return Pod{std::move(*ns), "bench-" + impl.label + "-" + std::to_string(i), ""};
+}
+
+cni::Result<ExecResult> Add(const Node& node, Pod& pod, bool trace) {
+  ExecSpec s = PluginSpec(node, "ADD", pod, node.conf);
+  s.trace_own_rss = trace;
+  auto r = Run(s);
+  if (r && r->exit_code == 0) pod.add_out = r->out;
+  return r;
+}
+
+cni::Result<ExecResult> Del(const Node& node, const Pod& pod) {
+  return Run(PluginSpec(node, "DEL", pod, DelStdin(node, pod)));
+}
+
+// Whatever a DEL should have removed and did not.
+struct Leaks {
+  long ip_files = 0, node_veths = 0, pod_ifaces = 0, rules = 0;
+  long total() const { return ip_files + node_veths + pod_ifaces + rules; }
+};
+
+Leaks FindLeaks(const Node& node, const std::vector<Pod>& pods) {
+  Leaks l;
+  std::error_code ec;
+  for (const auto& e :
+       std::filesystem::directory_iterator(node.data->path() + "/" + kNetName, ec)) {
+    if (cni::IpAddr::Parse(e.path().filename().string())) ++l.ip_files;
+  }
+  if (auto h = cni::nl::Handle::OpenIn(node.ns.ns())) {
+    if (auto links = h->ListLinks()) {
+      for (const auto& k : *links) l.node_veths += k.kind == "veth";
+    }
+  }
+  for (const auto& p : pods) {
+    auto h = cni::nl::Handle::OpenIn(p.ns.ns());
+    if (!h) continue;
+    if (auto links = h->ListLinks()) {
+      for (const auto& k : *links) l.pod_ifaces += k.name != "lo";
+    }
+  }
+  std::vector<std::string> after = Ruleset(node), added;
+  std::set_difference(after.begin(), after.end(), node.ruleset_before.begin(),
+                      node.ruleset_before.end(), std::back_inserter(added));
+  l.rules = static_cast<long>(added.size());
+  for (const auto& r : added) std::fprintf(stderr, "  leaked rule (%s): %s\n",
+                                           node.impl.label.c_str(), r.c_str());
+  return l;
+}
+
+void ReportLeaks(Report& rep, const std::string& tag, const Leaks& l) {
+  rep.Count("leak." + tag + ".ip_files", l.ip_files);
+  rep.Count("leak." + tag + ".node_veths", l.node_veths);
+  rep.Count("leak." + tag + ".pod_ifaces", l.pod_ifaces);
+  rep.Count("leak." + tag + ".nft_lines", l.rules);
+}
+
+// Pods that got an IP someone else also got, and pods whose eth0 is missing.
+void CheckAdds(Report& rep, const std::string& tag, const std::vector<Pod>& pods) {
+  std::map<std::string, int> seen;
+  long no_ip = 0, dup = 0, no_iface = 0;
+  for (const auto& p : pods) {
+    auto ips = IpsOf(p.add_out);
+    if (ips.empty()) ++no_ip;
+    for (const auto& ip : ips) dup += seen[ip]++ > 0;
+    auto h = cni::nl::Handle::OpenIn(p.ns.ns());
+    if (!h || !h->LinkByName("eth0")) ++no_iface;
+  }
+  rep.Count("dup_ips." + tag, dup);
+  rep.Count("no_ip." + tag, no_ip);
+  rep.Count("no_eth0." + tag, no_iface);
+}
+
+void PrintFailure(const std::string& what, const ExecResult& r) {
+  std::fprintf(stderr, "%s exited %d\n  stdout: %s\n  stderr: %s\n", what.c_str(), r.exit_code,
+               r.out.c_str(), r.err.c_str());
+}
+
+// One ADD and DEL before measuring: the bridge, nat chains and store directory exist
+// from then on, as on any node that already runs pods, and the ruleset snapshot is
+// taken in that state.
+bool WarmUp(Node& node) {
+  auto pod = MakePod(node.impl, -1);
+  if (!pod) return std::fprintf(stderr, "%s\n", pod.error().msg().c_str()), false;
+  auto a = Add(node, *pod, false);
+  if (!a || a->exit_code != 0) {
+    if (a) PrintFailure(node.impl.label + " warm-up ADD", *a);
+    return false;
+  }
+  auto d = Del(node, *pod);
+  if (!d || d->exit_code != 0) {
+    if (d) PrintFailure(node.impl.label + " warm-up DEL", *d);
+    return false;
+  }
+  node.ruleset_before = Ruleset(node);
+  return true;
+}
+
+struct SeqOut {
+  std::map<std::string, std::vector<double>> add, del;
+  std::vector<double> floor_true, floor_ip, floor_del_nl, floor_del_ip;
+};
+
+bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out) {
+  auto floors = Floors::Create();
+  if (!floors) return std::fprintf(stderr, "floors: %s\n", floors.error().msg().c_str()), false;
+  std::vector<std::vector<Pod>> pods(nodes.size());
+  for (size_t k = 0; k < nodes.size(); ++k) {
+    for (int i = 0; i < n; ++i) {
+      auto p = MakePod(nodes[k].impl, i);
+      if (!p) return std::fprintf(stderr, "%s\n", p.error().msg().c_str()), false;
+      pods[k].push_back(std::move(*p));
+    }
+  }
+  std::map<std::string, long> fails_add, fails_del;
+  std::map<std::string, long> tree_rss;
+  // Interleaved, alternating who goes first, so background load (other builds on
+  // this machine) hits every implementation alike.
+  for (int i = 0; i < n; ++i) {
+    for (size_t j = 0; j < nodes.size(); ++j) {
+      size_t k = (i % 2 == 0) ? j : nodes.size() - 1 - j;
+      const std::string& tag = nodes[k].impl.label;
+      auto r = Add(nodes[k], pods[k][i], false);
+      if (!r) return std::fprintf(stderr, "%s\n", r.error().msg().c_str()), false;
+      if (r->exit_code != 0) {
+        if (fails_add[tag]++ == 0) PrintFailure(tag + " ADD", *r);
+        continue;
+      }
+      out.add[tag].push_back(r->ms);
+      tree_rss[tag] = std::max(tree_rss[tag], r->tree_maxrss_kb);
+    }
+    auto t = floors->TrueExec();
+    auto ip = floors->IpExec();
+    if (!t || !ip) return std::fprintf(stderr, "floor exec failed\n"), false;
+    out.floor_true.push_back(*t);
+    out.floor_ip.push_back(*ip);
+  }
+  for (size_t k = 0; k < nodes.size(); ++k) CheckAdds(rep, "seq." + nodes[k].impl.label, pods[k]);
+  for (int i = 0; i < n; ++i) {
+    for (size_t j = 0; j < nodes.size(); ++j) {
+      size_t k = (i % 2 == 0) ? j : nodes.size() - 1 - j;
+      const std::string& tag = nodes[k].impl.label;
+      auto r = Del(nodes[k], pods[k][i]);
+      if (!r) return std::fprintf(stderr, "%s\n", r.error().msg().c_str()), false;
+      if (r->exit_code != 0) {
+        if (fails_del[tag]++ == 0) PrintFailure(tag + " DEL", *r);
+        continue;
+      }
+      out.del[tag].push_back(r->ms);
+    }
+    auto nl = floors->VethDeleteNetlink();
+    auto ip = floors->VethDeleteIp();
+    if (!nl || !ip) {
+      std::fprintf(stderr, "veth delete floor: %s\n",
+                   (!nl ? nl.error() : ip.error()).msg().c_str());
+      return false;
+    }
+    out.floor_del_nl.push_back(*nl);
+    out.floor_del_ip.push_back(*ip);
+  }
+  for (size_t k = 0; k < nodes.size(); ++k) {
+    const std::string& tag = nodes[k].impl.label;
+    rep.Count("fail.seq_add." + tag, fails_add[tag]);
+    rep.Count("fail.seq_del." + tag, fails_del[tag]);
+    ReportLeaks(rep, "seq." + tag, FindLeaks(nodes[k], pods[k]));
+    rep.Value("rss." + tag + ".tree_max_kb", static_cast<double>(tree_rss[tag]), "kB");
+  }
+  for (const auto& node : nodes) {
+    rep.Series("add." + node.impl.label, out.add[node.impl.label]);
+    rep.Series("del." + node.impl.label, out.del[node.impl.label]);
+  }
+  rep.Series("floor.true_exec", out.floor_true);
+  rep.Series("floor.ip_exec", out.floor_ip);
+  rep.Series("floor.veth_del_netlink", out.floor_del_nl);
+  rep.Series("floor.veth_del_ip", out.floor_del_ip);
+  return true;
+}
+
+// Peak RSS of one ADD: the plugin process alone (its VmHWM at exit, as the issue's
+// reference figure was taken) and the max over its process tree (wait4 ru_maxrss,
+// which folds in the IPAM child).
+bool Rss(std::vector<Node>& nodes, int runs, Report& rep, std::map<std::string, long>& own) {
+  for (auto& node : nodes) {
+    const std::string& tag = node.impl.label;
+    long own_max = 0, tree_max = 0;
+    std::vector<Pod> pods;
+    for (int i = 0; i < runs; ++i) {
+      auto p = MakePod(node.impl, 100000 + i);
+      if (!p) return false;
+      auto r = Add(node, *p, true);
+      if (!r) return std::fprintf(stderr, "%s\n", r.error().msg().c_str()), false;
+      if (r->exit_code != 0) {
+        PrintFailure(tag + " traced ADD", *r);
+        return false;
+      }
+      own_max = std::max(own_max, r->own_maxrss_kb);
+      tree_max = std::max(tree_max, r->tree_maxrss_kb);
+      pods.push_back(std::move(*p));
+    }
+    for (auto& p : pods) (void)Del(node, p);
+    own[tag] = own_max;
+    rep.Value("rss." + tag + ".plugin_alone_kb", static_cast<double>(own_max), "kB");
+    rep.Value("rss." + tag + ".process_tree_kb", static_cast<double>(tree_max), "kB");
+  }
+  return true;
+}
+
+// All pods at once, as a node does when a deployment lands on it.
+bool Parallel(std::vector<Node>& nodes, int n, Report& rep, std::map<std::string, double>& add_wall,
+              std::map<std::string, double>& del_wall) {
+  for (auto& node : nodes) {
+    const std::string& tag = node.impl.label;
+    std::vector<Pod> pods;
+    for (int i = 0; i < n; ++i) {
+      auto p = MakePod(node.impl, 200000 + i);
+      if (!p) return std::fprintf(stderr, "%s\n", p.error().msg().c_str()), false;
+      pods.push_back(std::move(*p));
+    }
+    std::vector<ExecSpec> specs;
+    for (auto& p : pods) specs.push_back(PluginSpec(node, "ADD", p, node.conf));
+    std::vector<Child> kids;
+    for (auto& s : specs) {
+      auto c = Child::Start(s);
+      if (!c) return std::fprintf(stderr, "%s\n", c.error().msg().c_str()), false;
+      kids.push_back(std::move(*c));
+    }
+    std::vector<ExecResult> res;
+    auto wall = ReapAll(kids, &res);
+    if (!wall) return false;
+    long fails = 0;
+    std::vector<double> lat;
+    for (size_t i = 0; i < res.size(); ++i) {
+      if (res[i].exit_code == 0) {
+        pods[i].add_out = res[i].out;
+        lat.push_back(res[i].ms);
+      } else if (fails++ == 0) {
+        PrintFailure(tag + " parallel ADD", res[i]);
+      }
+    }
+    add_wall[tag] = *wall;
+    rep.Value("par.add_wall." + tag, *wall, "ms");
+    rep.Series("par.add." + tag, lat);
+    rep.Count("fail.par_add." + tag, fails);
+    CheckAdds(rep, "par." + tag, pods);
+
+    specs.clear();
+    kids.clear();
+    for (auto& p : pods) specs.push_back(PluginSpec(node, "DEL", p, DelStdin(node, p)));
+    for (auto& s : specs) {
+      auto c = Child::Start(s);
+      if (!c) return false;
+      kids.push_back(std::move(*c));
+    }
+    wall = ReapAll(kids, &res);
+    if (!wall) return false;
+    fails = 0;
+    lat.clear();
+    for (const auto& r : res) {
+      if (r.exit_code == 0) {
+        lat.push_back(r.ms);
+      } else if (fails++ == 0) {
+        PrintFailure(tag + " parallel DEL", r);
+      }
+    }
+    del_wall[tag] = *wall;
+    rep.Value("par.del_wall." + tag, *wall, "ms");
+    rep.Series("par.del." + tag, lat);
+    rep.Count("fail.par_del." + tag, fails);
+    ReportLeaks(rep, "par." + tag, FindLeaks(node, pods));
+  }
+  return true;
+}
+
+}  // namespace
+
+bool RunCniBench(const CniBenchOptions& opt, Report& rep) {
+  std::vector<Node> nodes;
+  for (const auto& impl : opt.impls) {
+    auto n = MakeNode(impl);
+    if (!n) return std::fprintf(stderr, "%s\n", n.error().msg().c_str()), false;
+    if (!WarmUp(*n)) {
+      std::fprintf(stderr, "%s: warm-up ADD/DEL failed; is %s/bridge a working plugin?\n",
+                   impl.label.c_str(), impl.cni_path.c_str());
+      return false;
+    }
+    nodes.push_back(std::move(*n));
+  }
+  SeqOut seq;
+  if (opt.sequential > 0 && !Sequential(nodes, opt.sequential, rep, seq)) return false;
+  std::map<std::string, long> own_rss;
+  if (opt.rss_runs > 0 && !Rss(nodes, opt.rss_runs, rep, own_rss)) return false;
+  std::map<std::string, double> add_wall, del_wall;
+  if (opt.parallel > 0 && !Parallel(nodes, opt.parallel, rep, add_wall, del_wall)) return false;
+
+  // Ratios against the first implementation and against the kernel's own delete.
+  const double kernel_del = Summarize(seq.floor_del_nl).p50;
+  for (size_t k = 0; k < nodes.size(); ++k) {
+    const std::string& tag = nodes[k].impl.label;
+    if (opt.sequential > 0 && kernel_del > 0) {
+      rep.Ratio("ratio.del_p50_over_kernel." + tag, Summarize(seq.del[tag]).p50 / kernel_del,
+                "<=", 1.25);
+    }
+    if (k == 0) continue;
+    const std::string& ref = nodes[0].impl.label;
+    if (opt.sequential > 0) {
+      Summary a = Summarize(seq.add[tag]), ra = Summarize(seq.add[ref]);
+      if (ra.p50 > 0) rep.Ratio("ratio.add_p50." + tag, a.p50 / ra.p50, "<=", 0.1);
+      if (ra.p99 > 0) rep.Ratio("ratio.add_p99." + tag, a.p99 / ra.p99, "<=", 0.2);
+    }
+    if (opt.parallel > 0 && add_wall[ref] > 0 && del_wall[ref] > 0) {
+      rep.Ratio("ratio.par_add_wall." + tag, add_wall[tag] / add_wall[ref], "<=", 0.1);
+      rep.Ratio("ratio.par_del_wall." + tag, del_wall[tag] / del_wall[ref], "<=", 0.2);
+    }
+    if (opt.rss_runs > 0 && own_rss[ref] > 0) {
+      rep.Ratio("ratio.rss_plugin_alone." + tag,
+                static_cast<double>(own_rss[tag]) / static_cast<double>(own_rss[ref]), "<=",
+                0.5);
+    }
+  }
+  return true;
+}
+
+}  // namespace linen::bench

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Pod-to-pod TCP throughput across two nodes, our plugins vs. the same data path made
+# by hand with iproute2, for the host-gw and vxlan backends.
+#
+#   bash bench/iperf.sh [--seconds 3] [--rounds 2] [--cni-bin DIR] [--out DIR]
+#                       [--backends "host-gw vxlan"] [--ipmasq true|false]
+#
+# Two node namespaces share an underlay veth (192.168.77.0/24); each node has one pod.
+# "hand": cni0 + veth + routes typed with ip(8) (vxlan: VTEP with FDB, ARP, onlink
+# route, MTU 1450). "linen": the host-gw / vxlan meta-plugin with a static topology,
+# exec'd inside each node namespace, delegating to our bridge + host-local.
+# iperf3 runs pod1 -> pod2; the best of --rounds runs counts (the machine is shared).
+# Everything lives in namespaces named lbi<pid>*, removed on exit even on failure.
+# Prints a table; with --out, appends key=value lines to <out>/summary.txt.
+set -euo pipefail
+
+seconds=3 rounds=2 out="" ipmasq=true backends="host-gw vxlan"
+cni_bin="$(cd "$(dirname "$0")/.." && pwd)/build-bench/cni-bin"
+while (($#)); do
+  case "$1" in
+    --seconds) seconds=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --cni-bin) cni_bin=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --backends) backends=$2; shift 2 ;;
+    --ipmasq) ipmasq=$2; shift 2 ;;
+    *) echo "iperf.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+p="lbi$$"
+n1="${p}n1" n2="${p}n2" p1="${p}p1" p2="${p}p2"
+tmp=$(mktemp -d /tmp/linen-iperf-XXXXXX)
+cleanup() {
+  for ns in "$p1" "$p2" "$n1" "$n2"; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+die() { echo "iperf.sh: $*" >&2; exit 1; }
+
+# 0e:4c + the node IP's bytes, as overlay::DeriveVtepMac computes it.
+vtep_mac() { local IFS=.; set -- $1; printf '0e:4c:%02x:%02x:%02x:%02x' "$1" "$2" "$3" "$4"; }
+
+setup_nodes() {
+  for ns in "$n1" "$n2" "$p1" "$p2"; do
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+  done
+  ip -n "$n1" link add ul0 type veth peer name ul0 netns "$n2"
+  ip -n "$n1" addr add 192.168.77.1/24 dev ul0
+  ip -n "$n2" addr add 192.168.77.2/24 dev ul0
+  ip -n "$n1" link set ul0 up
+  ip -n "$n2" link set ul0 up
+}
+
+teardown_nodes() {
+  for ns in "$p1" "$p2" "$n1" "$n2"; do ip netns del "$ns" 2>/dev/null || true; done
+}
+
+# hand <backend>: node i owns 10.244.i.0/24, gateway .1 on cni0, pod .2.
+hand() {
+  local backend=$1 mtu=1500
+  [[ $backend == vxlan ]] && mtu=1450
+  for i in 1 2; do
+    local n="${p}n$i" pod="${p}p$i" j=$((3 - i))
+    ip netns exec "$n" sysctl -qw net.ipv4.ip_forward=1
+    ip -n "$n" link add cni0 mtu "$mtu" type bridge
+    ip -n "$n" addr add "10.244.$i.1/24" dev cni0
+    ip -n "$n" link set cni0 up
+    ip -n "$n" link add vethpod mtu "$mtu" type veth peer name eth0 mtu "$mtu" netns "$pod"
+    ip -n "$n" link set vethpod master cni0 up
+    ip -n "$pod" addr add "10.244.$i.2/24" dev eth0
+    ip -n "$pod" link set eth0 up
+    ip -n "$pod" route add default via "10.244.$i.1"
+    if [[ $backend == host-gw ]]; then
+      ip -n "$n" route add "10.244.$j.0/24" via "192.168.77.$j" dev ul0
+    else
+      ip -n "$n" link add linen.1 address "$(vtep_mac "192.168.77.$i")" mtu 1450 type vxlan \
+        id 1 local "192.168.77.$i" dev ul0 dstport 8472 nolearning
+      ip -n "$n" addr add "10.244.$i.0/32" dev linen.1
+      ip -n "$n" link set linen.1 up
+      local mac_j; mac_j=$(vtep_mac "192.168.77.$j")
+      ip -n "$n" neigh replace "10.244.$j.0" lladdr "$mac_j" dev linen.1 nud permanent
+      bridge -n "$n" fdb append "$mac_j" dev linen.1 dst "192.168.77.$j" self permanent
+      ip -n "$n" route add "10.244.$j.0/24" via "10.244.$j.0" dev linen.1 onlink
+    fi
+  done
+  pod_ip2=10.244.2.2
+}
+
+conf() {  # conf <backend> <i>
+  local backend=$1 i=$2
+  cat <<JSON
+{"cniVersion":"1.0.0","name":"benchiperf","type":"$backend","nodeName":"node$i",
+ "topology":{"network":"10.244.0.0/16","backend":{"type":"$backend"},"ipMasq":$ipmasq,
+   "nodes":[{"name":"node1","ip":"192.168.77.1","subnet":"10.244.1.0/24"},
+            {"name":"node2","ip":"192.168.77.2","subnet":"10.244.2.0/24"}]},
+ "subnetFile":"$tmp/n$i/subnet.env","dataDir":"$tmp/n$i/delegates",
+ "ipam":{"dataDir":"$tmp/n$i/ipam"}}
+JSON
+}
+
+cni() {  # cni <ADD|DEL> <backend> <i>
+  local cmd=$1 backend=$2 i=$3
+  mkdir -p "$tmp/n$i"
+  conf "$backend" "$i" | ip netns exec "${p}n$i" env CNI_COMMAND="$cmd" \
+    CNI_CONTAINERID="iperf-$i" CNI_NETNS="/run/netns/${p}p$i" CNI_IFNAME=eth0 \
+    CNI_PATH="$cni_bin" "$cni_bin/$backend"
+}
+
+linen() {
+  local backend=$1
+  [[ -x $cni_bin/$backend ]] || die "$cni_bin/$backend not built"
+  for i in 1 2; do
+    cni ADD "$backend" "$i" > "$tmp/add$i.json" || die "linen $backend ADD on node$i failed: $(cat "$tmp/add$i.json")"
+  done
+  pod_ip2=$(jq -r '.ips[0].address' "$tmp/add2.json" | cut -d/ -f1)
+}
+
+linen_del() {
+  local backend=$1
+  for i in 1 2; do cni DEL "$backend" "$i" >/dev/null || die "linen $backend DEL on node$i failed"; done
+  rm -rf "$tmp"/n*
+}
+
+# Gbit/s from pod1 to pod2.
+measure() {
+  ip netns exec "$p1" ping -c1 -W2 "$pod_ip2" >/dev/null || die "$label: pod1 cannot ping pod2 ($pod_ip2)"
+  ip netns exec "$p2" iperf3 -s -1 >/dev/null 2>&1 &
+  local srv=$!
+  # Wait until the server listens (a condition, polled), not for a fixed time.
+  local tries=0
+  until ip netns exec "$p2" ss -Hltn 'sport = :5201' | grep -q .; do
+    ((++tries < 2000)) || die "iperf3 server did not start"
+  done
+  local json
+  json=$(ip netns exec "$p1" iperf3 -c "$pod_ip2" -t "$seconds" -J) || die "$label: iperf3 failed"
+  wait "$srv" || true
+  jq -r '.end.sum_received.bits_per_second / 1e9 | . * 1000 | round / 1000' <<<"$json"
+}
+
+declare -A best
+for backend in $backends; do
+  for ((r = 0; r < rounds; r++)); do
+    for kind in hand linen; do
+      label="$kind-$backend"
+      setup_nodes
+      if [[ $kind == hand ]]; then hand "$backend"; else linen "$backend"; fi
+      mtu=$(ip -n "$p1" -o link show eth0 | sed -n 's/.* mtu \([0-9]*\).*/\1/p')
+      gbps=$(measure)
+      echo "  $label round $r: $gbps Gbit/s (pod MTU $mtu)" >&2
+      if [[ -z ${best[$label]:-} ]] || awk -v a="$gbps" -v b="${best[$label]}" 'BEGIN{exit !(a>b)}'; then
+        best[$label]=$gbps
+      fi
+      best["$label.mtu"]=$mtu
+      [[ $kind == linen ]] && linen_del "$backend"
+      teardown_nodes
+    done
+  done
+done
+
+echo "== iperf3 pod-to-pod across two nodes (best of $rounds x ${seconds}s)"
+for backend in $backends; do
+  h=${best[hand-$backend]} l=${best[linen-$backend]}
+  ratio=$(awk -v l="$l" -v h="$h" 'BEGIN{printf "%.3f", l/h}')
+  verdict=$(awk -v r="$ratio" 'BEGIN{print (r>=0.95)?"PASS":"MISS"}')
+  printf '  %-34s %8.2f Gbit/s (pod MTU %s)\n' "iperf.$backend.hand" "$h" "${best[hand-$backend.mtu]}"
+  printf '  %-34s %8.2f Gbit/s (pod MTU %s)\n' "iperf.$backend.linen" "$l" "${best[linen-$backend.mtu]}"
+  printf '  %-34s %12s   target >= 0.950  %s\n' "ratio.iperf.$backend" "$ratio" "$verdict"
+  if [[ -n $out ]]; then
+    {
+      echo "iperf.$backend.hand_gbps=$h"; echo "iperf.$backend.linen_gbps=$l"
+      echo "iperf.$backend.hand_mtu=${best[hand-$backend.mtu]}"
+      echo "iperf.$backend.linen_mtu=${best[linen-$backend.mtu]}"
+      echo "ratio.iperf.$backend=$ratio"
+    } >> "$out/summary.txt"
+  fi
+  [[ ${best[hand-$backend.mtu]} == "${best[linen-$backend.mtu]}" ]] ||
+    echo "  WARNING: pod MTU differs ($backend): hand ${best[hand-$backend.mtu]}, linen ${best[linen-$backend.mtu]}"
+done

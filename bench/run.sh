@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# One command for every benchmark: builds Release into build-bench, runs our plugins
+# and the reference ones (/usr/lib/cni, Debian containernetworking-plugins) through
+# the same harness inside namespaces it creates, and writes bench/results/<time>/:
+#   summary.txt (key=value), report.txt (the tables), *.dat (raw samples, ms),
+#   latency.png (ADD/DEL latency distributions side by side).
+#
+#   bash bench/run.sh [--quick] [--no-build] [--seq N] [--par N] [--peers N]
+#                     [--iperf-seconds S] [--skip cni|vxlan|iperf ...]
+#
+# --quick: small counts (a minute, for trying things out); figures are noisy then.
+# Exit status: non-zero if a benchmark failed to run or counted a leak, duplicate
+# IP or failed operation. Missed performance targets are reported, not fatal.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+build="$root/build-bench"
+seq=200 par=100 rss=5 peers=5000 reps=20 iperf_seconds=3 iperf_rounds=2 do_build=1
+skip=""
+while (($#)); do
+  case "$1" in
+    --quick) seq=30 par=20 rss=2 peers=1000 reps=5 iperf_seconds=1 iperf_rounds=1; shift ;;
+    --no-build) do_build=0; shift ;;
+    --seq) seq=$2; shift 2 ;;
+    --par) par=$2; shift 2 ;;
+    --peers) peers=$2; shift 2 ;;
+    --iperf-seconds) iperf_seconds=$2; shift 2 ;;
+    --skip) skip="$skip $2"; shift 2 ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[[ $(id -u) -eq 0 ]] || { echo "run.sh: run as root (namespaces, veths, nftables)" >&2; exit 2; }
+
+if ((do_build)); then
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$build" --target linen_bench bridge host-local host-gw vxlan -j2
+fi
+bin="$build/bench/linen_bench"
+ours="$build/cni-bin"
+ref=/usr/lib/cni
+
+out="$here/results/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$out"
+ln -sfn "$(basename "$out")" "$here/results/latest"
+report="$out/report.txt"
+{
+  echo "linen benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, kernel $(uname -r)"
+  echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "reference: $ref ($(dpkg-query -W -f='${Package} ${Version}' containernetworking-plugins 2>/dev/null || echo unknown))"
+  echo "linen: $ours (git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), working tree as built)"
+} | tee "$report"
+
+status=0
+skipped() { [[ " $skip " == *" $1 "* ]]; }
+
+if ! skipped cni; then
+  "$bin" --out "$out" cni --impl "ref=$ref" --impl "linen=$ours" \
+    --seq "$seq" --par "$par" --rss "$rss" | tee -a "$report" || status=1
+fi
+if ! skipped vxlan; then
+  "$bin" --out "$out" vxlan --peers "$peers" --reps "$reps" | tee -a "$report" || status=1
+fi
+if ! skipped iperf; then
+  bash "$here/iperf.sh" --seconds "$iperf_seconds" --rounds "$iperf_rounds" --cni-bin "$ours" \
+    --out "$out" 2>&1 | tee -a "$report" || status=1
+fi
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$report"
+
+# Latency distributions as CDFs, sequential runs on the left, parallel on the right.
+cdf() {  # cdf <name>: <name>.cdf with "ms fraction" lines
+  local f="$out/$1.dat"
+  [[ -s $f ]] || return 0
+  local n; n=$(wc -l < "$f")
+  sort -g "$f" | awk -v n="$n" '{print $1, NR / n}' > "$out/$1.cdf"
+}
+for s in add.ref add.linen del.ref del.linen par.add.ref par.add.linen par.del.ref \
+         par.del.linen floor.true_exec floor.ip_exec floor.veth_del_netlink; do
+  cdf "$s"
+done
+if command -v gnuplot >/dev/null && [[ -s $out/add.ref.cdf ]]; then
+  plot_if() {  # only series that exist, so a skipped mode does not break the plot
+    local spec="" f
+    while (($#)); do
+      f="$out/$1.cdf"
+      [[ -s $f ]] && spec+="${spec:+, }'$f' using 1:2 with lines lw 2 title '$2'"
+      shift 2
+    done
+    echo "$spec"
+  }
+  gnuplot <<GP
+set terminal pngcairo size 1400,560 font ",10"
+set output "$out/latency.png"
+set multiplot layout 1,2 title "bridge(isGateway,ipMasq) + host-local: reference 1.1.1 vs linen ($(date -u +%F), load at start $(cut -d' ' -f1 /proc/loadavg))"
+set logscale x
+set xlabel "latency per exec (ms, log scale)"
+set ylabel "fraction of operations"
+set key bottom right
+set grid
+set yrange [0:1]
+set title "sequential ADD / DEL, with the floors"
+plot $(plot_if add.ref "ref ADD" add.linen "linen ADD" del.ref "ref DEL" del.linen "linen DEL" \
+      floor.true_exec "/bin/true exec" floor.ip_exec "one ip command" \
+      floor.veth_del_netlink "kernel veth delete")
+set title "$par pods at once: per-exec latency"
+plot $(plot_if par.add.ref "ref ADD" par.add.linen "linen ADD" par.del.ref "ref DEL" \
+      par.del.linen "linen DEL")
+unset multiplot
+GP
+  echo "chart: $out/latency.png" | tee -a "$report"
+fi
+echo "results: $out"
+exit "$status"

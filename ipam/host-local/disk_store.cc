@@ -1,0 +1,243 @@
+#include "ipam/host-local/disk_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace host_local {
+namespace {
+
+// Test-only fault injection: LINEN_TEST_CRASH_AT=<point> makes the process die by
+// SIGKILL at that point, exactly as an OOM kill or node shutdown would. Points:
+// "before-link" (owner text written, not yet visible) and "after-reserve" (address
+// file in place, cursor and result not yet written).
+void MaybeCrash(const char* point) {
+  static const char* want = std::getenv("LINEN_TEST_CRASH_AT");
+  if (want && std::strcmp(want, point) == 0) raise(SIGKILL);
+}
+
+int RetryEintr(int (*fn)(int, int), int fd, int op) {
+  int rc;
+  do rc = fn(fd, op); while (rc < 0 && errno == EINTR);
+  return rc;
+}
+
+cni::Status WriteAll(int fd, std::string_view data, const std::string& what) {
+  while (!data.empty()) {
+    ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return cni::ErrnoError("write " + what, errno);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return cni::OkStatus();
+}
+
+// Small files only: owner texts and cursors are tens of bytes.
+cni::Result<std::string> ReadSmall(int dir_fd, const char* name) {
+  int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return cni::ErrnoError(std::string("open ") + name, errno);
+  std::string out;
+  char buf[512];
+  while (true) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      return cni::ErrnoError(std::string("read ") + name, err);
+    }
+    if (n == 0 || out.size() > 4096) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+cni::Status MkdirAll(const std::string& path) {
+  std::string partial;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    partial = path.substr(0, pos);
+    if (partial.empty()) continue;
+    if (mkdir(partial.c_str(), 0755) < 0 && errno != EEXIST) {
+      return cni::ErrnoError("create data directory " + partial, errno);
+    }
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) < 0) return cni::ErrnoError("stat " + path, errno);
+  if (!S_ISDIR(st.st_mode)) {
+    return cni::Error(cni::Code::kIoFailure, "data directory " + path + " is not a directory");
+  }
+  return cni::OkStatus();
+}
+
+}  // namespace
+
+cni::Result<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& data_dir,
+                                                        const std::string& network) {
+  // The network name becomes a path component; never let it climb out of dataDir.
+  if (network.empty() || network == "." || network == ".." ||
+      network.find('/') != std::string::npos) {
+    return cni::Error(cni::Code::kInvalidNetworkConfig,
+                      "network name \"" + network + "\" cannot be used as a directory name");
+  }
+  const std::string dir = (data_dir.empty() ? std::string("/var/lib/cni/networks") : data_dir) +
+                          "/" + network;
+  if (auto s = MkdirAll(dir); !s) return s.error();
+  int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return cni::ErrnoError("open data directory " + dir, errno);
+  int lock_fd = openat(dir_fd, kLockFileName, O_CREAT | O_RDONLY | O_CLOEXEC, 0750);
+  if (lock_fd < 0) {
+    int err = errno;
+    close(dir_fd);
+    return cni::ErrnoError("open lock file " + dir + "/" + kLockFileName, err);
+  }
+  return std::unique_ptr<DiskStore>(new DiskStore(dir, dir_fd, lock_fd));
+}
+
+DiskStore::~DiskStore() {
+  close(lock_fd_);  // also drops the flock if still held
+  close(dir_fd_);
+}
+
+cni::Status DiskStore::Lock() {
+  if (RetryEintr(flock, lock_fd_, LOCK_EX) < 0) {
+    return cni::ErrnoError("lock " + dir_ + "/" + kLockFileName, errno);
+  }
+  return cni::OkStatus();
+}
+
+void DiskStore::Unlock() { RetryEintr(flock, lock_fd_, LOCK_UN); }
+
+cni::Result<bool> DiskStore::LinkNew(const std::string& name, std::string_view content) {
+  // Test-only: LINEN_TEST_NO_TMPFILE=1 takes the path used on filesystems without
+  // O_TMPFILE, so that path is exercised here too.
+  static const bool no_tmpfile = std::getenv("LINEN_TEST_NO_TMPFILE") != nullptr;
+  int fd = -1;
+  if (no_tmpfile) {
+    errno = EOPNOTSUPP;
+  } else {
+    fd = openat(dir_fd_, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  }
+  if (fd >= 0) {
+    if (auto s = WriteAll(fd, content, dir_ + "/" + name); !s) {
+      close(fd);
+      return s.error();
+    }
+    MaybeCrash("before-link");
+    const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+    int rc = linkat(AT_FDCWD, proc.c_str(), dir_fd_, name.c_str(), AT_SYMLINK_FOLLOW);
+    if (rc < 0 && errno == ENOENT) {
+      // No /proc: AT_EMPTY_PATH does the same (needs CAP_DAC_READ_SEARCH).
+      rc = linkat(fd, "", dir_fd_, name.c_str(), AT_EMPTY_PATH);
+    }
+    int err = errno;
+    close(fd);
+    if (rc == 0) return true;
+    if (err == EEXIST) return false;
+    return cni::ErrnoError("reserve " + dir_ + "/" + name, err);
+  }
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+    return cni::ErrnoError("reserve " + dir_ + "/" + name, errno);
+  }
+  // Filesystem without O_TMPFILE: a named temp file, linked into place. We hold the
+  // lock, so a temp file seen by List() later is a dead writer's and is removed there.
+  const std::string tmp = std::string(kTempPrefix) + name + "." + std::to_string(getpid());
+  unlinkat(dir_fd_, tmp.c_str(), 0);
+  fd = openat(dir_fd_, tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) return cni::ErrnoError("create " + dir_ + "/" + tmp, errno);
+  auto s = WriteAll(fd, content, dir_ + "/" + tmp);
+  close(fd);
+  if (!s) {
+    unlinkat(dir_fd_, tmp.c_str(), 0);
+    return s.error();
+  }
+  MaybeCrash("before-link");
+  int rc = linkat(dir_fd_, tmp.c_str(), dir_fd_, name.c_str(), 0);
+  int err = errno;
+  unlinkat(dir_fd_, tmp.c_str(), 0);
+  if (rc == 0) return true;
+  if (err == EEXIST) return false;
+  return cni::ErrnoError("reserve " + dir_ + "/" + name, err);
+}
+
+cni::Result<bool> DiskStore::Reserve(std::string_view id, std::string_view ifname,
+                                     const cni::IpAddr& ip, int range_id) {
+  auto linked = LinkNew(ip.ToString(), OwnerKey(id, ifname));
+  if (!linked || !*linked) return linked;
+  MaybeCrash("after-reserve");
+  // The cursor is only a hint (a torn one restarts round robin at the range start),
+  // so it is rewritten in place without fsync. Not with O_TRUNC: on ext4 truncating
+  // a file that has data forces a flush (auto_da_alloc) and costs milliseconds per
+  // ADD; overwrite, then cut the tail only when the old text was longer.
+  const std::string cursor = kLastReservedPrefix + std::to_string(range_id);
+  const std::string text = ip.ToString();
+  int fd = openat(dir_fd_, cursor.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return cni::ErrnoError("write " + dir_ + "/" + cursor, errno);
+  auto s = WriteAll(fd, text, dir_ + "/" + cursor);
+  struct stat st;
+  if (s && fstat(fd, &st) == 0 && st.st_size > static_cast<off_t>(text.size()) &&
+      ftruncate(fd, static_cast<off_t>(text.size())) < 0) {
+    s = cni::ErrnoError("truncate " + dir_ + "/" + cursor, errno);
+  }
+  close(fd);
+  if (!s) return s.error();
+  return true;
+}
+
+std::optional<cni::IpAddr> DiskStore::LastReservedIp(int range_id) {
+  const std::string cursor = kLastReservedPrefix + std::to_string(range_id);
+  auto text = ReadSmall(dir_fd_, cursor.c_str());
+  if (!text) return std::nullopt;
+  return cni::IpAddr::Parse(TrimSpace(*text));
+}
+
+cni::Result<std::vector<Reservation>> DiskStore::List() {
+  int fd = dup(dir_fd_);
+  if (fd < 0) return cni::ErrnoError("open data directory " + dir_, errno);
+  DIR* d = fdopendir(fd);
+  if (!d) {
+    int err = errno;
+    close(fd);
+    return cni::ErrnoError("open data directory " + dir_, err);
+  }
+  rewinddir(d);  // the dup shares the offset with dir_fd_; start from the top
+  std::vector<Reservation> out;
+  while (dirent* e = readdir(d)) {
+    const char* name = e->d_name;
+    if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN) continue;
+    if (std::strncmp(name, kTempPrefix, std::strlen(kTempPrefix)) == 0) {
+      unlinkat(dir_fd_, name, 0);
+      continue;
+    }
+    // Only canonical address names are reservations; `lock`, the cursors and
+    // anything else an operator left here are not.
+    auto ip = cni::IpAddr::Parse(name);
+    if (!ip || ip->ToString() != name) continue;
+    auto content = ReadSmall(dir_fd_, name);
+    if (!content) continue;  // vanished or unreadable: the reference skips it too
+    out.push_back({*ip, std::string(TrimSpace(*content))});
+  }
+  closedir(d);
+  return out;
+}
+
+cni::Status DiskStore::Release(const cni::IpAddr& ip) {
+  const std::string name = ip.ToString();
+  if (unlinkat(dir_fd_, name.c_str(), 0) < 0 && errno != ENOENT) {
+    return cni::ErrnoError("release " + dir_ + "/" + name, errno);
+  }
+  return cni::OkStatus();
+}
+
+}  // namespace host_local

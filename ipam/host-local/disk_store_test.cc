@@ -1,0 +1,161 @@
+#include "ipam/host-local/disk_store.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "ipam/host-local/test_util.h"
+
+namespace host_local {
+namespace {
+
+using testing::Ip;
+
+class HostLocalDiskStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    umask(022);
+    char tmpl[] = "/tmp/linen-hl-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    auto s = DiskStore::Open(root_ + "/data", "net1");
+    ASSERT_TRUE(s.ok()) << s.error().msg();
+    store_ = std::move(*s);
+    dir_ = root_ + "/data/net1";
+  }
+  void TearDown() override {
+    store_.reset();
+    nftw(root_.c_str(), [](const char* p, const struct stat*, int, FTW*) { return remove(p); }, 16,
+         FTW_DEPTH | FTW_PHYS);
+  }
+  std::string Read(const std::string& name) {
+    std::ifstream in(dir_ + "/" + name, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  void Write(const std::string& name, const std::string& content) {
+    std::ofstream(dir_ + "/" + name, std::ios::binary) << content;
+  }
+  bool Exists(const std::string& name) { return access((dir_ + "/" + name).c_str(), F_OK) == 0; }
+  unsigned Mode(const std::string& name) {
+    struct stat st;
+    EXPECT_EQ(stat((dir_ + (name.empty() ? "" : "/" + name)).c_str(), &st), 0) << name;
+    return st.st_mode & 07777;
+  }
+  std::vector<std::string> Names() {
+    std::vector<std::string> out;
+    auto list = store_->List();
+    EXPECT_TRUE(list.ok());
+    for (const auto& r : *list) out.push_back(r.ip.ToString() + "=" + r.owner);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  std::string root_, dir_;
+  std::unique_ptr<DiskStore> store_;
+};
+
+TEST_F(HostLocalDiskStoreTest, LayoutMatchesTheReference) {
+  EXPECT_EQ(Mode(""), 0755u);
+  EXPECT_EQ(Mode("lock"), 0750u);
+  auto r = store_->Reserve("c1", "eth0", Ip("10.0.0.2"), 0);
+  ASSERT_TRUE(r.ok()) << r.error().msg();
+  EXPECT_TRUE(*r);
+  EXPECT_EQ(Read("10.0.0.2"), "c1\r\neth0");
+  EXPECT_EQ(Mode("10.0.0.2"), 0600u);
+  EXPECT_EQ(Read("last_reserved_ip.0"), "10.0.0.2");
+  EXPECT_EQ(Mode("last_reserved_ip.0"), 0600u);
+  ASSERT_TRUE(store_->Reserve(" c2 ", "eth1", Ip("fd00::a:2"), 3).ok());
+  EXPECT_EQ(Read("fd00::a:2"), "c2\r\neth1");  // ID trimmed, as the reference
+  EXPECT_EQ(Read("last_reserved_ip.3"), "fd00::a:2");
+  EXPECT_EQ(store_->LastReservedIp(3), Ip("fd00::a:2"));
+  EXPECT_EQ(store_->LastReservedIp(7), std::nullopt);
+}
+
+TEST_F(HostLocalDiskStoreTest, CursorIsRewrittenExactlyWhenItShrinks) {
+  ASSERT_TRUE(*store_->Reserve("c1", "eth0", Ip("10.0.0.100"), 0));
+  ASSERT_TRUE(*store_->Reserve("c2", "eth0", Ip("10.0.0.9"), 0));
+  EXPECT_EQ(Read("last_reserved_ip.0"), "10.0.0.9");  // no stale tail: the reference parses it raw
+  ASSERT_TRUE(*store_->Reserve("c3", "eth0", Ip("10.0.0.10"), 0));
+  EXPECT_EQ(Read("last_reserved_ip.0"), "10.0.0.10");
+}
+
+TEST_F(HostLocalDiskStoreTest, ReserveIsExclusive) {
+  ASSERT_TRUE(*store_->Reserve("c1", "eth0", Ip("10.0.0.2"), 0));
+  auto again = store_->Reserve("c2", "eth0", Ip("10.0.0.2"), 0);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  EXPECT_EQ(Read("10.0.0.2"), "c1\r\neth0");
+}
+
+TEST_F(HostLocalDiskStoreTest, ListReadsOnlyAddressFiles) {
+  ASSERT_TRUE(*store_->Reserve("c1", "eth0", Ip("10.0.0.2"), 0));
+  Write("10.0.0.9", "legacy-id\n");
+  Write("not-an-ip", "c9\r\neth0");
+  Write("010.0.0.3", "c9\r\neth0");  // not canonical text: not ours to touch
+  ASSERT_EQ(mkdir((dir_ + "/10.0.0.4").c_str(), 0755), 0);
+  EXPECT_EQ(Names(), (std::vector<std::string>{"10.0.0.2=c1\r\neth0", "10.0.0.9=legacy-id"}));
+}
+
+TEST_F(HostLocalDiskStoreTest, ReleaseAndReleaseById) {
+  ASSERT_TRUE(*store_->Reserve("c1", "eth0", Ip("10.0.0.2"), 0));
+  ASSERT_TRUE(*store_->Reserve("c1", "eth1", Ip("10.0.0.3"), 0));
+  ASSERT_TRUE(ReleaseById(*store_, "c1", "eth0").ok());
+  EXPECT_FALSE(Exists("10.0.0.2"));
+  EXPECT_TRUE(Exists("10.0.0.3"));
+  EXPECT_TRUE(ReleaseById(*store_, "c1", "eth0").ok());  // idempotent
+  EXPECT_TRUE(store_->Release(Ip("10.0.0.77")).ok());     // free already
+  EXPECT_TRUE(Exists("last_reserved_ip.0"));
+  EXPECT_TRUE(Exists("lock"));
+}
+
+TEST_F(HostLocalDiskStoreTest, StaleTempFilesAreCleanedUnderTheLock) {
+  Write(std::string(kTempPrefix) + "10.0.0.2.12345", "dead\r\neth0");
+  EXPECT_TRUE(Names().empty());
+  EXPECT_FALSE(Exists(std::string(kTempPrefix) + "10.0.0.2.12345"));
+}
+
+TEST_F(HostLocalDiskStoreTest, LockExcludesOtherOpenersOfTheLockFile) {
+  int fd = open((dir_ + "/lock").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  {
+    auto lock = StoreLock::Acquire(*store_);
+    ASSERT_TRUE(lock.ok());
+    EXPECT_EQ(flock(fd, LOCK_EX | LOCK_NB), -1);
+    EXPECT_EQ(errno, EWOULDBLOCK);
+  }
+  EXPECT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);
+  close(fd);
+}
+
+TEST_F(HostLocalDiskStoreTest, GarbageLastReservedIsIgnored) {
+  Write("last_reserved_ip.0", "");
+  EXPECT_EQ(store_->LastReservedIp(0), std::nullopt);
+  Write("last_reserved_ip.0", "10.0.0.5\n");
+  EXPECT_EQ(store_->LastReservedIp(0), Ip("10.0.0.5"));
+}
+
+TEST(HostLocalDiskStoreOpenTest, RefusesNetworkNamesThatEscapeDataDir) {
+  for (const char* bad : {"..", ".", "a/b", ""}) {
+    auto s = DiskStore::Open("/tmp", bad);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_EQ(s.error().code(), cni::Code::kInvalidNetworkConfig);
+  }
+}
+
+TEST(HostLocalDiskStoreOpenTest, UnusableDataDirIsIoError) {
+  auto s = DiskStore::Open("/proc/version", "net1");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code(), cni::Code::kIoFailure);
+}
+
+}  // namespace
+}  // namespace host_local

@@ -1,0 +1,71 @@
+#include "ipam/host-local/store.h"
+
+namespace host_local {
+
+namespace {
+constexpr std::string_view kLineBreak = "\r\n";
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+}  // namespace
+
+std::string_view TrimSpace(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::string OwnerKey(std::string_view id, std::string_view ifname) {
+  std::string key(TrimSpace(id));
+  key += kLineBreak;
+  key += ifname;
+  return key;
+}
+
+bool OwnedBy(const Reservation& r, std::string_view id, std::string_view ifname) {
+  return r.owner == OwnerKey(id, ifname) || r.owner == TrimSpace(id);
+}
+
+std::pair<std::string, std::string> SplitOwner(std::string_view owner) {
+  const size_t pos = owner.find(kLineBreak);
+  if (pos == std::string_view::npos) return {std::string(owner), ""};
+  return {std::string(owner.substr(0, pos)), std::string(owner.substr(pos + kLineBreak.size()))};
+}
+
+cni::Result<StoreLock> StoreLock::Acquire(Store& store) {
+  if (auto s = store.Lock(); !s) return s.error();
+  return StoreLock(&store);
+}
+
+cni::Status ReleaseById(Store& store, std::string_view id, std::string_view ifname) {
+  auto all = store.List();
+  if (!all) return all.error();
+  const std::string full = OwnerKey(id, ifname);
+  const std::string_view bare = TrimSpace(id);
+  std::vector<cni::IpAddr> exact, legacy;
+  for (const Reservation& r : *all) {
+    if (r.owner == full) exact.push_back(r.ip);
+    else if (r.owner == bare) legacy.push_back(r.ip);
+  }
+  // The reference only falls back to ID-only files when nothing matched exactly,
+  // so a legacy file of a sibling interface survives this interface's DEL.
+  const std::vector<cni::IpAddr>& victims = exact.empty() ? legacy : exact;
+  std::optional<cni::Error> first_error;
+  for (const cni::IpAddr& ip : victims) {
+    // Keep going past a failure: release as much as possible, report the first.
+    if (auto s = store.Release(ip); !s && !first_error) first_error = s.error();
+  }
+  if (first_error) return *first_error;
+  return cni::OkStatus();
+}
+
+cni::Result<std::vector<cni::IpAddr>> GetById(Store& store, std::string_view id,
+                                              std::string_view ifname) {
+  auto all = store.List();
+  if (!all) return all.error();
+  std::vector<cni::IpAddr> out;
+  for (const Reservation& r : *all) {
+    if (OwnedBy(r, id, ifname)) out.push_back(r.ip);
+  }
+  return out;
+}
+
+}  // namespace host_local

@@ -1,0 +1,83 @@
+// Where host-local keeps its reservations. The allocator is pure policy over this
+// interface; DiskStore is the real one (reference-compatible files), FakeStore the
+// in-memory one for unit tests.
+#ifndef LINEN_IPAM_HOST_LOCAL_STORE_H_
+#define LINEN_IPAM_HOST_LOCAL_STORE_H_
+
+#include <optional>
+#include <utility>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libcni/error.h"
+#include "libcni/ip_net.h"
+
+namespace host_local {
+
+// One reserved address and the owner text stored for it, whitespace-trimmed:
+// "<containerID>\r\n<ifname>", or just "<containerID>" in files written by old
+// reference versions.
+struct Reservation {
+  cni::IpAddr ip;
+  std::string owner;
+};
+
+// The owner text for (id, ifname), exactly as the reference writes it.
+std::string OwnerKey(std::string_view id, std::string_view ifname);
+// The reference's matching rule: the full key, or the bare ID of a legacy file.
+bool OwnedBy(const Reservation& r, std::string_view id, std::string_view ifname);
+// Splits an owner text into (id, ifname); ifname is empty for legacy files.
+std::pair<std::string, std::string> SplitOwner(std::string_view owner);
+// Go's strings.TrimSpace for the ASCII whitespace the files can hold.
+std::string_view TrimSpace(std::string_view s);
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Exclusive across processes (flock on <dir>/lock for DiskStore). Not re-entrant.
+  virtual cni::Status Lock() = 0;
+  virtual void Unlock() = 0;
+
+  // Atomically reserves `ip` for (id, ifname): true if it was free and is now ours,
+  // false if someone holds it. Records it as the range set's last reserved address.
+  virtual cni::Result<bool> Reserve(std::string_view id, std::string_view ifname,
+                                    const cni::IpAddr& ip, int range_id) = 0;
+  // The last address Reserve recorded for this range set; nullopt when none or
+  // unreadable (round robin then restarts at the range start, as the reference).
+  virtual std::optional<cni::IpAddr> LastReservedIp(int range_id) = 0;
+  // Every reservation. Cost is proportional to the number of reservations.
+  virtual cni::Result<std::vector<Reservation>> List() = 0;
+  // Frees one address; freeing a free address is success.
+  virtual cni::Status Release(const cni::IpAddr& ip) = 0;
+};
+
+// Holds Store::Lock() for a scope.
+class StoreLock {
+ public:
+  static cni::Result<StoreLock> Acquire(Store& store);
+  StoreLock(StoreLock&& o) noexcept : store_(std::exchange(o.store_, nullptr)) {}
+  StoreLock(const StoreLock&) = delete;
+  StoreLock& operator=(const StoreLock&) = delete;
+  StoreLock& operator=(StoreLock&&) = delete;
+  ~StoreLock() {
+    if (store_) store_->Unlock();
+  }
+
+ private:
+  explicit StoreLock(Store* s) : store_(s) {}
+  Store* store_;
+};
+
+// DEL's semantics on any store: frees every address whose owner is (id, ifname);
+// when there is none, frees the legacy ID-only ones, as the reference does. Missing
+// is success. Caller holds the lock.
+cni::Status ReleaseById(Store& store, std::string_view id, std::string_view ifname);
+// The addresses held by (id, ifname), legacy ID-only files included.
+cni::Result<std::vector<cni::IpAddr>> GetById(Store& store, std::string_view id,
+                                              std::string_view ifname);
+
+}  // namespace host_local
+
+#endif  // LINEN_IPAM_HOST_LOCAL_STORE_H_

@@ -1,0 +1,103 @@
+// ARP/NDP entries (RTM_*NEIGH in AF_INET/AF_INET6), and the request/dump
+// helpers fdb.cc shares for the AF_BRIDGE family.
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include <string>
+
+#include "libcni/netlink/handle.h"
+#include "libcni/netlink/nl_internal.h"
+
+namespace cni::nl {
+
+namespace internal {
+
+Status SendNeigh(nl_sock* sock, int type, int flags, const NeighReq& n, const std::string& what) {
+  ndmsg ndm{};
+  ndm.ndm_family = n.family;
+  ndm.ndm_ifindex = n.ifindex;
+  ndm.ndm_state = n.state;
+  ndm.ndm_flags = n.flags;
+  internal::MsgPtr msg = internal::NewMsg(type, flags, &ndm, sizeof(ndm));
+  if (!msg) return Error(Code::kInternal, what + ": cannot build netlink message");
+  if (n.dst && internal::PutAddr(msg.get(), NDA_DST, *n.dst) < 0) {
+    return Error(Code::kInternal, what + ": cannot build netlink message");
+  }
+  if (!n.lladdr.empty()) {
+    unsigned char mac[6];
+    if (!internal::ParseMac(n.lladdr, mac)) {
+      return Error(Code::kInvalidNetworkConfig, what + ": malformed MAC address " + n.lladdr);
+    }
+    if (nla_put(msg.get(), NDA_LLADDR, sizeof(mac), mac) < 0) {
+      return Error(Code::kInternal, what + ": cannot build netlink message");
+    }
+  }
+  return internal::Transact(sock, msg.get(), what);
+}
+
+Status DumpNeigh(nl_sock* sock, uint8_t family, int index, const std::string& what,
+                 const std::function<void(const ndmsg*, nlattr**)>& each,
+                 const std::function<void()>& restart) {
+  ndmsg req{};
+  req.ndm_family = family;
+  return internal::Dump(
+      sock, RTM_GETNEIGH, &req, sizeof(req), what,
+      [&](nlmsghdr* hdr) {
+        if (hdr->nlmsg_type != RTM_NEWNEIGH) return;
+        const auto* ndm = static_cast<const ndmsg*>(nlmsg_data(hdr));
+        if (ndm->ndm_family != family) return;
+        if (index != 0 && ndm->ndm_ifindex != index) return;
+        nlattr* tb[NDA_MAX + 1] = {};
+        if (nlmsg_parse(hdr, sizeof(ndmsg), tb, NDA_MAX, nullptr) < 0) return;
+        each(ndm, tb);
+      },
+      restart);
+}
+
+std::string OnLink(int index) { return " on link #" + std::to_string(index); }
+
+}  // namespace internal
+
+using internal::DumpNeigh;
+using internal::NeighReq;
+using internal::OnLink;
+using internal::SendNeigh;
+
+Status Handle::ReplaceNeigh(const NeighInfo& n) {
+  NeighReq req{static_cast<uint8_t>(internal::FamilyToAf(n.dst.family())), n.ifindex, n.state, 0,
+               n.dst, n.lladdr};
+  return SendNeigh(sock_, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, req,
+                   "replace neighbour " + n.dst.ToString() + " lladdr " + n.lladdr + OnLink(n.ifindex));
+}
+
+Status Handle::DeleteNeigh(const NeighInfo& n) {
+  NeighReq req{static_cast<uint8_t>(internal::FamilyToAf(n.dst.family())), n.ifindex, 0, 0,
+               n.dst, ""};
+  auto s = SendNeigh(sock_, RTM_DELNEIGH, 0, req,
+                     "delete neighbour " + n.dst.ToString() + OnLink(n.ifindex));
+  if (!s && s.error().IsNotFound()) return OkStatus();  // already gone
+  return s;
+}
+
+Result<std::vector<NeighInfo>> Handle::ListNeighs(int index, Family family) {
+  std::vector<NeighInfo> out;
+  auto s = DumpNeigh(
+      sock_, static_cast<uint8_t>(internal::FamilyToAf(family)), index,
+      "list neighbours" + OnLink(index),
+      [&](const ndmsg* ndm, nlattr** tb) {
+        auto dst = internal::GetAddr(tb[NDA_DST]);
+        if (!dst) return;
+        NeighInfo n;
+        n.ifindex = ndm->ndm_ifindex;
+        n.dst = *dst;
+        n.lladdr = internal::MacToString(tb[NDA_LLADDR]);
+        n.state = ndm->ndm_state;
+        out.push_back(std::move(n));
+      },
+      [&] { out.clear(); });
+  if (!s) return s.error();
+  return out;
+}
+
+}  // namespace cni::nl

@@ -1,0 +1,207 @@
+#include "libcni/runtime/result_cache.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "libcni/runtime/base64.h"
+
+namespace cni::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Go's encoding/json escapes <, > and & in strings; doing the same keeps our files
+// byte-identical to the reference's for the same content.
+std::string GoDump(const json& j) {
+  std::string s = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "\\u003c"; break;
+      case '>': out += "\\u003e"; break;
+      case '&': out += "\\u0026"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+Status MkdirAll(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return ErrnoError("create cache dir " + dir, ec.value());
+  // create_directories uses 0777 & umask; the reference makes them 0700 (results hold
+  // netns paths and args of every container).
+  ::chmod(dir.c_str(), 0700);
+  return OkStatus();
+}
+
+}  // namespace
+
+std::string SerializeCacheEntry(const CacheEntry& e) {
+  std::string out = "{\"kind\":" + GoDump(kCacheKindV1);
+  out += ",\"containerId\":" + GoDump(e.container_id);
+  out += ",\"config\":" + GoDump(Base64Encode(e.config));
+  out += ",\"ifName\":" + GoDump(e.ifname);
+  out += ",\"networkName\":" + GoDump(e.network_name);
+  if (!e.netns.empty()) out += ",\"netns\":" + GoDump(e.netns);
+  if (!e.cni_args.empty()) {
+    json args = json::array();
+    for (const auto& [k, v] : e.cni_args) args.push_back({k, v});
+    out += ",\"cniArgs\":" + GoDump(args);
+  }
+  if (e.capability_args.is_object() && !e.capability_args.empty()) {
+    out += ",\"capabilityArgs\":" + GoDump(e.capability_args);
+  }
+  if (e.result && e.result->is_object() && !e.result->empty()) {
+    out += ",\"result\":" + GoDump(*e.result);
+  }
+  out += "}";
+  return out;
+}
+
+Result<CacheEntry> ParseCacheEntry(std::string_view bytes) {
+  json j;
+  try {
+    j = json::parse(bytes);
+  } catch (const json::exception& ex) {
+    return Error(Code::kDecodingFailure, std::string("invalid JSON: ") + ex.what());
+  }
+  if (!j.is_object()) return Error(Code::kDecodingFailure, "not a JSON object");
+  CacheEntry e;
+  if (j.value("kind", json()) != kCacheKindV1) {
+    e.legacy = true;
+    e.result = j;
+    return e;
+  }
+  try {
+    auto str = [&](const char* key) {
+      auto it = j.find(key);
+      return it == j.end() || it->is_null() ? std::string() : it->get<std::string>();
+    };
+    e.container_id = str("containerId");
+    e.ifname = str("ifName");
+    e.network_name = str("networkName");
+    e.netns = str("netns");
+    auto config = Base64Decode(str("config"));
+    if (!config) return Error(Code::kDecodingFailure, "config is not valid base64");
+    e.config = std::move(*config);
+    if (auto it = j.find("cniArgs"); it != j.end() && !it->is_null()) {
+      for (const auto& pair : *it) {
+        if (!pair.is_array() || pair.size() != 2) {
+          return Error(Code::kDecodingFailure, "cniArgs must be [[\"K\",\"V\"],...]");
+        }
+        e.cni_args.emplace_back(pair[0].get<std::string>(), pair[1].get<std::string>());
+      }
+    }
+    if (auto it = j.find("capabilityArgs"); it != j.end() && it->is_object()) {
+      e.capability_args = *it;
+    }
+    if (auto it = j.find("result"); it != j.end() && it->is_object()) e.result = *it;
+  } catch (const json::exception& ex) {
+    return Error(Code::kDecodingFailure, std::string("unexpected field type: ") + ex.what());
+  }
+  return e;
+}
+
+Result<std::string> ResultCache::FilePath(std::string_view network, std::string_view container_id,
+                                          std::string_view ifname) const {
+  if (network.empty() || container_id.empty() || ifname.empty()) {
+    return Error(Code::kInvalidEnv,
+                 "cache file path requires network name (\"" + std::string(network) +
+                     "\"), container ID (\"" + std::string(container_id) +
+                     "\"), and interface name (\"" + std::string(ifname) + "\")");
+  }
+  return dir_ + "/results/" + std::string(network) + "-" + std::string(container_id) + "-" +
+         std::string(ifname);
+}
+
+Status ResultCache::Write(const CacheEntry& e) const {
+  auto path = FilePath(e.network_name, e.container_id, e.ifname);
+  if (!path) return path.error();
+  if (auto s = MkdirAll(dir_ + "/results"); !s) return s;
+  const std::string data = SerializeCacheEntry(e);
+  std::string tmp = *path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("write cache file " + tmp, errno);
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return ErrnoError("write cache file " + tmp, err);
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoError("sync cache file " + tmp, err);
+  }
+  if (::rename(tmp.c_str(), path->c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoError("rename cache file to " + *path, err);
+  }
+  return OkStatus();
+}
+
+Result<std::optional<CacheEntry>> ResultCache::Read(std::string_view network,
+                                                    std::string_view container_id,
+                                                    std::string_view ifname) const {
+  auto path = FilePath(network, container_id, ifname);
+  if (!path) return path.error();
+  std::ifstream in(*path, std::ios::binary);
+  if (!in) return std::optional<CacheEntry>();
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  auto e = ParseCacheEntry(ss.str());
+  if (!e) return e.error().Context("cache file " + *path);
+  return std::optional<CacheEntry>(std::move(*e));
+}
+
+Status ResultCache::Remove(std::string_view network, std::string_view container_id,
+                           std::string_view ifname) const {
+  auto path = FilePath(network, container_id, ifname);
+  if (!path) return OkStatus();  // nothing could have been written under it
+  if (::unlink(path->c_str()) != 0 && errno != ENOENT) {
+    return ErrnoError("remove cache file " + *path, errno);
+  }
+  return OkStatus();
+}
+
+std::vector<CacheEntry> ResultCache::List(std::string_view container_id) const {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir_ + "/results", ec)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  std::vector<CacheEntry> out;
+  for (const auto& name : names) {
+    if (name.find(".tmp.") != std::string::npos) continue;  // a writer's temp file
+    std::ifstream in(dir_ + "/results/" + name, std::ios::binary);
+    if (!in) continue;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    auto e = ParseCacheEntry(ss.str());
+    if (!e || e->legacy) continue;
+    if (!container_id.empty() && e->container_id != container_id) continue;
+    if (e->ifname.empty() || e->network_name.empty()) continue;
+    out.push_back(std::move(*e));
+  }
+  return out;
+}
+
+}  // namespace cni::runtime

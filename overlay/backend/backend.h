@@ -1,0 +1,101 @@
+// The node-level data path that connects pod subnets across nodes, shared by the
+// host-gw / vxlan CNI plugins (static topology) and linend (registry-driven).
+//
+// A Backend is bound to one namespace (the node's, through the borrowed nl::Handle)
+// and one node (LocalNode). It turns (this node, set of peers) into desired kernel
+// entries, reads what the kernel has, and applies only the difference:
+//   host-gw: per peer `route <peer.subnet> via <peer.node_ip> dev <underlay>`;
+//   vxlan:   device linen.<VNI>, and per peer the permanent neighbour
+//            <peer.subnet.0> -> peer.vtep_mac, the FDB entry vtep_mac -> node_ip and
+//            the route <peer.subnet> via <peer.subnet.0> dev linen.<VNI> onlink
+//            (or the host-gw route when directRouting and the peer is on our L2).
+// Ownership: routes carry protocol cni::nl::kLinenRouteProtocol and lie inside the
+// cluster network; neighbours/FDB entries are those of the VTEP device (permanent,
+// FDB with a remote dst). Nothing else is ever modified or deleted.
+//
+// Not thread-safe; callers serialise (plugins take a node-level flock, linend runs
+// one loop). Every method is idempotent.
+#ifndef LINEN_OVERLAY_BACKEND_BACKEND_H_
+#define LINEN_OVERLAY_BACKEND_BACKEND_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "libcni/error.h"
+#include "libcni/ip_net.h"
+#include "libcni/netlink/handle.h"
+#include "overlay/registry/registry.h"
+
+namespace linen::overlay {
+
+// Everything a backend needs to know about the node it runs on.
+struct LocalNode {
+  NodeLease self;          // name, node_ip, subnet; vtep_mac: "" = keep/let kernel pick
+  ClusterConfig cluster;   // backend type, VNI, port, directRouting, mtu
+  std::string underlay;    // device name; "" = the device holding self.node_ip
+};
+
+// What EnsureNode established; published by linend, written to subnet.env.
+struct NodeSetup {
+  int mtu = 0;              // pod MTU: underlay (or cluster.mtu) minus encapsulation
+  std::string vtep_mac;     // vxlan: the device's MAC; host-gw: ""
+  std::string underlay;     // resolved device name
+  int underlay_index = 0;
+};
+
+// Kernel operations a Reconcile issued (each one netlink request). A reconcile with
+// nothing to change reports ops() == 0.
+struct ReconcileStats {
+  int routes_set = 0, routes_deleted = 0;
+  int neighs_set = 0, neighs_deleted = 0;
+  int fdbs_set = 0, fdbs_deleted = 0;
+  int ops() const {
+    return routes_set + routes_deleted + neighs_set + neighs_deleted + fdbs_set + fdbs_deleted;
+  }
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual BackendType type() const = 0;
+
+  // Creates or repairs node-level devices (vxlan: linen.<VNI> with the right VNI,
+  // port, local IP, underlay, no learning, MTU, MAC and subnet.0/32 address; an
+  // incompatible device is recreated). host-gw creates nothing. Fails with code 101
+  // (kBackendNotReady) when the underlay is missing or lacks the node IP.
+  virtual cni::Result<NodeSetup> EnsureNode() = 0;
+
+  // Brings per-peer entries in line with `peers` (this node's own lease is ignored if
+  // present). Peers are validated first (host-gw: every peer must be on a directly
+  // connected subnet of the underlay, else code 7 suggesting vxlan), so a refused set
+  // changes nothing. Entries of departed peers are deleted; foreign entries are
+  // never touched (a foreign route for a peer's subnet is an error naming it).
+  // Requires EnsureNode to have run in this process or an earlier one.
+  virtual cni::Result<ReconcileStats> Reconcile(const std::vector<NodeLease>& peers) = 0;
+
+  // Verifies the device and every desired entry for `peers` are in the kernel; the
+  // error names the first missing or wrong entry. Changes nothing.
+  virtual cni::Status Check(const std::vector<NodeLease>& peers) = 0;
+
+  // Ready for ADD: underlay present, up and holding the node IP. Code 50 otherwise.
+  virtual cni::Status Ready() = 0;
+
+  // Removes everything this backend owns in the namespace: linen routes inside the
+  // cluster network and (vxlan) the VTEP device with its neighbours and FDB.
+  virtual cni::Status Cleanup() = 0;
+};
+
+// The backend for node.cluster.backend, operating through `handle` (borrowed; it must
+// outlive the backend). Touches no kernel state.
+std::unique_ptr<Backend> NewBackend(cni::nl::Handle& handle, const LocalNode& node);
+
+// "linen.<vni>"
+std::string VxlanDeviceName(uint32_t vni);
+
+// VXLAN over IPv4: 14 inner Ethernet + 20 IPv4 + 8 UDP + 8 VXLAN.
+inline constexpr int kVxlanOverhead = 50;
+
+}  // namespace linen::overlay
+
+#endif  // LINEN_OVERLAY_BACKEND_BACKEND_H_

@@ -1,0 +1,354 @@
+// Backends against a real kernel: a TempNetns plays the node, a veth pair inside it
+// the underlay (172.20.0.1/16, so thousands of peers are on-link).
+#include "overlay/backend/backend.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "test/support/test_support.h"
+
+namespace linen::overlay {
+namespace {
+
+using cni::nl::Handle;
+
+cni::IpAddr Ip(const std::string& s) { return *cni::IpAddr::Parse(s); }
+cni::IpNet Net(const std::string& s) { return *cni::IpNet::Parse(s); }
+
+// Peer i (1-based): node IP 172.20.<i/250>.<i%250+2>, subnet 10.<i/256>.<i%256>.0/24
+// shifted by one so that 10.0.0.0/24 is ours.
+NodeLease Peer(int i) {
+  NodeLease p;
+  p.name = "peer" + std::to_string(i);
+  p.node_ip = Ip("172.20." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 2));
+  p.subnet = Net("10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".0/24");
+  p.vtep_mac = DeriveVtepMac(p.node_ip);
+  return p;
+}
+
+std::vector<NodeLease> Peers(int n) {
+  std::vector<NodeLease> v;
+  for (int i = 1; i <= n; ++i) v.push_back(Peer(i));
+  return v;
+}
+
+class BackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto ns = test::TempNetns::Create("ovb");
+    ASSERT_TRUE(ns) << ns.error().msg();
+    node_.emplace(std::move(*ns));
+    auto h = Handle::OpenIn(node_->ns());
+    ASSERT_TRUE(h) << h.error().msg();
+    h_.emplace(std::move(*h));
+    ASSERT_TRUE(h_->CreateVeth({.name = "ul0", .peer_name = "ul1"}));
+    auto ul0 = h_->LinkByName("ul0");
+    auto ul1 = h_->LinkByName("ul1");
+    ASSERT_TRUE(ul0 && ul1);
+    ASSERT_TRUE(h_->AddAddr(ul0->index, Net("172.20.0.1/16")));
+    ASSERT_TRUE(h_->SetUp(ul0->index));
+    ASSERT_TRUE(h_->SetUp(ul1->index));
+    ul_index_ = ul0->index;
+  }
+
+  LocalNode Node(BackendType type) {
+    LocalNode n;
+    n.self.name = "self";
+    n.self.node_ip = Ip("172.20.0.1");
+    n.self.subnet = Net("10.0.0.0/24");
+    n.self.vtep_mac = DeriveVtepMac(n.self.node_ip);
+    n.cluster.network = Net("10.0.0.0/8");
+    n.cluster.backend = type;
+    return n;
+  }
+
+  std::vector<cni::nl::RouteInfo> OurRoutes() {
+    auto rs = h_->ListRoutes(cni::Family::kV4);
+    EXPECT_TRUE(rs);
+    std::vector<cni::nl::RouteInfo> out;
+    for (auto& r : *rs) {
+      if (r.protocol == cni::nl::kLinenRouteProtocol) out.push_back(r);
+    }
+    return out;
+  }
+
+  std::optional<cni::nl::RouteInfo> RouteTo(const std::string& dst) {
+    auto rs = h_->ListRoutes(cni::Family::kV4);
+    EXPECT_TRUE(rs);
+    for (auto& r : *rs) {
+      if (r.dst == Net(dst)) return r;
+    }
+    return std::nullopt;
+  }
+
+  int VtepIndex() {
+    auto l = h_->LinkByName("linen.1");
+    EXPECT_TRUE(l);
+    return l ? l->index : 0;
+  }
+
+  std::optional<test::TempNetns> node_;
+  std::optional<Handle> h_;
+  int ul_index_ = 0;
+};
+
+TEST_F(BackendTest, HostGwThousandPeersThenNothingToDo) {
+  auto be = NewBackend(*h_, Node(BackendType::kHostGw));
+  auto setup = be->EnsureNode();
+  ASSERT_TRUE(setup) << setup.error().msg();
+  EXPECT_EQ(setup->underlay, "ul0");
+  EXPECT_EQ(setup->mtu, 1500);
+
+  auto st = be->Reconcile(Peers(1000));
+  ASSERT_TRUE(st) << st.error().msg();
+  EXPECT_EQ(st->routes_set, 1000);
+  EXPECT_EQ(st->ops(), 1000);
+  EXPECT_EQ(OurRoutes().size(), 1000u);
+  auto r = RouteTo("10.1.244.0/24");  // peer 500
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->gw, Peer(500).node_ip);
+  EXPECT_EQ(r->oif, ul_index_);
+
+  auto again = be->Reconcile(Peers(1000));
+  ASSERT_TRUE(again) << again.error().msg();
+  EXPECT_EQ(again->ops(), 0);
+  { auto c = be->Check(Peers(1000)); EXPECT_TRUE(c) << (c ? "" : c.error().msg()); }
+}
+
+TEST_F(BackendTest, VxlanThousandPeersThenNothingToDo) {
+  auto be = NewBackend(*h_, Node(BackendType::kVxlan));
+  auto setup = be->EnsureNode();
+  ASSERT_TRUE(setup) << setup.error().msg();
+  EXPECT_EQ(setup->mtu, 1450);
+  EXPECT_EQ(setup->vtep_mac, DeriveVtepMac(Ip("172.20.0.1")));
+
+  auto dev = h_->LinkByName("linen.1");
+  ASSERT_TRUE(dev) << dev.error().msg();
+  EXPECT_EQ(dev->kind, "vxlan");
+  EXPECT_EQ(dev->mtu, 1450);
+  EXPECT_TRUE(dev->admin_up);
+  ASSERT_TRUE(dev->vxlan);
+  EXPECT_EQ(dev->vxlan->vni, 1u);
+  EXPECT_EQ(dev->vxlan->port, 8472);
+  EXPECT_FALSE(dev->vxlan->learning);
+  EXPECT_EQ(dev->vxlan->local, Ip("172.20.0.1"));
+  EXPECT_EQ(dev->vxlan->dev_index, ul_index_);
+  auto addrs = h_->ListAddrs(dev->index);
+  ASSERT_TRUE(addrs);
+  std::vector<cni::IpNet> v4;
+  for (auto& a : *addrs) {
+    if (a.addr.family() == cni::Family::kV4) v4.push_back(a.addr);
+  }
+  EXPECT_EQ(v4, std::vector<cni::IpNet>{Net("10.0.0.0/32")});
+
+  auto st = be->Reconcile(Peers(1000));
+  ASSERT_TRUE(st) << st.error().msg();
+  EXPECT_EQ(st->routes_set, 1000);
+  EXPECT_EQ(st->neighs_set, 1000);
+  EXPECT_EQ(st->fdbs_set, 1000);
+  EXPECT_EQ(OurRoutes().size(), 1000u);
+  auto neighs = h_->ListNeighs(dev->index, cni::Family::kV4);
+  ASSERT_TRUE(neighs);
+  EXPECT_EQ(std::count_if(neighs->begin(), neighs->end(),
+                          [](auto& n) { return n.state & 0x80; }),
+            1000);
+  auto fdb = h_->ListFdb(dev->index);
+  ASSERT_TRUE(fdb);
+  EXPECT_EQ(std::count_if(fdb->begin(), fdb->end(), [](auto& f) { return f.dst.has_value(); }),
+            1000);
+  auto r = RouteTo("10.0.7.0/24");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->gw, Ip("10.0.7.0"));
+  EXPECT_TRUE(r->onlink);
+  EXPECT_EQ(r->oif, dev->index);
+
+  // Second EnsureNode + Reconcile: nothing to do.
+  ASSERT_TRUE(be->EnsureNode());
+  auto again = be->Reconcile(Peers(1000));
+  ASSERT_TRUE(again) << again.error().msg();
+  EXPECT_EQ(again->ops(), 0);
+  { auto c = be->Check(Peers(1000)); EXPECT_TRUE(c) << (c ? "" : c.error().msg()); }
+}
+
+TEST_F(BackendTest, VxlanOneChangedPeerTouchesOnlyItsEntries) {
+  auto be = NewBackend(*h_, Node(BackendType::kVxlan));
+  ASSERT_TRUE(be->EnsureNode());
+  auto peers = Peers(50);
+  ASSERT_TRUE(be->Reconcile(peers));
+  auto routes_before = OurRoutes();
+
+  peers[6].node_ip = Ip("172.20.9.9");  // peer7 moved to another host
+  peers[6].vtep_mac = DeriveVtepMac(peers[6].node_ip);
+  auto st = be->Reconcile(peers);
+  ASSERT_TRUE(st) << st.error().msg();
+  EXPECT_EQ(st->neighs_set, 1);
+  EXPECT_EQ(st->fdbs_set, 1);
+  EXPECT_EQ(st->fdbs_deleted, 1);  // the old MAC's entry
+  EXPECT_EQ(st->routes_set + st->routes_deleted + st->neighs_deleted, 0);
+  EXPECT_EQ(OurRoutes(), routes_before);  // route via 10.0.7.0 onlink is unchanged
+
+  auto fdb = h_->ListFdb(VtepIndex());
+  ASSERT_TRUE(fdb);
+  int for_peer7 = 0;
+  for (auto& f : *fdb) {
+    if (f.lladdr == peers[6].vtep_mac) {
+      ++for_peer7;
+      EXPECT_EQ(f.dst, Ip("172.20.9.9"));
+    }
+    EXPECT_NE(f.lladdr, Peer(7).vtep_mac) << "stale FDB entry left";
+  }
+  EXPECT_EQ(for_peer7, 1);
+  { auto c = be->Check(peers); EXPECT_TRUE(c) << (c ? "" : c.error().msg()); }
+}
+
+TEST_F(BackendTest, DepartedPeerLosesAllThreeEntries) {
+  auto be = NewBackend(*h_, Node(BackendType::kVxlan));
+  ASSERT_TRUE(be->EnsureNode());
+  auto peers = Peers(5);
+  ASSERT_TRUE(be->Reconcile(peers));
+  peers.erase(peers.begin() + 2);  // peer3
+  auto st = be->Reconcile(peers);
+  ASSERT_TRUE(st) << st.error().msg();
+  EXPECT_EQ(st->routes_deleted, 1);
+  EXPECT_EQ(st->fdbs_deleted, 1);
+  EXPECT_EQ(st->neighs_deleted, 1);
+  EXPECT_EQ(st->ops(), 3);
+  EXPECT_FALSE(RouteTo("10.0.3.0/24"));
+  auto neighs = h_->ListNeighs(VtepIndex(), cni::Family::kV4);
+  ASSERT_TRUE(neighs);
+  for (auto& n : *neighs) EXPECT_NE(n.dst, Ip("10.0.3.0"));
+  EXPECT_EQ(OurRoutes().size(), 4u);
+}
+
+TEST_F(BackendTest, ForeignRoutesUntouchedAndConflictsRefused) {
+  cni::nl::RouteInfo inside;  // someone else's route inside the cluster network
+  inside.dst = Net("10.200.0.0/24");
+  inside.gw = Ip("172.20.0.99");
+  ASSERT_TRUE(h_->AddRoute(inside));
+  cni::nl::RouteInfo outside;
+  outside.dst = Net("192.0.2.0/24");
+  outside.gw = Ip("172.20.0.98");
+  ASSERT_TRUE(h_->AddRoute(outside));
+
+  auto be = NewBackend(*h_, Node(BackendType::kHostGw));
+  ASSERT_TRUE(be->EnsureNode());
+  ASSERT_TRUE(be->Reconcile(Peers(3)));
+  ASSERT_TRUE(be->Reconcile({}));  // every peer departed
+  EXPECT_TRUE(OurRoutes().empty());
+  EXPECT_TRUE(RouteTo("10.200.0.0/24"));
+  EXPECT_TRUE(RouteTo("192.0.2.0/24"));
+
+  NodeLease clash = Peer(4);
+  clash.subnet = Net("10.200.0.0/24");
+  auto st = be->Reconcile({Peer(1), clash});
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().msg().find("linen does not own"), std::string::npos) << st.error().msg();
+  EXPECT_TRUE(OurRoutes().empty()) << "refused reconcile changed nothing";
+  auto kept = RouteTo("10.200.0.0/24");
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->gw, Ip("172.20.0.99"));
+
+  ASSERT_TRUE(be->Cleanup());
+  EXPECT_TRUE(RouteTo("10.200.0.0/24"));
+}
+
+TEST_F(BackendTest, HostGwRefusesPeerWithoutL2Adjacency) {
+  auto be = NewBackend(*h_, Node(BackendType::kHostGw));
+  ASSERT_TRUE(be->EnsureNode());
+  NodeLease far = Peer(2);
+  far.node_ip = Ip("198.51.100.7");
+  auto st = be->Reconcile({Peer(1), far});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), cni::Code::kInvalidNetworkConfig);
+  EXPECT_NE(st.error().msg().find("L2 adjacency"), std::string::npos) << st.error().msg();
+  EXPECT_NE(st.error().msg().find("vxlan"), std::string::npos);
+  EXPECT_NE(st.error().msg().find("198.51.100.7"), std::string::npos);
+  EXPECT_TRUE(OurRoutes().empty());
+}
+
+TEST_F(BackendTest, VxlanDirectRoutingUsesHostGwRouteOnSameL2) {
+  LocalNode n = Node(BackendType::kVxlan);
+  n.cluster.direct_routing = true;
+  auto be = NewBackend(*h_, n);
+  ASSERT_TRUE(be->EnsureNode());
+  NodeLease far = Peer(2);
+  far.node_ip = Ip("198.51.100.7");
+  far.vtep_mac = DeriveVtepMac(far.node_ip);
+  auto st = be->Reconcile({Peer(1), far});
+  ASSERT_TRUE(st) << st.error().msg();
+  auto near_route = RouteTo("10.0.1.0/24");
+  ASSERT_TRUE(near_route);
+  EXPECT_EQ(near_route->gw, Peer(1).node_ip);
+  EXPECT_EQ(near_route->oif, ul_index_);
+  auto far_route = RouteTo("10.0.2.0/24");
+  ASSERT_TRUE(far_route);
+  EXPECT_EQ(far_route->oif, VtepIndex());
+  EXPECT_EQ(st->neighs_set, 1);
+  EXPECT_EQ(st->fdbs_set, 1);
+}
+
+TEST_F(BackendTest, MissingUnderlayIsNotReady) {
+  LocalNode n = Node(BackendType::kVxlan);
+  n.underlay = "nosuchdev";
+  auto be = NewBackend(*h_, n);
+  auto setup = be->EnsureNode();
+  ASSERT_FALSE(setup);
+  EXPECT_EQ(setup.error().code(), cni::Code::kBackendNotReady);
+  EXPECT_NE(setup.error().msg().find("nosuchdev"), std::string::npos);
+  auto ready = be->Ready();
+  ASSERT_FALSE(ready);
+  EXPECT_EQ(ready.error().code(), cni::Code::kNotAvailable);
+  EXPECT_FALSE(h_->LinkByName("linen.1")) << "nothing created";
+
+  LocalNode other = Node(BackendType::kHostGw);
+  other.self.node_ip = Ip("172.20.5.5");  // not on any interface
+  auto be2 = NewBackend(*h_, other);
+  auto r2 = be2->Ready();
+  ASSERT_FALSE(r2);
+  EXPECT_NE(r2.error().msg().find("172.20.5.5"), std::string::npos);
+  EXPECT_TRUE(NewBackend(*h_, Node(BackendType::kHostGw))->Ready());
+}
+
+TEST_F(BackendTest, IncompatibleVtepIsRecreated) {
+  cni::nl::VxlanSpec wrong;
+  wrong.name = "linen.1";
+  wrong.info.vni = 1;
+  wrong.info.port = 4789;
+  wrong.info.learning = true;
+  ASSERT_TRUE(h_->CreateVxlan(wrong));
+  auto be = NewBackend(*h_, Node(BackendType::kVxlan));
+  auto setup = be->EnsureNode();
+  ASSERT_TRUE(setup) << setup.error().msg();
+  auto dev = h_->LinkByName("linen.1");
+  ASSERT_TRUE(dev && dev->vxlan);
+  EXPECT_EQ(dev->vxlan->port, 8472);
+  EXPECT_FALSE(dev->vxlan->learning);
+  EXPECT_EQ(dev->vxlan->local, Ip("172.20.0.1"));
+  EXPECT_EQ(dev->mac, DeriveVtepMac(Ip("172.20.0.1")));
+}
+
+TEST_F(BackendTest, CheckNamesMissingEntryAndCleanupRemovesAll) {
+  auto be = NewBackend(*h_, Node(BackendType::kVxlan));
+  ASSERT_TRUE(be->EnsureNode());
+  auto peers = Peers(3);
+  ASSERT_TRUE(be->Reconcile(peers));
+  { auto c = be->Check(peers); ASSERT_TRUE(c) << c.error().msg(); }
+  ASSERT_TRUE(h_->DeleteNeigh({VtepIndex(), Ip("10.0.2.0"), peers[1].vtep_mac}));
+  auto chk = be->Check(peers);
+  ASSERT_FALSE(chk);
+  EXPECT_NE(chk.error().msg().find("10.0.2.0"), std::string::npos) << chk.error().msg();
+  // Reconcile repairs exactly that entry.
+  auto st = be->Reconcile(peers);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->ops(), 1);
+
+  ASSERT_TRUE(be->Cleanup());
+  EXPECT_FALSE(h_->LinkByName("linen.1"));
+  EXPECT_TRUE(OurRoutes().empty());
+  ASSERT_TRUE(be->Cleanup()) << "Cleanup is idempotent";
+}
+
+}  // namespace
+}  // namespace linen::overlay

@@ -1,0 +1,41 @@
+// The node's state file, flannel-compatible (/run/flannel/subnet.env layout) so that
+// flannel's own CNI plugin could read it too. Written by the host-gw/vxlan plugins
+// (static topology) or by linend; read by the plugins in agent mode.
+//
+//   FLANNEL_NETWORK=10.244.0.0/16
+//   FLANNEL_SUBNET=10.244.1.1/24      (first usable address of the node subnet)
+//   FLANNEL_MTU=1450
+//   FLANNEL_IPMASQ=true
+//   LINEN_BACKEND=vxlan               (linen extras; readers ignore unknown keys)
+//   LINEN_NODE=node1
+#ifndef LINEN_OVERLAY_BACKEND_SUBNET_ENV_H_
+#define LINEN_OVERLAY_BACKEND_SUBNET_ENV_H_
+
+#include <string>
+
+#include "libcni/error.h"
+#include "libcni/ip_net.h"
+
+namespace linen::overlay {
+
+inline constexpr const char* kDefaultSubnetFile = "/run/linen/subnet.env";
+
+struct SubnetEnv {
+  cni::IpNet network;   // cluster network
+  cni::IpNet subnet;    // node subnet, network-address form (10.244.1.0/24)
+  int mtu = 0;
+  bool ip_masq = true;
+  std::string backend;  // "vxlan" / "host-gw", may be empty when read
+  std::string node;     // may be empty when read
+  bool operator==(const SubnetEnv&) const = default;
+};
+
+// Atomic: temp file in the same directory, fsync, rename; mode 0644. Creates the
+// directory (0755) if needed. I/O errors -> code 5.
+cni::Status WriteSubnetEnv(const std::string& path, const SubnetEnv& env);
+// Missing file -> code 5 with kNotFound cause; missing/invalid variables -> code 7.
+cni::Result<SubnetEnv> ReadSubnetEnv(const std::string& path);
+
+}  // namespace linen::overlay
+
+#endif  // LINEN_OVERLAY_BACKEND_SUBNET_ENV_H_

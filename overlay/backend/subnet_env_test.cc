@@ -1,0 +1,50 @@
+#include "overlay/backend/subnet_env.h"
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "test/support/test_support.h"
+
+namespace linen::overlay {
+namespace {
+
+TEST(SubnetEnvTest, WritesFlannelLayoutAndReadsItBack) {
+  test::TempDir dir;
+  std::string path = dir.path() + "/run/linen/subnet.env";  // parents created
+  SubnetEnv env{*cni::IpNet::Parse("10.244.0.0/16"), *cni::IpNet::Parse("10.244.3.0/24"), 1450,
+                true, "vxlan", "node3"};
+  ASSERT_TRUE(WriteSubnetEnv(path, env));
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(),
+            "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.3.1/24\nFLANNEL_MTU=1450\n"
+            "FLANNEL_IPMASQ=true\nLINEN_BACKEND=vxlan\nLINEN_NODE=node3\n");
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  auto back = ReadSubnetEnv(path);
+  ASSERT_TRUE(back) << back.error().msg();
+  EXPECT_EQ(*back, env);
+}
+
+TEST(SubnetEnvTest, MissingFileAndVariables) {
+  test::TempDir dir;
+  auto none = ReadSubnetEnv(dir.path() + "/nope.env");
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code(), cni::Code::kIoFailure);
+  EXPECT_TRUE(none.error().IsNotFound());
+  std::string path = dir.path() + "/bad.env";
+  { std::ofstream(path) << "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_MTU=1450\n"; }
+  auto bad = ReadSubnetEnv(path);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), cni::Code::kInvalidNetworkConfig);
+  EXPECT_NE(bad.error().msg().find("FLANNEL_SUBNET"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace linen::overlay

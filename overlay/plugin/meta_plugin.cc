@@ -1,0 +1,183 @@
+#include "overlay/plugin/meta_plugin.h"
+
+#include <cstdio>
+
+#include "libcni/invoke.h"
+#include "libcni/netlink/handle.h"
+#include "overlay/backend/backend.h"
+#include "overlay/backend/subnet_env.h"
+#include "overlay/plugin/delegate.h"
+#include "overlay/plugin/masquerade.h"
+#include "overlay/plugin/meta_conf.h"
+#include "overlay/plugin/node_context.h"
+#include "overlay/plugin/node_lock.h"
+
+namespace linen::overlay {
+namespace {
+
+// Static mode, under the node lock: bring the node-level data path in line with the
+// topology and record the result in subnet.env.
+cni::Result<NodeNet> SetUpStaticNode(const MetaConf& m) {
+  auto h = cni::nl::Handle::Open();
+  if (!h) return h.error().Context("netlink");
+  auto node = ResolveStaticNode(m, *h);
+  if (!node) return node.error();
+  auto backend = NewBackend(*h, node->local);
+  auto setup = backend->EnsureNode();
+  if (!setup) return setup.error();
+  auto stats = backend->Reconcile(node->peers);
+  if (!stats) return stats.error();
+  if (stats->ops() > 0) {
+    std::fprintf(stderr, "linen %s: node %s reconciled %zu peers, %d changes\n",
+                 BackendName(m.backend), node->local.self.name.c_str(), node->peers.size(),
+                 stats->ops());
+  }
+  const ClusterConfig& c = node->local.cluster;
+  NodeNet net{c.network, node->local.self.subnet, setup->mtu, c.ip_masq};
+  SubnetEnv env{net.network, net.subnet, net.mtu, net.ip_masq, BackendName(m.backend),
+                node->local.self.name};
+  if (auto s = WriteSubnetEnv(m.subnet_file, env); !s) return s.error();
+  return net;
+}
+
+// The node's network without changing anything (DEL, CHECK, STATUS, GC).
+cni::Result<NodeNet> ReadNodeNet(const MetaConf& m) {
+  if (m.agent_mode()) return ReadAgentNode(m);
+  auto h = cni::nl::Handle::Open();
+  if (!h) return h.error().Context("netlink");
+  auto node = ResolveStaticNode(m, *h);
+  if (!node) return node.error();
+  // The MTU as it is now; CHECK/STATUS do not need the exact value, DEL none at all.
+  auto env = ReadSubnetEnv(m.subnet_file);
+  int mtu = env ? env->mtu : 0;
+  const ClusterConfig& c = node->local.cluster;
+  return NodeNet{c.network, node->local.self.subnet, mtu, c.ip_masq};
+}
+
+cni::Result<cni::json> DelegateFor(const cni::CmdArgs& args, const MetaConf& m) {
+  std::string path = DelegatePath(m, args.conf.name, args.container_id, args.ifname);
+  auto saved = LoadDelegate(path);
+  if (saved) return saved;
+  if (!saved.error().IsNotFound()) return saved.error();
+  auto net = ReadNodeNet(m);
+  if (net) return RenderDelegate(args.conf, m, *net);
+  // Neither a saved config nor a resolvable node (e.g. linend gone): host-local
+  // releases by container ID whatever the ranges say, so a placeholder range still
+  // lets DEL free the address.
+  NodeNet placeholder{*cni::IpNet::Parse("192.0.2.0/24"), *cni::IpNet::Parse("192.0.2.0/24"), 0,
+                      false};
+  return RenderDelegate(args.conf, m, placeholder);
+}
+
+}  // namespace
+
+cni::Result<cni::AddResult> MetaAdd(const cni::CmdArgs& args) {
+  auto m = ParseMetaConf(args.conf);
+  if (!m) return m.error();
+  NodeNet net;
+  {
+    // Only node-level work is serialised; the pod's own setup runs in parallel.
+    auto lock = NodeLock::Acquire(m->LockPath(args.conf.name));
+    if (!lock) return lock.error();
+    auto n = m->agent_mode() ? ReadAgentNode(*m) : SetUpStaticNode(*m);
+    if (!n) return n.error();
+    net = *n;
+    if (net.ip_masq) {
+      if (auto s = EnsureMasquerade(args.conf.name, net.network); !s) return s.error();
+    }
+  }
+  cni::json delegate = RenderDelegate(args.conf, *m, net);
+  std::string path = DelegatePath(*m, args.conf.name, args.container_id, args.ifname);
+  // Saved before the ADD: a failed ADD is followed by a DEL, which needs it.
+  if (auto s = SaveDelegate(path, delegate); !s) return s.error();
+  if (args.conf.prev_result) delegate["prevResult"] = *args.conf.prev_result;
+  auto res = cni::DelegateAdd(DelegateType(delegate), args, delegate.dump());
+  if (!res) return res.error();
+  return res;
+}
+
+cni::Status MetaDel(const cni::CmdArgs& args) {
+  auto m = ParseMetaConf(args.conf);
+  if (!m) return m.error();
+  auto delegate = DelegateFor(args, *m);
+  if (!delegate) return delegate.error();
+  if (args.conf.prev_result) (*delegate)["prevResult"] = *args.conf.prev_result;
+  if (auto s = cni::DelegateCommand("DEL", DelegateType(*delegate), args, delegate->dump()); !s) {
+    return s;
+  }
+  return RemoveDelegate(DelegatePath(*m, args.conf.name, args.container_id, args.ifname));
+}
+
+cni::Status MetaCheck(const cni::CmdArgs& args) {
+  auto m = ParseMetaConf(args.conf);
+  if (!m) return m.error();
+  NodeNet net;
+  if (m->agent_mode()) {
+    auto n = ReadAgentNode(*m);
+    if (!n) return n.error();
+    net = *n;
+  } else {
+    auto h = cni::nl::Handle::Open();
+    if (!h) return h.error().Context("netlink");
+    auto node = ResolveStaticNode(*m, *h);
+    if (!node) return node.error();
+    auto backend = NewBackend(*h, node->local);
+    if (auto s = backend->Check(node->peers); !s) return s.error().Context("node " + node->local.self.name);
+    net = NodeNet{node->local.cluster.network, node->local.self.subnet, 0, node->local.cluster.ip_masq};
+  }
+  if (net.ip_masq) {
+    if (auto s = CheckMasquerade(args.conf.name, net.network); !s) return s;
+  }
+  auto delegate = DelegateFor(args, *m);
+  if (!delegate) return delegate.error();
+  if (args.conf.prev_result) (*delegate)["prevResult"] = *args.conf.prev_result;
+  return cni::DelegateCommand("CHECK", DelegateType(*delegate), args, delegate->dump());
+}
+
+cni::Status MetaStatus(const cni::CmdArgs& args) {
+  auto m = ParseMetaConf(args.conf);
+  if (!m) return m.error();
+  auto not_ready = [](const cni::Error& e) {
+    return cni::Error(cni::Code::kNotAvailable, e.msg(), e.details());
+  };
+  NodeNet net;
+  if (m->agent_mode()) {
+    auto n = ReadAgentNode(*m);
+    if (!n) return not_ready(n.error());
+    net = *n;
+  } else {
+    auto h = cni::nl::Handle::Open();
+    if (!h) return not_ready(h.error());
+    auto node = ResolveStaticNode(*m, *h);
+    if (!node) return not_ready(node.error());
+    auto backend = NewBackend(*h, node->local);
+    if (auto s = backend->Ready(); !s) return not_ready(s.error());
+    net = NodeNet{node->local.cluster.network, node->local.self.subnet, 0, node->local.cluster.ip_masq};
+  }
+  cni::json delegate = RenderDelegate(args.conf, *m, net);
+  return cni::DelegateCommand("STATUS", DelegateType(delegate), args, delegate.dump());
+}
+
+cni::Status MetaGc(const cni::CmdArgs& args) {
+  auto m = ParseMetaConf(args.conf);
+  if (!m) return m.error();
+  auto net = ReadNodeNet(*m);
+  if (!net) return net.error();
+  cni::json delegate = RenderDelegate(args.conf, *m, *net);
+  for (const char* key : {"cni.dev/valid-attachments", "cni.dev/attachments"}) {
+    if (args.conf.raw.contains(key)) delegate[key] = args.conf.raw[key];
+  }
+  return cni::DelegateCommand("GC", DelegateType(delegate), args, delegate.dump());
+}
+
+cni::PluginFuncs MetaPluginFuncs() {
+  cni::PluginFuncs f;
+  f.add = MetaAdd;
+  f.del = MetaDel;
+  f.check = MetaCheck;
+  f.status = MetaStatus;
+  f.gc = MetaGc;
+  return f;
+}
+
+}  // namespace linen::overlay

@@ -1,0 +1,41 @@
+#include "overlay/plugin/node_context.h"
+
+#include <unistd.h>
+
+#include "overlay/backend/subnet_env.h"
+
+namespace linen::overlay {
+
+cni::Result<StaticNode> ResolveStaticNode(const MetaConf& m, cni::nl::Handle& h) {
+  const StaticTopology& topo = *m.topology;
+  auto addrs = h.ListAddrs(0);
+  if (!addrs) return addrs.error().Context("list local addresses");
+  std::vector<cni::IpAddr> local;
+  for (const cni::nl::AddrInfo& a : *addrs) local.push_back(a.addr.addr);
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) < 0) host[0] = '\0';
+  auto self = FindSelf(topo, m.node_name, host, local);
+  if (!self) return self.error();
+  StaticNode n;
+  n.local.self = *self;
+  n.local.cluster = topo.config;
+  n.local.underlay = m.underlay;
+  n.peers = PeersOf(topo, *self);
+  return n;
+}
+
+cni::Result<NodeNet> ReadAgentNode(const MetaConf& m) {
+  auto env = ReadSubnetEnv(m.subnet_file);
+  if (!env) {
+    if (env.error().IsNotFound()) {
+      return cni::Error(cni::Code::kTryAgainLater,
+                        "subnet file " + m.subnet_file +
+                            " does not exist: is linend running on this node? (no \"topology\" "
+                            "in the config means agent mode)");
+    }
+    return env.error();
+  }
+  return NodeNet{env->network, env->subnet, env->mtu, env->ip_masq};
+}
+
+}  // namespace linen::overlay

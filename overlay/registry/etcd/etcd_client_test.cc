@@ -1,0 +1,225 @@
+// The etcd client against a real etcd 3.4 running in a test namespace.
+#include "overlay/registry/etcd/etcd_client.h"
+
+#include <gtest/gtest.h>
+
+#include "overlay/registry/etcd/etcd_test_fixture.h"
+#include "overlay/registry/etcd/etcd_watch.h"
+
+namespace linen::etcd {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::EtcdTest;
+
+class ClientTest : public EtcdTest {};
+
+TEST_F(ClientTest, PutRangeDeleteWithBinarySafeKeys) {
+  auto c = NewClient();
+  ASSERT_TRUE(c);
+  const std::string p = UniquePrefix();
+  ASSERT_TRUE(c->Put(p + "/a", "one"));
+  ASSERT_TRUE(c->Put(p + "/b", std::string("t\0o", 3)));
+  ASSERT_TRUE(c->Put(p + "0", "outside the prefix"));
+
+  auto r = c->Range(p + "/", PrefixRangeEnd(p + "/"));
+  ASSERT_TRUE(r) << r.error().msg();
+  ASSERT_EQ(r->kvs.size(), 2u);
+  EXPECT_EQ(r->kvs[0].key, p + "/a");
+  EXPECT_EQ(r->kvs[0].value, "one");
+  EXPECT_EQ(r->kvs[1].value, std::string("t\0o", 3));
+  EXPECT_GT(r->revision, 0);
+  EXPECT_GT(r->kvs[1].mod_revision, r->kvs[0].mod_revision);
+
+  auto one = c->Get(p + "/a");
+  ASSERT_TRUE(one);
+  ASSERT_TRUE(one->has_value());
+  EXPECT_EQ((*one)->version, 1);
+
+  auto del = c->Delete(p + "/", PrefixRangeEnd(p + "/"));
+  ASSERT_TRUE(del);
+  EXPECT_EQ(*del, 2);
+  auto gone = c->Get(p + "/a");
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(gone->has_value());
+  auto still = c->Get(p + "0");
+  ASSERT_TRUE(still);
+  EXPECT_TRUE(still->has_value());
+}
+
+TEST_F(ClientTest, TxnCreateIfAbsentHasOneWinner) {
+  auto c = NewClient();
+  ASSERT_TRUE(c);
+  const std::string key = UniquePrefix() + "/k";
+  auto first = c->Txn({Compare::Absent(key)}, {TxnOp::Put(key, "first")}, {TxnOp::Get(key)});
+  ASSERT_TRUE(first) << first.error().msg();
+  EXPECT_TRUE(first->succeeded);
+  auto second = c->Txn({Compare::Absent(key)}, {TxnOp::Put(key, "second")}, {TxnOp::Get(key)});
+  ASSERT_TRUE(second) << second.error().msg();
+  EXPECT_FALSE(second->succeeded);
+  ASSERT_EQ(second->responses.size(), 1u);
+  ASSERT_EQ(second->responses[0].kvs.size(), 1u);
+  EXPECT_EQ(second->responses[0].kvs[0].value, "first");
+
+  // Optimistic update on mod_revision: a stale revision loses.
+  auto kv = c->Get(key);
+  ASSERT_TRUE(kv && kv->has_value());
+  int64_t rev = (*kv)->mod_revision;
+  auto upd = c->Txn({Compare::ModRevision(key, rev)}, {TxnOp::Put(key, "updated")});
+  ASSERT_TRUE(upd && upd->succeeded);
+  auto stale = c->Txn({Compare::ModRevision(key, rev)}, {TxnOp::Put(key, "stale")});
+  ASSERT_TRUE(stale);
+  EXPECT_FALSE(stale->succeeded);
+  EXPECT_EQ((*c->Get(key))->value, "updated");
+}
+
+TEST_F(ClientTest, LeaseGrantKeepAliveRevoke) {
+  auto c = NewClient();
+  ASSERT_TRUE(c);
+  const std::string key = UniquePrefix() + "/leased";
+  auto g = c->Grant(30);
+  ASSERT_TRUE(g) << g.error().msg();
+  EXPECT_EQ(g->ttl, 30);
+  ASSERT_TRUE(c->Put(key, "v", g->id));
+  EXPECT_EQ((*c->Get(key))->lease, g->id);
+
+  auto ka = c->KeepAlive(g->id);
+  ASSERT_TRUE(ka) << ka.error().msg();
+  EXPECT_EQ(*ka, 30);
+  auto ttl = c->TimeToLive(g->id);
+  ASSERT_TRUE(ttl) << ttl.error().msg();
+  EXPECT_GT(*ttl, 25);
+
+  ASSERT_TRUE(c->Revoke(g->id));
+  auto gone = c->Get(key);
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(gone->has_value()) << "revoking the lease deletes its keys";
+
+  auto dead = c->KeepAlive(g->id);
+  ASSERT_FALSE(dead);
+  EXPECT_TRUE(dead.error().IsNotFound()) << dead.error().msg();
+  EXPECT_TRUE(c->Revoke(g->id)) << "revoking twice is success";
+}
+
+TEST_F(ClientTest, LeaseExpiryDeletesKey) {
+  auto c = NewClient();
+  ASSERT_TRUE(c);
+  const std::string p = UniquePrefix() + "/";
+  auto g = c->Grant(1);
+  ASSERT_TRUE(g) << g.error().msg();
+  ASSERT_TRUE(c->Put(p + "short", "v", g->id));
+  auto rev = c->Range(p, PrefixRangeEnd(p));
+  ASSERT_TRUE(rev);
+  // The expiry shows up as a DELETE on a watch: wait for that event, bounded.
+  auto w = Watch::Start(client_options(), p, PrefixRangeEnd(p), rev->revision + 1);
+  ASSERT_TRUE(w) << w.error().msg();
+  auto evs = (*w)->Next(milliseconds(5000));
+  ASSERT_TRUE(evs) << evs.error().msg();
+  ASSERT_EQ(evs->size(), 1u);
+  EXPECT_EQ((*evs)[0].type, WatchEvent::Type::kDelete);
+  EXPECT_EQ((*evs)[0].kv.key, p + "short");
+  EXPECT_FALSE((*c->Get(p + "short")).has_value());
+}
+
+TEST_F(ClientTest, WatchSeesHistoryThenLiveChanges) {
+  auto c = NewClient();
+  ASSERT_TRUE(c);
+  const std::string p = UniquePrefix() + "/";
+  auto r0 = c->Put(p + "x", "1");
+  ASSERT_TRUE(r0);
+  ASSERT_TRUE(c->Put(p + "y", "2"));
+  // From the revision of the first put: both are history and arrive at once.
+  auto w = Watch::Start(client_options(), p, PrefixRangeEnd(p), *r0);
+  ASSERT_TRUE(w) << w.error().msg();
+  std::vector<WatchEvent> got;
+  while (got.size() < 2) {
+    auto evs = (*w)->Next(milliseconds(2000));
+    ASSERT_TRUE(evs) << evs.error().msg();
+    ASSERT_FALSE(evs->empty()) << "history not delivered";
+    got.insert(got.end(), evs->begin(), evs->end());
+  }
+  EXPECT_EQ(got[0].kv.key, p + "x");
+  EXPECT_EQ(got[1].kv.value, "2");
+
+  auto none = (*w)->Next(milliseconds(50));
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty()) << "no events without changes";
+
+  ASSERT_TRUE(c->Delete(p + "x"));
+  auto live = (*w)->Next(milliseconds(2000));
+  ASSERT_TRUE(live) << live.error().msg();
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].type, WatchEvent::Type::kDelete);
+  EXPECT_EQ((*live)[0].kv.key, p + "x");
+}
+
+TEST_F(ClientTest, WatchReportsCompactionAsLoss) {
+  auto c = NewClient();
+  ASSERT_TRUE(c);
+  const std::string p = UniquePrefix() + "/";
+  auto r1 = c->Put(p + "a", "1");
+  ASSERT_TRUE(r1);
+  auto r2 = c->Put(p + "a", "2");
+  ASSERT_TRUE(r2);
+  auto compact = c->Call("/v3/kv/compaction", "{\"revision\":\"" + std::to_string(*r2) + "\"}");
+  ASSERT_TRUE(compact) << compact.error().msg();
+  auto w = Watch::Start(client_options(), p, PrefixRangeEnd(p), *r1);
+  if (w) {
+    auto evs = (*w)->Next(milliseconds(2000));
+    ASSERT_FALSE(evs) << "a watch from a compacted revision must report loss";
+    EXPECT_NE(evs.error().msg().find("compacted"), std::string::npos) << evs.error().msg();
+  } else {
+    EXPECT_NE(w.error().msg().find("compacted"), std::string::npos) << w.error().msg();
+  }
+}
+
+TEST_F(ClientTest, WatchLossWhenEtcdStops) {
+  const std::string p = UniquePrefix() + "/";
+  auto w = Watch::Start(client_options(), p, PrefixRangeEnd(p), 0);
+  ASSERT_TRUE(w) << w.error().msg();
+  etcd_->Stop();
+  auto evs = (*w)->Next(milliseconds(5000));
+  ASSERT_FALSE(evs) << "the stream ends when etcd goes away";
+  EXPECT_EQ(evs.error().code(), cni::Code::kTryAgainLater);
+}
+
+TEST_F(ClientTest, UnreachableIsTryAgainLater) {
+  etcd_->Stop();
+  auto c = NewClient();
+  ASSERT_TRUE(c);
+  auto r = c->Put("/x", "y");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), cni::Code::kTryAgainLater) << r.error().msg();
+  EXPECT_NE(r.error().msg().find(etcd_->endpoint()), std::string::npos) << r.error().msg();
+  ASSERT_TRUE(etcd_->Restart());
+  EXPECT_TRUE(c->Put("/x", "y")) << "the same client recovers";
+}
+
+TEST_F(ClientTest, SecondEndpointUsedWhenFirstIsDown) {
+  ClientOptions o = client_options();
+  // Nothing listens on this port inside the test namespace.
+  o.endpoints.insert(o.endpoints.begin(), "http://127.0.0.1:1");
+  auto c = Client::Create(o);
+  ASSERT_TRUE(c);
+  EXPECT_TRUE((*c)->Put(UniquePrefix(), "v"));
+}
+
+TEST(ClientOptionsTest, BadEndpointsRefused) {
+  ClientOptions o;
+  auto none = Client::Create(o);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code(), cni::Code::kInvalidNetworkConfig);
+  o.endpoints = {"127.0.0.1:2379"};
+  auto scheme = Client::Create(o);
+  ASSERT_FALSE(scheme);
+  EXPECT_NE(scheme.error().msg().find("http://"), std::string::npos);
+}
+
+TEST(PrefixRangeEndTest, IncrementsLastByte) {
+  EXPECT_EQ(PrefixRangeEnd("/a/"), "/a0");
+  EXPECT_EQ(PrefixRangeEnd(std::string("a\xff", 2)), "b");
+  EXPECT_EQ(PrefixRangeEnd(std::string("\xff", 1)), std::string(1, '\0'));
+}
+
+}  // namespace
+}  // namespace linen::etcd

@@ -1,0 +1,86 @@
+// linen::overlay::Registry on etcd v3 (layout in lease_codec.h). One etcd lease per
+// node lease, TTL-bound, so a node that stops renewing disappears from every peer's
+// view; subnets are taken with a create-if-absent transaction, so two nodes can never
+// hold the same one; peers are watched from the revision of the last full read, so
+// no change between a list and its watch is missed.
+//
+// Not thread-safe: one registry per agent loop (tests use one per simulated node).
+#ifndef LINEN_OVERLAY_REGISTRY_ETCD_ETCD_REGISTRY_H_
+#define LINEN_OVERLAY_REGISTRY_ETCD_ETCD_REGISTRY_H_
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "overlay/registry/etcd/etcd_client.h"
+#include "overlay/registry/etcd/etcd_watch.h"
+#include "overlay/registry/etcd/lease_codec.h"
+#include "overlay/registry/registry.h"
+
+namespace linen::etcd {
+
+inline constexpr const char* kDefaultPrefix = "/linen/network";
+
+struct RegistryOptions {
+  ClientOptions client;
+  std::string prefix = kDefaultPrefix;
+  std::chrono::seconds lease_ttl{24 * 3600};  // flannel's default
+};
+
+class EtcdRegistry : public overlay::Registry {
+ public:
+  static cni::Result<std::unique_ptr<EtcdRegistry>> Create(const RegistryOptions& opts);
+
+  // Missing config: code 7 with the kNotFound cause, naming the key to write.
+  cni::Result<overlay::ClusterConfig> Config() override;
+  // Keeps the subnet already leased under wanted.name (moving it onto a fresh etcd
+  // lease), else tries wanted.subnet when set (e.g. from subnet.env) and free, else
+  // a random free one among the first 100. A full network is code 100.
+  cni::Result<overlay::NodeLease> Acquire(const overlay::NodeLease& wanted) override;
+  // One keepalive. An expired lease (or our key taken away) is an error with the
+  // kNotFound cause: Acquire again.
+  cni::Status Renew() override;
+  // Revokes the etcd lease, which deletes our key. Nothing held is success.
+  cni::Status Release() override;
+  cni::Result<std::vector<overlay::NodeLease>> ListPeers() override;
+  cni::Result<std::vector<overlay::PeerEvent>> WaitPeers(std::chrono::milliseconds timeout) override;
+
+  // Writes the cluster config; with overwrite=false an existing one is left alone.
+  cni::Status PutConfig(const overlay::ClusterConfig& cfg, bool overwrite);
+
+  int64_t lease_id() const { return lease_id_; }
+  // When the etcd lease runs out unless renewed (from the last grant/keepalive).
+  std::chrono::system_clock::time_point lease_expiry() const { return lease_expiry_; }
+  std::chrono::seconds lease_ttl() const { return opts_.lease_ttl; }
+  Client& client() { return *client_; }
+
+ private:
+  EtcdRegistry(RegistryOptions opts, std::unique_ptr<Client> client);
+  cni::Result<NetworkConfig> LoadConfig();
+  // The outcome of one attempt: a lease, "retry" (lost a race), or an error.
+  cni::Result<std::optional<overlay::NodeLease>> TryAcquire(const NetworkConfig& cfg,
+                                                            const overlay::NodeLease& wanted,
+                                                            int64_t lease);
+  void ApplyOwnEvent(const WatchEvent& ev);
+
+  RegistryOptions opts_;
+  std::unique_ptr<Client> client_;
+  std::mt19937_64 rng_;
+
+  std::optional<overlay::NodeLease> own_;
+  std::string own_key_;
+  int64_t lease_id_ = 0;
+  std::chrono::system_clock::time_point lease_expiry_{};
+  bool own_lost_ = false;
+
+  std::map<std::string, overlay::NodeLease> peers_;  // by etcd key
+  int64_t revision_ = 0;  // of the last full read; the watch starts after it
+  std::unique_ptr<Watch> watch_;
+};
+
+}  // namespace linen::etcd
+
+#endif  // LINEN_OVERLAY_REGISTRY_ETCD_ETCD_REGISTRY_H_

@@ -1,0 +1,175 @@
+#include "overlay/registry/etcd/etcd_watch.h"
+
+#include <nlohmann/json.hpp>
+
+#include "overlay/registry/etcd/base64.h"
+#include "overlay/registry/etcd/curl_util.h"
+#include "overlay/registry/etcd/wire.h"
+
+namespace linen::etcd {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+CURLM* M(void* p) { return static_cast<CURLM*>(p); }
+CURL* E(void* p) { return static_cast<CURL*>(p); }
+
+}  // namespace
+
+cni::Result<std::unique_ptr<Watch>> Watch::Start(const ClientOptions& opts,
+                                                 const std::string& key,
+                                                 const std::string& range_end,
+                                                 int64_t start_revision) {
+  json create = {{"key", Base64Encode(key)}};
+  if (!range_end.empty()) create["range_end"] = Base64Encode(range_end);
+  if (start_revision > 0) create["start_revision"] = std::to_string(start_revision);
+  std::string body = json{{"create_request", create}}.dump();
+
+  std::optional<cni::Error> last;
+  for (const auto& raw : opts.endpoints) {
+    std::string ep = raw;
+    while (!ep.empty() && ep.back() == '/') ep.pop_back();
+    std::unique_ptr<Watch> w(new Watch());
+    auto s = w->Open(ep, body, opts.connect_timeout + opts.request_timeout);
+    if (s) return w;
+    last = s.error();
+    if (s.error().code() != cni::Code::kTryAgainLater) break;  // reached, but refused
+  }
+  if (!last) return cni::Error(cni::Code::kInvalidNetworkConfig, "etcd watch: no endpoints");
+  return *last;
+}
+
+cni::Status Watch::Open(const std::string& endpoint, const std::string& body,
+                        std::chrono::milliseconds timeout) {
+  EnsureCurlInit();
+  url_ = endpoint + "/v3/watch";
+  body_ = body;
+  multi_ = curl_multi_init();
+  easy_ = curl_easy_init();
+  if (multi_ == nullptr || easy_ == nullptr) {
+    return cni::Error(cni::Code::kInternal, "etcd watch: curl init failed");
+  }
+  headers_ = curl_slist_append(nullptr, "Content-Type: application/json");
+  CURL* c = E(easy_);
+  curl_easy_setopt(c, CURLOPT_URL, url_.c_str());
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, static_cast<curl_slist*>(headers_));
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body_.c_str());
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body_.size()));
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, AppendToString);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &buffer_);
+  // A peer that vanishes without closing the connection (host gone, netns deleted)
+  // is noticed by TCP keepalive rather than never.
+  curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 5L);
+  curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 2L);
+  curl_multi_add_handle(M(multi_), c);
+
+  // Wait for etcd's "created" message so an unreachable cluster is reported here,
+  // not on the first Next().
+  auto deadline = Clock::now() + timeout;
+  while (!created_ && !lost_) {
+    Drive();
+    if (created_ || lost_) break;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      return cni::Error(cni::Code::kTryAgainLater, "etcd watch " + url_ + ": no answer in time");
+    }
+    curl_multi_poll(M(multi_), nullptr, 0, static_cast<int>(left.count()), nullptr);
+  }
+  if (!created_) return *lost_;
+  return cni::OkStatus();
+}
+
+Watch::~Watch() {
+  if (multi_ != nullptr && easy_ != nullptr) curl_multi_remove_handle(M(multi_), E(easy_));
+  if (easy_ != nullptr) curl_easy_cleanup(E(easy_));
+  if (multi_ != nullptr) curl_multi_cleanup(M(multi_));
+  if (headers_ != nullptr) curl_slist_free_all(static_cast<curl_slist*>(headers_));
+}
+
+void Watch::Drive() {
+  int running = 0;
+  curl_multi_perform(M(multi_), &running);
+  ParseBuffer();
+  int queued = 0;
+  while (CURLMsg* msg = curl_multi_info_read(M(multi_), &queued)) {
+    if (msg->msg != CURLMSG_DONE || lost_) continue;
+    CURLcode rc = msg->data.result;
+    long status = 0;
+    curl_easy_getinfo(E(easy_), CURLINFO_RESPONSE_CODE, &status);
+    std::string why = rc != CURLE_OK ? curl_easy_strerror(rc)
+                                     : "stream closed (HTTP " + std::to_string(status) + ")";
+    lost_ = cni::Error(cni::Code::kTryAgainLater, "etcd watch " + url_ + ": " + why);
+  }
+}
+
+void Watch::ParseBuffer() {
+  size_t start = 0;
+  for (size_t nl; (nl = buffer_.find('\n', start)) != std::string::npos; start = nl + 1) {
+    std::string_view line(buffer_.data() + start, nl - start);
+    if (line.find_first_not_of(" \r\t") == std::string_view::npos) continue;
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      lost_ = cni::Error(cni::Code::kDecodingFailure,
+                         "etcd watch " + url_ + ": not JSON: " + std::string(line.substr(0, 200)));
+      continue;
+    }
+    if (auto err = wire::StatusError(j, "etcd watch " + url_)) {
+      if (!lost_) lost_ = *err;
+      continue;
+    }
+    const json& r = j.contains("result") ? j["result"] : j;
+    if (r.value("created", false)) created_ = true;
+    if (r.value("canceled", false)) {
+      int64_t compact = wire::Int(r, "compact_revision");
+      std::string why = compact > 0 ? "history compacted up to revision " + std::to_string(compact)
+                                    : r.value("cancel_reason", std::string("canceled by etcd"));
+      if (!lost_) lost_ = cni::Error(cni::Code::kTryAgainLater, "etcd watch " + url_ + ": " + why);
+      continue;
+    }
+    if (auto evs = r.find("events"); evs != r.end() && evs->is_array()) {
+      for (const auto& ev : *evs) {
+        WatchEvent out;
+        out.type = ev.value("type", std::string("PUT")) == "DELETE" ? WatchEvent::Type::kDelete
+                                                                    : WatchEvent::Type::kPut;
+        auto kv = wire::ParseKv(ev.value("kv", json::object()));
+        if (!kv) {
+          if (!lost_) lost_ = kv.error();
+          continue;
+        }
+        out.kv = *std::move(kv);
+        pending_.push_back(std::move(out));
+      }
+    }
+  }
+  buffer_.erase(0, start);
+}
+
+cni::Result<std::vector<WatchEvent>> Watch::Next(std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    if (!lost_) Drive();
+    if (!pending_.empty()) {
+      std::vector<WatchEvent> out(std::make_move_iterator(pending_.begin()),
+                                  std::make_move_iterator(pending_.end()));
+      pending_.clear();
+      return out;
+    }
+    if (lost_) return *lost_;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return std::vector<WatchEvent>();
+    curl_multi_poll(M(multi_), nullptr, 0, static_cast<int>(left.count()), nullptr);
+    if (woken_.exchange(false)) return std::vector<WatchEvent>();
+  }
+}
+
+void Watch::Wakeup() {
+  woken_ = true;
+  if (multi_ != nullptr) curl_multi_wakeup(M(multi_));
+}
+
+}  // namespace linen::etcd

@@ -1,0 +1,34 @@
+#include "overlay/registry/registry.h"
+
+#include <cstdio>
+
+namespace linen::overlay {
+
+const char* BackendName(BackendType t) {
+  switch (t) {
+    case BackendType::kHostGw:
+      return "host-gw";
+    case BackendType::kVxlan:
+      return "vxlan";
+  }
+  return "unknown";
+}
+
+cni::Result<BackendType> ParseBackendName(std::string_view name) {
+  if (name == "host-gw") return BackendType::kHostGw;
+  if (name == "vxlan") return BackendType::kVxlan;
+  return cni::Error(cni::Code::kInvalidNetworkConfig,
+                    "unknown backend type \"" + std::string(name) +
+                        "\": expected \"host-gw\" or \"vxlan\"");
+}
+
+std::string DeriveVtepMac(const cni::IpAddr& node_ip) {
+  // 0x0e: locally administered (bit 1) and unicast (bit 0 clear), so it can never
+  // collide with a vendor MAC; the node IP makes it unique within the cluster.
+  const uint8_t* b = node_ip.bytes() + (node_ip.byte_len() - 4);
+  char buf[18];
+  std::snprintf(buf, sizeof(buf), "0e:4c:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3]);
+  return buf;
+}
+
+}  // namespace linen::overlay

@@ -1,0 +1,223 @@
+#include "overlay/registry/static_topology.h"
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace linen::overlay {
+namespace {
+
+using json = nlohmann::json;
+
+cni::Error Invalid(const std::string& msg) {
+  return cni::Error(cni::Code::kInvalidNetworkConfig, "topology: " + msg);
+}
+
+// Reads an optional member of a given JSON type; a wrong type is a decode error.
+template <typename T>
+cni::Status GetOpt(const json& obj, const char* key, T* out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return cni::OkStatus();
+  try {
+    *out = it->get<T>();
+  } catch (const json::exception& e) {
+    return cni::Error(cni::Code::kDecodingFailure,
+                      std::string("topology: \"") + key + "\" has the wrong type: " + e.what());
+  }
+  return cni::OkStatus();
+}
+
+cni::Status ParseBackend(const json& j, StaticTopology* topo) {
+  auto it = j.find("backend");
+  if (it == j.end() || it->is_null()) return cni::OkStatus();
+  topo->backend_given = true;
+  ClusterConfig& c = topo->config;
+  std::string type;
+  if (it->is_string()) {
+    type = it->get<std::string>();
+  } else if (it->is_object()) {
+    if (auto s = GetOpt(*it, "type", &type); !s) return s;
+    int64_t vni = c.vni, port = c.port;
+    if (auto s = GetOpt(*it, "vni", &vni); !s) return s;
+    if (auto s = GetOpt(*it, "port", &port); !s) return s;
+    if (auto s = GetOpt(*it, "directRouting", &c.direct_routing); !s) return s;
+    if (auto s = GetOpt(*it, "mtu", &c.mtu); !s) return s;
+    if (vni < 1 || vni > 0xffffff) return Invalid("backend.vni " + std::to_string(vni) + " is outside 1..16777215");
+    // Port 0 keeps the kernel default (8472), as in flannel.
+    if (port < 0 || port > 65535) return Invalid("backend.port " + std::to_string(port) + " is outside 0..65535");
+    if (c.mtu < 0 || (c.mtu > 0 && c.mtu < 576)) return Invalid("backend.mtu " + std::to_string(c.mtu) + " is too small");
+    c.vni = static_cast<uint32_t>(vni);
+    c.port = static_cast<uint16_t>(port == 0 ? 8472 : port);
+  } else {
+    return cni::Error(cni::Code::kDecodingFailure,
+                      "topology: \"backend\" must be a string or an object");
+  }
+  if (type.empty()) return Invalid("backend.type is missing");
+  auto bt = ParseBackendName(type);
+  if (!bt) return bt.error().Context("topology");
+  c.backend = *bt;
+  return cni::OkStatus();
+}
+
+cni::Result<NodeLease> ParseNode(const json& n, size_t index) {
+  std::string where = "nodes[" + std::to_string(index) + "]";
+  if (!n.is_object()) {
+    return cni::Error(cni::Code::kDecodingFailure, "topology: " + where + " must be an object");
+  }
+  std::string name, ip, subnet;
+  if (auto s = GetOpt(n, "name", &name); !s) return s.error();
+  if (auto s = GetOpt(n, "ip", &ip); !s) return s.error();
+  if (auto s = GetOpt(n, "subnet", &subnet); !s) return s.error();
+  if (name.empty()) return Invalid(where + ": \"name\" is missing");
+  where += " (" + name + ")";
+  if (ip.empty()) return Invalid(where + ": \"ip\" is missing");
+  if (subnet.empty()) return Invalid(where + ": \"subnet\" is missing");
+  NodeLease lease;
+  lease.name = name;
+  auto addr = cni::IpAddr::Parse(ip);
+  if (!addr) return Invalid(where + ": \"ip\" " + ip + " is not an IP address");
+  if (!addr->is_v4()) return Invalid(where + ": node IP " + ip + " must be IPv4 (IPv6 underlays are not supported yet)");
+  lease.node_ip = *addr;
+  auto net = cni::IpNet::Parse(subnet);
+  if (!net) return Invalid(where + ": \"subnet\" " + subnet + " is not a CIDR");
+  if (net->addr != net->Network()) {
+    return Invalid(where + ": subnet " + subnet + " has host bits set; did you mean " +
+                   net->Masked().ToString() + "?");
+  }
+  lease.subnet = *net;
+  lease.vtep_mac = DeriveVtepMac(lease.node_ip);
+  return lease;
+}
+
+cni::Status Validate(const StaticTopology& t) {
+  const ClusterConfig& c = t.config;
+  if (t.nodes.empty()) return Invalid("\"nodes\" is empty");
+  std::map<std::string, const NodeLease*> by_name;
+  std::map<cni::IpAddr, const NodeLease*> by_ip;
+  for (const NodeLease& n : t.nodes) {
+    if (auto [it, fresh] = by_name.emplace(n.name, &n); !fresh) {
+      return Invalid("duplicate node name \"" + n.name + "\"");
+    }
+    if (auto [it, fresh] = by_ip.emplace(n.node_ip, &n); !fresh) {
+      return Invalid("nodes \"" + it->second->name + "\" and \"" + n.name +
+                     "\" have the same node IP " + n.node_ip.ToString());
+    }
+    if (n.subnet.family() != c.network.family() || !c.network.Contains(n.subnet.addr) ||
+        n.subnet.prefix < c.network.prefix) {
+      return Invalid("subnet " + n.subnet.ToString() + " of node \"" + n.name +
+                     "\" is outside the cluster network " + c.network.ToString());
+    }
+    if (n.subnet.prefix != c.subnet_len) {
+      return Invalid("subnet " + n.subnet.ToString() + " of node \"" + n.name +
+                     "\" is not a /" + std::to_string(c.subnet_len) + " (subnetLen)");
+    }
+  }
+  // Pairwise, but with equal-length subnets an overlap is an equal network, so a
+  // map keyed by subnet finds it in O(n log n).
+  std::map<cni::IpNet, const NodeLease*> by_subnet;
+  for (const NodeLease& n : t.nodes) {
+    if (auto [it, fresh] = by_subnet.emplace(n.subnet, &n); !fresh) {
+      return Invalid("subnets of nodes \"" + it->second->name + "\" and \"" + n.name +
+                     "\" overlap (" + n.subnet.ToString() + ")");
+    }
+  }
+  return cni::OkStatus();
+}
+
+}  // namespace
+
+int DefaultSubnetLen(int network_prefix) {
+  return network_prefix <= 22 ? 24 : network_prefix + 2;
+}
+
+cni::Result<StaticTopology> ParseTopology(std::string_view json_text) {
+  json j;
+  try {
+    j = json::parse(json_text);
+  } catch (const json::exception& e) {
+    return cni::Error(cni::Code::kDecodingFailure, std::string("topology: invalid JSON: ") + e.what());
+  }
+  if (!j.is_object()) {
+    return cni::Error(cni::Code::kDecodingFailure, "topology: must be a JSON object");
+  }
+  StaticTopology topo;
+  std::string network;
+  if (auto s = GetOpt(j, "network", &network); !s) return s.error();
+  if (network.empty()) return Invalid("\"network\" is missing");
+  auto net = cni::IpNet::Parse(network);
+  if (!net) return Invalid("\"network\" " + network + " is not a CIDR");
+  if (net->family() != cni::Family::kV4) return Invalid("\"network\" must be IPv4");
+  topo.config.network = net->Masked();
+  if (topo.config.network.prefix > 28) {
+    return Invalid("\"network\" " + network + " is smaller than a /28");
+  }
+  topo.config.subnet_len = DefaultSubnetLen(topo.config.network.prefix);
+  if (auto s = GetOpt(j, "subnetLen", &topo.config.subnet_len); !s) return s.error();
+  if (topo.config.subnet_len < topo.config.network.prefix || topo.config.subnet_len > 30) {
+    return Invalid("\"subnetLen\" " + std::to_string(topo.config.subnet_len) + " must be between /" +
+                   std::to_string(topo.config.network.prefix) + " and /30");
+  }
+  if (auto s = ParseBackend(j, &topo); !s) return s.error();
+  if (auto s = GetOpt(j, "ipMasq", &topo.config.ip_masq); !s) return s.error();
+  auto nodes = j.find("nodes");
+  if (nodes == j.end() || !nodes->is_array()) {
+    return cni::Error(cni::Code::kDecodingFailure, "topology: \"nodes\" must be an array");
+  }
+  for (size_t i = 0; i < nodes->size(); ++i) {
+    auto lease = ParseNode((*nodes)[i], i);
+    if (!lease) return lease.error();
+    topo.nodes.push_back(std::move(*lease));
+  }
+  if (auto s = Validate(topo); !s) return s.error();
+  return topo;
+}
+
+cni::Result<StaticTopology> LoadTopologyFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return cni::ErrnoError("read topology " + path, errno);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto topo = ParseTopology(ss.str());
+  if (!topo) return topo.error().Context(path);
+  return topo;
+}
+
+cni::Result<NodeLease> FindSelf(const StaticTopology& topo,
+                                const std::optional<std::string>& node_name,
+                                const std::string& hostname,
+                                const std::vector<cni::IpAddr>& local_addrs) {
+  if (node_name && !node_name->empty()) {
+    for (const NodeLease& n : topo.nodes) {
+      if (n.name == *node_name) return n;
+    }
+    return Invalid("this node (nodeName \"" + *node_name + "\") is not in the topology");
+  }
+  for (const NodeLease& n : topo.nodes) {
+    if (!hostname.empty() && n.name == hostname) return n;
+  }
+  for (const NodeLease& n : topo.nodes) {
+    for (const cni::IpAddr& a : local_addrs) {
+      if (a == n.node_ip) return n;
+    }
+  }
+  std::string addrs;
+  for (const cni::IpAddr& a : local_addrs) {
+    addrs += (addrs.empty() ? "" : ", ") + a.ToString();
+  }
+  return Invalid("this node is not in the topology: no node is named \"" + hostname +
+                 "\" (hostname) and no node IP is among the local addresses [" + addrs +
+                 "]; set \"nodeName\" or add this node");
+}
+
+std::vector<NodeLease> PeersOf(const StaticTopology& topo, const NodeLease& self) {
+  std::vector<NodeLease> peers;
+  peers.reserve(topo.nodes.size());
+  for (const NodeLease& n : topo.nodes) {
+    if (n.name != self.name) peers.push_back(n);
+  }
+  return peers;
+}
+
+}  // namespace linen::overlay

@@ -1,0 +1,70 @@
+#include "plugins/bridge/bridge_device.h"
+
+#include "netns/netns.h"
+#include "plugins/bridge/bridge_vlan.h"
+#include "plugins/bridge/random_mac.h"
+
+namespace bridge {
+
+using cni::Code;
+using cni::Error;
+
+cni::Result<cni::nl::LinkInfo> BridgeByName(cni::nl::Handle& host, const std::string& name) {
+  auto link = host.LinkByName(name);
+  if (!link) return link.error().Context("could not lookup \"" + name + "\"");
+  if (link->kind != "bridge") {
+    return Error(Code::kInternal, "\"" + name + "\" already exists but is not a bridge");
+  }
+  return link;
+}
+
+cni::Result<std::string> PinBridgeMac(cni::nl::Handle& host, int bridge_index) {
+  auto link = host.LinkByIndex(bridge_index);
+  if (!link) return link.error().Context("could not set bridge's mac");
+  std::string mac = link->mac == "00:00:00:00:00:00" ? RandomMac() : link->mac;
+  if (auto s = host.SetMac(bridge_index, mac); !s) {
+    return s.error().Context("could not set bridge's mac");
+  }
+  return mac;
+}
+
+cni::Result<BridgeState> EnsureBridge(cni::nl::Handle& host, const BridgeConf& conf) {
+  BridgeState st;
+  cni::nl::BridgeSpec spec{.name = conf.br_name, .mtu = conf.mtu, .mac = RandomMac()};
+  if (auto s = host.CreateBridge(spec); s) {
+    st.created = true;
+  } else if (!s.error().IsExists()) {
+    return s.error().Context("could not add \"" + conf.br_name + "\"");
+  }
+  auto link = BridgeByName(host, conf.br_name);
+  if (!link) return link.error();
+  st.link = std::move(*link);
+
+  if (conf.vlan_filtering()) {
+    if (auto s = SetVlanFiltering(st.link.index, true); !s) {
+      // Leave nothing behind: a bridge this ADD made exists only for this ADD.
+      if (st.created) (void)host.DeleteLinkByIndex(st.link.index);
+      return s.error().Context("failed to enable VLAN filtering on \"" + conf.br_name + "\"");
+    }
+  }
+  if (conf.promisc_mode && !st.link.promisc) {
+    if (auto s = host.SetPromisc(st.link.index, true); !s) {
+      return s.error().Context("could not set promiscuous mode on \"" + conf.br_name + "\"");
+    }
+    st.link.promisc = true;
+  }
+  // We own the routes of this interface; a missing IPv6 stack is not an error.
+  (void)cni::WriteSysctl("net/ipv6/conf/" + conf.br_name + "/accept_ra", "0");
+  // Unlike the reference, the IPv6 gateway address is usable at once: no DAD on the
+  // bridge, so pods never wait for (or lose packets to) a tentative gateway.
+  (void)cni::WriteSysctl("net/ipv6/conf/" + conf.br_name + "/accept_dad", "0");
+  if (!st.link.admin_up) {
+    if (auto s = host.SetUp(st.link.index); !s) {
+      return s.error().Context("could not set \"" + conf.br_name + "\" up");
+    }
+    st.link.admin_up = true;
+  }
+  return st;
+}
+
+}  // namespace bridge

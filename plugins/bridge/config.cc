@@ -1,0 +1,199 @@
+#include "plugins/bridge/config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+namespace bridge {
+namespace {
+
+using cni::Code;
+using cni::Error;
+using cni::json;
+
+Error Invalid(const std::string& msg) { return Error(Code::kInvalidNetworkConfig, msg); }
+
+// Reads an optional key of type T; a wrong JSON type is a decoding error naming it.
+template <typename T>
+cni::Status Get(const json& obj, const char* key, T* out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return cni::OkStatus();
+  try {
+    *out = it->get<T>();
+  } catch (const json::exception&) {
+    return Error(Code::kDecodingFailure, std::string("failed to load netconf: key \"") + key +
+                                             "\" has the wrong type: " + it->dump());
+  }
+  return cni::OkStatus();
+}
+
+cni::Status GetBool(const json& obj, const char* key, bool* out) {
+  // libcni accepts "true"/"false" strings for booleans in conflists; so do we.
+  auto it = obj.find(key);
+  if (it != obj.end() && it->is_string()) {
+    std::string s = it->get<std::string>();
+    if (s == "true" || s == "false") {
+      *out = s == "true";
+      return cni::OkStatus();
+    }
+  }
+  return Get(obj, key, out);
+}
+
+// vlanTrunk: [{"id":N} | {"minID":A,"maxID":B}], each VID 1..4094.
+cni::Status ParseTrunk(const json& raw, BridgeConf* c) {
+  auto it = raw.find("vlanTrunk");
+  if (it == raw.end() || it->is_null()) return cni::OkStatus();
+  if (!it->is_array()) {
+    return Error(Code::kDecodingFailure, "failed to load netconf: vlanTrunk must be a list");
+  }
+  c->vlan_trunk_set = true;
+  std::set<int> vids;
+  for (const json& item : *it) {
+    if (!item.is_object()) {
+      return Error(Code::kDecodingFailure, "failed to load netconf: vlanTrunk entries must be objects");
+    }
+    std::optional<int> min_id, max_id, id;
+    const std::pair<const char*, std::optional<int>*> fields[] = {
+        {"minID", &min_id}, {"maxID", &max_id}, {"id", &id}};
+    for (auto [key, dst] : fields) {
+      auto f = item.find(key);
+      if (f == item.end() || f->is_null()) continue;
+      if (!f->is_number_integer()) {
+        return Error(Code::kDecodingFailure,
+                     std::string("failed to load netconf: vlanTrunk ") + key + " must be an integer");
+      }
+      *dst = f->get<int>();
+    }
+    if (min_id && max_id) {
+      if (*min_id <= 0 || *min_id > 4094) return Invalid("incorrect trunk minID parameter");
+      if (*max_id <= 0 || *max_id > 4094) return Invalid("incorrect trunk maxID parameter");
+      if (*max_id < *min_id) return Invalid("minID is greater than maxID in trunk parameter");
+      for (int v = *min_id; v <= *max_id; ++v) vids.insert(v);
+    } else if (max_id) {
+      return Invalid("minID and maxID should be configured simultaneously, minID is missing");
+    } else if (min_id) {
+      return Invalid("minID and maxID should be configured simultaneously, maxID is missing");
+    }
+    if (id) {
+      if (*id <= 0 || *id > 4094) return Invalid("incorrect trunk id parameter");
+      vids.insert(*id);
+    }
+  }
+  c->trunk_vlans.assign(vids.begin(), vids.end());
+  return cni::OkStatus();
+}
+
+cni::Status ApplyMac(const std::string& text, const char* source, BridgeConf* c) {
+  if (text.empty()) return cni::OkStatus();
+  auto mac = NormalizeMac(text);
+  if (!mac) return Invalid(std::string("invalid MAC address \"") + text + "\" in " + source);
+  c->mac = *mac;
+  return cni::OkStatus();
+}
+
+}  // namespace
+
+std::optional<std::string> NormalizeMac(const std::string& text) {
+  if (text.size() != 17) return std::nullopt;
+  std::string out = text;
+  for (size_t i = 0; i < out.size(); ++i) {
+    char& ch = out[i];
+    if (i % 3 == 2) {
+      if (ch != ':' && ch != '-') return std::nullopt;
+      ch = ':';
+    } else {
+      if (!std::isxdigit(static_cast<unsigned char>(ch))) return std::nullopt;
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+  }
+  return out;
+}
+
+cni::Result<BridgeConf> ParseBridgeConf(const cni::NetConf& net, const std::string& cni_args) {
+  BridgeConf c;
+  c.net = net;
+  const json& raw = net.raw;
+  std::string backend;
+  bool backend_set = raw.contains("ipMasqBackend") && !raw["ipMasqBackend"].is_null();
+  cni::Status s = Get(raw, "bridge", &c.br_name);
+  const std::pair<const char*, bool*> bools[] = {{"isGateway", &c.is_gw},
+                          {"isDefaultGateway", &c.is_default_gw},
+                          {"forceAddress", &c.force_address},
+                          {"ipMasq", &c.ip_masq},
+                          {"hairpinMode", &c.hairpin_mode},
+                          {"promiscMode", &c.promisc_mode},
+                          {"preserveDefaultVlan", &c.preserve_default_vlan},
+                          {"macspoofchk", &c.mac_spoof_chk},
+                          {"enabledad", &c.enable_dad},
+                          {"disableContainerInterface", &c.disable_container_interface},
+                          {"portIsolation", &c.port_isolation}};
+  for (auto [key, dst] : bools) {
+    if (!s) return s.error();
+    s = GetBool(raw, key, dst);
+  }
+  if (!s) return s.error();
+  if (s = Get(raw, "ipMasqBackend", &backend); !s) return s.error();
+  if (s = Get(raw, "mtu", &c.mtu); !s) return s.error();
+  if (s = Get(raw, "vlan", &c.vlan); !s) return s.error();
+  if (s = ParseTrunk(raw, &c); !s) return s.error();
+
+  if (c.br_name.empty()) c.br_name = kDefaultBridgeName;
+  if (auto v = cni::ValidateInterfaceName(c.br_name); !v) {
+    return Invalid("invalid bridge name \"" + c.br_name + "\": " + v.error().msg());
+  }
+  if (c.vlan < 0 || c.vlan > 4094) {
+    return Invalid("invalid VLAN ID " + std::to_string(c.vlan) + " (must be between 0 and 4094)");
+  }
+  if (c.mtu < 0 || c.mtu > 65535) {
+    return Invalid("invalid mtu " + std::to_string(c.mtu) + " (must be between 0 and 65535)");
+  }
+  if (backend_set) {
+    if (backend == "nftables") {
+      c.masq_backend = MasqBackend::kNftables;
+    } else if (backend == "iptables") {
+      c.masq_backend = MasqBackend::kIptables;
+    } else {
+      return Error(Code::kUnsupportedField, "unknown ipmasq backend \"" + backend +
+                                                "\" (ipMasqBackend must be nftables or iptables)");
+    }
+  }
+  if (c.is_default_gw) c.is_gw = true;
+
+  // MAC precedence as the reference: CNI_ARGS MAC < args.cni.mac < runtimeConfig.mac.
+  if (!cni_args.empty()) {
+    auto kv = cni::ParseCniArgs(cni_args);
+    if (!kv) return kv.error();
+    if (auto it = kv->find("MAC"); it != kv->end()) {
+      if (s = ApplyMac(it->second, "CNI_ARGS MAC", &c); !s) return s.error();
+    }
+  }
+  if (net.args.is_object() && net.args.contains("cni") && net.args["cni"].is_object()) {
+    std::string mac;
+    if (s = Get(net.args["cni"], "mac", &mac); !s) return s.error();
+    if (s = ApplyMac(mac, "args.cni.mac", &c); !s) return s.error();
+  }
+  if (net.runtime_config.is_object()) {
+    std::string mac;
+    if (s = Get(net.runtime_config, "mac", &mac); !s) return s.error();
+    if (s = ApplyMac(mac, "runtimeConfig.mac", &c); !s) return s.error();
+  }
+  return c;
+}
+
+cni::Status ValidateForAdd(const BridgeConf& c) {
+  if (c.is_layer3() && c.disable_container_interface) {
+    return Invalid("cannot use IPAM when DisableContainerInterface flag is set");
+  }
+  if (c.vlan != 0 && c.is_gw) {
+    // The reference puts the gateway on a `<bridge>.<vlan>` veth; linen does not (yet).
+    return Error(Code::kInvalidNetworkConfig,
+                 "isGateway together with vlan is not implemented by linen's bridge plugin");
+  }
+  if (c.hairpin_mode && c.promisc_mode) {
+    return Invalid("cannot set hairpin mode and promiscuous mode at the same time");
+  }
+  return cni::OkStatus();
+}
+
+}  // namespace bridge

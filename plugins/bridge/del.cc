@@ -1,0 +1,56 @@
+// DEL: best effort and idempotent. IPAM is released first and always (even without a
+// netns, cni#1167); masquerade and spoof-check objects are removed by the
+// attachment's tag, not by addresses read from a live interface, so they never leak
+// when the netns is already gone (plugins#810). A missing netns or interface is
+// success. Every step runs; the first failure is reported.
+#include "libcni/netlink/handle.h"
+#include "netns/netns.h"
+#include "plugins/bridge/commands.h"
+#include "plugins/bridge/config.h"
+#include "plugins/bridge/ipam_exec.h"
+#include "plugins/bridge/masq.h"
+#include "plugins/bridge/spoofcheck.h"
+
+namespace bridge {
+
+namespace {
+
+void Keep(std::optional<cni::Error>& first, const cni::Status& s) {
+  if (!s && !first) first = s.error();
+}
+
+// Deletes CNI_IFNAME inside the pod (its host end goes with it).
+cni::Status DeleteContainerLink(const std::string& netns, const std::string& ifname) {
+  auto ns = cni::NetNs::Open(netns);
+  if (!ns) {
+    // The runtime may call DEL after the sandbox is gone (kubernetes#43014).
+    if (ns.error().IsNotFound()) return cni::OkStatus();
+    return ns.error().Context("failed to open netns \"" + netns + "\"");
+  }
+  auto h = cni::nl::Handle::OpenIn(*ns);
+  if (!h) return h.error();
+  return h->DeleteLink(ifname);
+}
+
+}  // namespace
+
+cni::Status CmdDel(const cni::CmdArgs& args) {
+  auto conf = ParseBridgeConf(args.conf, args.args);
+  if (!conf) return conf.error();
+  std::optional<cni::Error> first;
+
+  if (conf->is_layer3()) Keep(first, IpamCommand("DEL", conf->net.ipam_type, args));
+  if (conf->ip_masq) {
+    Keep(first, TeardownMasq(conf->masq_backend,
+                             MasqTag{conf->net.name, args.ifname, args.container_id}));
+  }
+  if (conf->mac_spoof_chk) {
+    Keep(first, TeardownSpoofCheck(SpoofTag{conf->net.name, args.ifname, args.container_id}));
+  }
+  if (!args.netns.empty()) Keep(first, DeleteContainerLink(args.netns, args.ifname));
+
+  if (first) return *first;
+  return cni::OkStatus();
+}
+
+}  // namespace bridge

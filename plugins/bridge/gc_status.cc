@@ -1,0 +1,80 @@
+// GC and STATUS (CNI 1.1). The reference bridge has no GC (plugins#1013): ours removes
+// masquerade chains of attachments that are not valid any more, then forwards GC to
+// IPAM. STATUS forwards to IPAM and refuses a `bridge` name taken by a non-bridge.
+#include "plugins/bridge/bridge_device.h"
+#include "plugins/bridge/commands.h"
+#include "plugins/bridge/config.h"
+#include "plugins/bridge/ipam_exec.h"
+#include "plugins/bridge/masq.h"
+
+namespace bridge {
+
+using cni::Code;
+using cni::Error;
+
+namespace {
+
+// cni.dev/valid-attachments (spec) or cni.dev/attachments (older libcni, cni#1101).
+cni::Result<Attachments> ValidAttachments(const cni::json& raw) {
+  Attachments out;
+  for (const char* key : {"cni.dev/valid-attachments", "cni.dev/attachments"}) {
+    auto it = raw.find(key);
+    if (it == raw.end() || it->is_null()) continue;
+    if (!it->is_array()) {
+      return Error(Code::kDecodingFailure, std::string(key) + " must be a list");
+    }
+    for (const cni::json& a : *it) {
+      if (!a.is_object() || !a.contains("containerID") || !a["containerID"].is_string()) {
+        return Error(Code::kDecodingFailure, std::string(key) + ": entries need a containerID");
+      }
+      std::string ifname = a.contains("ifname") && a["ifname"].is_string()
+                               ? a["ifname"].get<std::string>()
+                               : std::string();
+      out.emplace_back(a["containerID"].get<std::string>(), ifname);
+    }
+    break;
+  }
+  return out;
+}
+
+}  // namespace
+
+cni::Status CmdGc(const cni::CmdArgs& args) {
+  auto conf = ParseBridgeConf(args.conf, args.args);
+  if (!conf) return conf.error();
+  auto valid = ValidAttachments(conf->net.raw);
+  if (!valid) return valid.error();
+  // Keep going past errors and report the first, as the spec asks of GC.
+  std::optional<Error> first;
+  if (auto s = GcMasq(MasqBackend::kNftables, conf->net.name, *valid); !s) first = s.error();
+  if (conf->masq_backend == MasqBackend::kIptables) {
+    if (auto s = GcMasq(MasqBackend::kIptables, conf->net.name, *valid); !s && !first) {
+      first = s.error();
+    }
+  }
+  if (conf->is_layer3()) {
+    if (auto s = IpamCommand("GC", conf->net.ipam_type, args); !s && !first) first = s.error();
+  }
+  if (first) return *first;
+  return cni::OkStatus();
+}
+
+cni::Status CmdStatus(const cni::CmdArgs& args) {
+  auto conf = ParseBridgeConf(args.conf, args.args);
+  if (!conf) return conf.error();
+  auto host = cni::nl::Handle::Open();
+  if (!host) return host.error().WithCode(Code::kNotAvailable);
+  if (auto l = host->LinkByName(conf->br_name); l && l->kind != "bridge") {
+    return Error(Code::kNotAvailable,
+                 "\"" + conf->br_name + "\" exists but is not a bridge; ADD would fail");
+  }
+  if (conf->is_layer3()) return IpamCommand("STATUS", conf->net.ipam_type, args);
+  return cni::OkStatus();
+}
+
+cni::PluginFuncs Funcs() {
+  return cni::PluginFuncs{
+      .add = CmdAdd, .del = CmdDel, .check = CmdCheck, .status = CmdStatus, .gc = CmdGc};
+}
+
+}  // namespace bridge

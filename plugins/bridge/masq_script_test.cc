@@ -1,0 +1,54 @@
+#include <gtest/gtest.h>
+
+#include "plugins/bridge/masq_iptables.h"
+#include "plugins/bridge/masq_nft.h"
+
+namespace bridge {
+namespace {
+
+cni::IpNet Net(const char* s) { return *cni::IpNet::Parse(s); }
+
+TEST(MasqScriptTest, NftSetupHasOneChainPerAttachment) {
+  MasqTag tag{"mynet", "eth0", "c1"};
+  std::string s = NftSetupScript({Net("10.1.0.5/24"), Net("fd00::5/64")}, tag);
+  std::string chain = NftChainName(tag);
+  EXPECT_EQ(chain.rfind(NftChainPrefix("mynet"), 0), 0u);
+  EXPECT_NE(s.find("add chain inet linen_masquerade " + chain +
+                   " { type nat hook postrouting priority srcnat;"),
+            std::string::npos) << s;
+  EXPECT_NE(s.find("ip saddr 10.1.0.5 ip daddr != 10.1.0.0/24 ip daddr != 224.0.0.0/4 masquerade"),
+            std::string::npos) << s;
+  EXPECT_NE(s.find("ip6 saddr fd00::5 ip6 daddr != fd00::/64 ip6 daddr != ff00::/8 masquerade"),
+            std::string::npos) << s;
+  EXPECT_NE(s.find("comment \"net: mynet, if: eth0, id: c1\""), std::string::npos) << s;
+}
+
+TEST(MasqScriptTest, NftNamesSeparateAttachments) {
+  EXPECT_NE(NftChainName({"n", "eth0", "a"}), NftChainName({"n", "eth0", "b"}));
+  EXPECT_NE(NftChainName({"n", "eth0", "a"}), NftChainName({"n", "eth1", "a"}));
+  EXPECT_NE(NftChainName({"n", "eth0", "a"}), NftChainName({"m", "eth0", "a"}));
+}
+
+TEST(MasqScriptTest, NftTeardownIsIdempotentScript) {
+  std::string s = NftTeardownScript({"n", "eth0", "a"});
+  // add-then-delete: never fails on a missing chain.
+  EXPECT_LT(s.find("add chain"), s.find("delete chain"));
+}
+
+TEST(MasqScriptTest, IptablesRestoreInput) {
+  MasqTag tag{"mynet", "eth0", "c1"};
+  std::string v4 = IptSetupRestore({Net("10.1.0.5/24"), Net("fd00::5/64")}, tag, true);
+  std::string chain = IptChainName("mynet", "c1");
+  EXPECT_NE(v4.find(":" + chain + " - [0:0]"), std::string::npos) << v4;
+  EXPECT_NE(v4.find("-A " + chain + " -d 10.1.0.0/24 -m comment --comment "
+                    "\"name: \\\"mynet\\\" id: \\\"c1\\\"\" -j ACCEPT"),
+            std::string::npos) << v4;
+  EXPECT_NE(v4.find("! -d 224.0.0.0/4"), std::string::npos);
+  EXPECT_NE(v4.find("-A POSTROUTING -s 10.1.0.5 "), std::string::npos);
+  EXPECT_EQ(v4.find("fd00"), std::string::npos) << "v6 goes to ip6tables-restore";
+  std::string v6 = IptSetupRestore({Net("10.1.0.5/24")}, tag, false);
+  EXPECT_TRUE(v6.empty());
+}
+
+}  // namespace
+}  // namespace bridge
