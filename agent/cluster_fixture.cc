@@ -133,7 +133,7 @@ void ClusterTest::StartAgent(Node& n, const std::vector<std::string>& extra) {
       "--subnet-lease-ttl", lease_ttl_,
       "--subnet-file", n.subnet_file,
       "--metrics-address", n.ip + ":9925",
-      "--resync-interval-ms", "1000",
+      "--resync-interval-ms", resync_ms_,
   };
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto p = Process::Start(n.ns->ns(), argv, dir_->path() + "/" + n.name + ".log");
@@ -145,7 +145,7 @@ void ClusterTest::StartFileAgent(Node& n, const std::string& topology) {
   std::vector<std::string> argv = {
       linen::test::CniBin("linend"), "--registry", "file", "--topology", topology,
       "--node-name", n.name, "--iface", "eth0", "--subnet-file", n.subnet_file,
-      "--metrics-address", n.ip + ":9925", "--resync-interval-ms", "1000",
+      "--metrics-address", n.ip + ":9925", "--resync-interval-ms", resync_ms_,
   };
   auto p = Process::Start(n.ns->ns(), argv, dir_->path() + "/" + n.name + ".log");
   ASSERT_TRUE(p) << p.error().msg();

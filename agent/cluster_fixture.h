@@ -92,6 +92,8 @@ class ClusterTest : public ::testing::Test {
   std::unique_ptr<etcd::testing::EtcdServer> etcd_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::string lease_ttl_ = "2";
+  // Long by default so that tests see watch-driven changes, not the periodic repair.
+  std::string resync_ms_ = "60000";
 };
 
 }  // namespace linen::agent::testing

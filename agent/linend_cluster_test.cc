@@ -87,9 +87,9 @@ TEST_F(LinendCluster, FourthNodeJoinsWithoutRestarts) {
   auto s4 = Bring(1);
   Node& n4 = *nodes_[3];
   for (int i = 0; i < 3; ++i) {
-    EXPECT_TRUE(Eventually([&] { return !Ip(*nodes_[i], "route show " + s4[0]).empty(); },
-                           std::chrono::seconds(1)))
-        << nodes_[i]->name << " has no route to the new node within a second";
+    // Resync is 60 s here, so only the watch can have put the route there.
+    EXPECT_TRUE(Eventually([&] { return !Ip(*nodes_[i], "route show " + s4[0]).empty(); }))
+        << nodes_[i]->name << " has no route to the new node";
   }
   ExpectFullMesh();
   for (int i = 0; i < 3; ++i) {
@@ -122,6 +122,7 @@ TEST_F(LinendCluster, StoppedAgentsLeaseExpiresAndPeersForgetIt) {
 TEST_F(LinendCluster, EtcdOutageKeepsDataPathAndRecovers) {
   WriteConfig(kVxlanConfig);
   lease_ttl_ = "3";
+  resync_ms_ = "1000";  // the outage check below waits for a periodic reconcile
   Bring(3);
   ExpectFullMesh();
   etcd_->Stop();
@@ -212,6 +213,35 @@ TEST_F(LinendCluster, HostGwThreeNodes) {
   EXPECT_NE(Ip(n1, "route show " + subnets[1]).find("via 10.99.0.12 dev eth0"), std::string::npos)
       << Ip(n1, "route");
   EXPECT_EQ(Ip(n1, "link show linen.1"), "") << "host-gw creates no device";
+}
+
+TEST_F(LinendCluster, ResyncRepairsDrift) {
+  WriteConfig(kVxlanConfig);
+  lease_ttl_ = "30";
+  resync_ms_ = "200";
+  auto subnets = Bring(2);
+  ExpectFullMesh();
+  Node& n1 = *nodes_[0];
+  // Someone deletes our route, then the whole VTEP device: both come back.
+  ASSERT_EQ(linen::test::Sh("ip -n " + n1.ns->name() + " route del " + subnets[1]).exit_code, 0);
+  EXPECT_TRUE(Eventually([&] { return !Ip(n1, "route show " + subnets[1]).empty(); }));
+  ASSERT_EQ(linen::test::Sh("ip -n " + n1.ns->name() + " link del linen.1").exit_code, 0);
+  EXPECT_TRUE(Eventually([&] { return !Ip(n1, "route show " + subnets[1]).empty(); }));
+  EXPECT_NE(Ip(n1, "link show linen.1").find("0e:4c:0a:63:00:0b"), std::string::npos)
+      << "recreated with the published MAC";
+  ExpectFullMesh();
+}
+
+TEST_F(LinendCluster, StartsBeforeEtcdAndWaits) {
+  WriteConfig(kVxlanConfig);
+  etcd_->Stop();
+  Node& n1 = AddNode();
+  StartAgent(n1);
+  EXPECT_TRUE(Eventually([&] { return Http(n1, "/healthz") == "starting\n"; }));
+  EXPECT_TRUE(n1.agent->running()) << "an unreachable registry is retried, not fatal";
+  ASSERT_TRUE(etcd_->Restart());
+  EXPECT_FALSE(WaitSubnet(n1).empty());
+  EXPECT_TRUE(Eventually([&] { return Http(n1, "/healthz") == "ok\n"; }));
 }
 
 std::string Topology(int nodes) {

@@ -177,8 +177,11 @@ Result<ExecOutput> ExecPlugin(const ExecRequest& req) {
 
   ExecOutput out;
   size_t written = 0;
-  if (req.stdin_data.empty()) in_parent.Close();
-  fcntl(in_parent.get(), F_SETFL, O_NONBLOCK);
+  if (req.stdin_data.empty()) {
+    in_parent.Close();  // EOF at once
+  } else {
+    fcntl(in_parent.get(), F_SETFL, O_NONBLOCK);
+  }
   int io_errno = 0;
   char buf[65536];
   while (out_read.get() >= 0 || err_read.get() >= 0) {

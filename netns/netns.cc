@@ -4,6 +4,7 @@
 #include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -44,6 +45,15 @@ Status EnsureRunDirShared() {
   if (done) return OkStatus();
   if (mkdir(kNetnsRunDir, 0755) < 0 && errno != EEXIST) {
     return ErrnoError(std::string("create ") + kNetnsRunDir, errno);
+  }
+  // Parallel first users (e.g. ctest -j on a fresh machine) would otherwise all
+  // see "not a mount point" and stack several bind mounts. flock on the
+  // directory serialises them; the bind mount is of the same inode, so the
+  // lock holds across it.
+  UniqueFd dir(open(kNetnsRunDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return ErrnoError(std::string("open ") + kNetnsRunDir, errno);
+  if (RetryEintr([&] { return flock(dir.get(), LOCK_EX); }) < 0) {
+    return ErrnoError(std::string("lock ") + kNetnsRunDir, errno);
   }
   // First try to change propagation directly; it fails with EINVAL when the
   // directory is not yet a mount point, in which case bind it onto itself.

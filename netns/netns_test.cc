@@ -200,6 +200,46 @@ TEST(NetNsTest, SysctlMissingKeyIsNotFound) {
   EXPECT_FALSE(WriteSysctl("net/ipv4/linen_no_such_key", "1"));
 }
 
+TEST(NetNsTest, RunDirIsASharedMount) {
+  // As `ip netns add` leaves it, so namespaces mounted there are visible in
+  // mount namespaces cloned later (e.g. a runtime's) and unmounts propagate.
+  auto t = TempNetns::Create("nsm");
+  ASSERT_TRUE(t) << t.error().msg();
+  auto r = Sh("findmnt -n -o PROPAGATION /run/netns");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("shared"), std::string::npos) << r.out;
+}
+
+TEST(NetNsTest, CreateRejectsBadNames) {
+  for (const char* bad : {"", ".", "..", "a/b"}) {
+    auto ns = CreateNamedNetns(bad);
+    ASSERT_FALSE(ns) << bad;
+    EXPECT_EQ(ns.error().code(), Code::kInvalidNetworkConfig);
+  }
+}
+
+TEST(NetNsTest, SwitchSurvivesDeletedNamedNetns) {
+  // An open NetNs keeps the namespace alive after its name is removed, and
+  // entering it still works (a runtime may delete the name during DEL).
+  std::string name = linen::test::UniqueName("nsd");
+  auto ns = CreateNamedNetns(name);
+  ASSERT_TRUE(ns) << ns.error().msg();
+  ASSERT_TRUE(DeleteNamedNetns(name));
+  auto before = NetNs::Current();
+  ASSERT_TRUE(before);
+  Result<bool> inside = RunInNetns(*ns, [&]() -> Result<bool> {
+    auto cur = NetNs::Current();
+    if (!cur) return cur.error();
+    return cur->SameAs(*ns) && !cur->SameAs(*before);
+  });
+  ASSERT_TRUE(inside) << inside.error().msg();
+  EXPECT_TRUE(*inside);
+  // And opening the removed name is code 3.
+  auto gone = NetNs::Open(NamedNetnsPath(name));
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code(), Code::kUnknownContainer);
+}
+
 TEST(TestSupportTest, UniqueNamesDifferAndFitIfnamsiz) {
   std::string a = linen::test::UniqueName("abcde");
   std::string b = linen::test::UniqueName("abcde");

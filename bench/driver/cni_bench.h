@@ -21,6 +21,7 @@ struct CniBenchOptions {
   int sequential = 100;     // ADDs then DELs, one at a time, interleaved across impls
   int parallel = 100;       // pods ADDed at once (then DELed at once); 0 = skip
   int rss_runs = 5;         // traced ADDs for the plugin-alone peak RSS; 0 = skip
+  bool ip_masq = true;      // the setup; false isolates the nftables cost
 };
 
 // Runs everything, fills `report`, returns false when the harness itself failed

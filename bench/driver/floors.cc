@@ -1,5 +1,11 @@
 #include "bench/driver/floors.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <set>
+
 #include "bench/driver/proc.h"
 
 namespace linen::bench {
@@ -33,23 +39,36 @@ cni::Result<Floors> Floors::Create() {
   if (auto s = nh->CreateBridge({.name = "br0", .mtu = 0, .mac = ""}); !s) return s.error();
   auto br = nh->LinkByName("br0");
   if (!br) return br.error();
+  if (auto s = nh->AddAddr(br->index, *cni::IpNet::Parse("10.99.0.1/16")); !s) return s.error();
   if (auto s = nh->SetUp(br->index); !s) return s.error();
   return Floors(std::move(*node), std::move(*pod), std::move(*nh), std::move(*ph), br->index);
 }
 
-cni::Status Floors::MakePodVeth() {
-  const cni::NetNs& pod_ns = pod_.ns();
-  if (auto s = node_h_.CreateVeth({.name = "bveth0", .peer_name = "eth0", .peer_ns = &pod_ns, .mtu = 0, .mac = "", .peer_mac = ""});
+cni::Status Floors::MakePodVeth() { return MakePodVethIn(pod_, pod_h_, "bveth0"); }
+
+cni::Status Floors::MakePodVethIn(const test::TempNetns& pod, cni::nl::Handle& pod_h,
+                                  const std::string& host_name) {
+  const cni::NetNs& pod_ns = pod.ns();
+  auto& pod_h_ = pod_h;
+  if (auto s = node_h_.CreateVeth({.name = host_name, .peer_name = "eth0", .peer_ns = &pod_ns, .mtu = 0, .mac = "", .peer_mac = ""});
       !s) {
     return s;
   }
-  auto host = node_h_.LinkByName("bveth0");
+  auto host = node_h_.LinkByName(host_name);
   if (!host) return host.error();
   if (auto s = node_h_.SetMaster(host->index, bridge_); !s) return s;
   if (auto s = node_h_.SetUp(host->index); !s) return s;
   auto peer = pod_h_.LinkByName("eth0");
   if (!peer) return peer.error();
-  return pod_h_.SetUp(peer->index);
+  // Dressed as a plugin leaves it: an address and a default route via the gateway,
+  // whose removal is part of the kernel's work on delete.
+  if (auto s = pod_h_.AddAddr(peer->index, *cni::IpNet::Parse("10.99.0.2/16")); !s) return s;
+  if (auto s = pod_h_.SetUp(peer->index); !s) return s;
+  cni::nl::RouteInfo def;
+  def.dst = *cni::IpNet::Parse("0.0.0.0/0");
+  def.gw = cni::IpAddr::Parse("10.99.0.1");
+  def.oif = peer->index;
+  return pod_h_.AddRoute(def);
 }
 
 cni::Result<double> Floors::TrueExec() { return TimedExec({"/usr/bin/true"}, -1); }
@@ -70,6 +89,43 @@ cni::Result<double> Floors::VethDeleteNetlink() {
 cni::Result<double> Floors::VethDeleteIp() {
   if (auto s = MakePodVeth(); !s) return s.error();
   return TimedExec({"/usr/sbin/ip", "link", "del", "eth0"}, pod_.ns().fd());
+}
+
+cni::Result<double> Floors::ParallelVethDelete(int n) {
+  std::vector<test::TempNetns> pods;
+  for (int i = 0; i < n; ++i) {
+    auto pod = test::TempNetns::Create("lbq");
+    if (!pod) return pod.error();
+    auto h = cni::nl::Handle::OpenIn(pod->ns());
+    if (!h) return h.error();
+    if (auto s = MakePodVethIn(*pod, *h, "bpv" + std::to_string(i)); !s) return s.error();
+    pods.push_back(std::move(*pod));
+  }
+  // The parent is single-threaded here, so a forked child may use netlink freely.
+  std::set<pid_t> kids;
+  double t0 = NowNs();
+  for (const auto& pod : pods) {
+    pid_t pid = fork();
+    if (pid < 0) return cni::ErrnoError("fork", errno);
+    if (pid == 0) {
+      auto h = cni::nl::Handle::OpenIn(pod.ns());
+      _exit(h && h->DeleteLink("eth0") ? 0 : 1);
+    }
+    kids.insert(pid);
+  }
+  int failed = 0;
+  while (!kids.empty()) {
+    int status = 0;
+    pid_t p = waitpid(-1, &status, 0);
+    if (p < 0 && errno == EINTR) continue;
+    if (p < 0) return cni::ErrnoError("waitpid", errno);
+    if (kids.erase(p) && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) ++failed;
+  }
+  double wall = (NowNs() - t0) / 1e6;
+  if (failed) {
+    return cni::Error(cni::Code::kInternal, std::to_string(failed) + " parallel veth deletes failed");
+  }
+  return wall;
 }
 
 }  // namespace linen::bench

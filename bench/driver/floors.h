@@ -22,6 +22,9 @@ class Floors {
   cni::Result<double> IpExec();             // `ip link show lo` inside the node
   cni::Result<double> VethDeleteNetlink();  // one RTM_DELLINK of the pod end
   cni::Result<double> VethDeleteIp();       // `ip link del eth0` inside the pod
+  // `n` pods' veths deleted at once, one forked process each (one RTM_DELLINK in
+  // its pod), as n parallel DELs must at least do: wall ms, first fork to last reap.
+  cni::Result<double> ParallelVethDelete(int n);
 
  private:
   Floors(test::TempNetns node, test::TempNetns pod, cni::nl::Handle node_h,
@@ -30,6 +33,8 @@ class Floors {
         pod_h_(std::move(pod_h)), bridge_(bridge) {}
   // A veth like a plugin makes (host end on the bridge, both up), untimed.
   cni::Status MakePodVeth();
+  cni::Status MakePodVethIn(const test::TempNetns& pod, cni::nl::Handle& pod_h,
+                            const std::string& host_name);
 
   test::TempNetns node_, pod_;
   cni::nl::Handle node_h_, pod_h_;

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   c->add_option("--seq", cni.sequential, "sequential ADDs then DELs per implementation");
   c->add_option("--par", cni.parallel, "pods ADDed (then DELed) all at once; 0 = skip");
   c->add_option("--rss", cni.rss_runs, "traced ADDs for plugin-alone peak RSS; 0 = skip");
+  c->add_option("--ipmasq", cni.ip_masq, "ipMasq in the bridge config (default true)");
 
   linen::bench::VxlanBenchOptions vx;
   auto* v = app.add_subcommand("vxlan", "vxlan backend: programming N peers vs ip/bridge -batch");

@@ -147,6 +147,8 @@ ExecResult Child::Finish(int status, const rusage& ru, double end_ns) {
   r.exit_code = ExitCode(status);
   r.ms = (end_ns - start_ns_) / 1e6;
   r.tree_maxrss_kb = ru.ru_maxrss;
+  auto tv_ms = [](const timeval& tv) { return tv.tv_sec * 1e3 + tv.tv_usec / 1e3; };
+  r.cpu_ms = tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime);
   r.own_maxrss_kb = own_hwm_kb_;
   r.out = ReadAll(out_fd_);
   r.err = ReadAll(err_fd_);

@@ -31,6 +31,7 @@ struct ExecSpec {
 struct ExecResult {
   int exit_code = 0;      // -signal if killed
   double ms = 0;          // fork -> reaped
+  double cpu_ms = 0;      // user + system CPU of the child and its reaped children
   long tree_maxrss_kb = 0;  // wait4 ru_maxrss: max over the child and its reaped children
   long own_maxrss_kb = 0;   // VmHWM of the child alone (trace_own_rss only)
   std::string out;

@@ -244,5 +244,20 @@ TEST_F(NetlinkTest, ListLinksHasEverything) {
   EXPECT_EQ(links->size(), Ip("link show").size());
 }
 
+TEST_F(NetlinkTest, VethPeerNameTakenInOtherNamespace) {
+  // The container already has eth0: creation fails as a whole, kExists, and
+  // no host end is left behind.
+  auto& other = Other();
+  auto oh = Handle::OpenIn(other.ns());
+  ASSERT_TRUE(oh);
+  ASSERT_TRUE(oh->CreateBridge({.name = "eth0"}));
+  std::string host = UniqueName("veth");
+  auto s = h_->CreateVeth({.name = host, .peer_name = "eth0", .peer_ns = &other.ns()});
+  ASSERT_FALSE(s);
+  EXPECT_TRUE(s.error().IsExists()) << s.error().msg();
+  EXPECT_TRUE(h_->LinkByName(host).error().IsNotFound());
+  EXPECT_EQ(oh->LinkByName("eth0")->kind, "bridge");
+}
+
 }  // namespace
 }  // namespace cni::nl

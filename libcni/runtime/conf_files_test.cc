@@ -138,5 +138,18 @@ TEST(LoadNetworkFile, ByExtension) {
   EXPECT_NE(missing.error().msg().find("nope.conflist"), std::string::npos);
 }
 
+// Every shipped example list loads the way a runtime would load it.
+TEST(ConfExamples, EveryShippedConflistLoads) {
+  auto files = ConfFiles(linen::test::SourcePath("conf-examples"), {".conflist"});
+  ASSERT_TRUE(files);
+  ASSERT_FALSE(files->empty());
+  for (const auto& f : *files) {
+    auto list = ConfListFromFile(f);
+    ASSERT_TRUE(list) << f << ": " << list.error().msg();
+    EXPECT_FALSE(list->name.empty()) << f;
+    EXPECT_TRUE(IsSupportedVersion(list->cni_version)) << f << ": " << list->cni_version;
+  }
+}
+
 }  // namespace
 }  // namespace cni::runtime

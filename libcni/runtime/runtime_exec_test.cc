@@ -100,6 +100,26 @@ TEST_F(RuntimeExecTest, DelRunsReverseWithCachedResultThenDropsCache) {
   EXPECT_FALSE(json::parse(plugins_.Stdin("first", "DEL")).contains("prevResult"));
 }
 
+TEST_F(RuntimeExecTest, DelBefore040SendsNoPrevResult) {
+  auto list = Chain("0.3.1");
+  ASSERT_TRUE(runtime_.AddNetworkList(list, Rt()));
+  ASSERT_TRUE(Cached("c1"));
+  ASSERT_TRUE(runtime_.DelNetworkList(list, Rt()));
+  EXPECT_FALSE(json::parse(plugins_.Stdin("first", "DEL")).contains("prevResult"));
+  EXPECT_FALSE(Cached("c1"));
+}
+
+TEST_F(RuntimeExecTest, LegacyCacheFileServesAsPrevResult) {
+  auto list = Chain("1.0.0");
+  std::filesystem::create_directories(cache_.path() + "/results");
+  // Old libcni wrote the bare result.
+  const json legacy = json::parse(R"({"cniVersion":"1.0.0","ips":[{"address":"10.9.0.7/24"}]})");
+  std::ofstream(cache_.path() + "/results/chain-c1-eth0") << legacy.dump();
+  ASSERT_TRUE(runtime_.DelNetworkList(list, Rt()));
+  EXPECT_EQ(json::parse(plugins_.Stdin("first", "DEL"))["prevResult"], legacy);
+  EXPECT_FALSE(Cached("c1"));
+}
+
 TEST_F(RuntimeExecTest, DelWithCorruptCacheStillRunsAndRemovesIt) {
   auto list = Chain();
   std::filesystem::create_directories(cache_.path() + "/results");

@@ -39,13 +39,7 @@ std::string Incompatible(const cni::nl::LinkInfo& l, const cni::nl::VxlanInfo& w
   if (have.dev_index != want.dev_index) return "underlay #" + std::to_string(have.dev_index);
   uint16_t have_port = have.port ? have.port : kDefaultVxlanPort;
   uint16_t want_port = want.port ? want.port : kDefaultVxlanPort;
-  // TEMPORARY: cni_netlink's CreateVxlan byte-swaps the port once more than libnl
-  // (rtnl_link_vxlan_set_port already applies htons), so a device we created reads
-  // back swapped. Accept that so EnsureNode does not recreate it every time; remove
-  // once handle fixes it (backend_test asserts the real port and fails until then).
-  if (have_port != want_port && have_port != __builtin_bswap16(want_port)) {
-    return "port " + std::to_string(have_port);
-  }
+  if (have_port != want_port) return "port " + std::to_string(have_port);
   if (have.learning) return "learning on";
   return "";
 }

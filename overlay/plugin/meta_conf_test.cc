@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "overlay/plugin/delegate.h"
+#include "test/support/test_support.h"
 
 namespace linen::overlay {
 namespace {
@@ -65,6 +69,29 @@ TEST(MetaConfTest, Refusals) {
   auto missing_file = ParseMetaConf(Conf(R"("topology": "/nonexistent/topology.json")"));
   ASSERT_FALSE(missing_file);
   EXPECT_EQ(missing_file.error().code(), cni::Code::kIoFailure);
+}
+
+// The shipped conflists are valid meta-plugin configs once the topology path points
+// at the shipped topology (on a node it is /etc/linen/topology.json).
+TEST(MetaConfTest, ExampleConflistsParse) {
+  for (const char* file : {"conf-examples/vxlan.conflist", "conf-examples/host-gw.conflist"}) {
+    std::ifstream in(test::SourcePath(file));
+    ASSERT_TRUE(in) << file;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto list = cni::json::parse(ss.str());
+    cni::json plugin = list["plugins"][0];
+    EXPECT_EQ(plugin["topology"], "/etc/linen/topology.json");
+    plugin["topology"] = test::SourcePath("conf-examples/topology.json");
+    plugin["cniVersion"] = list["cniVersion"];
+    plugin["name"] = list["name"];
+    auto conf = cni::ParseNetConf(plugin.dump());
+    ASSERT_TRUE(conf) << conf.error().msg();
+    auto m = ParseMetaConf(*conf);
+    ASSERT_TRUE(m) << file << ": " << m.error().msg();
+    EXPECT_EQ(m->topology->nodes.size(), 3u);
+    EXPECT_EQ(BackendName(m->backend), plugin["type"].get<std::string>());
+  }
 }
 
 TEST(DelegateTest, RendersBridgeOverNodeSubnetWithOverrides) {

@@ -54,7 +54,12 @@ cni::Status ParseBackend(const json& j, StaticTopology* topo) {
     return cni::Error(cni::Code::kDecodingFailure,
                       "topology: \"backend\" must be a string or an object");
   }
-  if (type.empty()) return Invalid("backend.type is missing");
+  // An object without "type" tunes VXLAN settings but leaves the choice to the
+  // plugin type, so one topology serves both host-gw and vxlan configs.
+  if (type.empty()) {
+    topo->backend_given = false;
+    return cni::OkStatus();
+  }
   auto bt = ParseBackendName(type);
   if (!bt) return bt.error().Context("topology");
   c.backend = *bt;

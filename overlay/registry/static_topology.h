@@ -6,7 +6,9 @@
 //   "network": "10.244.0.0/16",          required
 //   "subnetLen": 24,                     default: flannel's rule (24, or prefix+2)
 //   "backend": {"type": "vxlan", "vni": 1, "port": 8472, "directRouting": false,
-//               "mtu": 0},               or just "vxlan"; optional
+//               "mtu": 0},               or just "vxlan"; optional. Without "type"
+//                                        the plugin type decides. mtu: the underlay
+//                                        MTU to assume (0 = the device's), as flannel
 //   "ipMasq": true,
 //   "nodes": [ {"name": "node1", "ip": "192.168.50.1", "subnet": "10.244.1.0/24"} ]
 // }

@@ -69,6 +69,20 @@ TEST(StaticTopologyTest, BackendAsString) {
   EXPECT_EQ(t->config.backend, BackendType::kHostGw);
 }
 
+TEST(StaticTopologyTest, BackendObjectWithoutTypeLeavesChoiceToPlugin) {
+  auto t = ParseTopology(WithNodes(R"({"name":"a","ip":"10.0.0.1","subnet":"10.244.0.0/24"})",
+                                   R"("backend": {"vni": 42},)"));
+  ASSERT_TRUE(t) << t.error().msg();
+  EXPECT_FALSE(t->backend_given);
+  EXPECT_EQ(t->config.vni, 42u);
+}
+
+TEST(StaticTopologyTest, ExampleTopologyParses) {
+  auto t = LoadTopologyFile(test::SourcePath("conf-examples/topology.json"));
+  ASSERT_TRUE(t) << t.error().msg();
+  EXPECT_EQ(t->nodes.size(), 3u);
+}
+
 TEST(StaticTopologyTest, OverlappingSubnetsNameBothNodes) {
   ExpectInvalid(WithNodes(R"({"name":"a","ip":"10.0.0.1","subnet":"10.244.1.0/24"},
                              {"name":"b","ip":"10.0.0.2","subnet":"10.244.1.0/24"})"),

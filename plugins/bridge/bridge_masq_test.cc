@@ -90,7 +90,7 @@ TEST_F(BridgeMasqTest, DelWithEmptyNetnsRemovesRules) {
 
 TEST_F(BridgeMasqTest, GcRemovesOnlyInvalidAttachments) {
   TempNetns a = NewPod(), b = NewPod();
-  std::string masq = Conf(R"("ipMasq":true)", R"([[{"subnet":"10.77.0.0/24"}]])", "1.1.0");
+  std::string masq = Conf(R"("ipMasq":true,"macspoofchk":true)", R"([[{"subnet":"10.77.0.0/24"}]])", "1.1.0");
   ASSERT_EQ(Exec("ADD", a.path(), "gc-a", masq).exit_code, 0);
   ASSERT_EQ(Exec("ADD", b.path(), "gc-b", masq).exit_code, 0);
   // Another network's chain must survive this network's GC.
@@ -105,6 +105,12 @@ TEST_F(BridgeMasqTest, GcRemovesOnlyInvalidAttachments) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_TRUE(ChainExists("gc-a"));
   EXPECT_FALSE(ChainExists("gc-b"));
+  auto spoof = [&](const std::string& cid) {
+    return Node("nft list chain bridge linen_spoofchk " + SpoofChainName({"bnet", "eth0", cid}) +
+                " >/dev/null 2>&1").exit_code == 0;
+  };
+  EXPECT_TRUE(spoof("gc-a"));
+  EXPECT_FALSE(spoof("gc-b"));
   EXPECT_EQ(Node("nft list chain inet linen_masquerade " +
                  NftChainName(MasqTag{"othernet", "eth0", "gc-c"}) + " >/dev/null 2>&1")
                 .exit_code,

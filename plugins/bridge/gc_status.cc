@@ -1,11 +1,12 @@
 // GC and STATUS (CNI 1.1). The reference bridge has no GC (plugins#1013): ours removes
-// masquerade chains of attachments that are not valid any more, then forwards GC to
-// IPAM. STATUS forwards to IPAM and refuses a `bridge` name taken by a non-bridge.
+// masquerade and spoof-check chains of attachments that are not valid any more,
+// then forwards GC to IPAM. STATUS forwards to IPAM and refuses a `bridge` name taken by a non-bridge.
 #include "plugins/bridge/bridge_device.h"
 #include "plugins/bridge/commands.h"
 #include "plugins/bridge/config.h"
 #include "plugins/bridge/ipam_exec.h"
 #include "plugins/bridge/masq.h"
+#include "plugins/bridge/spoofcheck.h"
 
 namespace bridge {
 
@@ -52,6 +53,7 @@ cni::Status CmdGc(const cni::CmdArgs& args) {
       first = s.error();
     }
   }
+  if (auto s = GcSpoofCheck(conf->net.name, *valid); !s && !first) first = s.error();
   if (conf->is_layer3()) {
     if (auto s = IpamCommand("GC", conf->net.ipam_type, args); !s && !first) first = s.error();
   }

@@ -101,36 +101,43 @@ cni::Status NftTeardownMasq(const MasqTag& tag) {
   return cni::OkStatus();
 }
 
-cni::Status NftGcMasq(const std::string& network, const Attachments& valid) {
-  const std::string t = std::string("inet ") + kNftTable;
+cni::Status NftGcChains(const std::string& family, const std::string& table,
+                        const std::string& prefix, const std::set<std::string>& keep) {
+  const std::string t = family + " " + table;
   auto listing = NftRun("list table " + t + "\n", true);
   if (!listing) {
-    // No table: nothing was ever masqueraded in this namespace.
+    // No table: nothing was ever set up in this namespace.
     if (listing.error().msg().find("No such file or directory") != std::string::npos) {
       return cni::OkStatus();
     }
-    return listing.error().Context("masquerade GC");
+    return listing.error();
   }
-  std::set<std::string> keep;
-  for (const auto& [id, ifname] : valid) keep.insert(NftChainName({network, ifname, id}));
-  const std::string prefix = NftChainPrefix(network);
   std::string script;
   try {
     cni::json j = cni::json::parse(*listing);
     for (const cni::json& item : j.at("nftables")) {
       if (!item.contains("chain")) continue;
       const cni::json& ch = item["chain"];
-      if (ch.value("table", "") != kNftTable || ch.value("family", "") != "inet") continue;
+      if (ch.value("table", "") != table || ch.value("family", "") != family) continue;
       std::string name = ch.value("name", "");
       if (name.rfind(prefix, 0) != 0 || keep.count(name)) continue;
       script += "flush chain " + t + " " + name + "\ndelete chain " + t + " " + name + "\n";
     }
   } catch (const cni::json::exception& e) {
-    return Error(Code::kInternal, std::string("masquerade GC: cannot parse nft listing: ") + e.what());
+    return Error(Code::kInternal, std::string("cannot parse nft listing: ") + e.what());
   }
   if (script.empty()) return cni::OkStatus();
   auto r = NftRun(script);
-  if (!r) return r.error().Context("masquerade GC");
+  if (!r) return r.error();
+  return cni::OkStatus();
+}
+
+cni::Status NftGcMasq(const std::string& network, const Attachments& valid) {
+  std::set<std::string> keep;
+  for (const auto& [id, ifname] : valid) keep.insert(NftChainName({network, ifname, id}));
+  if (auto s = NftGcChains("inet", kNftTable, NftChainPrefix(network), keep); !s) {
+    return s.error().Context("masquerade GC");
+  }
   return cni::OkStatus();
 }
 

@@ -7,6 +7,7 @@
 #ifndef LINEN_PLUGINS_BRIDGE_MASQ_NFT_H_
 #define LINEN_PLUGINS_BRIDGE_MASQ_NFT_H_
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ std::string NftTeardownScript(const MasqTag& tag);
 cni::Status NftSetupMasq(const std::vector<cni::IpNet>& ips, const MasqTag& tag);
 cni::Status NftTeardownMasq(const MasqTag& tag);
 cni::Status NftGcMasq(const std::string& network, const Attachments& valid);
+
+// Deletes the chains of `family table` named `prefix`* that are not in `keep`, in one
+// transaction after one listing; a missing table is success.
+cni::Status NftGcChains(const std::string& family, const std::string& table,
+                        const std::string& prefix, const std::set<std::string>& keep);
 
 // Runs an nft script as one transaction in the calling thread's namespace; with
 // `json_out` the listing output is returned in JSON.

@@ -1,14 +1,32 @@
 #include "plugins/bridge/spoofcheck.h"
 
+#include <set>
+
 #include "plugins/bridge/hash.h"
 #include "plugins/bridge/masq.h"
 #include "plugins/bridge/masq_nft.h"
 
 namespace bridge {
 
+namespace {
+std::string SpoofChainPrefix(const std::string& network) {
+  return "spoof-" + Sha512Hex(network).substr(0, 16) + "-";
+}
+}  // namespace
+
 std::string SpoofChainName(const SpoofTag& tag) {
-  return "spoof-" + Sha512Hex(tag.network).substr(0, 16) + "-" +
+  return SpoofChainPrefix(tag.network) +
          Sha512Hex(tag.ifname + ":" + tag.container_id).substr(0, 16);
+}
+
+cni::Status GcSpoofCheck(const std::string& network,
+                         const std::vector<std::pair<std::string, std::string>>& valid) {
+  std::set<std::string> keep;
+  for (const auto& [id, ifname] : valid) keep.insert(SpoofChainName({network, ifname, id}));
+  if (auto s = NftGcChains("bridge", kSpoofTable, SpoofChainPrefix(network), keep); !s) {
+    return s.error().Context("spoof-check GC");
+  }
+  return cni::OkStatus();
 }
 
 cni::Status SetupSpoofCheck(const std::string& host_veth, const std::string& mac,

@@ -7,6 +7,8 @@
 #define LINEN_PLUGINS_BRIDGE_SPOOFCHECK_H_
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "libcni/error.h"
 
@@ -24,6 +26,9 @@ std::string SpoofChainName(const SpoofTag& tag);
 cni::Status SetupSpoofCheck(const std::string& host_veth, const std::string& mac,
                             const SpoofTag& tag);
 cni::Status TeardownSpoofCheck(const SpoofTag& tag);  // absent is success
+// Removes spoof-check chains of `network` whose (containerID, ifname) is not valid.
+cni::Status GcSpoofCheck(const std::string& network,
+                         const std::vector<std::pair<std::string, std::string>>& valid);
 
 }  // namespace bridge
 

@@ -291,6 +291,25 @@ TEST_F(VxlanClusterTest, MasqueradeOnlyTrafficLeavingTheClusterNetwork) {
   EXPECT_EQ(bridge_masq.out.find("CNI-"), std::string::npos) << "bridge ipMasq stays off";
 }
 
+TEST(GcTest, ForwardedToDelegateFreesOnlyInvalidAttachments) {
+  auto c = Cluster::Create("vxlan", 1);
+  ASSERT_TRUE(c) << c.error().msg();
+  Cluster& cl = **c;
+  auto a = cl.AddPod("n1");
+  auto b = cl.AddPod("n1");
+  ASSERT_TRUE(a && b);
+  const std::string ipam = cl.node("n1").dir + "/ipam/" + cl.net_name() + "/";
+  ASSERT_TRUE(std::ifstream(ipam + (*a)->ip).good());
+  ASSERT_TRUE(std::ifstream(ipam + (*b)->ip).good());
+  auto conf = nlohmann::json::parse(cl.ConfFor("n1"));
+  conf["cniVersion"] = "1.1.0";
+  conf["cni.dev/valid-attachments"] = {{{"containerID", (*a)->id}, {"ifname", "eth0"}}};
+  ProcResult gc = cl.RunPlugin("n1", "GC", **a, conf.dump());
+  ASSERT_EQ(gc.exit_code, 0) << gc.out << gc.err;
+  EXPECT_TRUE(std::ifstream(ipam + (*a)->ip).good()) << "valid attachment kept";
+  EXPECT_FALSE(std::ifstream(ipam + (*b)->ip).good()) << "stale attachment released";
+}
+
 TEST(AgentModeTest, ReadsSubnetEnvAndReconcilesNothing) {
   auto c = Cluster::Create("vxlan", 1);
   ASSERT_TRUE(c) << c.error().msg();

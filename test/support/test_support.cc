@@ -23,10 +23,12 @@ namespace linen::test {
 
 std::string UniqueName(std::string_view prefix) {
   static std::atomic<unsigned> counter{0};
-  // pid in hex (at most 6 digits for pid_max 4194304) + a hex counter: with a
-  // prefix of at most 5 bytes that stays within IFNAMSIZ-1 = 15 bytes.
+  // pid in hex (at most 6 digits for pid_max 4194304) + a fixed-width 3-digit
+  // hex counter, so no two (pid, counter) pairs print alike; with a prefix of at
+  // most 5 bytes that stays within IFNAMSIZ-1 = 15 bytes. The counter wraps
+  // after 4096 names per process.
   char buf[32];
-  std::snprintf(buf, sizeof(buf), "%x%x", static_cast<unsigned>(getpid()),
+  std::snprintf(buf, sizeof(buf), "%x%03x", static_cast<unsigned>(getpid()),
                 counter.fetch_add(1) & 0xfff);
   std::string name(prefix);
   name += buf;

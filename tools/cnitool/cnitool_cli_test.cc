@@ -140,7 +140,6 @@ TEST_F(CnitoolCliTest, FailedAddCleanupAndNoCleanup) {
   EXPECT_NE(r.err.find("(CNI error code 999)"), std::string::npos) << r.err;
   EXPECT_EQ(plugins_.Calls(), (Strings{"first ADD", "bad ADD"}));
 
-  plugins_.Add({"bad", FakeKind::kCniError, "", 7, "no"});
   std::filesystem::remove(bin_.path() + "/calls.log");
   // Make "bad" fail only on ADD so the cleanup DEL succeeds.
   std::ofstream(bin_.path() + "/bad") << "#!/bin/sh\ncat >/dev/null\necho \"bad $CNI_COMMAND\" >> "
@@ -169,6 +168,11 @@ TEST_F(CnitoolCliTest, GarbagePluginOutputIsReported) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("type=\"second\""), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("this is not json"), std::string::npos) << r.err;
+  // A plugin's own stderr (its log) is passed through.
+  plugins_.Add({"second", FakeKind::kGarbageFail});
+  r = Cnitool({"add", "--no-cleanup", "chain", "/run/netns/p"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("panic: boom"), std::string::npos) << r.err;
 }
 
 TEST_F(CnitoolCliTest, BadEnvironmentIsRejectedBeforeAnythingRuns) {

@@ -54,8 +54,6 @@ class EtcdRegistry : public overlay::Registry {
   int64_t lease_id() const { return lease_id_; }
   // When the etcd lease runs out unless renewed (from the last grant/keepalive).
   std::chrono::system_clock::time_point lease_expiry() const { return lease_expiry_; }
-  std::chrono::seconds lease_ttl() const { return opts_.lease_ttl; }
-  Client& client() { return *client_; }
 
  private:
   EtcdRegistry(RegistryOptions opts, std::unique_ptr<Client> client);

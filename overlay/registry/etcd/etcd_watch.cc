@@ -163,13 +163,7 @@ cni::Result<std::vector<WatchEvent>> Watch::Next(std::chrono::milliseconds timeo
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return std::vector<WatchEvent>();
     curl_multi_poll(M(multi_), nullptr, 0, static_cast<int>(left.count()), nullptr);
-    if (woken_.exchange(false)) return std::vector<WatchEvent>();
   }
-}
-
-void Watch::Wakeup() {
-  woken_ = true;
-  if (multi_ != nullptr) curl_multi_wakeup(M(multi_));
 }
 
 }  // namespace linen::etcd

@@ -5,7 +5,6 @@
 #ifndef LINEN_OVERLAY_REGISTRY_ETCD_ETCD_WATCH_H_
 #define LINEN_OVERLAY_REGISTRY_ETCD_ETCD_WATCH_H_
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -42,9 +41,6 @@ class Watch {
   // Events already received are returned before the loss is reported.
   cni::Result<std::vector<WatchEvent>> Next(std::chrono::milliseconds timeout);
 
-  // Makes a Next() blocked in another thread return early (thread-safe).
-  void Wakeup();
-
  private:
   Watch() = default;
   cni::Status Open(const std::string& endpoint, const std::string& body,
@@ -63,7 +59,6 @@ class Watch {
   bool created_ = false;
   std::deque<WatchEvent> pending_;
   std::optional<cni::Error> lost_;
-  std::atomic<bool> woken_{false};
 };
 
 }  // namespace linen::etcd
