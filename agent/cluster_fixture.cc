@@ -188,6 +188,38 @@ void ClusterTest::AddPod(Node& n, const std::string& subnet) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
 }
 
+std::string ClusterTest::AddPluginPod(Node& n, const std::string& type) {
+  auto pod = linen::test::TempNetns::Create("pod");
+  EXPECT_TRUE(pod) << pod.error().msg();
+  if (!pod) return "";
+  n.pod.emplace(std::move(*pod));
+  const std::string conf = R"({"cniVersion":"1.0.0","name":"linen","type":")" + type +
+                           R"(","subnetFile":")" + n.subnet_file + R"(","dataDir":")" +
+                           dir_->path() + "/" + n.name + R"(-cni"})";
+  // host-local keeps its state under /var/lib/cni/networks/<name> unless told; the
+  // meta-plugin passes ipam keys through, so point it into the test's directory.
+  const std::string conf_with_ipam =
+      conf.substr(0, conf.size() - 1) + R"(,"ipam":{"dataDir":")" + dir_->path() + "/" + n.name +
+      R"(-ipam"}})";
+  auto r = linen::test::Run(
+      {"/usr/sbin/ip", "netns", "exec", n.ns->name(), linen::test::CniBin(type)},
+      {{"CNI_COMMAND", "ADD"},
+       {"CNI_CONTAINERID", "ctr-" + n.name},
+       {"CNI_NETNS", n.pod->path()},
+       {"CNI_IFNAME", "eth0"},
+       {"CNI_PATH", linen::test::CniBinDir()}},
+      conf_with_ipam);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::string key = "\"address\":\"";
+  auto p = r.out.find(key);
+  EXPECT_NE(p, std::string::npos) << r.out;
+  if (p != std::string::npos) {
+    std::string addr = r.out.substr(p + key.size(), r.out.find('"', p + key.size()) - p - key.size());
+    n.pod_ip = addr.substr(0, addr.find('/'));
+  }
+  return r.out;
+}
+
 bool ClusterTest::Ping(const Node& a, const Node& b) {
   auto r = Sh("ip netns exec " + a.pod->name() + " ping -c1 -W2 " + b.pod_ip);
   return r.exit_code == 0;

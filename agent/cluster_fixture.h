@@ -74,6 +74,10 @@ class ClusterTest : public ::testing::Test {
   std::string WaitSubnet(Node& n);
   // A pod namespace behind cni0 on the node, addressed .2 in the node's subnet.
   void AddPod(Node& n, const std::string& subnet);
+  // A pod created by the real CNI chain in agent mode: the `vxlan`/`host-gw`
+  // meta-plugin (reading the node's subnet.env) delegating to bridge + host-local.
+  // Returns the plugin's stdout; sets n.pod / n.pod_ip.
+  std::string AddPluginPod(Node& n, const std::string& type);
   // One ping from a's pod to b's pod (2 s reply timeout).
   bool Ping(const Node& a, const Node& b);
   // Polls `cond` until true or `limit` elapses (readiness of asynchronous agents,

@@ -1,0 +1,44 @@
+// linend together with the CNI chain it serves: pods are created by the real
+// `vxlan` / `host-gw` meta-plugins in agent mode (reading the subnet.env linend wrote),
+// delegating to bridge + host-local, on nodes whose overlay linend programs.
+#include "agent/cluster_fixture.h"
+
+namespace linen::agent::testing {
+namespace {
+
+class LinendWithPlugins : public ClusterTest {
+ protected:
+  void RunMesh(const std::string& type) {
+    std::vector<std::string> subnets;
+    for (int i = 0; i < 3; ++i) StartAgent(AddNode());
+    for (auto& n : nodes_) subnets.push_back(WaitSubnet(*n));
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      std::string out = AddPluginPod(*nodes_[i], type);
+      auto net = cni::IpNet::Parse(subnets[i]);
+      auto ip = cni::IpAddr::Parse(nodes_[i]->pod_ip);
+      ASSERT_TRUE(net && ip) << out;
+      EXPECT_TRUE(net->Contains(*ip)) << "pod IP " << nodes_[i]->pod_ip << " outside the node's "
+                                      << subnets[i];
+    }
+    for (auto& a : nodes_) {
+      for (auto& b : nodes_) {
+        if (a == b) continue;
+        EXPECT_TRUE(Eventually([&] { return Ping(*a, *b); }, std::chrono::seconds(5)))
+            << a->name << " pod cannot reach " << b->name << " pod " << b->pod_ip;
+      }
+    }
+  }
+};
+
+TEST_F(LinendWithPlugins, VxlanPodsPingAcrossNodes) {
+  WriteConfig(R"({"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}})");
+  RunMesh("vxlan");
+}
+
+TEST_F(LinendWithPlugins, HostGwPodsPingAcrossNodes) {
+  WriteConfig(R"({"Network":"10.245.0.0/16","Backend":{"Type":"host-gw"}})");
+  RunMesh("host-gw");
+}
+
+}  // namespace
+}  // namespace linen::agent::testing
