@@ -31,7 +31,16 @@ done
 p="lbi$$"
 n1="${p}n1" n2="${p}n2" p1="${p}p1" p2="${p}p2"
 tmp=$(mktemp -d /tmp/linen-iperf-XXXXXX)
+# Processes this script started inside its namespaces (an iperf3 server left behind
+# by a failed run), then the namespaces themselves.
+kill_ns_pids() {
+  local ns pid
+  for ns in "$p1" "$p2" "$n1" "$n2"; do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+  done
+}
 cleanup() {
+  kill_ns_pids
   for ns in "$p1" "$p2" "$n1" "$n2"; do ip netns del "$ns" 2>/dev/null || true; done
   rm -rf "$tmp"
 }
@@ -56,6 +65,7 @@ setup_nodes() {
 }
 
 teardown_nodes() {
+  kill_ns_pids
   for ns in "$p1" "$p2" "$n1" "$n2"; do ip netns del "$ns" 2>/dev/null || true; done
 }
 

@@ -34,7 +34,12 @@ done
 
 if ((do_build)); then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$build" --target linen_bench bridge host-local host-gw vxlan -j2
+  cmake --build "$build" --target linen_bench bridge host-local -j2
+  # The overlay plugins are only needed for iperf; a broken one skips that part.
+  if ! cmake --build "$build" --target host-gw vxlan -j2; then
+    echo "run.sh: host-gw/vxlan did not build; skipping iperf" >&2
+    skip="$skip iperf"
+  fi
 fi
 bin="$build/bench/linen_bench"
 ours="$build/cni-bin"
@@ -44,6 +49,7 @@ out="$here/results/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$out"
 ln -sfn "$(basename "$out")" "$here/results/latest"
 report="$out/report.txt"
+load_start=$(cut -d' ' -f1 /proc/loadavg)
 {
   echo "linen benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, kernel $(uname -r)"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -91,7 +97,7 @@ if command -v gnuplot >/dev/null && [[ -s $out/add.ref.cdf ]]; then
   gnuplot <<GP
 set terminal pngcairo size 1400,560 font ",10"
 set output "$out/latency.png"
-set multiplot layout 1,2 title "bridge(isGateway,ipMasq) + host-local: reference 1.1.1 vs linen ($(date -u +%F), load at start $(cut -d' ' -f1 /proc/loadavg))"
+set multiplot layout 1,2 title "bridge(isGateway,ipMasq) + host-local: reference 1.1.1 vs linen ($(date -u +%F), load average at start $load_start)"
 set logscale x
 set xlabel "latency per exec (ms, log scale)"
 set ylabel "fraction of operations"

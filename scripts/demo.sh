@@ -46,9 +46,15 @@ if [[ -n $prebuilt ]]; then
   bin=$(cd "$prebuilt" && pwd)
 else
   say "building linen (build-demo/)"
-  cmake -S . -B build-demo -DCMAKE_BUILD_TYPE=Release -DLINEN_BUILD_TESTS=OFF >/dev/null
-  cmake --build build-demo -j"$(nproc)" >/dev/null
-  cmake --install build-demo --prefix "$tmp/prefix" >/dev/null
+  log=$tmp/build.log
+  if ! { cmake -S . -B build-demo -DCMAKE_BUILD_TYPE=Release -DLINEN_BUILD_TESTS=OFF &&
+         cmake --build build-demo -j"$(nproc)" &&
+         cmake --install build-demo --prefix "$tmp/prefix"; } >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    echo "demo.sh: build failed (log above)" >&2
+    rm -rf "$tmp"
+    exit 1
+  fi
   bin=$tmp/prefix/bin
 fi
 for exe in "$backend" bridge host-local cnitool; do

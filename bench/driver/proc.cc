@@ -101,7 +101,6 @@ cni::Result<Child> Child::Start(const ExecSpec& spec) {
     close(in_fd);
     return cni::ErrnoError("memfd stdout", errno);
   }
-  c.traced_ = spec.trace_own_rss;
   const int ns_fd = spec.netns_fd;
   const bool trace = spec.trace_own_rss;
   const int out_fd = c.out_fd_, err_fd = c.err_fd_;
@@ -130,7 +129,6 @@ Child::Child(Child&& o) noexcept
       out_fd_(std::exchange(o.out_fd_, -1)),
       err_fd_(std::exchange(o.err_fd_, -1)),
       start_ns_(o.start_ns_),
-      traced_(o.traced_),
       own_hwm_kb_(o.own_hwm_kb_) {}
 
 Child::~Child() {

@@ -61,7 +61,6 @@ class Child {
   int out_fd_ = -1;  // memfds the child writes stdout / stderr into
   int err_fd_ = -1;
   double start_ns_ = 0;
-  bool traced_ = false;
   long own_hwm_kb_ = 0;
 };
 

@@ -169,6 +169,8 @@ bool Baseline(const VxlanBenchOptions& opt, const std::vector<NodeLease>& peers,
     if (!a || !b || !c) return std::fprintf(stderr, "baseline change failed\n"), false;
     change_ms->push_back(*a + *b + *c);
     // Put it back (untimed) so the next repetition starts from the same state.
+    (void)Exec(*n, {"/usr/sbin/ip", "neigh", "replace", old.subnet.Network().ToString(),
+                    "lladdr", old.vtep_mac, "dev", Dev(), "nud", "permanent"});
     (void)Exec(*n, {"/usr/sbin/bridge", "fdb", "del", m.vtep_mac, "dev", Dev(), "self"});
     (void)Exec(*n, {"/usr/sbin/bridge", "fdb", "replace", old.vtep_mac, "dev", Dev(), "dst",
                     old.node_ip.ToString(), "self", "permanent"});

@@ -183,7 +183,11 @@ cni::Result<bool> DiskStore::Reserve(std::string_view id, std::string_view ifnam
   const std::string cursor = kLastReservedPrefix + std::to_string(range_id);
   const std::string text = ip.ToString();
   int fd = openat(dir_fd_, cursor.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return cni::ErrnoError("write " + dir_ + "/" + cursor, errno);
+  if (fd < 0) {
+    int err = errno;
+    (void)Release(ip);
+    return cni::ErrnoError("write " + dir_ + "/" + cursor, err);
+  }
   auto s = WriteAll(fd, text, dir_ + "/" + cursor);
   struct stat st;
   if (s && fstat(fd, &st) == 0 && st.st_size > static_cast<off_t>(text.size()) &&
@@ -191,7 +195,11 @@ cni::Result<bool> DiskStore::Reserve(std::string_view id, std::string_view ifnam
     s = cni::ErrnoError("truncate " + dir_ + "/" + cursor, errno);
   }
   close(fd);
-  if (!s) return s.error();
+  if (!s) {
+    // Nothing half-made: the caller sees a failure, so the address must be free.
+    (void)Release(ip);
+    return s.error();
+  }
   return true;
 }
 

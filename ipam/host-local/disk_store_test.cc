@@ -88,6 +88,15 @@ TEST_F(HostLocalDiskStoreTest, CursorIsRewrittenExactlyWhenItShrinks) {
   EXPECT_EQ(Read("last_reserved_ip.0"), "10.0.0.10");
 }
 
+TEST_F(HostLocalDiskStoreTest, FailedCursorWriteLeavesTheAddressFree) {
+  ASSERT_EQ(mkdir((dir_ + "/last_reserved_ip.0").c_str(), 0755), 0);  // unwritable cursor
+  auto r = store_->Reserve("c1", "eth0", Ip("10.0.0.2"), 0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), cni::Code::kIoFailure);
+  EXPECT_NE(r.error().msg().find("last_reserved_ip.0"), std::string::npos) << r.error().msg();
+  EXPECT_FALSE(Exists("10.0.0.2"));
+}
+
 TEST_F(HostLocalDiskStoreTest, ReserveIsExclusive) {
   ASSERT_TRUE(*store_->Reserve("c1", "eth0", Ip("10.0.0.2"), 0));
   auto again = store_->Reserve("c2", "eth0", Ip("10.0.0.2"), 0);

@@ -54,8 +54,10 @@ cni::Status StaticRegistry::StartWatch() {
   if (inotify_fd_ < 0) return cni::ErrnoError("inotify_init1", errno);
   // Watch the directory: editors and `mv` replace the file, which a watch on the
   // file itself would not survive.
-  std::string dir = path_.find('/') == std::string::npos ? "." : path_.substr(0, path_.rfind('/'));
-  if (dir.empty()) dir = "/";
+  size_t slash = path_.rfind('/');
+  std::string dir = slash == std::string::npos ? std::string(".")
+                    : slash == 0               ? std::string("/")
+                                               : path_.substr(0, slash);
   if (inotify_add_watch(inotify_fd_, dir.c_str(),
                         IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE) < 0) {
     return cni::ErrnoError("watch " + dir, errno);

@@ -288,7 +288,7 @@ TEST_P(ControlTest, ValidAddIsSeenAndDelSucceeds) {
   env["CNI_ARGS"] = "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=p;FOO=bar";
   auto add = node->Exec(env, node->Config().dump());
   ASSERT_EQ(add.exit_code, 0) << add.out << add.err;
-  EXPECT_NE(node->Snapshot(), before);
+  EXPECT_TRUE(node->Snapshot() != before) << "a valid ADD changed nothing the snapshot sees";
   env["CNI_COMMAND"] = "DEL";
   auto del = node->Exec(env, node->Config().dump());
   EXPECT_EQ(del.exit_code, 0) << del.out << del.err;

@@ -66,7 +66,10 @@ std::unique_ptr<Node> Node::Create(const std::string& plugin, std::string* err) 
                     "ip -n " + ns + " link set hu0 addrgenmode none && " +
                     "ip -n " + ns + " link set hu1 addrgenmode none && " +
                     "ip -n " + ns + " addr add " + kNodeIp + "/24 dev hu0 && " +
-                    "ip -n " + ns + " link set hu0 up && ip -n " + ns + " link set hu1 up");
+                    "ip -n " + ns + " link set hu0 up && ip -n " + ns + " link set hu1 up && " +
+                    // The container's loopback starts down, so a loopback ADD that
+                    // wrongly went ahead is visible in the snapshot.
+                    "ip -n " + n->ctr_name() + " link set lo down");
   if (r.exit_code != 0) {
     *err = "underlay setup: " + r.err;
     return nullptr;

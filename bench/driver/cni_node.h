@@ -1,0 +1,66 @@
+// One implementation's node and its pods for the bridge + host-local benchmark, and
+// the checks run on them (leaks, duplicate IPs). Shared by the sequential, RSS and
+// parallel runs in cni_bench.cc.
+#ifndef LINEN_BENCH_DRIVER_CNI_NODE_H_
+#define LINEN_BENCH_DRIVER_CNI_NODE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/driver/cni_bench.h"
+#include "bench/driver/proc.h"
+#include "bench/driver/stats.h"
+#include "libcni/error.h"
+#include "test/support/test_support.h"
+
+namespace linen::bench {
+
+inline constexpr const char* kNetName = "benchnet";
+
+// Its own namespace, bridge, IPAM store and nat table, so two implementations never
+// see each other's state.
+struct Node {
+  Impl impl;
+  test::TempNetns ns;
+  std::unique_ptr<test::TempDir> data;
+  std::string conf;
+  std::vector<std::string> ruleset_before;  // sorted `nft -s list ruleset` lines
+};
+
+struct Pod {
+  test::TempNetns ns;
+  std::string id;
+  std::string add_out;  // the ADD result, handed back as prevResult on DEL
+};
+
+cni::Result<Node> MakeNode(const Impl& impl, bool ip_masq);
+cni::Result<Pod> MakePod(const Impl& impl, int i);
+
+// The bridge plugin exec'd inside the node for `pod`; host-local alone likewise.
+ExecSpec PluginSpec(const Node& node, const std::string& cmd, const Pod& pod,
+                    std::string stdin_data);
+ExecSpec IpamSpec(const Node& node, const std::string& cmd, const Pod& pod);
+std::string DelStdin(const Node& node, const Pod& pod);
+
+cni::Result<ExecResult> Add(const Node& node, Pod& pod, bool trace);
+cni::Result<ExecResult> Del(const Node& node, const Pod& pod);
+
+// One ADD and DEL before measuring; takes the ruleset snapshot. False (printed) when
+// the implementation cannot do it.
+bool WarmUp(Node& node);
+
+// Whatever a DEL should have removed and did not.
+struct Leaks {
+  long ip_files = 0, node_veths = 0, pod_ifaces = 0, rules = 0;
+};
+Leaks FindLeaks(const Node& node, const std::vector<Pod>& pods);
+void ReportLeaks(Report& rep, const std::string& tag, const Leaks& l);
+// Duplicate IPs across `pods`, results without an IP, pods without eth0.
+void CheckAdds(Report& rep, const std::string& tag, const std::vector<Pod>& pods);
+
+void PrintFailure(const std::string& what, const ExecResult& r);
+
+}  // namespace linen::bench
+
+#endif  // LINEN_BENCH_DRIVER_CNI_NODE_H_
