@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -210,13 +211,13 @@ std::string ClusterTest::AddPluginPod(Node& n, const std::string& type) {
        {"CNI_PATH", linen::test::CniBinDir()}},
       conf_with_ipam);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  const std::string key = "\"address\":\"";
-  auto p = r.out.find(key);
-  EXPECT_NE(p, std::string::npos) << r.out;
-  if (p != std::string::npos) {
-    std::string addr = r.out.substr(p + key.size(), r.out.find('"', p + key.size()) - p - key.size());
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << r.out;
+  if (!j.is_discarded() && j.contains("ips") && !j["ips"].empty()) {
+    std::string addr = j["ips"][0].value("address", "");
     n.pod_ip = addr.substr(0, addr.find('/'));
   }
+  EXPECT_FALSE(n.pod_ip.empty()) << r.out;
   return r.out;
 }
 

@@ -68,12 +68,14 @@ ul=lnd$id-ul
 nodes=(node1 node2 node3)
 nsof() { echo "lnd$id-$1"; }   # node1 -> lnd<pid>-node1, node1a -> lnd<pid>-node1a
 created=()
+declare -A pod_ip pod_node
 
 cleanup() {
   local rc=$?
   if ((keep)); then
     say "kept: namespaces ${created[*]}"
-    echo "explore:  ip netns exec $(nsof node1) ip route; ip netns exec $(nsof node1a) ping ..."
+    echo "explore:  ip netns exec $(nsof node1) ip route show proto 76"
+    echo "          ip netns exec $(nsof node1a) ping ${pod_ip[node3b]:-<pod IP>}"
     echo "remove:   for n in ${created[*]}; do ip netns del \$n; done; rm -rf $tmp"
     exit $rc
   fi
@@ -125,7 +127,6 @@ on_node() {  # on_node <node> <cnitool args...>
   ip netns exec "$(nsof "$node")" env NETCONFPATH="$tmp/$node/net.d" CNI_PATH="$bin" \
     "$bin/cnitool" --cache-dir "$tmp/$node/cache" "$@"
 }
-declare -A pod_ip pod_node
 pods=()
 say "adding 2 pods per node with cnitool"
 for node in "${nodes[@]}"; do

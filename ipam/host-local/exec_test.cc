@@ -436,5 +436,18 @@ TEST_F(HostLocalExecTest, BigRangeWrapsAfterTheCursor) {
                                            "10.0.0.3/8"}));
 }
 
+// DEL must release even when the runtime has no netns any more (spec: IPAM still
+// releases), whether CNI_NETNS is empty or names a namespace that is gone.
+TEST_F(HostLocalExecTest, DelReleasesWithoutANetns) {
+  const std::string conf = Conf("1.0.0", {{"subnet", "10.8.0.0/24"}});
+  ASSERT_EQ(Ours("ADD", "a", conf).exit_code, 0);
+  ASSERT_EQ(Ours("ADD", "b", conf).exit_code, 0);
+  ProcResult empty = Ours("DEL", "a", conf, {{"CNI_NETNS", ""}});
+  EXPECT_EQ(empty.exit_code, 0) << empty.out;
+  ProcResult gone = Ours("DEL", "b", conf, {{"CNI_NETNS", "/run/netns/linen-hl-gone-ns"}});
+  EXPECT_EQ(gone.exit_code, 0) << gone.out;
+  EXPECT_TRUE(AddressFiles().empty());
+}
+
 }  // namespace
 }  // namespace host_local

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <set>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -18,25 +19,61 @@ constexpr const char* kPeerIp = "192.168.77.2";
 
 // operstate and carrier flags settle asynchronously (linkwatch) after a link comes
 // up; they are not something a plugin leaves behind, so they are dropped.
-constexpr const char* kLinkFilter =
-    "jq -cS 'map(del(.operstate) | .flags -= [\"LOWER_UP\",\"NO-CARRIER\",\"M-DOWN\"])'";
-
+// Raw sections, one per line header; JSON ones are normalised in NormaliseSection.
 std::string NodeSnapshotScript(const std::string& ctr_name) {
-  const std::string f = kLinkFilter;
   std::string s;
-  s += "echo '# link'; ip -j link show | " + f + "\n";
-  s += "echo '# addr'; ip -j addr show | " + f + "\n";
+  s += "echo '# link'; ip -j link show\n";
+  s += "echo '# addr'; ip -j addr show\n";
   s += "echo '# route4'; ip -j -4 route show table all\n";
   s += "echo '# route6'; ip -j -6 route show table all\n";
-  s += "echo '# rule4'; ip -j -4 rule show; echo '# rule6'; ip -j -6 rule show\n";
+  s += "echo '# rule4'; ip -j -4 rule show\n";
+  s += "echo '# rule6'; ip -j -6 rule show\n";
   s += "echo '# neigh'; ip -j neigh show nud permanent\n";
   s += "echo '# fdb'; bridge -j fdb show\n";
   s += "echo '# nft'; nft list ruleset\n";
   s += "echo '# forward'; cat /proc/sys/net/ipv4/ip_forward\n";
-  s += "echo '# ctr'; ip -n " + ctr_name + " -j link show | " + f + "\n";
-  s += "ip -n " + ctr_name + " -j addr show | " + f + "\n";
-  s += "ip -n " + ctr_name + " -j route show table all\n";
+  s += "echo '# ctr-link'; ip -n " + ctr_name + " -j link show\n";
+  s += "echo '# ctr-addr'; ip -n " + ctr_name + " -j addr show\n";
+  s += "echo '# ctr-route'; ip -n " + ctr_name + " -j route show table all\n";
   return s;
+}
+
+// One JSON object per line, so a difference names the object that changed. Dropped:
+// operstate and carrier flags (linkwatch settles them asynchronously), IPv6
+// link-local addresses and their routes (the kernel's own; DAD flips "tentative"),
+// and the routes' "linkdown" flag (carrier again).
+std::string NormaliseSection(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_array()) return text;
+  std::string out;
+  for (auto& e : j) {
+    if (!e.is_object()) continue;
+    e.erase("operstate");
+    if (auto f = e.find("flags"); f != e.end() && f->is_array()) {
+      nlohmann::json kept = nlohmann::json::array();
+      for (auto& x : *f) {
+        if (x != "LOWER_UP" && x != "NO-CARRIER" && x != "M-DOWN" && x != "linkdown") {
+          kept.push_back(x);
+        }
+      }
+      *f = kept;
+    }
+    if (auto a = e.find("addr_info"); a != e.end() && a->is_array()) {
+      nlohmann::json kept = nlohmann::json::array();
+      for (auto& x : *a) {
+        if (!(x.value("family", "") == "inet6" && x.value("scope", "") == "link")) {
+          kept.push_back(x);
+        }
+      }
+      *a = kept;
+    }
+    if (auto d = e.find("dst"); d != e.end() && d->is_string() &&
+        d->get<std::string>().rfind("fe80:", 0) == 0) {
+      continue;
+    }
+    out += e.dump() + "\n";
+  }
+  return out;
 }
 
 }  // namespace
@@ -62,14 +99,16 @@ std::unique_ptr<Node> Node::Create(const std::string& plugin, std::string* err) 
   // The underlay: a veth pair inside the node holding the node IP. No IPv6 link-local
   // address (DAD would change flags under our feet).
   std::string ns = n->ns_name();
-  auto r = test::Sh("ip -n " + ns + " link add hu0 type veth peer name hu1 && " +
-                    "ip -n " + ns + " link set hu0 addrgenmode none && " +
-                    "ip -n " + ns + " link set hu1 addrgenmode none && " +
-                    "ip -n " + ns + " addr add " + kNodeIp + "/24 dev hu0 && " +
-                    "ip -n " + ns + " link set hu0 up && ip -n " + ns + " link set hu1 up && " +
-                    // The container's loopback starts down, so a loopback ADD that
-                    // wrongly went ahead is visible in the snapshot.
-                    "ip -n " + n->ctr_name() + " link set lo down");
+  // The container's loopback starts down, so a loopback ADD that wrongly went ahead
+  // is visible in the snapshot.
+  auto r = test::Run({"/usr/sbin/ip", "-n", ns, "-batch", "-"}, {},
+                     "link add hu0 type veth peer name hu1\n"
+                     "link set hu0 addrgenmode none\n"
+                     "link set hu1 addrgenmode none\n"
+                     "addr add " + std::string(kNodeIp) + "/24 dev hu0\n"
+                     "link set hu0 up\n"
+                     "link set hu1 up\n");
+  if (r.exit_code == 0) r = test::Sh("ip -n " + n->ctr_name() + " link set lo down");
   if (r.exit_code != 0) {
     *err = "underlay setup: " + r.err;
     return nullptr;
@@ -121,7 +160,18 @@ test::ProcResult Node::Exec(const std::map<std::string, std::string>& env,
 std::string Node::KernelSnapshot() const {
   auto r = test::Run({"/usr/sbin/ip", "netns", "exec", ns_name(), "/bin/sh", "-s"}, {},
                      NodeSnapshotScript(ctr_->name()));
-  return r.out + "# stderr\n" + r.err;
+  std::string out, section;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("# ", 0) == 0 && line.find(' ', 2) == std::string::npos) {
+      out += NormaliseSection(section) + line + "\n";
+      section.clear();
+    } else {
+      section += line + "\n";
+    }
+  }
+  out += NormaliseSection(section);
+  return out + "# stderr\n" + r.err;
 }
 
 std::string Node::Snapshot() const { return KernelSnapshot() + "# tree\n" + ListTree(dir()); }
@@ -173,19 +223,20 @@ std::string ListTree(const std::string& root) {
 }
 
 std::string DiffSnapshots(const std::string& before, const std::string& after) {
-  std::istringstream a(before), b(after);
-  std::string la, lb, out;
+  auto lines = [](const std::string& text) {
+    std::multiset<std::string> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) out.insert(l);
+    return out;
+  };
+  auto a = lines(before), b = lines(after);
+  std::string out;
   int shown = 0;
-  while (shown < 6) {
-    bool ga = static_cast<bool>(std::getline(a, la));
-    bool gb = static_cast<bool>(std::getline(b, lb));
-    if (!ga && !gb) break;
-    if (!ga) la = "<none>";
-    if (!gb) lb = "<none>";
-    if (la != lb) {
-      out += "- " + la.substr(0, 600) + "\n+ " + lb.substr(0, 600) + "\n";
-      ++shown;
-    }
+  for (const auto& l : a) {
+    if (b.count(l) < a.count(l) && shown++ < 8) out += "- " + l.substr(0, 400) + "\n";
+  }
+  for (const auto& l : b) {
+    if (a.count(l) < b.count(l) && shown++ < 16) out += "+ " + l.substr(0, 400) + "\n";
   }
   return out;
 }
