@@ -1,10 +1,12 @@
 // Delegation against real child processes: tiny /bin/sh plugins in a temp dir.
 #include "libcni/invoke.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -218,6 +220,24 @@ TEST_F(InvokeTest, ExecFailuresAreCode5) {
   auto gone = ExecPlugin({tmp_.path() + "/missing", {}, ""});
   ASSERT_FALSE(gone);
   EXPECT_TRUE(gone.error().IsNotFound());
+}
+
+TEST_F(InvokeTest, BusyBinaryGivesUpWithCode5) {
+  // Held open for writing, the file is "text file busy" for exec; the bounded
+  // retry must end with an error naming the plugin, not hang.
+  std::string path = Script("busy", "exit 0");
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  auto out = ExecPlugin({path, {}, ""});
+  close(fd);
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().code(), Code::kIoFailure);
+  EXPECT_NE(out.error().msg().find(std::strerror(ETXTBSY)), std::string::npos) << out.error().msg();
+  EXPECT_NE(out.error().msg().find(path), std::string::npos);
+  // Once closed it runs.
+  auto again = ExecPlugin({path, {}, ""});
+  ASSERT_TRUE(again) << again.error().msg();
+  EXPECT_EQ(again->exit_code, 0);
 }
 
 TEST(ParseExecStatusTest, Table) {

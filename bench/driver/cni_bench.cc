@@ -30,7 +30,6 @@ bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out) {
     }
   }
   std::map<std::string, long> fails_add, fails_del;
-  std::map<std::string, long> tree_rss;
   // Interleaved, alternating who goes first, so background load (other builds on
   // this machine) hits every implementation alike.
   for (int i = 0; i < n; ++i) {
@@ -45,7 +44,6 @@ bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out) {
       }
       out.add[tag].push_back(r->ms);
       out.add_cpu[tag].push_back(r->cpu_ms);
-      tree_rss[tag] = std::max(tree_rss[tag], r->tree_maxrss_kb);
       auto ipam = Run(IpamSpec(nodes[k], "ADD", pods[k][i]));
       if (ipam && ipam->exit_code == 0) out.ipam_add[tag].push_back(ipam->ms);
     }
@@ -86,7 +84,6 @@ bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out) {
     rep.Count("fail.seq_add." + tag, fails_add[tag]);
     rep.Count("fail.seq_del." + tag, fails_del[tag]);
     ReportLeaks(rep, "seq." + tag, FindLeaks(nodes[k], pods[k]));
-    rep.Value("rss." + tag + ".tree_max_kb", static_cast<double>(tree_rss[tag]), "kB");
   }
   for (const auto& node : nodes) {
     const std::string& tag = node.impl.label;

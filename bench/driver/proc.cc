@@ -12,8 +12,10 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <unordered_map>
 
 namespace linen::bench {
@@ -105,6 +107,7 @@ cni::Result<Child> Child::Start(const ExecSpec& spec) {
   const bool trace = spec.trace_own_rss;
   const int out_fd = c.out_fd_, err_fd = c.err_fd_;
 
+  c.traced_ = spec.trace_own_rss;
   c.start_ns_ = NowNs();
   pid_t pid = fork();
   if (pid < 0) {
@@ -129,6 +132,7 @@ Child::Child(Child&& o) noexcept
       out_fd_(std::exchange(o.out_fd_, -1)),
       err_fd_(std::exchange(o.err_fd_, -1)),
       start_ns_(o.start_ns_),
+      traced_(o.traced_),
       own_hwm_kb_(o.own_hwm_kb_) {}
 
 Child::~Child() {
@@ -155,35 +159,62 @@ ExecResult Child::Finish(int status, const rusage& ru, double end_ns) {
 }
 
 cni::Result<ExecResult> Child::Wait() {
-  bool options_set = false;
+  if (traced_) return WaitTraced();
   for (;;) {
     int status = 0;
     rusage ru{};
-    pid_t p = wait4(pid_, &status, __WALL, &ru);
+    pid_t p = wait4(pid_, &status, 0, &ru);
     if (p < 0) {
       if (errno == EINTR) continue;
       return cni::ErrnoError("wait4", errno);
     }
-    if (WIFSTOPPED(status)) {
-      // Only traced children stop. The first stop is the exec SIGTRAP: ask for an
-      // exit stop. At the exit stop the address space still exists, so VmHWM is
-      // this process's own peak, before its children are folded into ru_maxrss.
-      int sig = WSTOPSIG(status);
-      int event = status >> 16;
-      int deliver = 0;
-      if (event == PTRACE_EVENT_EXIT) {
-        own_hwm_kb_ = ReadVmHwm(pid_);
-      } else if (sig == SIGTRAP && event == 0 && !options_set) {
-        options_set = true;
-        ptrace(PTRACE_SETOPTIONS, pid_, nullptr,
-               reinterpret_cast<void*>(PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL));
-      } else {
-        deliver = sig;  // a real signal: pass it on
-      }
-      ptrace(PTRACE_CONT, pid_, nullptr, reinterpret_cast<void*>(static_cast<long>(deliver)));
-      continue;
-    }
     return Finish(status, ru, NowNs());
+  }
+}
+
+// Every process and thread the plugin starts is traced (fork/vfork/clone options)
+// and stopped once at exit, when its address space still exists: VmHWM there is that
+// process's own peak. The root's is "the plugin alone"; the max over all of them is
+// the tree's. wait4's ru_maxrss cannot be used for the tree: exec folds the forked
+// driver's own pre-exec RSS into it.
+cni::Result<ExecResult> Child::WaitTraced() {
+  constexpr long kOptions = PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK |
+                            PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC;
+  bool options_set = false;
+  long tree_hwm = 0;
+  std::set<pid_t> known = {pid_};
+  for (;;) {
+    int status = 0;
+    rusage ru{};
+    pid_t p = wait4(-1, &status, __WALL, &ru);
+    if (p < 0) {
+      if (errno == EINTR) continue;
+      return cni::ErrnoError("wait4", errno);
+    }
+    if (!WIFSTOPPED(status)) {
+      if (p != pid_) continue;  // a traced descendant ended; its parent reaps it
+      ExecResult r = Finish(status, ru, NowNs());
+      r.tree_maxrss_kb = std::max(tree_hwm, r.own_maxrss_kb);
+      return r;
+    }
+    int sig = WSTOPSIG(status);
+    int event = status >> 16;
+    long deliver = 0;
+    if (known.insert(p).second && sig == SIGSTOP && event == 0) {
+      // The attach stop of a new auto-traced process or thread.
+    } else if (event == PTRACE_EVENT_EXIT) {
+      long hwm = ReadVmHwm(p);
+      tree_hwm = std::max(tree_hwm, hwm);
+      if (p == pid_) own_hwm_kb_ = hwm;
+    } else if (event != 0) {
+      // fork/clone/exec notifications: nothing to do.
+    } else if (p == pid_ && sig == SIGTRAP && !options_set) {
+      options_set = true;  // the stop after our execve
+      ptrace(PTRACE_SETOPTIONS, pid_, nullptr, reinterpret_cast<void*>(kOptions));
+    } else {
+      deliver = sig;  // a real signal: pass it on
+    }
+    ptrace(PTRACE_CONT, p, nullptr, reinterpret_cast<void*>(deliver));
   }
 }
 

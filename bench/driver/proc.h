@@ -22,9 +22,9 @@ struct ExecSpec {
   std::map<std::string, std::string> env;  // the whole environment (nothing inherited)
   std::string stdin_data;
   int netns_fd = -1;  // child setns()es here before exec; -1 = stay
-  // Stop the child at exit (ptrace PTRACE_EVENT_EXIT) to read its own VmHWM: the
-  // plugin process alone, without the IPAM child it ran. Costs a few ptrace stops,
-  // so only the RSS measurement turns it on.
+  // Trace the child and everything it starts, stopping each at exit (ptrace
+  // PTRACE_EVENT_EXIT) to read its own VmHWM: the plugin alone and the max over its
+  // process tree. Costs ptrace stops, so only the RSS measurement turns it on.
   bool trace_own_rss = false;
 };
 
@@ -32,7 +32,9 @@ struct ExecResult {
   int exit_code = 0;      // -signal if killed
   double ms = 0;          // fork -> reaped
   double cpu_ms = 0;      // user + system CPU of the child and its reaped children
-  long tree_maxrss_kb = 0;  // wait4 ru_maxrss: max over the child and its reaped children
+  // wait4 ru_maxrss, or with trace_own_rss the max VmHWM over the traced tree. The
+  // former includes the forked driver's pre-exec RSS, so it is only an upper bound.
+  long tree_maxrss_kb = 0;
   long own_maxrss_kb = 0;   // VmHWM of the child alone (trace_own_rss only)
   std::string out;
   std::string err;
@@ -57,10 +59,12 @@ class Child {
 
  private:
   Child() = default;
+  cni::Result<ExecResult> WaitTraced();
   pid_t pid_ = -1;
   int out_fd_ = -1;  // memfds the child writes stdout / stderr into
   int err_fd_ = -1;
   double start_ns_ = 0;
+  bool traced_ = false;
   long own_hwm_kb_ = 0;
 };
 

@@ -41,7 +41,8 @@ std::string NodeSnapshotScript(const std::string& ctr_name) {
 // One JSON object per line, so a difference names the object that changed. Dropped:
 // operstate and carrier flags (linkwatch settles them asynchronously), IPv6
 // link-local addresses and their routes (the kernel's own; DAD flips "tentative"),
-// and the routes' "linkdown" flag (carrier again).
+// the routes' "linkdown" flag (carrier again), and what the kernel adds on link up
+// (IPv6 multicast routes, multicast FDB entries).
 std::string NormaliseSection(const std::string& text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_array()) return text;
@@ -68,8 +69,13 @@ std::string NormaliseSection(const std::string& text) {
       *a = kept;
     }
     if (auto d = e.find("dst"); d != e.end() && d->is_string() &&
-        d->get<std::string>().rfind("fe80:", 0) == 0) {
-      continue;
+        (d->get<std::string>().rfind("fe80:", 0) == 0 || *d == "ff00::/8")) {
+      continue;  // link-local and multicast routes: added by the kernel on link up
+    }
+    if (auto m = e.find("mac"); m != e.end() && m->is_string() &&
+        (m->get<std::string>().rfind("33:33:", 0) == 0 ||
+         m->get<std::string>().rfind("01:00:5e:", 0) == 0)) {
+      continue;  // multicast FDB entries: the kernel's, on link up
     }
     out += e.dump() + "\n";
   }

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -18,6 +19,7 @@ cni::Result<std::unique_ptr<EtcdServer>> EtcdServer::Start(const cni::NetNs& ns,
                                                             std::string data_dir,
                                                             std::string listen_ip, int port) {
   std::unique_ptr<EtcdServer> s(new EtcdServer(ns, std::move(data_dir), std::move(listen_ip), port));
+  if (auto st = s->MakeStoreDir(); !st) return st.error();
   if (auto st = s->Spawn(); !st) return st.error();
   if (auto st = s->WaitReady(); !st) return st.error();
   return s;
@@ -27,13 +29,22 @@ std::string EtcdServer::endpoint() const {
   return "http://" + ip_ + ":" + std::to_string(port_);
 }
 
+cni::Status EtcdServer::MakeStoreDir() {
+  // etcd fsyncs its WAL on every write; on a disk shared with parallel builds that
+  // can stall for seconds. Tests need no durability beyond a restart, so tmpfs.
+  char tmpl[] = "/dev/shm/linen-etcd-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return cni::ErrnoError("mkdtemp /dev/shm", errno);
+  store_dir_ = tmpl;
+  return cni::OkStatus();
+}
+
 cni::Status EtcdServer::Spawn() {
   const std::string client = endpoint();
   const std::string peer = "http://" + ip_ + ":" + std::to_string(port_ + 1);
   std::vector<std::string> args = {
       "etcd",
       "--name", "default",
-      "--data-dir", data_dir_ + "/etcd",
+      "--data-dir", store_dir_,
       "--listen-client-urls", client,
       "--advertise-client-urls", client,
       "--listen-peer-urls", peer,
@@ -107,9 +118,14 @@ cni::Status EtcdServer::Restart() {
 }
 
 EtcdServer::~EtcdServer() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGKILL);
-  waitpid(pid_, nullptr, 0);
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  if (!store_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(store_dir_, ec);
+  }
 }
 
 void EtcdTest::SetUp() {

@@ -21,7 +21,7 @@ namespace linen::etcd::testing {
 
 class EtcdServer {
  public:
-  // Starts etcd in `ns` on <listen_ip>:<port> (peer port+1) with its data in
+  // Starts etcd in `ns` on <listen_ip>:<port> (peer port+1) with its log in
   // `data_dir`, and waits (bounded) until /health answers.
   static cni::Result<std::unique_ptr<EtcdServer>> Start(const cni::NetNs& ns,
                                                          std::string data_dir,
@@ -39,11 +39,13 @@ class EtcdServer {
  private:
   EtcdServer(const cni::NetNs& ns, std::string data_dir, std::string ip, int port)
       : ns_(ns), data_dir_(std::move(data_dir)), ip_(std::move(ip)), port_(port) {}
+  cni::Status MakeStoreDir();
   cni::Status Spawn();
   cni::Status WaitReady();
 
   const cni::NetNs& ns_;
-  std::string data_dir_;
+  std::string data_dir_;   // etcd's log
+  std::string store_dir_;  // etcd's database, on tmpfs (see MakeStoreDir)
   std::string ip_;
   int port_;
   pid_t pid_ = -1;
