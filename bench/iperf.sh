@@ -154,7 +154,10 @@ measure() {
 declare -A best
 for backend in $backends; do
   for ((r = 0; r < rounds; r++)); do
-    for kind in hand linen; do
+    # Alternate who goes first, so a load swing does not always hit the same side.
+    kinds="hand linen"
+    ((r % 2)) && kinds="linen hand"
+    for kind in $kinds; do
       label="$kind-$backend"
       setup_nodes
       if [[ $kind == hand ]]; then hand "$backend"; else linen "$backend"; fi

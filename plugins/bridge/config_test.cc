@@ -13,7 +13,7 @@ cni::Result<BridgeConf> Parse(const std::string& extra, const std::string& cni_a
   return ParseBridgeConf(*net, cni_args);
 }
 
-TEST(ConfigTest, Defaults) {
+TEST(BridgeConfigTest, Defaults) {
   auto c = Parse("");
   ASSERT_TRUE(c) << c.error().msg();
   EXPECT_EQ(c->br_name, "cni0");
@@ -26,7 +26,7 @@ TEST(ConfigTest, Defaults) {
   EXPECT_TRUE(c->mac.empty());
 }
 
-TEST(ConfigTest, AllKeys) {
+TEST(BridgeConfigTest, AllKeys) {
   auto c = Parse(R"("bridge":"br7","isDefaultGateway":true,"forceAddress":true,"ipMasq":true,
       "ipMasqBackend":"iptables","mtu":1400,"hairpinMode":true,"vlan":12,
       "vlanTrunk":[{"id":5},{"minID":100,"maxID":102},{"id":101}],"preserveDefaultVlan":true,
@@ -45,14 +45,14 @@ TEST(ConfigTest, AllKeys) {
   EXPECT_TRUE(c->vlan_filtering());
 }
 
-TEST(ConfigTest, StringBooleansAccepted) {
+TEST(BridgeConfigTest, StringBooleansAccepted) {
   auto c = Parse(R"("isGateway":"true","ipMasq":"false")");
   ASSERT_TRUE(c) << c.error().msg();
   EXPECT_TRUE(c->is_gw);
   EXPECT_FALSE(c->ip_masq);
 }
 
-TEST(ConfigTest, BadValues) {
+TEST(BridgeConfigTest, BadValues) {
   struct Case {
     std::string extra;
     cni::Code code;
@@ -80,7 +80,7 @@ TEST(ConfigTest, BadValues) {
   }
 }
 
-TEST(ConfigTest, MacPrecedence) {
+TEST(BridgeConfigTest, MacPrecedence) {
   auto c = Parse("", "IgnoreUnknown=1;MAC=02:00:00:00:00:01;K8S_POD_NAME=x");
   ASSERT_TRUE(c) << c.error().msg();
   EXPECT_EQ(c->mac, "02:00:00:00:00:01");
@@ -93,7 +93,7 @@ TEST(ConfigTest, MacPrecedence) {
   EXPECT_EQ(c->mac, "02:00:00:00:00:0a");
 }
 
-TEST(ConfigTest, AddOnlyRules) {
+TEST(BridgeConfigTest, AddOnlyRules) {
   auto c = Parse(R"("hairpinMode":true,"promiscMode":true)");
   ASSERT_TRUE(c) << "DEL must still parse this config";
   auto s = ValidateForAdd(*c);

@@ -39,7 +39,7 @@ cni::AddResult DualStack() {
   return r;
 }
 
-TEST(GatewayTest, DefaultGatewayFillsGatewaysAndRoutes) {
+TEST(BridgeGatewayTest, DefaultGatewayFillsGatewaysAndRoutes) {
   cni::AddResult r = DualStack();
   Gateways g = CalcGateways(r, Conf(false, true));
   ASSERT_EQ(r.ips.size(), 2u);
@@ -58,7 +58,7 @@ TEST(GatewayTest, DefaultGatewayFillsGatewaysAndRoutes) {
   EXPECT_EQ(g.v6[0], Net("fd00:1::99/64"));
 }
 
-TEST(GatewayTest, ExistingDefaultRouteIsNotDuplicated) {
+TEST(BridgeGatewayTest, ExistingDefaultRouteIsNotDuplicated) {
   cni::AddResult r = DualStack();
   r.routes.push_back(Rt("0.0.0.0/0", "10.1.0.254"));
   CalcGateways(r, Conf(true, true));
@@ -66,7 +66,7 @@ TEST(GatewayTest, ExistingDefaultRouteIsNotDuplicated) {
   EXPECT_EQ(r.routes[1].dst, Net("::/0"));
 }
 
-TEST(GatewayTest, NoGatewayFlagsLeavesResultAlone) {
+TEST(BridgeGatewayTest, NoGatewayFlagsLeavesResultAlone) {
   cni::AddResult r = DualStack();
   Gateways g = CalcGateways(r, Conf(false, false));
   EXPECT_FALSE(r.ips[0].gateway.has_value());
@@ -75,7 +75,7 @@ TEST(GatewayTest, NoGatewayFlagsLeavesResultAlone) {
   EXPECT_EQ(r.ips[0].interface, 2);
 }
 
-TEST(ContainerRoutesTest, GatewayDefaultsPerFamily) {
+TEST(BridgeContainerRoutesTest, GatewayDefaultsPerFamily) {
   cni::AddResult r = DualStack();
   r.ips[0].gateway = Ip("10.1.0.1");
   r.routes.push_back(Rt("10.2.0.0/16"));
@@ -90,7 +90,7 @@ TEST(ContainerRoutesTest, GatewayDefaultsPerFamily) {
   EXPECT_EQ(routes[2].gw, Ip("10.1.0.9"));
 }
 
-TEST(ContainerRoutesTest, NoGatewayMeansLinkScope) {
+TEST(BridgeContainerRoutesTest, NoGatewayMeansLinkScope) {
   cni::AddResult r;
   r.ips.push_back(IpCfg("10.1.0.5/24"));
   r.routes.push_back(Rt("10.9.0.0/16"));

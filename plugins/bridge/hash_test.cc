@@ -10,7 +10,7 @@
 namespace bridge {
 namespace {
 
-TEST(Sha512Test, KnownVectors) {
+TEST(BridgeSha512Test, KnownVectors) {
   EXPECT_EQ(Sha512Hex(""),
             "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
             "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e");
@@ -24,13 +24,13 @@ TEST(Sha512Test, KnownVectors) {
             "501d289e4900f7e4331b99dec4b5433ac7d329eeb6dd26545e96e55b874be909");
 }
 
-TEST(Sha512Test, MillionA) {
+TEST(BridgeSha512Test, MillionA) {
   EXPECT_EQ(Sha512Hex(std::string(1000000, 'a')),
             "e718483d0ce769644e2e42c7bc15b4638e1f98b13b2044285632a803afa973eb"
             "de0ff244877ea60a4cb0432ce577c31beb009c5c2c49aa2e4eadb217ad8cc09b");
 }
 
-TEST(NamesTest, IptablesChainMatchesReferenceScheme) {
+TEST(BridgeNamesTest, IptablesChainMatchesReferenceScheme) {
   // CNI- + first 24 hex of sha512(name+id), 28 characters, as pkg/utils.
   std::string chain = IptChainName("net", "cid");
   EXPECT_EQ(chain, "CNI-" + Sha512Hex("netcid").substr(0, 24));
@@ -38,7 +38,7 @@ TEST(NamesTest, IptablesChainMatchesReferenceScheme) {
   EXPECT_EQ(IptComment("net", "cid"), "name: \"net\" id: \"cid\"");
 }
 
-TEST(NamesTest, HostVethNameIsStableAndShort) {
+TEST(BridgeNamesTest, HostVethNameIsStableAndShort) {
   EXPECT_EQ(HostVethName("c1", "eth0"), HostVethName("c1", "eth0"));
   EXPECT_NE(HostVethName("c1", "eth0"), HostVethName("c1", "eth1"));
   EXPECT_NE(HostVethName("c1", "eth0"), HostVethName("c2", "eth0"));

@@ -8,7 +8,7 @@ namespace {
 
 cni::IpNet Net(const char* s) { return *cni::IpNet::Parse(s); }
 
-TEST(MasqScriptTest, NftSetupHasOneChainPerAttachment) {
+TEST(BridgeMasqScriptTest, NftSetupHasOneChainPerAttachment) {
   MasqTag tag{"mynet", "eth0", "c1"};
   std::string s = NftSetupScript({Net("10.1.0.5/24"), Net("fd00::5/64")}, tag);
   std::string chain = NftChainName(tag);
@@ -23,19 +23,19 @@ TEST(MasqScriptTest, NftSetupHasOneChainPerAttachment) {
   EXPECT_NE(s.find("comment \"net: mynet, if: eth0, id: c1\""), std::string::npos) << s;
 }
 
-TEST(MasqScriptTest, NftNamesSeparateAttachments) {
+TEST(BridgeMasqScriptTest, NftNamesSeparateAttachments) {
   EXPECT_NE(NftChainName({"n", "eth0", "a"}), NftChainName({"n", "eth0", "b"}));
   EXPECT_NE(NftChainName({"n", "eth0", "a"}), NftChainName({"n", "eth1", "a"}));
   EXPECT_NE(NftChainName({"n", "eth0", "a"}), NftChainName({"m", "eth0", "a"}));
 }
 
-TEST(MasqScriptTest, NftTeardownIsIdempotentScript) {
+TEST(BridgeMasqScriptTest, NftTeardownIsIdempotentScript) {
   std::string s = NftTeardownScript({"n", "eth0", "a"});
   // add-then-delete: never fails on a missing chain.
   EXPECT_LT(s.find("add chain"), s.find("delete chain"));
 }
 
-TEST(MasqScriptTest, IptablesRestoreInput) {
+TEST(BridgeMasqScriptTest, IptablesRestoreInput) {
   MasqTag tag{"mynet", "eth0", "c1"};
   std::string v4 = IptSetupRestore({Net("10.1.0.5/24"), Net("fd00::5/64")}, tag, true);
   std::string chain = IptChainName("mynet", "c1");
