@@ -274,5 +274,40 @@ TEST(HostLocalStoreHelpersTest, ReleaseByIdMatchesTheReference) {
   EXPECT_EQ(store.ips.size(), 1u);
 }
 
+TEST(HostLocalStoreHelpersTest, ReleaseByIdPrescanMatchesReleaseById) {
+  FakeStore store;
+  store.ips[Ip("10.0.0.2")] = "c1\r\neth0";
+  store.ips[Ip("10.0.0.3")] = "c1\r\neth1";
+  store.ips[Ip("10.0.0.4")] = "c1";  // legacy
+  ASSERT_TRUE(ReleaseByIdPrescan(store, "c1", "eth0").ok());
+  EXPECT_FALSE(store.locked());
+  EXPECT_FALSE(store.ips.count(Ip("10.0.0.2")));
+  EXPECT_TRUE(store.ips.count(Ip("10.0.0.3")));
+  EXPECT_TRUE(store.ips.count(Ip("10.0.0.4")));  // an exact match was found
+  ASSERT_TRUE(ReleaseByIdPrescan(store, "c1", "eth9").ok());
+  EXPECT_FALSE(store.ips.count(Ip("10.0.0.4")));  // nothing exact: legacy goes
+  ASSERT_TRUE(ReleaseByIdPrescan(store, "c1", "eth9").ok());  // idempotent
+  EXPECT_EQ(store.ips.size(), 1u);
+}
+
+// Between the unlocked scan and the lock, another DEL frees our address and an ADD
+// hands it to a new pod: the prescan must re-check and leave the new owner's file.
+class ReassigningStore : public FakeStore {
+ public:
+  cni::Status Lock() override {
+    ips[Ip("10.0.0.2")] = "other\r\neth0";
+    return FakeStore::Lock();
+  }
+};
+
+TEST(HostLocalStoreHelpersTest, ReleaseByIdPrescanRechecksOwnerUnderTheLock) {
+  ReassigningStore store;
+  store.ips[Ip("10.0.0.2")] = "c1\r\neth0";
+  store.ips[Ip("10.0.0.3")] = "c1\r\neth0";
+  ASSERT_TRUE(ReleaseByIdPrescan(store, "c1", "eth0").ok());
+  EXPECT_EQ(store.ips[Ip("10.0.0.2")], "other\r\neth0");
+  EXPECT_FALSE(store.ips.count(Ip("10.0.0.3")));
+}
+
 }  // namespace
 }  // namespace host_local

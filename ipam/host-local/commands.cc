@@ -45,9 +45,9 @@ cni::Status CmdDel(const cni::CmdArgs& args) {
   if (!conf) return conf.error();
   auto store = DiskStore::Open(conf->data_dir, conf->name);
   if (!store) return store.error();
-  auto lock = StoreLock::Acquire(**store);
-  if (!lock) return lock.error();
-  return ReleaseById(**store, args.container_id, args.ifname);
+  // Scans before locking: parallel DELs would otherwise queue on the lock for a
+  // full directory read each.
+  return ReleaseByIdPrescan(**store, args.container_id, args.ifname);
 }
 
 cni::Status CmdCheck(const cni::CmdArgs& args) {

@@ -210,7 +210,18 @@ std::optional<cni::IpAddr> DiskStore::LastReservedIp(int range_id) {
   return cni::IpAddr::Parse(TrimSpace(*text));
 }
 
-cni::Result<std::vector<Reservation>> DiskStore::List() {
+cni::Result<std::vector<Reservation>> DiskStore::List() { return ReadAll(true); }
+
+cni::Result<std::vector<Reservation>> DiskStore::Scan() { return ReadAll(false); }
+
+cni::Result<std::optional<std::string>> DiskStore::Owner(const cni::IpAddr& ip) {
+  const std::string name = ip.ToString();
+  auto content = ReadSmall(dir_fd_, name.c_str());
+  if (!content) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(TrimSpace(*content)));
+}
+
+cni::Result<std::vector<Reservation>> DiskStore::ReadAll(bool remove_temp) {
   int fd = dup(dir_fd_);
   if (fd < 0) return cni::ErrnoError("open data directory " + dir_, errno);
   DIR* d = fdopendir(fd);
@@ -225,7 +236,7 @@ cni::Result<std::vector<Reservation>> DiskStore::List() {
     const char* name = e->d_name;
     if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN) continue;
     if (std::strncmp(name, kTempPrefix, std::strlen(kTempPrefix)) == 0) {
-      unlinkat(dir_fd_, name, 0);
+      if (remove_temp) unlinkat(dir_fd_, name, 0);
       continue;
     }
     // Only canonical address names are reservations; `lock`, the cursors and

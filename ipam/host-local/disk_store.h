@@ -36,6 +36,10 @@ class DiskStore : public Store {
   // the filesystem lacks O_TMPFILE) are removed on the way; call with the lock held.
   cni::Result<std::vector<Reservation>> List() override;
   cni::Status Release(const cni::IpAddr& ip) override;
+  // Lock-free read-only listing (temp files are skipped, not removed).
+  cni::Result<std::vector<Reservation>> Scan() override;
+  // One file read instead of a directory scan.
+  cni::Result<std::optional<std::string>> Owner(const cni::IpAddr& ip) override;
 
   const std::string& dir() const { return dir_; }
 
@@ -43,6 +47,7 @@ class DiskStore : public Store {
   DiskStore(std::string dir, int dir_fd, int lock_fd)
       : dir_(std::move(dir)), dir_fd_(dir_fd), lock_fd_(lock_fd) {}
   cni::Result<bool> LinkNew(const std::string& name, std::string_view content);
+  cni::Result<std::vector<Reservation>> ReadAll(bool remove_temp);
   std::string dir_;
   int dir_fd_;
   int lock_fd_;

@@ -126,6 +126,30 @@ TEST_F(HostLocalDiskStoreTest, ReleaseAndReleaseById) {
   EXPECT_TRUE(Exists("lock"));
 }
 
+TEST_F(HostLocalDiskStoreTest, ReleaseByIdPrescanFreesOnlyTheOwnersFiles) {
+  ASSERT_TRUE(*store_->Reserve("c1", "eth0", Ip("10.0.0.2"), 0));
+  ASSERT_TRUE(*store_->Reserve("c2", "eth0", Ip("10.0.0.3"), 0));
+  auto owner = store_->Owner(Ip("10.0.0.3"));
+  ASSERT_TRUE(owner.ok());
+  EXPECT_EQ(owner->value_or("<free>"), "c2\r\neth0");
+  ASSERT_TRUE(ReleaseByIdPrescan(*store_, "c1", "eth0").ok());
+  EXPECT_FALSE(Exists("10.0.0.2"));
+  EXPECT_TRUE(Exists("10.0.0.3"));
+  owner = store_->Owner(Ip("10.0.0.2"));
+  ASSERT_TRUE(owner.ok());
+  EXPECT_FALSE(owner->has_value());
+  EXPECT_TRUE(ReleaseByIdPrescan(*store_, "c1", "eth0").ok());  // idempotent
+}
+
+TEST_F(HostLocalDiskStoreTest, UnlockedScanLeavesTempFilesAlone) {
+  // Without the lock a temp file may belong to a live writer: Scan must not remove it.
+  Write(std::string(kTempPrefix) + "10.0.0.2.12345", "live\r\neth0");
+  auto scan = store_->Scan();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_TRUE(scan->empty());
+  EXPECT_TRUE(Exists(std::string(kTempPrefix) + "10.0.0.2.12345"));
+}
+
 TEST_F(HostLocalDiskStoreTest, StaleTempFilesAreCleanedUnderTheLock) {
   Write(std::string(kTempPrefix) + "10.0.0.2.12345", "dead\r\neth0");
   EXPECT_TRUE(Names().empty());

@@ -57,6 +57,50 @@ cni::Status ReleaseById(Store& store, std::string_view id, std::string_view ifna
   return cni::OkStatus();
 }
 
+cni::Result<std::optional<std::string>> Store::Owner(const cni::IpAddr& ip) {
+  auto all = List();
+  if (!all) return all.error();
+  for (Reservation& r : *all) {
+    if (r.ip == ip) return std::optional<std::string>(std::move(r.owner));
+  }
+  return std::optional<std::string>();
+}
+
+cni::Status ReleaseByIdPrescan(Store& store, std::string_view id, std::string_view ifname) {
+  auto all = store.Scan();
+  if (!all) return all.error();
+  const std::string full = OwnerKey(id, ifname);
+  const std::string bare(TrimSpace(id));
+  std::vector<cni::IpAddr> exact, legacy;
+  for (const Reservation& r : *all) {
+    if (r.owner == full) exact.push_back(r.ip);
+    else if (r.owner == bare) legacy.push_back(r.ip);
+  }
+  // Nothing of ours on disk when the scan ran: DEL takes effect at that moment (a
+  // repeated DEL, or a DEL for an attachment whose ADD never got an address).
+  if (exact.empty() && legacy.empty()) return cni::OkStatus();
+  auto lock = StoreLock::Acquire(store);
+  if (!lock) return lock.error();
+  // Same rule as ReleaseById: ID-only legacy files only when no exact match exists.
+  const bool use_exact = !exact.empty();
+  const std::vector<cni::IpAddr>& victims = use_exact ? exact : legacy;
+  const std::string& expect = use_exact ? full : bare;
+  std::optional<cni::Error> first_error;
+  for (const cni::IpAddr& ip : victims) {
+    // Re-check under the lock: the address may have been freed and handed to another
+    // pod between the scan and now.
+    auto owner = store.Owner(ip);
+    if (!owner) {
+      if (!first_error) first_error = owner.error();
+      continue;
+    }
+    if (!*owner || **owner != expect) continue;
+    if (auto s = store.Release(ip); !s && !first_error) first_error = s.error();
+  }
+  if (first_error) return *first_error;
+  return cni::OkStatus();
+}
+
 cni::Result<std::vector<cni::IpAddr>> GetById(Store& store, std::string_view id,
                                               std::string_view ifname) {
   auto all = store.List();

@@ -51,6 +51,12 @@ class Store {
   virtual cni::Result<std::vector<Reservation>> List() = 0;
   // Frees one address; freeing a free address is success.
   virtual cni::Status Release(const cni::IpAddr& ip) = 0;
+
+  // Like List() but safe WITHOUT the lock: it changes nothing (no clean-up of a dead
+  // writer's temp files), and a file created or removed meanwhile may or may not be in it.
+  virtual cni::Result<std::vector<Reservation>> Scan() { return List(); }
+  // The trimmed owner text of one address; nullopt if it is free.
+  virtual cni::Result<std::optional<std::string>> Owner(const cni::IpAddr& ip);
 };
 
 // Holds Store::Lock() for a scope.
@@ -74,6 +80,11 @@ class StoreLock {
 // when there is none, frees the legacy ID-only ones, as the reference does. Missing
 // is success. Caller holds the lock.
 cni::Status ReleaseById(Store& store, std::string_view id, std::string_view ifname);
+// The same result as ReleaseById under Lock(), but the directory is scanned before
+// the lock is taken and only the candidates' owners are re-read under it, so parallel
+// DELs hold the lock for a few file operations each instead of a full scan. Takes and
+// releases the lock itself (none when there is nothing to free).
+cni::Status ReleaseByIdPrescan(Store& store, std::string_view id, std::string_view ifname);
 // The addresses held by (id, ifname), legacy ID-only files included.
 cni::Result<std::vector<cni::IpAddr>> GetById(Store& store, std::string_view id,
                                               std::string_view ifname);

@@ -30,14 +30,21 @@ cni::Result<std::string> PinBridgeMac(cni::nl::Handle& host, int bridge_index) {
 
 cni::Result<BridgeState> EnsureBridge(cni::nl::Handle& host, const BridgeConf& conf) {
   BridgeState st;
-  cni::nl::BridgeSpec spec{.name = conf.br_name, .mtu = conf.mtu, .mac = RandomMac()};
-  if (auto s = host.CreateBridge(spec); s) {
-    st.created = true;
-  } else if (!s.error().IsExists()) {
-    return s.error().Context("could not add \"" + conf.br_name + "\"");
-  }
+  // Every ADD after the first finds the bridge: look first (one round trip) rather
+  // than create-then-look (two). A racing ADD that creates it in between is the EEXIST
+  // case below.
   auto link = BridgeByName(host, conf.br_name);
-  if (!link) return link.error();
+  if (!link && !link.error().IsNotFound()) return link.error();
+  if (!link) {
+    cni::nl::BridgeSpec spec{.name = conf.br_name, .mtu = conf.mtu, .mac = RandomMac()};
+    if (auto s = host.CreateBridge(spec); s) {
+      st.created = true;
+    } else if (!s.error().IsExists()) {
+      return s.error().Context("could not add \"" + conf.br_name + "\"");
+    }
+    link = BridgeByName(host, conf.br_name);
+    if (!link) return link.error();
+  }
   st.link = std::move(*link);
 
   if (conf.vlan_filtering()) {

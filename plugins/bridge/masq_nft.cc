@@ -1,8 +1,11 @@
 #include "plugins/bridge/masq_nft.h"
 
+#include <dlfcn.h>
 #include <nftables/libnftables.h>
 
 #include <memory>
+#include <mutex>
+#include <type_traits>
 #include <set>
 
 #include "libcni/types.h"
@@ -25,9 +28,56 @@ std::string StripQuotes(const std::string& s) {
   return out;
 }
 
-struct CtxDeleter {
-  void operator()(nft_ctx* c) const { nft_ctx_free(c); }
+// libnftables (with libnftnl, libmnl, libxtables, libjansson, libgmp) costs every exec
+// ~0.5 ms of relocation and ~1 MB of mapped pages, so it is not linked: it is dlopen'ed
+// the first time a masquerade rule has to change, i.e. never for a config without
+// ipMasq. The header still gives us the types and signatures.
+struct NftApi {
+  decltype(&::nft_ctx_new) ctx_new = nullptr;
+  decltype(&::nft_ctx_free) ctx_free = nullptr;
+  decltype(&::nft_ctx_output_set_flags) output_set_flags = nullptr;
+  decltype(&::nft_ctx_buffer_output) buffer_output = nullptr;
+  decltype(&::nft_ctx_buffer_error) buffer_error = nullptr;
+  decltype(&::nft_run_cmd_from_buffer) run_cmd_from_buffer = nullptr;
+  decltype(&::nft_ctx_get_error_buffer) get_error_buffer = nullptr;
+  decltype(&::nft_ctx_get_output_buffer) get_output_buffer = nullptr;
 };
+
+constexpr const char* kLibNftables = "libnftables.so.1";
+
+// Loaded once per process (the library stays mapped until exit).
+cni::Result<const NftApi*> LoadNft() {
+  static std::once_flag once;
+  static NftApi api;
+  static std::string error;
+  std::call_once(once, [] {
+    void* h = dlopen(kLibNftables, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      const char* e = dlerror();
+      error = std::string("cannot load ") + kLibNftables + ": " + (e ? e : "unknown error");
+      return;
+    }
+    bool ok = true;
+    auto sym = [&](auto& fn, const char* name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(h, name));
+      if (!fn && ok) {
+        ok = false;
+        error = std::string(kLibNftables) + " lacks " + name;
+      }
+    };
+    sym(api.ctx_new, "nft_ctx_new");
+    sym(api.ctx_free, "nft_ctx_free");
+    sym(api.output_set_flags, "nft_ctx_output_set_flags");
+    sym(api.buffer_output, "nft_ctx_buffer_output");
+    sym(api.buffer_error, "nft_ctx_buffer_error");
+    sym(api.run_cmd_from_buffer, "nft_run_cmd_from_buffer");
+    sym(api.get_error_buffer, "nft_ctx_get_error_buffer");
+    sym(api.get_output_buffer, "nft_ctx_get_output_buffer");
+    if (!ok) api = NftApi{};
+  });
+  if (!api.ctx_new) return Error(Code::kInternal, "nftables: " + error);
+  return &api;
+}
 
 }  // namespace
 
@@ -75,18 +125,22 @@ std::string NftTeardownScript(const MasqTag& tag) {
 }
 
 cni::Result<std::string> NftRun(const std::string& script, bool json_out) {
-  std::unique_ptr<nft_ctx, CtxDeleter> ctx(nft_ctx_new(NFT_CTX_DEFAULT));
+  auto api = LoadNft();
+  if (!api) return api.error();
+  const NftApi& nft = **api;
+  auto free_ctx = [&nft](nft_ctx* c) { nft.ctx_free(c); };
+  std::unique_ptr<nft_ctx, decltype(free_ctx)> ctx(nft.ctx_new(NFT_CTX_DEFAULT), free_ctx);
   if (!ctx) return Error(Code::kInternal, "nftables: cannot create a libnftables context");
-  if (json_out) nft_ctx_output_set_flags(ctx.get(), NFT_CTX_OUTPUT_JSON);
-  nft_ctx_buffer_output(ctx.get());
-  nft_ctx_buffer_error(ctx.get());
-  int rc = nft_run_cmd_from_buffer(ctx.get(), script.c_str());
+  if (json_out) nft.output_set_flags(ctx.get(), NFT_CTX_OUTPUT_JSON);
+  nft.buffer_output(ctx.get());
+  nft.buffer_error(ctx.get());
+  int rc = nft.run_cmd_from_buffer(ctx.get(), script.c_str());
   if (rc != 0) {
-    std::string err = nft_ctx_get_error_buffer(ctx.get());
+    std::string err = nft.get_error_buffer(ctx.get());
     while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
     return Error(Code::kInternal, "nftables: " + (err.empty() ? "command failed" : err));
   }
-  return std::string(nft_ctx_get_output_buffer(ctx.get()));
+  return std::string(nft.get_output_buffer(ctx.get()));
 }
 
 cni::Status NftSetupMasq(const std::vector<cni::IpNet>& ips, const MasqTag& tag) {
