@@ -277,13 +277,9 @@ Result<AddResult> ParseResult(const json& j, std::string_view version) {
 }
 
 Result<AddResult> ParseResultText(std::string_view text, std::string_view version) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    return DecodeError("error parsing result", e.what());
-  }
-  return ParseResult(j, version);
+  auto j = ParseJsonText(text, "error parsing result");
+  if (!j) return j.error();
+  return ParseResult(*j, version);
 }
 
 Result<json> ResultToJson(const AddResult& r, std::string_view version) {

@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
-#include <iostream>
 
 #include "libcni/json_util.h"
 
@@ -48,15 +47,12 @@ std::string Get(const std::map<std::string, std::string>& env, const char* key) 
 
 // Best effort, for the error JSON: the config's cniVersion when it is one we speak.
 std::string ErrorVersion(std::string_view stdin_data) {
-  try {
-    auto j = json::parse(stdin_data);
-    if (j.is_object()) {
-      auto it = j.find("cniVersion");
-      if (it != j.end() && it->is_string() && IsSupportedVersion(it->get<std::string>())) {
-        return it->get<std::string>();
-      }
+  auto j = ParseJsonText(stdin_data, "");
+  if (j && j->is_object()) {
+    auto it = j->find("cniVersion");
+    if (it != j->end() && it->is_string() && IsSupportedVersion(it->get<std::string>())) {
+      return it->get<std::string>();
     }
-  } catch (const json::exception&) {
   }
   return kCurrentVersion;
 }
@@ -204,7 +200,8 @@ int PluginMain(int argc, char** argv, const PluginFuncs& funcs, std::string_view
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--version" || a == "-version" || a == "--help" || a == "-h") {
-      std::cout << about << "\nCNI protocol versions supported: " << supported << std::endl;
+      std::string msg = std::string(about) + "\nCNI protocol versions supported: " + supported + "\n";
+      std::fwrite(msg.data(), 1, msg.size(), stdout);
       return 0;
     }
   }
@@ -219,7 +216,8 @@ int PluginMain(int argc, char** argv, const PluginFuncs& funcs, std::string_view
   const std::string command = env.count("CNI_COMMAND") ? env["CNI_COMMAND"] : "";
   // Like skel: run by hand with no CNI_COMMAND, say what we are on stderr.
   if (command.empty() && !about.empty()) {
-    std::cerr << about << "\nCNI protocol versions supported: " << supported << std::endl;
+    std::string msg = std::string(about) + "\nCNI protocol versions supported: " + supported + "\n";
+    std::fwrite(msg.data(), 1, msg.size(), stderr);
     return 0;
   }
   // VERSION only peeks at stdin, and never blocks on a terminal.

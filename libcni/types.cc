@@ -122,14 +122,40 @@ std::vector<std::string> NetConf::RequestedIps() const {
   return out;
 }
 
+Result<json> ParseJsonText(std::string_view text, std::string_view what) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > kMaxJsonDepth) {
+        return DecodeError(what, "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+      }
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    constexpr size_t kMaxMessage = 512;
+    std::string msg = e.what();
+    if (msg.size() > kMaxMessage) msg = msg.substr(0, kMaxMessage) + "... (truncated)";
+    return DecodeError(what, msg);
+  }
+}
+
 Result<NetConf> ParseNetConf(std::string_view stdin_data) {
   constexpr std::string_view kWhere = "network config";
   NetConf conf;
-  try {
-    conf.raw = json::parse(stdin_data);
-  } catch (const json::exception& e) {
-    return DecodeError("error parsing network config", e.what());
-  }
+  auto parsed = ParseJsonText(stdin_data, "error parsing network config");
+  if (!parsed) return parsed.error();
+  conf.raw = std::move(*parsed);
   if (!conf.raw.is_object()) return DecodeError(kWhere, "must be a JSON object");
   const json& j = conf.raw;
 

@@ -74,6 +74,14 @@ Result<AddResult> ParseResultText(std::string_view text, std::string_view versio
 // if there is no IP at all. 0.3.x/0.4.0: ips[].version, interfaces without mtu etc.
 Result<json> ResultToJson(const AddResult& r, std::string_view version);
 
+// Parses JSON from outside (stdin, files, plugin output). Nesting deeper than
+// kMaxJsonDepth is refused before parsing: nlohmann copies and prints values
+// recursively, so a 100k-deep document would overflow the stack later. The parser's
+// message is cut short because it quotes the offending token, which can be the whole
+// input. Errors are code 6 and start with `what`.
+inline constexpr size_t kMaxJsonDepth = 256;
+Result<json> ParseJsonText(std::string_view text, std::string_view what);
+
 // Versions.
 inline constexpr const char* kCurrentVersion = "1.1.0";
 const std::vector<std::string>& SupportedVersions();  // 0.1.0 .. 1.1.0

@@ -205,3 +205,47 @@ TEST(DnsTest, ParseAndOmitEmptyFields) {
 
 }  // namespace
 }  // namespace cni
+
+namespace {
+
+TEST(ParseJsonTextTest, RefusesDeepNestingBeforeParsing) {
+  std::string deep(100000, '[');
+  deep += std::string(100000, ']');
+  auto j = cni::ParseJsonText(deep, "config");
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.error().code(), cni::Code::kDecodingFailure);
+  EXPECT_NE(j.error().msg().find("nested deeper than"), std::string::npos) << j.error().msg();
+}
+
+TEST(ParseJsonTextTest, BracketsInsideStringsDoNotCount) {
+  std::string s = "{\"a\":\"" + std::string(1000, '[') + "\\\"" + std::string(1000, '{') + "\"}";
+  auto j = cni::ParseJsonText(s, "config");
+  ASSERT_TRUE(j.ok()) << j.error().msg();
+  EXPECT_EQ((*j)["a"].get<std::string>().size(), 2001u);
+}
+
+TEST(ParseJsonTextTest, AcceptsNestingAtTheLimit) {
+  std::string s = std::string(cni::kMaxJsonDepth, '[') + std::string(cni::kMaxJsonDepth, ']');
+  EXPECT_TRUE(cni::ParseJsonText(s, "config").ok());
+  std::string over = "[" + s + "]";
+  EXPECT_FALSE(cni::ParseJsonText(over, "config").ok());
+}
+
+TEST(ParseJsonTextTest, ParserMessageIsCutShort) {
+  std::string huge = "{\"a\":\"" + std::string(1 << 20, 'A');  // unterminated string
+  auto j = cni::ParseJsonText(huge, "config");
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.error().code(), cni::Code::kDecodingFailure);
+  EXPECT_LT(j.error().msg().size(), 1024u);
+  EXPECT_NE(j.error().msg().find("(truncated)"), std::string::npos);
+}
+
+TEST(ParseJsonTextTest, NetConfUsesTheGuard) {
+  std::string deep = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"t\",\"ipam\":" +
+                     std::string(5000, '[') + std::string(5000, ']') + "}";
+  auto c = cni::ParseNetConf(deep);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code(), cni::Code::kDecodingFailure);
+}
+
+}  // namespace

@@ -4,10 +4,14 @@
 # or vxlan config from conf-examples/, adds two pods per node with cnitool, pings
 # every pod from every pod and shows what the backend programmed.
 #
-#   scripts/demo.sh [--backend vxlan|host-gw] [--keep] [--bin DIR]
+#   scripts/demo.sh [--backend vxlan|host-gw] [--registry static|etcd] [--keep] [--bin DIR]
 #
-# --bin DIR skips the build and uses linen executables already installed in DIR
-# (e.g. /opt/cni/bin).
+# --registry static (default): the plugins read conf-examples/topology.json.
+# --registry etcd: etcd runs in the underlay namespace (192.168.50.254:2379), the
+#   network config is written under /linen/network, linend runs on every node and
+#   the plugins run in agent mode (conf-examples/<backend>-agent.conflist).
+# --bin DIR skips the build and uses linen executables already built or installed in
+#   DIR (e.g. build/cni-bin or /opt/cni/bin).
 #
 # Everything lives in namespaces and a temp dir the script creates (names carry its
 # pid); the machine's own network is never touched. --keep leaves the cluster up for
@@ -17,31 +21,91 @@ cd "$(dirname "$0")/.."
 src=$PWD
 
 backend=vxlan
+registry=static
 keep=0
 prebuilt=""
 while (($#)); do
   case $1 in
     --backend) backend=${2:-}; shift 2 ;;
     --backend=*) backend=${1#*=}; shift ;;
+    --registry) registry=${2:-}; shift 2 ;;
+    --registry=*) registry=${1#*=}; shift ;;
     --keep) keep=1; shift ;;
     --bin) prebuilt=${2:-}; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --bin=*) prebuilt=${1#*=}; shift ;;
+    -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
     *) echo "demo.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 case $backend in vxlan|host-gw) ;; *) echo "demo.sh: --backend must be vxlan or host-gw" >&2; exit 2 ;; esac
+case $registry in static|etcd) ;; *) echo "demo.sh: --registry must be static or etcd" >&2; exit 2 ;; esac
 if [[ $(id -u) -ne 0 ]]; then
   echo "demo.sh: run as root (it creates network namespaces)" >&2
   exit 1
 fi
-for tool in cmake ip jq ping bridge; do
+tools=(ip jq ping bridge)
+[[ -n $prebuilt ]] || tools+=(cmake)
+[[ $registry == static ]] || tools+=(etcd etcdctl)
+for tool in "${tools[@]}"; do
   command -v $tool >/dev/null || { echo "demo.sh: $tool missing; run scripts/setup.sh first" >&2; exit 1; }
 done
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-# --- build and install ------------------------------------------------------------
+# --- cleanup (armed before anything is created) ---------------------------------------
+id=$$
+ul=lnd$id-ul
+nodes=(node1 node2 node3)
+nsof() { echo "lnd$id-$1"; }   # node1 -> lnd<pid>-node1, node1a -> lnd<pid>-node1a
+etcd_ip=192.168.50.254
+etcd_url=http://$etcd_ip:2379
+prefix=/linen/network
 tmp=$(mktemp -d /tmp/linen-demo.XXXXXX)
+# etcd fsyncs its WAL on every write; on a busy disk that stalls for seconds, so its
+# store lives in memory (the demo needs no durability).
+etcd_store=/dev/shm/$(basename "$tmp")-etcd
+created=()      # namespaces, in creation order
+procs=()        # background processes (linend per node, etcd), in start order
+linend_pid=()   # node index -> its linend
+declare -A pod_ip pod_node
+
+stop_procs() {
+  # Agents first (they talk to etcd), then etcd. SIGTERM lets linend stop cleanly; its
+  # routes and devices go away with the namespaces below.
+  local p
+  for ((i=${#procs[@]}-1; i>=0; i--)); do
+    p=${procs[i]}
+    kill -TERM "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+}
+cleanup() {
+  local rc=$?
+  trap - INT TERM
+  if ((keep)) && ((${#created[@]})); then
+    say "kept: namespaces ${created[*]}"
+    ((${#procs[@]})) && echo "processes: ${procs[*]} (linend per node, etcd; logs in $tmp)"
+    echo "explore:  ip netns exec $(nsof node1) ip route show proto 76"
+    echo "          ip netns exec $(nsof node1a) ping ${pod_ip[node3b]:-<pod IP>}"
+    if [[ $registry == etcd ]]; then
+      echo "          ip netns exec $ul env ETCDCTL_API=3 etcdctl --endpoints $etcd_url get --prefix $prefix"
+    fi
+    printf 'remove:   '
+    ((${#procs[@]})) && printf 'kill %s; ' "${procs[*]}"
+    echo "for n in ${created[*]}; do ip netns del \$n; done; rm -rf $tmp $etcd_store"
+    exit $rc
+  fi
+  stop_procs
+  # Pods first, then nodes, then the underlay: every veth goes with its namespace.
+  for ((i=${#created[@]}-1; i>=0; i--)); do ip netns del "${created[i]}" 2>/dev/null || true; done
+  rm -rf "$tmp" "$etcd_store"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- build and install ------------------------------------------------------------
 if [[ -n $prebuilt ]]; then
   bin=$(cd "$prebuilt" && pwd)
 else
@@ -52,43 +116,22 @@ else
          cmake --install build-demo --prefix "$tmp/prefix"; } >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     echo "demo.sh: build failed (log above)" >&2
-    rm -rf "$tmp"
     exit 1
   fi
   bin=$tmp/prefix/bin
 fi
-for exe in "$backend" bridge host-local cnitool; do
-  [[ -x $bin/$exe ]] || { echo "demo.sh: $bin/$exe missing" >&2; rm -rf "$tmp"; exit 1; }
+exes=("$backend" bridge host-local cnitool)
+[[ $registry == static ]] || exes+=(linend)
+for exe in "${exes[@]}"; do
+  [[ -x $bin/$exe ]] || { echo "demo.sh: $bin/$exe missing" >&2; exit 1; }
 done
 echo "linen executables: $bin ($(ls "$bin" | tr '\n' ' '))"
+echo "work dir: $tmp"
 
 # --- namespaces ---------------------------------------------------------------------
-id=$$
-ul=lnd$id-ul
-nodes=(node1 node2 node3)
-nsof() { echo "lnd$id-$1"; }   # node1 -> lnd<pid>-node1, node1a -> lnd<pid>-node1a
-created=()
-declare -A pod_ip pod_node
-
-cleanup() {
-  local rc=$?
-  if ((keep)); then
-    say "kept: namespaces ${created[*]}"
-    echo "explore:  ip netns exec $(nsof node1) ip route show proto 76"
-    echo "          ip netns exec $(nsof node1a) ping ${pod_ip[node3b]:-<pod IP>}"
-    echo "remove:   for n in ${created[*]}; do ip netns del \$n; done; rm -rf $tmp"
-    exit $rc
-  fi
-  # Pods first, then nodes, then the underlay: every veth goes with its namespace.
-  for ((i=${#created[@]}-1; i>=0; i--)); do ip netns del "${created[i]}" 2>/dev/null || true; done
-  rm -rf "$tmp"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 say "underlay: bridge ulbr in namespace $ul, nodes on 192.168.50.0/24"
 ip netns add "$ul"; created+=("$ul")
+ip -n "$ul" link set lo up   # etcd and etcdctl there talk over the local address
 ip -n "$ul" link add ulbr type bridge
 ip -n "$ul" link set ulbr up
 for i in 1 2 3; do
@@ -102,23 +145,104 @@ for i in 1 2 3; do
   echo "node$i: namespace $n, eth0 192.168.50.$i"
 done
 
+# Polls `cond` (a command) every 50 ms until it succeeds, at most `limit` seconds.
+# Readiness of asynchronous daemons, not a timed wait: it returns as soon as they are.
+wait_for() {  # wait_for <limit seconds> <what> <cmd...>
+  local limit=$1 what=$2; shift 2
+  local deadline=$((SECONDS + limit))
+  until "$@"; do
+    if ((SECONDS >= deadline)); then
+      echo "demo.sh: timed out after ${limit}s waiting for $what" >&2
+      return 1
+    fi
+    sleep 0.05
+  done
+}
+alive() {  # alive <pid> <name> <log>: fails (showing the log) once the process is gone
+  kill -0 "$1" 2>/dev/null && return 0
+  echo "demo.sh: $2 exited; its log:" >&2
+  tail -n 20 "$3" >&2
+  exit 1
+}
+
+# --- etcd + linend (--registry etcd) ----------------------------------------------------
+if [[ $registry == etcd ]]; then
+  say "etcd in $ul on $etcd_url, network config under $prefix"
+  ip -n "$ul" addr add $etcd_ip/24 dev ulbr
+  mkdir -m 700 -p "$etcd_store"
+  # A one-member cluster: short heartbeat/election so it elects itself at once.
+  ip netns exec "$ul" etcd --name demo --data-dir "$etcd_store" \
+    --listen-client-urls "$etcd_url" --advertise-client-urls "$etcd_url" \
+    --listen-peer-urls http://$etcd_ip:2380 --initial-advertise-peer-urls http://$etcd_ip:2380 \
+    --initial-cluster demo=http://$etcd_ip:2380 \
+    --heartbeat-interval 10 --election-timeout 100 \
+    --logger zap --log-level warn --log-outputs "$tmp/etcd.log" </dev/null >>"$tmp/etcd.log" 2>&1 &
+  etcd_pid=$!; procs+=("$etcd_pid")
+  etcdctl_ul() {
+    ip netns exec "$ul" env ETCDCTL_API=3 etcdctl --endpoints "$etcd_url" \
+      --dial-timeout 1s --command-timeout 3s "$@"
+  }
+  etcd_ready() { alive "$etcd_pid" etcd "$tmp/etcd.log"; etcdctl_ul endpoint health >/dev/null 2>&1; }
+  wait_for 20 "etcd health" etcd_ready
+  netconf=$(jq -cn --arg type "$backend" '{Network: "10.244.0.0/16", SubnetLen: 24, Backend: {Type: $type}}')
+  etcdctl_ul put "$prefix/config" "$netconf" >/dev/null
+  echo "$prefix/config = $netconf"
+
+  say "linend on every node (logs in $tmp/<node>/linend.log)"
+  for i in 1 2 3; do
+    node=node$i
+    mkdir -p "$tmp/$node/run"
+    ip netns exec "$(nsof $node)" "$bin/linend" --registry etcd --etcd-endpoints "$etcd_url" \
+      --etcd-prefix "$prefix" --node-name "$node" --iface eth0 \
+      --subnet-file "$tmp/$node/run/subnet.env" --metrics-address 192.168.50.$i:9925 \
+      </dev/null >"$tmp/$node/linend.log" 2>&1 &
+    procs+=("$!")
+    linend_pid[$i]=$!
+  done
+  # Ready = /healthz answers 200 (node set up, subnet.env written) on every node, and
+  # every node has picked up both peers (one linen route each; for vxlan the route is
+  # added after its neighbour and FDB entries).
+  healthy() {  # healthy <i>
+    alive "${linend_pid[$1]}" "linend on node$1" "$tmp/node$1/linend.log"
+    ip netns exec "$(nsof node$1)" bash -c '
+      exec 3<>/dev/tcp/$0/9925 || exit 1
+      printf "GET /healthz HTTP/1.0\r\n\r\n" >&3
+      read -r -t 2 status <&3; [[ $status == *" 200"* ]]' 192.168.50.$1 2>/dev/null
+  }
+  has_peers() {  # has_peers <i>
+    alive "${linend_pid[$1]}" "linend on node$1" "$tmp/node$1/linend.log"
+    (($(ip -n "$(nsof node$1)" route show proto 76 | wc -l) == ${#nodes[@]} - 1))
+  }
+  for i in 1 2 3; do wait_for 20 "linend healthz on node$i" healthy $i; done
+  for i in 1 2 3; do wait_for 20 "node$i to learn its peers" has_peers $i; done
+  for i in 1 2 3; do
+    echo "node$i: linend pid ${linend_pid[$i]} healthy, $(grep FLANNEL_SUBNET "$tmp/node$i/run/subnet.env")"
+  done
+fi
+
 # --- configs: one network config for every node --------------------------------------
 # The nodes share this machine's filesystem, so each gets its own copy of the config
 # with private state paths (on a real node the defaults are right).
-say "config conf-examples/$backend.conflist + conf-examples/topology.json"
-cp conf-examples/topology.json "$tmp/topology.json"
-net=$(jq -r .name "conf-examples/$backend.conflist")
+if [[ $registry == static ]]; then
+  conf=conf-examples/$backend.conflist
+  say "config $conf + conf-examples/topology.json"
+  cp conf-examples/topology.json "$tmp/topology.json"
+else
+  conf=conf-examples/$backend-agent.conflist
+  say "config $conf (agent mode: reads linend's subnet.env)"
+fi
+net=$(jq -r .name "$conf")
 for node in "${nodes[@]}"; do
   d=$tmp/$node
   mkdir -p "$d/net.d"
-  jq --arg topo "$tmp/topology.json" --arg d "$d" '
-    .plugins[0].topology = $topo
+  jq --arg topo "$tmp/topology.json" --arg d "$d" --arg reg "$registry" '
+    (if $reg == "static" then .plugins[0].topology = $topo else . end)
     | .plugins[0].subnetFile = ($d + "/run/subnet.env")
     | .plugins[0].dataDir = ($d + "/delegates")
     | .plugins[0].ipam.dataDir = ($d + "/ipam")' \
-    "conf-examples/$backend.conflist" > "$d/net.d/$backend.conflist"
+    "$conf" > "$d/net.d/$(basename "$conf")"
 done
-jq . "$tmp/node1/net.d/$backend.conflist"
+jq . "$tmp/node1/net.d/$(basename "$conf")"
 
 # --- pods -----------------------------------------------------------------------
 # cnitool runs "on the node": inside the node's namespace, with the node's config.
@@ -174,7 +298,7 @@ for node in "${nodes[@]}"; do
   ip -n "$n" route show proto 76
   if [[ $backend == vxlan ]]; then
     echo "-- linen.1:"
-    ip -n "$n" -d link show linen.1 | grep -oE 'mtu [0-9]+|link/ether [0-9a-f:]+|vxlan id .* nolearning' | paste -sd' '
+    ip -n "$n" -d link show linen.1 | grep -oE ' mtu [0-9]+|link/ether [0-9a-f:]+|vxlan id .* nolearning' | paste -sd' '
     echo "-- FDB (VTEP MAC -> peer node):"
     bridge -n "$n" fdb show dev linen.1
     echo "-- neighbours (peer subnet.0 -> VTEP MAC):"
@@ -183,10 +307,14 @@ for node in "${nodes[@]}"; do
   echo "-- subnet.env:"
   cat "$tmp/$node/run/subnet.env"
 done
+if [[ $registry == etcd ]]; then
+  say "etcd: leases under $prefix/subnets/"
+  etcdctl_ul get --prefix "$prefix/subnets/"
+fi
 
 echo
 if ((fail)); then
-  echo "demo.sh: $fail pod pairs could not reach each other ($backend)" >&2
+  echo "demo.sh: $fail pod pairs could not reach each other ($backend, $registry registry)" >&2
   exit 1
 fi
-echo "demo.sh: all ${#pods[@]} pods reach each other over $backend"
+echo "demo.sh: all ${#pods[@]} pods reach each other over $backend ($registry registry)"

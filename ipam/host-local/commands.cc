@@ -17,6 +17,20 @@ cni::Result<IpamConfig> Load(const cni::CmdArgs& args) {
   return LoadIpamConfig(args.stdin_data, *env_args);
 }
 
+// What STATUS sees before the first ADD created the store: no reservations.
+class EmptyStore : public Store {
+ public:
+  cni::Status Lock() override { return cni::OkStatus(); }
+  void Unlock() override {}
+  cni::Result<bool> Reserve(std::string_view, std::string_view, const cni::IpAddr&,
+                            int) override {
+    return cni::Error(cni::Code::kInternal, "host-local: reserve on an absent store");
+  }
+  std::optional<cni::IpAddr> LastReservedIp(int) override { return std::nullopt; }
+  cni::Result<std::vector<Reservation>> List() override { return std::vector<Reservation>(); }
+  cni::Status Release(const cni::IpAddr&) override { return cni::OkStatus(); }
+};
+
 }  // namespace
 
 cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
@@ -30,6 +44,7 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
     if (!dns) return dns.error();
     result.dns = std::move(*dns);
   }
+  if (auto s = ValidateRequested(*conf); !s) return s.error();
   auto store = DiskStore::Open(conf->data_dir, conf->name);
   if (!store) return store.error();
   auto ips = AllocateAll(conf->ranges, **store, conf->name, args.container_id, args.ifname,
@@ -43,8 +58,10 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
 cni::Status CmdDel(const cni::CmdArgs& args) {
   auto conf = Load(args);
   if (!conf) return conf.error();
-  auto store = DiskStore::Open(conf->data_dir, conf->name);
+  // A missing store is nothing reserved; DEL must not create it.
+  auto store = DiskStore::OpenExisting(conf->data_dir, conf->name);
   if (!store) return store.error();
+  if (!*store) return cni::OkStatus();
   // Scans before locking: parallel DELs would otherwise queue on the lock for a
   // full directory read each.
   return ReleaseByIdPrescan(**store, args.container_id, args.ifname);
@@ -53,8 +70,14 @@ cni::Status CmdDel(const cni::CmdArgs& args) {
 cni::Status CmdCheck(const cni::CmdArgs& args) {
   auto conf = Load(args);
   if (!conf) return conf.error();
-  auto store = DiskStore::Open(conf->data_dir, conf->name);
+  auto store = DiskStore::OpenExisting(conf->data_dir, conf->name);
   if (!store) return store.error();
+  if (!*store) {
+    return cni::Error(cni::Code::kInternal,
+                      "host-local: failed to find address added by container " +
+                          args.container_id + " (" + args.ifname + "): no reservation store for "
+                          "network \"" + conf->name + "\" in " + conf->data_dir);
+  }
   auto lock = StoreLock::Acquire(**store);
   if (!lock) return lock.error();
   auto held = GetById(**store, args.container_id, args.ifname);
@@ -72,8 +95,9 @@ cni::Status CmdGc(const cni::CmdArgs& args) {
   if (!conf) return conf.error();
   auto valid = ParseValidAttachments(args.stdin_data);
   if (!valid) return valid.error();
-  auto store = DiskStore::Open(conf->data_dir, conf->name);
+  auto store = DiskStore::OpenExisting(conf->data_dir, conf->name);
   if (!store) return store.error();
+  if (!*store) return cni::OkStatus();  // nothing was ever reserved
   auto freed = CollectGarbage(**store, *valid);
   if (!freed) return freed.error();
   return cni::OkStatus();
@@ -82,8 +106,12 @@ cni::Status CmdGc(const cni::CmdArgs& args) {
 cni::Status CmdStatus(const cni::CmdArgs& args) {
   auto conf = Load(args);
   if (!conf) return conf.error();
-  auto store = DiskStore::Open(conf->data_dir, conf->name);
+  auto store = DiskStore::OpenExisting(conf->data_dir, conf->name);
   if (!store) return store.error();
+  if (!*store) {
+    EmptyStore none;  // no store yet: every range set is entirely free
+    return CheckStatus(none, conf->ranges, conf->name);
+  }
   return CheckStatus(**store, conf->ranges, conf->name);
 }
 

@@ -237,6 +237,20 @@ cni::Result<IpamConfig> LoadIpamConfig(std::string_view stdin_data,
   }
 }
 
+cni::Status ValidateRequested(const IpamConfig& conf) {
+  std::string outside;
+  for (const cni::IpAddr& ip : conf.requested) {
+    bool in_some_set = false;
+    for (const RangeSet& set : conf.ranges) in_some_set = in_some_set || set.Contains(ip);
+    if (!in_some_set) outside += " " + ip.ToString();
+  }
+  if (!outside.empty()) {
+    return Invalid("network \"" + conf.name +
+                   "\": failed to allocate all requested IPs (not in any range set):" + outside);
+  }
+  return cni::OkStatus();
+}
+
 cni::Result<std::vector<Attachment>> ParseValidAttachments(std::string_view stdin_data) {
   auto root = ParseJson(stdin_data);
   if (!root) return root.error();

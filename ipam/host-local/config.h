@@ -36,6 +36,11 @@ struct IpamConfig {
 cni::Result<IpamConfig> LoadIpamConfig(std::string_view stdin_data,
                                        const std::map<std::string, std::string>& cni_args);
 
+// ADD only (DEL with the same CNI_ARGS must still clean up): every requested address
+// lies in some range set, else code 7 naming them. Checked before the store is
+// opened, so a request that can never be met leaves no directory, lock or cursor.
+cni::Status ValidateRequested(const IpamConfig& conf);
+
 // GC's list of attachments still in use: `cni.dev/valid-attachments`, or the older
 // `cni.dev/attachments`. Missing key -> empty list (everything is garbage).
 struct Attachment {

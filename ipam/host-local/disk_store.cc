@@ -105,6 +105,32 @@ cni::Result<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& data_
   return std::unique_ptr<DiskStore>(new DiskStore(dir, dir_fd, lock_fd));
 }
 
+cni::Result<std::unique_ptr<DiskStore>> DiskStore::OpenExisting(const std::string& data_dir,
+                                                                const std::string& network) {
+  if (network.empty() || network == "." || network == ".." ||
+      network.find('/') != std::string::npos) {
+    return cni::Error(cni::Code::kInvalidNetworkConfig,
+                      "network name \"" + network + "\" cannot be used as a directory name");
+  }
+  const std::string dir = (data_dir.empty() ? std::string("/var/lib/cni/networks") : data_dir) +
+                          "/" + network;
+  int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) {
+    if (errno == ENOENT) return std::unique_ptr<DiskStore>();
+    return cni::ErrnoError("open data directory " + dir, errno);
+  }
+  // Every writer (ours and the reference's) creates the lock before its first
+  // reservation, so a directory without one holds nothing we may touch.
+  int lock_fd = openat(dir_fd, kLockFileName, O_RDONLY | O_CLOEXEC);
+  if (lock_fd < 0) {
+    int err = errno;
+    close(dir_fd);
+    if (err == ENOENT) return std::unique_ptr<DiskStore>();
+    return cni::ErrnoError("open lock file " + dir + "/" + kLockFileName, err);
+  }
+  return std::unique_ptr<DiskStore>(new DiskStore(dir, dir_fd, lock_fd));
+}
+
 DiskStore::~DiskStore() {
   close(lock_fd_);  // also drops the flock if still held
   close(dir_fd_);

@@ -19,6 +19,11 @@ class DiskStore : public Store {
   // mode the reference's go-filemutex uses). I/O failures -> code 5.
   static cni::Result<std::unique_ptr<DiskStore>> Open(const std::string& data_dir,
                                                       const std::string& network);
+  // For DEL, CHECK, GC and STATUS, which must not create state: opens the store
+  // only if <data_dir>/<network>/lock already exists, creating nothing. A missing
+  // directory or lock file means nothing was ever reserved: returns nullptr.
+  static cni::Result<std::unique_ptr<DiskStore>> OpenExisting(const std::string& data_dir,
+                                                              const std::string& network);
   ~DiskStore() override;
   DiskStore(const DiskStore&) = delete;
   DiskStore& operator=(const DiskStore&) = delete;

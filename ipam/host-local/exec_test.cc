@@ -449,5 +449,42 @@ TEST_F(HostLocalExecTest, DelReleasesWithoutANetns) {
   EXPECT_TRUE(AddressFiles().empty());
 }
 
+// Only ADD creates the store: DEL, CHECK, GC and STATUS before any ADD leave the
+// dataDir absent. DEL and GC succeed (nothing reserved), CHECK fails naming it.
+TEST_F(HostLocalExecTest, OnlyAddCreatesTheStore) {
+  const std::string conf = Conf("1.1.0", {{"subnet", "10.9.0.0/24"}});
+  ProcResult del = Ours("DEL", "a", conf);
+  EXPECT_EQ(del.exit_code, 0) << del.out;
+  ExpectError(Ours("CHECK", "a", conf), 999, "failed to find address added by container a");
+  json gc = json::parse(conf);
+  gc["cni.dev/valid-attachments"] = json::array();
+  ProcResult gc_run = Ours("GC", "", gc.dump());
+  EXPECT_EQ(gc_run.exit_code, 0) << gc_run.out;
+  ProcResult status = Ours("STATUS", "", conf);
+  EXPECT_EQ(status.exit_code, 0) << status.out;
+  struct stat st;
+  EXPECT_NE(stat(DataDir().c_str(), &st), 0) << "dataDir was created";
+
+  // A directory without its lock (never used by a writer) is not touched either.
+  ASSERT_EQ(mkdir(DataDir().c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(NetDir().c_str(), 0755), 0);
+  EXPECT_EQ(Ours("DEL", "a", conf).exit_code, 0);
+  ExpectError(Ours("CHECK", "a", conf), 999, "failed to find address");
+  EXPECT_TRUE(Files().empty());
+}
+
+// A requested address outside every range is refused before the store is opened;
+// DEL with the same CNI_ARGS (what a runtime sends after the failed ADD) succeeds.
+TEST_F(HostLocalExecTest, RequestedIpOutsideRangesTouchesNothing) {
+  const std::string conf = Conf("1.0.0", {{"subnet", "10.9.0.0/24"}});
+  const std::map<std::string, std::string> env = {{"CNI_ARGS", "IgnoreUnknown=1;IP=10.99.0.5"}};
+  ExpectError(Ours("ADD", "a", conf, env), 7, "(not in any range set): 10.99.0.5");
+  struct stat st;
+  EXPECT_NE(stat(DataDir().c_str(), &st), 0) << "dataDir was created";
+  ProcResult del = Ours("DEL", "a", conf, env);
+  EXPECT_EQ(del.exit_code, 0) << del.out;
+  EXPECT_NE(stat(DataDir().c_str(), &st), 0) << "dataDir was created";
+}
+
 }  // namespace
 }  // namespace host_local

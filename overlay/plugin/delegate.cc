@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "overlay/plugin/node_lock.h"
+#include "overlay/backend/subnet_env.h"
 
 namespace linen::overlay {
 
@@ -40,23 +40,7 @@ std::string DelegatePath(const MetaConf& m, const std::string& net, const std::s
 }
 
 cni::Status SaveDelegate(const std::string& path, const cni::json& delegate) {
-  if (auto s = MakeDirs(DirName(path)); !s) return s;
-  std::string text = delegate.dump();
-  std::string tmp = path + ".tmp";
-  cni::UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd) return cni::ErrnoError("create " + tmp, errno);
-  if (write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
-      fsync(fd.get()) < 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    return cni::ErrnoError("write " + tmp, err);
-  }
-  if (rename(tmp.c_str(), path.c_str()) < 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    return cni::ErrnoError("rename " + tmp, err);
-  }
-  return cni::OkStatus();
+  return WriteFileAtomic(path, delegate.dump(), 0600);
 }
 
 cni::Result<cni::json> LoadDelegate(const std::string& path) {
@@ -72,7 +56,11 @@ cni::Result<cni::json> LoadDelegate(const std::string& path) {
 }
 
 cni::Status RemoveDelegate(const std::string& path) {
-  if (unlink(path.c_str()) < 0 && errno != ENOENT) return cni::ErrnoError("remove " + path, errno);
+  // With it, any temp file a killed save of this attachment left (current and older
+  // temp names): nothing else removes them.
+  for (const std::string& f : {path, AtomicTempPath(path), path + ".tmp"}) {
+    if (unlink(f.c_str()) < 0 && errno != ENOENT) return cni::ErrnoError("remove " + f, errno);
+  }
   return cni::OkStatus();
 }
 

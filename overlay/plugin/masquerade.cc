@@ -49,6 +49,14 @@ cni::Status EnsureMasquerade(const std::string& net_name, const cni::IpNet& clus
   return cni::OkStatus();
 }
 
+cni::Result<bool> MasqueradeExists(const std::string& net_name) {
+  // "list tables" cannot fail for a missing table, unlike "list table".
+  auto out = RunNft("list tables ip\n", "list masquerade tables");
+  if (!out) return out.error();
+  const std::string want = "table ip " + MasqTableName(net_name) + "\n";
+  return out->starts_with(want) || out->find("\n" + want) != std::string::npos;
+}
+
 cni::Status DeleteMasquerade(const std::string& net_name) {
   std::string t = "ip " + MasqTableName(net_name);
   auto out = RunNft("add table " + t + "\ndelete table " + t + "\n", "delete masquerade");

@@ -17,6 +17,8 @@ namespace linen::overlay {
 std::string MasqTableName(const std::string& net_name);
 // Atomically (re)creates the table in the calling thread's namespace; idempotent.
 cni::Status EnsureMasquerade(const std::string& net_name, const cni::IpNet& cluster);
+// Whether the table exists at all (ADD undoes only a table it created).
+cni::Result<bool> MasqueradeExists(const std::string& net_name);
 // Removes the table; absent is success.
 cni::Status DeleteMasquerade(const std::string& net_name);
 // The table exists with the rule for `cluster`.

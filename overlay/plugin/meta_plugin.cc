@@ -1,9 +1,18 @@
 #include "overlay/plugin/meta_plugin.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
 
 #include "libcni/invoke.h"
 #include "libcni/netlink/handle.h"
+#include "libcni/skel.h"
+#include "netns/netns.h"
 #include "overlay/backend/backend.h"
 #include "overlay/backend/subnet_env.h"
 #include "overlay/plugin/delegate.h"
@@ -15,29 +24,73 @@
 namespace linen::overlay {
 namespace {
 
-// Static mode, under the node lock: bring the node-level data path in line with the
-// topology and record the result in subnet.env.
-cni::Result<NodeNet> SetUpStaticNode(const MetaConf& m) {
-  auto h = cni::nl::Handle::Open();
-  if (!h) return h.error().Context("netlink");
-  auto node = ResolveStaticNode(m, *h);
-  if (!node) return node.error();
-  auto backend = NewBackend(*h, node->local);
-  auto setup = backend->EnsureNode();
+cni::Result<NodeNet> SetUpWith(const MetaConf& m, Backend& backend, const StaticNode& node) {
+  auto setup = backend.EnsureNode();
   if (!setup) return setup.error();
-  auto stats = backend->Reconcile(node->peers);
+  auto stats = backend.Reconcile(node.peers);
   if (!stats) return stats.error();
   if (stats->ops() > 0) {
     std::fprintf(stderr, "linen %s: node %s reconciled %zu peers, %d changes\n",
-                 BackendName(m.backend), node->local.self.name.c_str(), node->peers.size(),
+                 BackendName(m.backend), node.local.self.name.c_str(), node.peers.size(),
                  stats->ops());
   }
-  const ClusterConfig& c = node->local.cluster;
-  NodeNet net{c.network, node->local.self.subnet, setup->mtu, c.ip_masq};
+  const ClusterConfig& c = node.local.cluster;
+  NodeNet net{c.network, node.local.self.subnet, setup->mtu, c.ip_masq};
   SubnetEnv env{net.network, net.subnet, net.mtu, net.ip_masq, BackendName(m.backend),
-                node->local.self.name};
+                node.local.self.name};
   if (auto s = WriteSubnetEnv(m.subnet_file, env); !s) return s.error();
   return net;
+}
+
+// Undo steps run in reverse by the destructor unless committed; best effort: the
+// original error is what the runtime sees.
+class Rollback {
+ public:
+  Rollback() = default;
+  Rollback(const Rollback&) = delete;
+  Rollback& operator=(const Rollback&) = delete;
+  ~Rollback() {
+    if (committed_) return;
+    for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) (*it)();
+  }
+  void Add(std::function<void()> step) { steps_.push_back(std::move(step)); }
+  void Commit() { committed_ = true; }
+
+ private:
+  std::vector<std::function<void()>> steps_;
+  bool committed_ = false;
+};
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+// Static mode, under the node lock: bring the node-level data path in line with the
+// topology and record the result in subnet.env. When the node had no overlay state
+// before (*fresh: no subnet.env and, for vxlan, no device), undo registers removing
+// it all again, so a failed first ADD leaves the node as it was.
+cni::Result<NodeNet> SetUpStaticNode(const MetaConf& m, cni::nl::Handle& h, const StaticNode& node,
+                                     Rollback& undo, bool* fresh) {
+  auto backend = NewBackend(h, node.local);
+  *fresh = !Exists(m.subnet_file);
+  if (*fresh && m.backend == BackendType::kVxlan) {
+    auto dev = h.LinkByName(VxlanDeviceName(node.local.cluster.vni));
+    if (dev) {
+      *fresh = false;
+    } else if (!dev.error().IsNotFound()) {
+      return dev.error().Context("vxlan device");
+    }
+  }
+  if (*fresh) {
+    // The backend object must outlive the undo step; share it.
+    std::shared_ptr<Backend> b(std::move(backend));
+    backend.reset();
+    undo.Add([b] { (void)b->Cleanup(); });
+    undo.Add([path = m.subnet_file] { unlink(path.c_str()); });
+    return SetUpWith(m, *b, node);
+  }
+  return SetUpWith(m, *backend, node);
 }
 
 // The node's network without changing anything (DEL, CHECK, STATUS, GC).
@@ -72,27 +125,71 @@ cni::Result<cni::json> DelegateFor(const cni::CmdArgs& args, const MetaConf& m) 
 }  // namespace
 
 cni::Result<cni::AddResult> MetaAdd(const cni::CmdArgs& args) {
+  // Everything that can be refused is refused before the node changes.
   auto m = ParseMetaConf(args.conf);
   if (!m) return m.error();
+  if (auto a = cni::ParseCniArgs(args.args); !a) return a.error();
+  if (auto ns = cni::NetNs::Open(args.netns); !ns) return ns.error();
+  std::optional<cni::nl::Handle> h;
+  std::optional<StaticNode> node;
   NodeNet net;
-  {
-    // Only node-level work is serialised; the pod's own setup runs in parallel.
-    auto lock = NodeLock::Acquire(m->LockPath(args.conf.name));
-    if (!lock) return lock.error();
-    auto n = m->agent_mode() ? ReadAgentNode(*m) : SetUpStaticNode(*m);
+  if (m->agent_mode()) {
+    auto n = ReadAgentNode(*m);
     if (!n) return n.error();
     net = *n;
-    if (net.ip_masq) {
-      if (auto s = EnsureMasquerade(args.conf.name, net.network); !s) return s.error();
+  } else {
+    auto opened = cni::nl::Handle::Open();
+    if (!opened) return opened.error().Context("netlink");
+    h.emplace(std::move(*opened));
+    auto resolved = ResolveStaticNode(*m, *h);
+    if (!resolved) return resolved.error();
+    node = std::move(*resolved);
+  }
+
+  // Only node-level work is serialised; the pod's own setup runs in parallel, except
+  // on the first ADD of a node: it keeps the lock until the pod is up, so that no
+  // other pod can come to depend on node state this ADD may still have to undo.
+  auto lock = NodeLock::Acquire(m->LockPath(args.conf.name));
+  if (!lock) return lock.error();
+  std::optional<NodeLock> held(std::move(*lock));
+  Rollback undo;
+  bool fresh = false;
+  if (node) {
+    auto n = SetUpStaticNode(*m, *h, *node, undo, &fresh);
+    if (!n) return n.error();
+    net = *n;
+  }
+  bool created = fresh;
+  if (net.ip_masq) {
+    auto had = MasqueradeExists(args.conf.name);
+    if (!had) return had.error();
+    if (auto s = EnsureMasquerade(args.conf.name, net.network); !s) return s.error();
+    if (!*had) {
+      created = true;
+      undo.Add([name = args.conf.name] { (void)DeleteMasquerade(name); });
     }
   }
+  if (!created) {
+    // The node was set up before us and other pods rely on it: nothing node-level to
+    // undo from here on, and no reason to hold up concurrent ADDs.
+    undo.Commit();
+    held.reset();
+  }
+
   cni::json delegate = RenderDelegate(args.conf, *m, net);
   std::string path = DelegatePath(*m, args.conf.name, args.container_id, args.ifname);
   // Saved before the ADD: a failed ADD is followed by a DEL, which needs it.
   if (auto s = SaveDelegate(path, delegate); !s) return s.error();
   if (args.conf.prev_result) delegate["prevResult"] = *args.conf.prev_result;
-  auto res = cni::DelegateAdd(DelegateType(delegate), args, delegate.dump());
-  if (!res) return res.error();
+  std::string text = delegate.dump();
+  auto res = cni::DelegateAdd(DelegateType(delegate), args, text);
+  if (!res) {
+    // Undo the pod's half (the delegate cleans what it made), then our record of it.
+    (void)cni::DelegateCommand("DEL", DelegateType(delegate), args, text);
+    (void)RemoveDelegate(path);
+    return res.error();
+  }
+  undo.Commit();
   return res;
 }
 
@@ -161,6 +258,13 @@ cni::Status MetaStatus(const cni::CmdArgs& args) {
 cni::Status MetaGc(const cni::CmdArgs& args) {
   auto m = ParseMetaConf(args.conf);
   if (!m) return m.error();
+  if (!m->agent_mode() && Exists(m->LockPath(args.conf.name))) {
+    // A plugin killed between linking and renaming subnet.env's temp file leaves it;
+    // sweep it under the node lock (the lock file exists: never create it from GC).
+    auto lock = NodeLock::Acquire(m->LockPath(args.conf.name));
+    if (!lock) return lock.error();
+    if (auto s = RemoveSubnetEnvTemps(m->subnet_file); !s) return s;
+  }
   auto net = ReadNodeNet(*m);
   if (!net) return net.error();
   cni::json delegate = RenderDelegate(args.conf, *m, *net);

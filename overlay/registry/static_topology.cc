@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "libcni/types.h"
+
 namespace linen::overlay {
 namespace {
 
@@ -138,12 +140,9 @@ int DefaultSubnetLen(int network_prefix) {
 }
 
 cni::Result<StaticTopology> ParseTopology(std::string_view json_text) {
-  json j;
-  try {
-    j = json::parse(json_text);
-  } catch (const json::exception& e) {
-    return cni::Error(cni::Code::kDecodingFailure, std::string("topology: invalid JSON: ") + e.what());
-  }
+  auto parsed = cni::ParseJsonText(json_text, "topology: invalid JSON");
+  if (!parsed) return parsed.error();
+  json j = std::move(*parsed);
   if (!j.is_object()) {
     return cni::Error(cni::Code::kDecodingFailure, "topology: must be a JSON object");
   }

@@ -2,6 +2,9 @@
 // port up. Every step that creates something registers its undo first, so a failure
 // anywhere leaves the node and the pod as they were (IPAM released through DEL).
 #include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "netns/netns.h"
 #include "plugins/bridge/bridge_device.h"
@@ -41,10 +44,26 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
   auto cont = cni::nl::Handle::OpenIn(*cont_ns);
   if (!cont) return cont.error().Context("failed to open netlink in netns \"" + args.netns + "\"");
 
+  // Node sysctls this ADD turned on; restored only together with a bridge this ADD
+  // created (no other pod can depend on them then). Declared before `undo`, which uses it.
+  std::vector<std::pair<std::string, std::string>> changed_sysctls;
+  Rollback undo;  // declared after the handles its steps use
   auto br = EnsureBridge(*host, *conf);
   if (!br) return br.error().Context("failed to create bridge \"" + conf->br_name + "\"");
+  if (br->created) {
+    // Runs last: by then our veth is gone, so a bridge still holding ports was
+    // joined by a concurrent ADD and stays.
+    undo.Add([&h = *host, index = br->link.index, &changed_sysctls] {
+      auto links = h.ListLinks();
+      if (!links) return;
+      for (const cni::nl::LinkInfo& l : *links) {
+        if (l.master_index == index) return;
+      }
+      (void)h.DeleteLinkByIndex(index);
+      for (const auto& [key, old] : changed_sysctls) (void)cni::WriteSysctl(key, old);
+    });
+  }
 
-  Rollback undo;  // declared after the handles its steps use
   auto veth = SetupVeth(*host, *cont, *cont_ns, args.ifname,
                         HostVethName(args.container_id, args.ifname), *conf, br->link.index, undo);
   if (!veth) return veth.error();
@@ -92,6 +111,16 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
       if (auto s = EnsureGatewayAddrs(*host, br->link, gws, conf->force_address);
           !s) {
         return s.error();
+      }
+      if (br->created) {
+        const std::pair<const char*, bool> fwd[] = {
+            {"net/ipv4/ip_forward", !gws.v4.empty()},
+            {"net/ipv6/conf/all/forwarding", !gws.v6.empty()}};
+        for (const auto& [key, wanted] : fwd) {
+          if (!wanted) continue;
+          auto cur = cni::ReadSysctl(key);
+          if (cur && *cur != "1") changed_sysctls.emplace_back(key, *cur);
+        }
       }
       if (auto s = EnableForwarding(gws); !s) return s.error();
     }

@@ -107,5 +107,41 @@ TEST_F(BridgeFaultTest, VlanOnExistingBridgeLeavesNothing) {
   EXPECT_EQ(Node("ip link show cni0").exit_code, 0) << "someone else's bridge is kept";
 }
 
+// A refused ADD removes the bridge it created, whatever refused it: the IPAM plugin
+// (host-local's code 7 for an IP outside every range, any IPAM's own failure).
+TEST_F(BridgeFaultTest, RefusedAddRemovesTheBridgeItCreated) {
+  TempNetns pod = NewPod();
+  const std::string fwd_before = Node("cat /proc/sys/net/ipv4/ip_forward").out;
+  ProcResult r = Exec("ADD", pod.path(), "f-range", Conf(R"("isGateway":true,"ipMasq":true)"), "",
+                      "eth0", {{"CNI_ARGS", "IgnoreUnknown=1;IP=10.99.0.5"}});
+  ASSERT_NE(r.exit_code, 0);
+  EXPECT_EQ(Json(r)["code"], 7) << r.out;
+  ExpectNothingLeft(pod);
+  EXPECT_NE(Node("ip link show cni0").exit_code, 0) << "the bridge this ADD made is gone";
+  EXPECT_EQ(Node("cat /proc/sys/net/ipv4/ip_forward").out, fwd_before);
+
+  r = Exec("ADD", pod.path(), "f-ipam2",
+           Conf(R"("isGateway":true)", R"([[{"subnet":"10.79.0.0/24"}]])", "1.0.0", "bnet",
+                "failipam"));
+  ASSERT_NE(r.exit_code, 0);
+  ExpectNothingLeft(pod);
+  EXPECT_NE(Node("ip link show cni0").exit_code, 0) << "the bridge this ADD made is gone";
+}
+
+// The bridge stays when it was there before (someone else's), or when other pods
+// use it: only a bridge this very ADD created and left portless is removed.
+TEST_F(BridgeFaultTest, RefusedAddKeepsABridgeInUse) {
+  TempNetns pod1 = NewPod();
+  TempNetns pod2 = NewPod();
+  ProcResult ok = Exec("ADD", pod1.path(), "f-keep1", Conf(R"("isGateway":true)"));
+  ASSERT_EQ(ok.exit_code, 0) << ok.out;
+  ProcResult r = Exec("ADD", pod2.path(), "f-keep2", Conf(R"("isGateway":true)"), "", "eth0",
+                      {{"CNI_ARGS", "IgnoreUnknown=1;IP=10.99.0.5"}});
+  ASSERT_NE(r.exit_code, 0);
+  EXPECT_EQ(Node("ip link show cni0").exit_code, 0);
+  EXPECT_TRUE(Ping(pod1, "10.77.0.1")) << "pod1 still reaches its gateway";
+  EXPECT_EQ(Exec("DEL", pod1.path(), "f-keep1", Conf(R"("isGateway":true)")).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace bridge::testing

@@ -18,6 +18,7 @@
 #include "plugins/bridge/config.h"
 #include "plugins/bridge/ipam_exec.h"
 #include "plugins/bridge/masq.h"
+#include "plugins/bridge/nft_batch.h"
 #include "plugins/bridge/spoofcheck.h"
 
 namespace bridge {
@@ -61,6 +62,8 @@ cni::Status CmdDel(const cni::CmdArgs& args) {
   }
 
   if (conf->is_layer3()) Keep(first, IpamCommand("DEL", conf->net.ipam_type, args));
+  // Declared before the join below so the nft socket closes after the veth is gone.
+  NftDeferClose defer_nft_close;
   if (conf->ip_masq) {
     Keep(first, TeardownMasq(conf->masq_backend,
                              MasqTag{conf->net.name, args.ifname, args.container_id}));

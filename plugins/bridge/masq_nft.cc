@@ -10,6 +10,7 @@
 
 #include "libcni/types.h"
 #include "plugins/bridge/hash.h"
+#include "plugins/bridge/nft_batch.h"
 
 namespace bridge {
 
@@ -143,15 +144,17 @@ cni::Result<std::string> NftRun(const std::string& script, bool json_out) {
   return std::string(nft.get_output_buffer(ctx.get()));
 }
 
+// ADD and DEL send NftSetupScript/NftTeardownScript's messages directly (nft_batch.h):
+// no libnftables on the hot path. The scripts remain the readable specification.
 cni::Status NftSetupMasq(const std::vector<cni::IpNet>& ips, const MasqTag& tag) {
-  auto r = NftRun(NftSetupScript(ips, tag));
-  if (!r) return r.error().Context("failed to set up masquerade for " + NftComment(tag));
+  auto s = NftBatchSetupMasq(kNftTable, NftChainName(tag), NftComment(tag), ips);
+  if (!s) return s.error().Context("failed to set up masquerade for " + NftComment(tag));
   return cni::OkStatus();
 }
 
 cni::Status NftTeardownMasq(const MasqTag& tag) {
-  auto r = NftRun(NftTeardownScript(tag));
-  if (!r) return r.error().Context("failed to remove masquerade for " + NftComment(tag));
+  auto s = NftBatchDeleteChain(kNftTable, NftChainName(tag));
+  if (!s) return s.error().Context("failed to remove masquerade for " + NftComment(tag));
   return cni::OkStatus();
 }
 
