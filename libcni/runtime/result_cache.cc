@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "libcni/runtime/base64.h"
+#include "libcni/base64.h"
 
 namespace cni::runtime {
 namespace {

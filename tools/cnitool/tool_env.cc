@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "libcni/runtime/conf_files.h"
-#include "libcni/runtime/sha512.h"
+#include "libcni/sha512.h"
 
 namespace cnitool {
 
@@ -57,7 +57,7 @@ std::string AbsolutePath(std::string_view path) {
 }
 
 std::string ContainerIdFor(std::string_view abs_netns_path) {
-  return "cnitool-" + cni::runtime::HexPrefix(cni::runtime::Sha512(abs_netns_path), 10);
+  return "cnitool-" + cni::HexPrefix(cni::Sha512(abs_netns_path), 10);
 }
 
 std::vector<std::string> PluginDirs(const char* cni_path_env) {

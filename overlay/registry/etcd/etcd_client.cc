@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "overlay/registry/etcd/base64.h"
+#include "libcni/base64.h"
 #include "overlay/registry/etcd/curl_util.h"
 #include "overlay/registry/etcd/wire.h"
 
@@ -37,29 +37,29 @@ const char* OpName(Compare::Op op) {
 json CompareJson(const Compare& c) {
   json j = {{"target", TargetName(c.target)},
             {"result", OpName(c.op)},
-            {"key", Base64Encode(c.key)}};
+            {"key", cni::Base64Encode(c.key)}};
   switch (c.target) {
     case Compare::Target::kCreate: j["create_revision"] = std::to_string(c.number); break;
     case Compare::Target::kMod: j["mod_revision"] = std::to_string(c.number); break;
     case Compare::Target::kVersion: j["version"] = std::to_string(c.number); break;
     case Compare::Target::kLease: j["lease"] = std::to_string(c.number); break;
-    case Compare::Target::kValue: j["value"] = Base64Encode(c.value); break;
+    case Compare::Target::kValue: j["value"] = cni::Base64Encode(c.value); break;
   }
   return j;
 }
 
 json OpJson(const TxnOp& op) {
-  json body = {{"key", Base64Encode(op.key)}};
+  json body = {{"key", cni::Base64Encode(op.key)}};
   switch (op.kind) {
     case TxnOp::Kind::kPut:
-      body["value"] = Base64Encode(op.value);
+      body["value"] = cni::Base64Encode(op.value);
       if (op.lease != 0) body["lease"] = std::to_string(op.lease);
       return {{"request_put", body}};
     case TxnOp::Kind::kDelete:
-      if (!op.range_end.empty()) body["range_end"] = Base64Encode(op.range_end);
+      if (!op.range_end.empty()) body["range_end"] = cni::Base64Encode(op.range_end);
       return {{"request_delete_range", body}};
     case TxnOp::Kind::kRange:
-      if (!op.range_end.empty()) body["range_end"] = Base64Encode(op.range_end);
+      if (!op.range_end.empty()) body["range_end"] = cni::Base64Encode(op.range_end);
       return {{"request_range", body}};
   }
   return body;
@@ -184,7 +184,7 @@ cni::Result<std::string> Client::Call(const std::string& path, const std::string
 
 cni::Result<int64_t> Client::Put(const std::string& key, const std::string& value,
                                  int64_t lease) {
-  json body = {{"key", Base64Encode(key)}, {"value", Base64Encode(value)}};
+  json body = {{"key", cni::Base64Encode(key)}, {"value", cni::Base64Encode(value)}};
   if (lease != 0) body["lease"] = std::to_string(lease);
   auto text = Call("/v3/kv/put", body.dump());
   if (!text) return text.error();
@@ -194,8 +194,8 @@ cni::Result<int64_t> Client::Put(const std::string& key, const std::string& valu
 }
 
 cni::Result<RangeResponse> Client::Range(const std::string& key, const std::string& range_end) {
-  json body = {{"key", Base64Encode(key)}};
-  if (!range_end.empty()) body["range_end"] = Base64Encode(range_end);
+  json body = {{"key", cni::Base64Encode(key)}};
+  if (!range_end.empty()) body["range_end"] = cni::Base64Encode(range_end);
   auto text = Call("/v3/kv/range", body.dump());
   if (!text) return text.error();
   auto j = ParseAnswer(*text, "etcd range " + key);
@@ -211,8 +211,8 @@ cni::Result<std::optional<KeyValue>> Client::Get(const std::string& key) {
 }
 
 cni::Result<int64_t> Client::Delete(const std::string& key, const std::string& range_end) {
-  json body = {{"key", Base64Encode(key)}};
-  if (!range_end.empty()) body["range_end"] = Base64Encode(range_end);
+  json body = {{"key", cni::Base64Encode(key)}};
+  if (!range_end.empty()) body["range_end"] = cni::Base64Encode(range_end);
   auto text = Call("/v3/kv/deleterange", body.dump());
   if (!text) return text.error();
   auto j = ParseAnswer(*text, "etcd delete " + key);

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "overlay/registry/etcd/base64.h"
+#include "libcni/base64.h"
 #include "overlay/registry/etcd/curl_util.h"
 #include "overlay/registry/etcd/wire.h"
 
@@ -21,8 +21,8 @@ cni::Result<std::unique_ptr<Watch>> Watch::Start(const ClientOptions& opts,
                                                  const std::string& key,
                                                  const std::string& range_end,
                                                  int64_t start_revision) {
-  json create = {{"key", Base64Encode(key)}};
-  if (!range_end.empty()) create["range_end"] = Base64Encode(range_end);
+  json create = {{"key", cni::Base64Encode(key)}};
+  if (!range_end.empty()) create["range_end"] = cni::Base64Encode(range_end);
   if (start_revision > 0) create["start_revision"] = std::to_string(start_revision);
   std::string body = json{{"create_request", create}}.dump();
 

@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "overlay/registry/etcd/base64.h"
+#include "libcni/base64.h"
 
 namespace linen::etcd::wire {
 
@@ -26,7 +26,7 @@ cni::Result<std::string> Bytes(const nlohmann::json& obj, const char* field) {
     return cni::Error(cni::Code::kDecodingFailure,
                       std::string("etcd answer: field ") + field + " is not a string");
   }
-  auto raw = Base64Decode(it->get_ref<const std::string&>());
+  auto raw = cni::Base64Decode(it->get_ref<const std::string&>());
   if (!raw) {
     return cni::Error(cni::Code::kDecodingFailure,
                       std::string("etcd answer: field ") + field + " is not base64");

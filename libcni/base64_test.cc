@@ -1,8 +1,8 @@
-#include "libcni/runtime/base64.h"
+#include "libcni/base64.h"
 
 #include <gtest/gtest.h>
 
-namespace cni::runtime {
+namespace cni {
 namespace {
 
 // RFC 4648 section 10 vectors.
@@ -35,4 +35,4 @@ TEST(Base64, RejectsMalformed) {
 }
 
 }  // namespace
-}  // namespace cni::runtime
+}  // namespace cni

@@ -1,8 +1,8 @@
-#include "libcni/runtime/sha512.h"
+#include "libcni/sha512.h"
 
 #include <gtest/gtest.h>
 
-namespace cni::runtime {
+namespace cni {
 namespace {
 
 std::string Hex(std::string_view s) { return HexPrefix(Sha512(s)); }
@@ -54,4 +54,4 @@ TEST(Sha512, HexPrefixIsGoPercentX) {
 }
 
 }  // namespace
-}  // namespace cni::runtime
+}  // namespace cni

@@ -1,8 +1,8 @@
-#include "libcni/runtime/base64.h"
+#include "libcni/base64.h"
 
 #include <cstdint>
 
-namespace cni::runtime {
+namespace cni {
 namespace {
 constexpr char kAlphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -72,4 +72,4 @@ std::optional<std::string> Base64Decode(std::string_view text) {
   return out;
 }
 
-}  // namespace cni::runtime
+}  // namespace cni

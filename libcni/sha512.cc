@@ -1,6 +1,6 @@
-#include "libcni/runtime/sha512.h"
+#include "libcni/sha512.h"
 
-namespace cni::runtime {
+namespace cni {
 namespace {
 
 constexpr uint64_t kRound[80] = {
@@ -95,4 +95,4 @@ std::string HexPrefix(const Sha512Digest& digest, size_t n) {
   return out;
 }
 
-}  // namespace cni::runtime
+}  // namespace cni
