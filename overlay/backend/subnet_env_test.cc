@@ -46,5 +46,40 @@ TEST(SubnetEnvTest, MissingFileAndVariables) {
   EXPECT_NE(bad.error().msg().find("FLANNEL_SUBNET"), std::string::npos);
 }
 
+TEST(SubnetEnvTest, NextWriteRemovesTempFilesAKilledWriterLeft) {
+  test::TempDir dir;
+  std::string path = dir.path() + "/subnet.env";
+  for (const std::string& stale : {dir.path() + "/subnet.env.tmp.4242", AtomicTempPath(path)}) {
+    std::ofstream(stale) << "half";
+  }
+  std::ofstream(dir.path() + "/other.tmp.1") << "not ours";
+  SubnetEnv env{*cni::IpNet::Parse("10.244.0.0/16"), *cni::IpNet::Parse("10.244.3.0/24"), 1450,
+                true, "host-gw", "n"};
+  ASSERT_TRUE(WriteSubnetEnv(path, env));
+  env.mtu = 1400;  // a replacement goes through the temp name and rename
+  ASSERT_TRUE(WriteSubnetEnv(path, env));
+  auto back = ReadSubnetEnv(path);
+  ASSERT_TRUE(back) << back.error().msg();
+  EXPECT_EQ(back->mtu, 1400);
+  auto ls = test::Sh("ls -A " + dir.path());
+  EXPECT_EQ(ls.out, "other.tmp.1\nsubnet.env\n");
+}
+
+TEST(SubnetEnvTest, AtomicWriteCreatesAndReplacesWithMode) {
+  test::TempDir dir;
+  std::string path = dir.path() + "/d/conf";
+  ASSERT_TRUE(WriteFileAtomic(path, "one", 0600));
+  ASSERT_TRUE(WriteFileAtomic(path, "two!", 0600));
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(), "two!");
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(test::Sh("ls -A " + dir.path() + "/d").out, "conf\n");
+  EXPECT_TRUE(RemoveSubnetEnvTemps(path));  // nothing stale: still fine
+}
+
 }  // namespace
 }  // namespace linen::overlay

@@ -257,12 +257,11 @@ cni::Status Commit(const Batch& b, const std::string& what) {
 
 }  // namespace
 
-NftDeferClose::NftDeferClose() { deferred = new std::vector<int>(); }
+NftDeferClose::NftDeferClose() { deferred = &fds_; }
 
 NftDeferClose::~NftDeferClose() {
-  for (int fd : *deferred) close(fd);
-  delete deferred;
   deferred = nullptr;
+  for (int fd : fds_) close(fd);
 }
 
 cni::Status NftBatchSetupMasq(const std::string& table, const std::string& chain,

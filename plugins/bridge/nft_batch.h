@@ -38,6 +38,9 @@ class NftDeferClose {
   ~NftDeferClose();
   NftDeferClose(const NftDeferClose&) = delete;
   NftDeferClose& operator=(const NftDeferClose&) = delete;
+
+ private:
+  std::vector<int> fds_;
 };
 
 }  // namespace bridge
