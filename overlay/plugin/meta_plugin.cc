@@ -11,6 +11,7 @@
 
 #include "libcni/invoke.h"
 #include "libcni/netlink/handle.h"
+#include "libcni/rollback.h"
 #include "libcni/skel.h"
 #include "netns/netns.h"
 #include "overlay/backend/backend.h"
@@ -42,25 +43,6 @@ cni::Result<NodeNet> SetUpWith(const MetaConf& m, Backend& backend, const Static
   return net;
 }
 
-// Undo steps run in reverse by the destructor unless committed; best effort: the
-// original error is what the runtime sees.
-class Rollback {
- public:
-  Rollback() = default;
-  Rollback(const Rollback&) = delete;
-  Rollback& operator=(const Rollback&) = delete;
-  ~Rollback() {
-    if (committed_) return;
-    for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) (*it)();
-  }
-  void Add(std::function<void()> step) { steps_.push_back(std::move(step)); }
-  void Commit() { committed_ = true; }
-
- private:
-  std::vector<std::function<void()>> steps_;
-  bool committed_ = false;
-};
-
 bool Exists(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0;
@@ -71,7 +53,7 @@ bool Exists(const std::string& path) {
 // before (*fresh: no subnet.env and, for vxlan, no device), undo registers removing
 // it all again, so a failed first ADD leaves the node as it was.
 cni::Result<NodeNet> SetUpStaticNode(const MetaConf& m, cni::nl::Handle& h, const StaticNode& node,
-                                     Rollback& undo, bool* fresh) {
+                                     cni::Rollback& undo, bool* fresh) {
   auto backend = NewBackend(h, node.local);
   *fresh = !Exists(m.subnet_file);
   if (*fresh && m.backend == BackendType::kVxlan) {
@@ -152,7 +134,7 @@ cni::Result<cni::AddResult> MetaAdd(const cni::CmdArgs& args) {
   auto lock = NodeLock::Acquire(m->LockPath(args.conf.name));
   if (!lock) return lock.error();
   std::optional<NodeLock> held(std::move(*lock));
-  Rollback undo;
+  cni::Rollback undo;
   bool fresh = false;
   if (node) {
     auto n = SetUpStaticNode(*m, *h, *node, undo, &fresh);

@@ -14,7 +14,7 @@
 #include "plugins/bridge/gateway.h"
 #include "plugins/bridge/ipam_exec.h"
 #include "plugins/bridge/masq.h"
-#include "plugins/bridge/rollback.h"
+#include "libcni/rollback.h"
 #include "plugins/bridge/spoofcheck.h"
 #include "plugins/bridge/veth.h"
 
@@ -47,7 +47,7 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
   // Node sysctls this ADD turned on; restored only together with a bridge this ADD
   // created (no other pod can depend on them then). Declared before `undo`, which uses it.
   std::vector<std::pair<std::string, std::string>> changed_sysctls;
-  Rollback undo;  // declared after the handles its steps use
+  cni::Rollback undo;  // declared after the handles its steps use
   auto br = EnsureBridge(*host, *conf);
   if (!br) return br.error().Context("failed to create bridge \"" + conf->br_name + "\"");
   if (br->created) {

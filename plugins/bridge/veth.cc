@@ -16,7 +16,7 @@ std::string HostVethName(const std::string& container_id, const std::string& ifn
 cni::Result<VethPair> SetupVeth(cni::nl::Handle& host, cni::nl::Handle& container,
                                 const cni::NetNs& container_ns, const std::string& ifname,
                                 const std::string& host_name, const BridgeConf& conf,
-                                int bridge_index, Rollback& undo) {
+                                int bridge_index, cni::Rollback& undo) {
   cni::nl::VethSpec spec{.name = host_name,
                          .peer_name = ifname,
                          .peer_ns = &container_ns,

@@ -9,7 +9,7 @@
 #include "libcni/netlink/handle.h"
 #include "netns/netns.h"
 #include "plugins/bridge/config.h"
-#include "plugins/bridge/rollback.h"
+#include "libcni/rollback.h"
 
 namespace bridge {
 
@@ -30,7 +30,7 @@ struct VethPair {
 cni::Result<VethPair> SetupVeth(cni::nl::Handle& host, cni::nl::Handle& container,
                                 const cni::NetNs& container_ns, const std::string& ifname,
                                 const std::string& host_name, const BridgeConf& conf,
-                                int bridge_index, Rollback& undo);
+                                int bridge_index, cni::Rollback& undo);
 
 }  // namespace bridge
 

@@ -6,14 +6,14 @@
 //   ... create veth ...; undo.Add([&] { host.DeleteLink(name); });
 //   ... if (!step) return step.error();   // veth removed here
 //   undo.Commit();
-#ifndef LINEN_PLUGINS_BRIDGE_ROLLBACK_H_
-#define LINEN_PLUGINS_BRIDGE_ROLLBACK_H_
+#ifndef LINEN_LIBCNI_ROLLBACK_H_
+#define LINEN_LIBCNI_ROLLBACK_H_
 
 #include <functional>
 #include <utility>
 #include <vector>
 
-namespace bridge {
+namespace cni {
 
 class Rollback {
  public:
@@ -32,6 +32,6 @@ class Rollback {
   bool committed_ = false;
 };
 
-}  // namespace bridge
+}  // namespace cni
 
-#endif  // LINEN_PLUGINS_BRIDGE_ROLLBACK_H_
+#endif  // LINEN_LIBCNI_ROLLBACK_H_
