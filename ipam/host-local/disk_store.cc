@@ -81,18 +81,24 @@ cni::Status MkdirAll(const std::string& path) {
   return cni::OkStatus();
 }
 
-}  // namespace
-
-cni::Result<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& data_dir,
-                                                        const std::string& network) {
-  // The network name becomes a path component; never let it climb out of dataDir.
+// <dataDir>/<network>. The network name becomes a path component; never let it
+// climb out of dataDir.
+cni::Result<std::string> StoreDir(const std::string& data_dir, const std::string& network) {
   if (network.empty() || network == "." || network == ".." ||
       network.find('/') != std::string::npos) {
     return cni::Error(cni::Code::kInvalidNetworkConfig,
                       "network name \"" + network + "\" cannot be used as a directory name");
   }
-  const std::string dir = (data_dir.empty() ? std::string("/var/lib/cni/networks") : data_dir) +
-                          "/" + network;
+  return (data_dir.empty() ? std::string("/var/lib/cni/networks") : data_dir) + "/" + network;
+}
+
+}  // namespace
+
+cni::Result<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& data_dir,
+                                                        const std::string& network) {
+  auto dir_or = StoreDir(data_dir, network);
+  if (!dir_or) return dir_or.error();
+  const std::string& dir = *dir_or;
   if (auto s = MkdirAll(dir); !s) return s.error();
   int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) return cni::ErrnoError("open data directory " + dir, errno);
@@ -107,13 +113,9 @@ cni::Result<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& data_
 
 cni::Result<std::unique_ptr<DiskStore>> DiskStore::OpenExisting(const std::string& data_dir,
                                                                 const std::string& network) {
-  if (network.empty() || network == "." || network == ".." ||
-      network.find('/') != std::string::npos) {
-    return cni::Error(cni::Code::kInvalidNetworkConfig,
-                      "network name \"" + network + "\" cannot be used as a directory name");
-  }
-  const std::string dir = (data_dir.empty() ? std::string("/var/lib/cni/networks") : data_dir) +
-                          "/" + network;
+  auto dir_or = StoreDir(data_dir, network);
+  if (!dir_or) return dir_or.error();
+  const std::string& dir = *dir_or;
   int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) {
     if (errno == ENOENT) return std::unique_ptr<DiskStore>();
