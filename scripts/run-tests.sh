@@ -20,6 +20,8 @@ trap 'rm -f "$host_before" "$host_after"' EXIT
 bash scripts/host-state.sh >"$host_before"
 
 status=0
+passed=0
+failed=0
 for variant in "${variants[@]}"; do
   dir=build-test-$variant
   case $variant in
@@ -33,8 +35,19 @@ for variant in "${variants[@]}"; do
   cmake -S . -B "$dir" "${flags[@]}" >/dev/null
   cmake --build "$dir" -j"$jobs"
   echo "== $variant tests =="
+  log=$dir/ctest-summary.log
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir "$dir" --output-on-failure -j"$test_jobs" --timeout 300 || status=1
+    ctest --test-dir "$dir" --output-on-failure -j"$test_jobs" --timeout 300 | tee "$log" || status=1
+  # "NN% tests passed, F tests failed out of T"
+  f="" t=""
+  read -r f t < <(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1 \2/p' "$log") || true
+  if [[ -z ${t:-} || $t -eq 0 ]]; then
+    echo "run-tests.sh: ctest ran no tests in $dir" >&2
+    status=1
+  else
+    passed=$((passed + t - f))
+    failed=$((failed + f))
+  fi
   if [[ $variant == asan ]]; then
     echo "== fuzzers =="
     FUZZ_BUILD_DIR=$PWD/$dir JOBS=$jobs bash scripts/run-fuzz.sh || status=1
@@ -46,4 +59,5 @@ if ! diff -u "$host_before" "$host_after"; then
   echo "run-tests.sh: the machine's own network namespace changed during the tests (diff above)" >&2
   status=1
 fi
+echo "tests: $passed passed, $failed failed"
 exit $status
