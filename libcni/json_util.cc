@@ -41,20 +41,12 @@ Status GetInt(const json& obj, std::string_view key, std::string_view where,
               std::optional<int>* out) {
   const json* v = Find(obj, key);
   if (v == nullptr) return OkStatus();
-  if (v->is_number_unsigned()) {
-    auto u = v->get<uint64_t>();
-    if (u > static_cast<uint64_t>(std::numeric_limits<int>::max())) {
-      return TypeError(where, key, "an integer in range");
-    }
-    *out = static_cast<int>(u);
-    return OkStatus();
-  }
   if (!v->is_number_integer()) return TypeError(where, key, "an integer");
-  auto i = v->get<int64_t>();
-  if (i < std::numeric_limits<int>::min() || i > std::numeric_limits<int>::max()) {
+  const std::optional<int64_t> i = JsonInteger(*v);
+  if (!i || *i < std::numeric_limits<int>::min() || *i > std::numeric_limits<int>::max()) {
     return TypeError(where, key, "an integer in range");
   }
-  *out = static_cast<int>(i);
+  *out = static_cast<int>(*i);
   return OkStatus();
 }
 

@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <limits>
 
 #include "libcni/json_util.h"
 
@@ -148,6 +149,16 @@ Result<json> ParseJsonText(std::string_view text, std::string_view what) {
     if (msg.size() > kMaxMessage) msg = msg.substr(0, kMaxMessage) + "... (truncated)";
     return DecodeError(what, msg);
   }
+}
+
+std::optional<int64_t> JsonInteger(const json& v) {
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+    return static_cast<int64_t>(u);
+  }
+  if (v.is_number_integer()) return v.get<int64_t>();
+  return std::nullopt;
 }
 
 Result<NetConf> ParseNetConf(std::string_view stdin_data) {

@@ -5,6 +5,7 @@
 #ifndef LINEN_LIBCNI_TYPES_H_
 #define LINEN_LIBCNI_TYPES_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,6 +82,11 @@ Result<json> ResultToJson(const AddResult& r, std::string_view version);
 // input. Errors are code 6 and start with `what`.
 inline constexpr size_t kMaxJsonDepth = 256;
 Result<json> ParseJsonText(std::string_view text, std::string_view what);
+
+// `v` as an integer when it is one and fits int64. Floats (1.5, 1e30) and integers
+// beyond 64 bits (which the parser stores as floats) give nullopt: nlohmann's
+// get<int>() on those is an out-of-range float conversion, undefined behaviour.
+std::optional<int64_t> JsonInteger(const json& v);
 
 // Versions.
 inline constexpr const char* kCurrentVersion = "1.1.0";

@@ -203,6 +203,21 @@ TEST(DnsTest, ParseAndOmitEmptyFields) {
   EXPECT_FALSE(ParseDns(json::parse(R"({"options":[1]})")));
 }
 
+// Only JSON integers that fit int64 become integers; the rest would be undefined
+// behaviour to convert.
+TEST(JsonIntegerTest, IntegersOnly) {
+  EXPECT_EQ(JsonInteger(json::parse("42")), 42);
+  EXPECT_EQ(JsonInteger(json::parse("-7")), -7);
+  EXPECT_EQ(JsonInteger(json::parse("9223372036854775807")), INT64_MAX);
+  EXPECT_EQ(JsonInteger(json::parse("-9223372036854775808")), INT64_MIN);
+  EXPECT_EQ(JsonInteger(json::parse("9223372036854775808")), std::nullopt);
+  EXPECT_EQ(JsonInteger(json::parse("84666666600213390862072")), std::nullopt);
+  EXPECT_EQ(JsonInteger(json::parse("1.0")), std::nullopt);
+  EXPECT_EQ(JsonInteger(json::parse("-1e300")), std::nullopt);
+  EXPECT_EQ(JsonInteger(json::parse("true")), std::nullopt);
+  EXPECT_EQ(JsonInteger(json::parse("\"5\"")), std::nullopt);
+}
+
 }  // namespace
 }  // namespace cni
 

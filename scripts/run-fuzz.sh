@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan + UBSan + fuzzer) in build-fuzz and
-# runs each for a bounded time from its seed corpus. Any crash, sanitizer report or
-# invariant abort fails the script; the reproducer is left in build-fuzz/fuzz/.
-#   scripts/run-fuzz.sh                  # CI: 10 s per target
-#   FUZZ_SECONDS=600 scripts/run-fuzz.sh # a longer run (see docs/reliability.md)
+# runs each from its seed corpus. Any crash, sanitizer report or invariant abort fails
+# the script; the reproducer is left in build-fuzz/fuzz/.
+#   scripts/run-fuzz.sh                  # CI: the seeds, then FUZZ_RUNS (30000) inputs, seed 1
+#   FUZZ_SECONDS=600 scripts/run-fuzz.sh # exploring: random seed, 600 s per target
+# CI replays every committed seed (each past finding is one) and explores a little
+# with a fixed seed. libFuzzer is not bit-for-bit reproducible even then, so long
+# exploring runs come first: a bug they find is fixed and its input committed to
+# fuzz/corpus/<target>/ before it can surprise CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
 BUILD=${FUZZ_BUILD_DIR:-$SRC/build-fuzz}
-SECONDS_EACH=${FUZZ_SECONDS:-10}
+SECONDS_EACH=${FUZZ_SECONDS:-}
+RUNS_EACH=${FUZZ_RUNS:-30000}
 JOBS=${JOBS:-2}
 TARGETS=(fuzz_netconf fuzz_result fuzz_cni_args fuzz_topology)
 
@@ -20,15 +25,25 @@ if [[ -z ${FUZZ_BUILD_DIR:-} ]]; then
 fi
 cmake --build "$BUILD" --target "${TARGETS[@]}" -j"$JOBS"
 
+if [[ -n $SECONDS_EACH ]]; then
+  budget=(-max_total_time="$SECONDS_EACH")
+  what="${SECONDS_EACH}s, random seed"
+else
+  budget=(-runs="$RUNS_EACH" -seed=1)
+  what="$RUNS_EACH runs, seed 1"
+fi
+
 status=0
 for t in "${TARGETS[@]}"; do
-  # Work on a copy of the seeds so new inputs found in CI don't dirty the tree.
+  # A fresh copy of the seeds each time: inputs found here never dirty the tree, and
+  # a deterministic run starts from exactly the committed corpus.
   work="$BUILD/fuzz/corpus-$t"
+  rm -rf "$work"
   mkdir -p "$work"
-  cp -n "$SRC/fuzz/corpus/$t/"* "$work/" 2>/dev/null || true
+  cp "$SRC/fuzz/corpus/$t/"* "$work/"
   log="$BUILD/fuzz/$t.log"
-  echo "== $t (${SECONDS_EACH}s)"
-  if (cd "$BUILD/fuzz" && "./$t" -max_total_time="$SECONDS_EACH" -max_len=65536 \
+  echo "== $t ($what)"
+  if (cd "$BUILD/fuzz" && "./$t" "${budget[@]}" -max_len=65536 \
         -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$work" >"$log" 2>&1); then
     grep -E '^stat::number_of_executed_units|^Done ' "$log" | tail -2 || true
   else

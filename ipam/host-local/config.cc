@@ -1,5 +1,6 @@
 #include "ipam/host-local/config.h"
 
+#include <limits>
 #include <utility>
 
 namespace host_local {
@@ -70,10 +71,11 @@ cni::Status AppendRangeSets(const json& j, const std::string& key,
 cni::Result<std::optional<int>> OptInt(const json& obj, const char* key, const std::string& where) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return std::optional<int>();
-  if (!it->is_number_integer()) {
-    return Decode(where + "." + key + " must be an integer, got " + it->dump());
+  const std::optional<int64_t> v = cni::JsonInteger(*it);
+  if (!v || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max()) {
+    return Decode(where + "." + key + " must be an integer, got " + it->dump().substr(0, 64));
   }
-  return std::optional<int>(it->get<int>());
+  return std::optional<int>(static_cast<int>(*v));
 }
 
 cni::Result<std::vector<cni::Route>> ParseRoutes(const json& j) {

@@ -110,6 +110,8 @@ TEST(HostLocalConfigTest, TypeAndSyntaxErrorsAreCode6) {
            R"({"name":"n","ipam":{"ranges":{"subnet":"10.0.0.0/24"}}})",
            R"({"name":"n","ipam":{"subnet":"10.0.0.0/24","dataDir":5}})",
            R"({"name":"n","ipam":{"subnet":"10.0.0.0/24","routes":[{"dst":"1.0.0.0/8","mtu":"x"}]}})",
+           R"({"name":"n","ipam":{"subnet":"10.0.0.0/24","routes":[{"dst":"1.0.0.0/8","mtu":1e30}]}})",
+           R"({"name":"n","ipam":{"subnet":"10.0.0.0/24","routes":[{"dst":"1.0.0.0/8","table":4294967297}]}})",
            R"({"name":"n","ipam":)",
            R"([1,2])",
        }) {

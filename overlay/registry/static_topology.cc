@@ -1,8 +1,10 @@
 #include "overlay/registry/static_topology.h"
 
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -18,10 +20,22 @@ cni::Error Invalid(const std::string& msg) {
 }
 
 // Reads an optional member of a given JSON type; a wrong type is a decode error.
+// Integers go through cni::JsonInteger: a float or a 30-digit number must be refused,
+// not converted (that conversion is undefined behaviour), and `true` is not a port.
 template <typename T>
 cni::Status GetOpt(const json& obj, const char* key, T* out) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return cni::OkStatus();
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    const std::optional<int64_t> v = cni::JsonInteger(*it);
+    if (!v || *v < std::numeric_limits<T>::min() || *v > std::numeric_limits<T>::max()) {
+      return cni::Error(cni::Code::kDecodingFailure, std::string("topology: \"") + key +
+                                                         "\" must be an integer in range, got " +
+                                                         it->dump().substr(0, 64));
+    }
+    *out = static_cast<T>(*v);
+    return cni::OkStatus();
+  }
   try {
     *out = it->get<T>();
   } catch (const json::exception& e) {

@@ -129,6 +129,21 @@ TEST(StaticTopologyTest, MissingFieldsAndBadTypes) {
                 "backend.vni 0");
 }
 
+// Found by fuzz_topology: a port too large for 64 bits is parsed as a float, and
+// converting that to an integer was undefined behaviour. Now it is a coded error.
+TEST(StaticTopologyTest, NonIntegerNumbersAreRefused) {
+  const std::string node = R"({"name":"a","ip":"10.0.0.1","subnet":"10.244.1.0/24"})";
+  for (const char* backend : {R"("backend": {"type": "vxlan", "port": 84666666600213390862072},)",
+                              R"("backend": {"type": "vxlan", "port": 4789.5},)",
+                              R"("backend": {"type": "vxlan", "vni": 1e30},)",
+                              R"("backend": {"type": "vxlan", "vni": true},)",
+                              R"("backend": {"type": "vxlan", "mtu": -1e300},)",
+                              R"("subnetLen": 2.4e1,)"}) {
+    ExpectInvalid(WithNodes(node, backend), "must be an integer in range",
+                  cni::Code::kDecodingFailure);
+  }
+}
+
 TEST(StaticTopologyTest, LoadFileReportsPath) {
   test::TempDir dir;
   std::string path = dir.path() + "/topo.json";

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 #include <set>
+#include <type_traits>
 
 namespace bridge {
 namespace {
@@ -14,10 +16,21 @@ using cni::json;
 Error Invalid(const std::string& msg) { return Error(Code::kInvalidNetworkConfig, msg); }
 
 // Reads an optional key of type T; a wrong JSON type is a decoding error naming it.
+// Integers go through cni::JsonInteger: get<int>() on 1e30 is undefined behaviour.
 template <typename T>
 cni::Status Get(const json& obj, const char* key, T* out) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return cni::OkStatus();
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    const std::optional<int64_t> v = cni::JsonInteger(*it);
+    if (!v || *v < std::numeric_limits<T>::min() || *v > std::numeric_limits<T>::max()) {
+      return Error(Code::kDecodingFailure, std::string("failed to load netconf: key \"") + key +
+                                               "\" must be an integer, got " +
+                                               it->dump().substr(0, 64));
+    }
+    *out = static_cast<T>(*v);
+    return cni::OkStatus();
+  }
   try {
     *out = it->get<T>();
   } catch (const json::exception&) {
@@ -59,11 +72,12 @@ cni::Status ParseTrunk(const json& raw, BridgeConf* c) {
     for (auto [key, dst] : fields) {
       auto f = item.find(key);
       if (f == item.end() || f->is_null()) continue;
-      if (!f->is_number_integer()) {
+      const std::optional<int64_t> v = cni::JsonInteger(*f);
+      if (!v || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max()) {
         return Error(Code::kDecodingFailure,
                      std::string("failed to load netconf: vlanTrunk ") + key + " must be an integer");
       }
-      *dst = f->get<int>();
+      *dst = static_cast<int>(*v);
     }
     if (min_id && max_id) {
       if (*min_id <= 0 || *min_id > 4094) return Invalid("incorrect trunk minID parameter");

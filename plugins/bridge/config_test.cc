@@ -66,6 +66,12 @@ TEST(BridgeConfigTest, BadValues) {
       {R"("vlanTrunk":[{"minID":9,"maxID":5}])", cni::Code::kInvalidNetworkConfig,
        "minID is greater than maxID"},
       {R"("mtu":-5)", cni::Code::kInvalidNetworkConfig, "invalid mtu"},
+      // Floats and numbers beyond 64 bits are refused, not converted (that is UB).
+      {R"("mtu":1e30)", cni::Code::kDecodingFailure, "\"mtu\" must be an integer"},
+      {R"("mtu":1500.5)", cni::Code::kDecodingFailure, "\"mtu\" must be an integer"},
+      {R"("vlan":99999999999999999999999)", cni::Code::kDecodingFailure, "\"vlan\" must be an integer"},
+      {R"("vlan":4294967297)", cni::Code::kDecodingFailure, "\"vlan\" must be an integer"},
+      {R"("vlanTrunk":[{"id":1e30}])", cni::Code::kDecodingFailure, "id must be an integer"},
       {R"("ipMasqBackend":"pf")", cni::Code::kUnsupportedField, "unknown ipmasq backend \"pf\""},
       {R"("isGateway":7)", cni::Code::kDecodingFailure, "isGateway"},
       {R"("bridge":"has space")", cni::Code::kInvalidNetworkConfig, "invalid bridge name"},

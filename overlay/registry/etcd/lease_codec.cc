@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "libcni/types.h"
+
 namespace linen::etcd {
 namespace {
 
@@ -9,6 +11,22 @@ using nlohmann::json;
 
 cni::Error Invalid(const std::string& msg) {
   return cni::Error(cni::Code::kInvalidNetworkConfig, "etcd network config: " + msg);
+}
+
+// An integer member within [lo, hi]; absent or null leaves `out` alone. Read through
+// cni::JsonInteger because get<int>() on a float such as 1e30 is undefined behaviour.
+cni::Status IntField(const json& obj, const char* key, int64_t lo, int64_t hi, int64_t* out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return cni::OkStatus();
+  const std::optional<int64_t> v = cni::JsonInteger(*it);
+  if (!v || *v < lo || *v > hi) {
+    return cni::Error(cni::Code::kDecodingFailure,
+                      std::string("etcd network config: ") + key + " must be an integer in " +
+                          std::to_string(lo) + ".." + std::to_string(hi) + ", got " +
+                          it->dump().substr(0, 64));
+  }
+  *out = *v;
+  return cni::OkStatus();
 }
 
 }  // namespace
@@ -23,8 +41,10 @@ cni::Result<NetworkConfig> ParseNetworkConfig(const std::string& json_text) {
     if (!net) return net.error().Context("etcd network config");
     c.network = net->Masked();
     const int bits = c.network.addr.bits();
-    if (j.contains("SubnetLen") && j["SubnetLen"].get<int>() != 0) {
-      c.subnet_len = j["SubnetLen"].get<int>();
+    int64_t subnet_len = 0;
+    if (auto st = IntField(j, "SubnetLen", 0, 128, &subnet_len); !st) return st.error();
+    if (subnet_len != 0) {
+      c.subnet_len = static_cast<int>(subnet_len);
     } else if (c.network.addr.is_v4()) {
       c.subnet_len = c.network.prefix <= 22 ? 24 : c.network.prefix + 2;
     } else {
@@ -60,10 +80,14 @@ cni::Result<NetworkConfig> ParseNetworkConfig(const std::string& json_text) {
         if (!t) return t.error().Context("etcd network config Backend.Type");
         c.backend = *t;
       }
-      if (b.contains("VNI")) c.vni = b["VNI"].get<uint32_t>();
-      if (b.contains("Port") && b["Port"].get<int>() != 0) c.port = b["Port"].get<uint16_t>();
+      int64_t vni = c.vni, port = 0, mtu = c.mtu;
+      if (auto st = IntField(b, "VNI", 0, 0xffffffffLL, &vni); !st) return st.error();
+      if (auto st = IntField(b, "Port", 0, 65535, &port); !st) return st.error();
+      if (auto st = IntField(b, "MTU", 0, 65535, &mtu); !st) return st.error();
+      c.vni = static_cast<uint32_t>(vni);
+      if (port != 0) c.port = static_cast<uint16_t>(port);
+      c.mtu = static_cast<int>(mtu);
       if (b.contains("DirectRouting")) c.direct_routing = b["DirectRouting"].get<bool>();
-      if (b.contains("MTU")) c.mtu = b["MTU"].get<int>();
     }
     if (c.vni == 0 || c.vni > 0xffffff) return Invalid("Backend.VNI must be 1..16777215");
     return out;

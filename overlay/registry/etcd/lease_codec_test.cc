@@ -76,6 +76,19 @@ TEST(NetworkConfig, Errors) {
   auto min = ParseNetworkConfig(R"({"Network":"10.0.0.0/16","SubnetMin":"10.0.1.5"})");
   ASSERT_FALSE(min);
   EXPECT_EQ(min.error().code(), cni::Code::kInvalidNetworkConfig);
+
+  // Whatever an operator put in etcd: floats and out-of-range numbers are named, not
+  // converted (a float-to-int conversion out of range is undefined behaviour).
+  for (const char* doc : {R"({"Network":"10.0.0.0/16","SubnetLen":24.5})",
+                          R"({"Network":"10.0.0.0/16","Backend":{"Port":84666666600213390862072}})",
+                          R"({"Network":"10.0.0.0/16","Backend":{"Port":70000}})",
+                          R"({"Network":"10.0.0.0/16","Backend":{"VNI":-1}})",
+                          R"({"Network":"10.0.0.0/16","Backend":{"MTU":1e300}})"}) {
+    auto r = ParseNetworkConfig(doc);
+    ASSERT_FALSE(r) << doc;
+    EXPECT_EQ(r.error().code(), cni::Code::kDecodingFailure) << doc;
+    EXPECT_NE(r.error().msg().find("must be an integer in"), std::string::npos) << r.error().msg();
+  }
 }
 
 TEST(LeaseCodec, KeysFollowFlannel) {
