@@ -151,7 +151,7 @@ cni::Status Agent::Relist() {
     if (p.subnet == node_.self.subnet) continue;
     peers_[p.subnet] = std::move(p);
   }
-  ReconcileNow("full sync");
+  ReconcileNow("full sync", /*full=*/true);
   return cni::OkStatus();
 }
 
@@ -172,9 +172,11 @@ void Agent::ApplyEvents(const std::vector<overlay::PeerEvent>& events) {
   }
 }
 
-void Agent::ReconcileNow(const char* why) {
+void Agent::ReconcileNow(const char* why, bool full) {
   auto start = Clock::now();
-  auto stats = backend_->Reconcile(Values(peers_));
+  // Peer events go through Update (only what changed, no kernel dump); start-up,
+  // relists and the periodic resync read the kernel back and repair drift.
+  auto stats = full ? backend_->Reconcile(Values(peers_)) : backend_->Update(Values(peers_));
   auto took = Clock::now() - start;
   metrics_->ObserveReconcile(took, stats.ok());
   metrics_->SetPeers(static_cast<int>(peers_.size()));
@@ -244,7 +246,7 @@ cni::Status Agent::Run(const std::atomic<bool>& stop) {
     if (now >= resync_at) {
       // Periodic repair: a deleted device or route comes back without any event.
       if (auto s = backend_->EnsureNode(); !s) NoteError(s.error()); else setup_ = *s;
-      ReconcileNow("resync");
+      ReconcileNow("resync", /*full=*/true);
       resync_at = now + opts_.resync_interval;
     }
     if (need_relist && now >= relist_at) {
@@ -276,7 +278,7 @@ cni::Status Agent::Run(const std::atomic<bool>& stop) {
     }
     if (!events->empty()) {
       ApplyEvents(*events);
-      ReconcileNow("peer change");
+      ReconcileNow("peer change", /*full=*/false);
     }
   }
   Log("stopping; the data path stays in place");

@@ -46,7 +46,8 @@ class Agent {
   // Re-reads every peer and reconciles the full set.
   cni::Status Relist();
   void ApplyEvents(const std::vector<overlay::PeerEvent>& events);
-  void ReconcileNow(const char* why);
+  // full: Backend::Reconcile (reads the kernel back); otherwise Backend::Update.
+  void ReconcileNow(const char* why, bool full);
   cni::Status WriteSubnetFile();
   void RegistryDown(const cni::Error& e);
   void RegistryUp();

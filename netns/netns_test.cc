@@ -149,7 +149,7 @@ TEST(NetNsTest, RunInNetnsRestoresWhenFunctionThrows) {
   auto before = NetNs::Current();
   ASSERT_TRUE(before);
   bool was_inside = false;
-  EXPECT_THROW(RunInNetns(t->ns(),
+  EXPECT_THROW((void)RunInNetns(t->ns(),
                           [&]() -> Status {
                             auto cur = NetNs::Current();
                             was_inside = cur && cur->SameAs(t->ns());

@@ -74,6 +74,12 @@ class Backend {
   // Requires EnsureNode to have run in this process or an earlier one.
   virtual cni::Result<ReconcileStats> Reconcile(const std::vector<NodeLease>& peers) = 0;
 
+  // Like Reconcile, but trusts this object's memory of what the last Reconcile/Update
+  // applied instead of reading the kernel back: one changed peer among thousands costs
+  // its own few requests. For a stream of peer events; drift someone else caused is
+  // repaired by the next Reconcile. Without a memory it is a Reconcile.
+  virtual cni::Result<ReconcileStats> Update(const std::vector<NodeLease>& peers) = 0;
+
   // Verifies the device and every desired entry for `peers` are in the kernel; the
   // error names the first missing or wrong entry. Changes nothing.
   virtual cni::Status Check(const std::vector<NodeLease>& peers) = 0;

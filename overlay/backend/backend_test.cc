@@ -254,6 +254,100 @@ TEST_F(BackendTest, ForeignRoutesUntouchedAndConflictsRefused) {
   EXPECT_TRUE(RouteTo("10.200.0.0/24"));
 }
 
+// Update: what linend does per peer event. It must write exactly what changed and
+// leave the kernel as a full Reconcile would.
+TEST_F(BackendTest, VxlanUpdateWritesOnlyTheChangeAndMatchesReconcile) {
+  auto be = NewBackend(*h_, Node(BackendType::kVxlan));
+  ASSERT_TRUE(be->EnsureNode());
+  auto peers = Peers(200);
+  auto first = be->Update(peers);  // no memory yet: a full Reconcile
+  ASSERT_TRUE(first) << first.error().msg();
+  EXPECT_EQ(first->ops(), 600);
+
+  peers[6].node_ip = Ip("172.20.9.9");  // peer7 moved
+  peers[6].vtep_mac = DeriveVtepMac(peers[6].node_ip);
+  auto moved = be->Update(peers);
+  ASSERT_TRUE(moved) << moved.error().msg();
+  EXPECT_EQ(moved->neighs_set, 1);
+  EXPECT_EQ(moved->fdbs_set, 1);
+  EXPECT_EQ(moved->fdbs_deleted, 1);
+  EXPECT_EQ(moved->ops(), 3);
+
+  peers.erase(peers.begin() + 2);  // peer3 left
+  peers.push_back(Peer(300));      // peer300 joined
+  auto churn = be->Update(peers);
+  ASSERT_TRUE(churn) << churn.error().msg();
+  EXPECT_EQ(churn->routes_deleted + churn->neighs_deleted + churn->fdbs_deleted, 3);
+  EXPECT_EQ(churn->routes_set + churn->neighs_set + churn->fdbs_set, 3);
+  EXPECT_FALSE(RouteTo("10.0.3.0/24"));
+  auto joined = RouteTo("10.1.44.0/24");  // peer300
+  ASSERT_TRUE(joined);
+  EXPECT_EQ(joined->gw, Ip("10.1.44.0"));
+
+  auto none = be->Update(peers);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->ops(), 0);
+  // A full read-back finds nothing to repair: Update left what Reconcile would.
+  auto full = be->Reconcile(peers);
+  ASSERT_TRUE(full) << full.error().msg();
+  EXPECT_EQ(full->ops(), 0);
+  { auto c = be->Check(peers); EXPECT_TRUE(c) << (c ? "" : c.error().msg()); }
+}
+
+TEST_F(BackendTest, UpdateTrustsMemoryReconcileRepairsDrift) {
+  auto be = NewBackend(*h_, Node(BackendType::kHostGw));
+  ASSERT_TRUE(be->EnsureNode());
+  auto peers = Peers(10);
+  ASSERT_TRUE(be->Reconcile(peers));
+  auto gone = RouteTo("10.0.4.0/24");
+  ASSERT_TRUE(gone);
+  ASSERT_TRUE(h_->DeleteRoute(*gone));  // someone deletes one of our routes
+
+  auto quiet = be->Update(peers);  // documented: Update reads nothing back
+  ASSERT_TRUE(quiet);
+  EXPECT_EQ(quiet->ops(), 0);
+  EXPECT_FALSE(RouteTo("10.0.4.0/24"));
+
+  auto repaired = be->Reconcile(peers);
+  ASSERT_TRUE(repaired);
+  EXPECT_EQ(repaired->routes_set, 1);
+  EXPECT_TRUE(RouteTo("10.0.4.0/24"));
+
+  peers[0].node_ip = Ip("172.20.0.77");  // peer1 moved: one route replaced
+  auto moved = be->Update(peers);
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved->routes_set, 1);
+  EXPECT_EQ(moved->ops(), 1);
+  auto r = RouteTo("10.0.1.0/24");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->gw, Ip("172.20.0.77"));
+}
+
+// A joining peer whose subnet already has someone else's route: Update must not
+// take it over (it adds exclusively) and gives Reconcile's error naming the route.
+TEST_F(BackendTest, UpdateNeverReplacesForeignRoute) {
+  auto be = NewBackend(*h_, Node(BackendType::kHostGw));
+  ASSERT_TRUE(be->EnsureNode());
+  ASSERT_TRUE(be->Reconcile(Peers(3)));
+  cni::nl::RouteInfo foreign;
+  foreign.dst = Net("10.200.0.0/24");
+  foreign.gw = Ip("172.20.0.99");
+  ASSERT_TRUE(h_->AddRoute(foreign));
+
+  NodeLease clash = Peer(4);
+  clash.subnet = Net("10.200.0.0/24");
+  auto peers = Peers(3);
+  peers.push_back(clash);
+  auto st = be->Update(peers);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().msg().find("linen does not own"), std::string::npos) << st.error().msg();
+  auto kept = RouteTo("10.200.0.0/24");
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->gw, Ip("172.20.0.99"));
+  EXPECT_NE(kept->protocol, cni::nl::kLinenRouteProtocol);
+  EXPECT_EQ(OurRoutes().size(), 3u);
+}
+
 TEST_F(BackendTest, HostGwRefusesPeerWithoutL2Adjacency) {
   auto be = NewBackend(*h_, Node(BackendType::kHostGw));
   ASSERT_TRUE(be->EnsureNode());

@@ -44,7 +44,13 @@ class HostGwBackend : public Backend {
   cni::Result<ReconcileStats> Reconcile(const std::vector<NodeLease>& peers) override {
     auto want = Desired(peers);
     if (!want) return want.error();
-    return ApplyDesired(h_, Scope{node_.cluster.network, 0}, *want);
+    return sync_.Reconcile(h_, Scope{node_.cluster.network, 0}, *want);
+  }
+
+  cni::Result<ReconcileStats> Update(const std::vector<NodeLease>& peers) override {
+    auto want = Desired(peers);
+    if (!want) return want.error();
+    return sync_.Update(h_, Scope{node_.cluster.network, 0}, *want);
   }
 
   cni::Status Check(const std::vector<NodeLease>& peers) override {
@@ -62,7 +68,10 @@ class HostGwBackend : public Backend {
     return cni::OkStatus();
   }
 
-  cni::Status Cleanup() override { return DeleteOwnedRoutes(h_, node_.cluster.network); }
+  cni::Status Cleanup() override {
+    sync_.Forget();
+    return DeleteOwnedRoutes(h_, node_.cluster.network);
+  }
 
  private:
   cni::Result<DesiredState> Desired(const std::vector<NodeLease>& peers) {
@@ -82,6 +91,7 @@ class HostGwBackend : public Backend {
   }
 
   cni::nl::Handle& h_;
+  DesiredSync sync_;
   LocalNode node_;
 };
 

@@ -189,6 +189,142 @@ cni::Status CheckDesired(cni::nl::Handle& h, const Scope& scope, const DesiredSt
   return cni::OkStatus();
 }
 
+DesiredSync::Known DesiredSync::Remember(const Scope& scope, const DesiredState& want) {
+  Known k;
+  k.cluster = scope.cluster;
+  k.vtep_index = scope.vtep_index;
+  for (const RouteInfo& r : want.routes) k.routes[r.dst] = {r};
+  for (const NeighInfo& n : want.neighs) k.neighs[n.dst] = {n};
+  for (const FdbInfo& f : want.fdbs) k.fdbs[Lower(f.lladdr)] = {f};
+  return k;
+}
+
+cni::Result<ReconcileStats> DesiredSync::Reconcile(cni::nl::Handle& h, const Scope& scope,
+                                                   const DesiredState& want) {
+  known_.reset();
+  auto st = ApplyDesired(h, scope, want);
+  if (st) known_ = Remember(scope, want);
+  return st;
+}
+
+cni::Result<ReconcileStats> DesiredSync::Update(cni::nl::Handle& h, const Scope& scope,
+                                                const DesiredState& want) {
+  if (!known_ || known_->cluster != scope.cluster || known_->vtep_index != scope.vtep_index) {
+    return Reconcile(h, scope, want);
+  }
+  bool route_clash = false;
+  auto st = ApplyChanges(h, want, &route_clash);
+  if (st) return st;
+  known_.reset();
+  if (route_clash) return Reconcile(h, scope, want);
+  return st.error();
+}
+
+// Same order as ApplyDesired. `known_` is edited in place as requests succeed; on a
+// failure the caller forgets it, so a half-applied edit is never trusted.
+cni::Result<ReconcileStats> DesiredSync::ApplyChanges(cni::nl::Handle& h,
+                                                      const DesiredState& want,
+                                                      bool* route_clash) {
+  Known& k = *known_;
+  ReconcileStats st;
+  for (auto& [dst, e] : k.routes) e.wanted = false;
+  for (auto& [dst, e] : k.neighs) e.wanted = false;
+  for (auto& [mac, e] : k.fdbs) e.wanted = false;
+
+  std::vector<const RouteInfo*> new_routes, changed_routes;
+  for (const RouteInfo& r : want.routes) {
+    auto it = k.routes.find(r.dst);
+    if (it == k.routes.end()) {
+      new_routes.push_back(&r);
+      continue;
+    }
+    it->second.wanted = true;
+    if (!SameRoute(it->second.info, r)) changed_routes.push_back(&r);
+  }
+  std::vector<const NeighInfo*> set_neighs;
+  for (const NeighInfo& n : want.neighs) {
+    auto it = k.neighs.find(n.dst);
+    if (it != k.neighs.end()) {
+      it->second.wanted = true;
+      if (Lower(it->second.info.lladdr) == Lower(n.lladdr)) continue;
+    }
+    set_neighs.push_back(&n);
+  }
+  std::vector<std::pair<std::string, const FdbInfo*>> set_fdbs;
+  for (const FdbInfo& f : want.fdbs) {
+    std::string mac = Lower(f.lladdr);
+    auto it = k.fdbs.find(mac);
+    if (it != k.fdbs.end()) {
+      it->second.wanted = true;
+      if (it->second.info.dst == f.dst) continue;
+    }
+    set_fdbs.emplace_back(std::move(mac), &f);
+  }
+
+  // 1. Routes of departed peers.
+  for (auto it = k.routes.begin(); it != k.routes.end();) {
+    if (it->second.wanted) {
+      ++it;
+      continue;
+    }
+    if (auto s = h.DeleteRoute(it->second.info); !s) {
+      return s.error().Context("delete " + Describe(it->second.info));
+    }
+    ++st.routes_deleted;
+    it = k.routes.erase(it);
+  }
+  // 2. Neighbours and FDB entries the routes will rely on.
+  for (const NeighInfo* n : set_neighs) {
+    if (auto s = h.ReplaceNeigh(*n); !s) return s.error().Context("set " + Describe(*n));
+    ++st.neighs_set;
+    k.neighs[n->dst] = {*n, true};
+  }
+  for (const auto& [mac, f] : set_fdbs) {
+    if (auto s = h.ReplaceFdb(*f); !s) return s.error().Context("set " + Describe(*f));
+    ++st.fdbs_set;
+    k.fdbs[mac] = {*f, true};
+  }
+  // 3. Routes. A new one is added exclusively: replacing would silently take over a
+  // route someone else put there.
+  for (const RouteInfo* r : changed_routes) {
+    if (auto s = h.ReplaceRoute(*r); !s) return s.error().Context("set " + Describe(*r));
+    ++st.routes_set;
+    k.routes[r->dst] = {*r, true};
+  }
+  for (const RouteInfo* r : new_routes) {
+    if (auto s = h.AddRoute(*r); !s) {
+      if (s.error().IsExists()) *route_clash = true;
+      return s.error().Context("add " + Describe(*r));
+    }
+    ++st.routes_set;
+    k.routes[r->dst] = {*r, true};
+  }
+  // 4. FDB entries and neighbours nobody needs any more.
+  for (auto it = k.fdbs.begin(); it != k.fdbs.end();) {
+    if (it->second.wanted) {
+      ++it;
+      continue;
+    }
+    if (auto s = h.DeleteFdb(it->second.info); !s) {
+      return s.error().Context("delete " + Describe(it->second.info));
+    }
+    ++st.fdbs_deleted;
+    it = k.fdbs.erase(it);
+  }
+  for (auto it = k.neighs.begin(); it != k.neighs.end();) {
+    if (it->second.wanted) {
+      ++it;
+      continue;
+    }
+    if (auto s = h.DeleteNeigh(it->second.info); !s) {
+      return s.error().Context("delete " + Describe(it->second.info));
+    }
+    ++st.neighs_deleted;
+    it = k.neighs.erase(it);
+  }
+  return st;
+}
+
 cni::Status DeleteOwnedRoutes(cni::nl::Handle& h, const cni::IpNet& cluster) {
   auto routes = h.ListRoutes(cluster.family(), cni::nl::kMainTable);
   if (!routes) return routes.error().Context("list routes");

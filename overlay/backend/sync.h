@@ -2,9 +2,14 @@
 // entries in, one dump of each kind from the kernel, then only the differences are
 // written, in an order that never leaves a route pointing at a missing neighbour:
 // stale routes out, neighbours and FDB in, routes in, stale FDB and neighbours out.
+// DesiredSync adds memory of what was applied, so that a change among thousands of
+// peers costs its own few requests instead of three full dumps.
 #ifndef LINEN_OVERLAY_BACKEND_SYNC_H_
 #define LINEN_OVERLAY_BACKEND_SYNC_H_
 
+#include <map>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "libcni/error.h"
@@ -34,6 +39,41 @@ cni::Result<ReconcileStats> ApplyDesired(cni::nl::Handle& h, const Scope& scope,
 // Every desired entry present and equal; the error (code 101) names the first that
 // is not.
 cni::Status CheckDesired(cni::nl::Handle& h, const Scope& scope, const DesiredState& want);
+
+// ApplyDesired with a memory. Reconcile reads the kernel and repairs everything (at
+// start, on resync, whenever in doubt); Update diffs `want` against what the last
+// successful Reconcile/Update applied and writes only that difference, reading
+// nothing back. Drift made by someone else in between is repaired by the next
+// Reconcile, not by Update. Update falls back to Reconcile when there is no memory
+// (first call, a different scope, or after any failure), and when a new route would
+// land on an existing one (someone else's route: Reconcile refuses it by name).
+class DesiredSync {
+ public:
+  cni::Result<ReconcileStats> Reconcile(cni::nl::Handle& h, const Scope& scope,
+                                        const DesiredState& want);
+  cni::Result<ReconcileStats> Update(cni::nl::Handle& h, const Scope& scope,
+                                     const DesiredState& want);
+  void Forget() { known_.reset(); }
+
+ private:
+  template <typename T>
+  struct Entry {
+    T info;
+    bool wanted = false;  // scratch flag for Update's sweep
+  };
+  struct Known {
+    cni::IpNet cluster;
+    int vtep_index = 0;
+    std::map<cni::IpNet, Entry<cni::nl::RouteInfo>> routes;
+    std::map<cni::IpAddr, Entry<cni::nl::NeighInfo>> neighs;
+    std::map<std::string, Entry<cni::nl::FdbInfo>> fdbs;  // by lower-case MAC
+  };
+  static Known Remember(const Scope& scope, const DesiredState& want);
+  cni::Result<ReconcileStats> ApplyChanges(cni::nl::Handle& h, const DesiredState& want,
+                                           bool* route_clash);
+
+  std::optional<Known> known_;
+};
 
 // Deletes every owned route (both backends' Cleanup).
 cni::Status DeleteOwnedRoutes(cni::nl::Handle& h, const cni::IpNet& cluster);

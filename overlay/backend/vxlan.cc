@@ -89,11 +89,11 @@ class VxlanBackend : public Backend {
   }
 
   cni::Result<ReconcileStats> Reconcile(const std::vector<NodeLease>& peers) override {
-    auto idx = VtepIndex();
-    if (!idx) return idx.error();
-    auto want = Desired(peers, *idx);
-    if (!want) return want.error();
-    return ApplyDesired(h_, Scope{node_.cluster.network, *idx}, *want);
+    return Apply(peers, /*full=*/true);
+  }
+
+  cni::Result<ReconcileStats> Update(const std::vector<NodeLease>& peers) override {
+    return Apply(peers, /*full=*/false);
   }
 
   cni::Status Check(const std::vector<NodeLease>& peers) override {
@@ -124,6 +124,7 @@ class VxlanBackend : public Backend {
   }
 
   cni::Status Cleanup() override {
+    sync_.Forget();
     if (auto s = DeleteOwnedRoutes(h_, node_.cluster.network); !s) return s;
     // Deleting the device drops its neighbours and FDB entries with it.
     if (auto s = h_.DeleteLink(dev_name_); !s) return s.error().Context("delete " + dev_name_);
@@ -193,6 +194,15 @@ class VxlanBackend : public Backend {
     return vtep_index_;
   }
 
+  cni::Result<ReconcileStats> Apply(const std::vector<NodeLease>& peers, bool full) {
+    auto idx = VtepIndex();
+    if (!idx) return idx.error();
+    auto want = Desired(peers, *idx);
+    if (!want) return want.error();
+    const Scope scope{node_.cluster.network, *idx};
+    return full ? sync_.Reconcile(h_, scope, *want) : sync_.Update(h_, scope, *want);
+  }
+
   cni::Result<DesiredState> Desired(const std::vector<NodeLease>& peers, int vtep_index) {
     std::optional<Underlay> u;
     if (node_.cluster.direct_routing) {
@@ -230,6 +240,7 @@ class VxlanBackend : public Backend {
   LocalNode node_;
   std::string dev_name_;
   int vtep_index_ = 0;
+  DesiredSync sync_;
 };
 
 }  // namespace

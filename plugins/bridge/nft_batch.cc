@@ -241,8 +241,12 @@ cni::Status Commit(const Batch& b, const std::string& what) {
       if (first_err && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
       return cni::ErrnoError("nftables: receive ack for " + what, errno);
     }
-    int left = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+    // NLMSG_OK/NLMSG_NEXT spelled out: the macros compare the u32 length with an int.
+    const size_t got = static_cast<size_t>(n);
+    for (size_t off = 0; off + sizeof(nlmsghdr) <= got;) {
+      auto* h = reinterpret_cast<nlmsghdr*>(buf + off);
+      if (h->nlmsg_len < sizeof(nlmsghdr) || h->nlmsg_len > got - off) break;
+      off += NLMSG_ALIGN(h->nlmsg_len);
       if (h->nlmsg_type != NLMSG_ERROR) continue;
       --pending;
       const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
