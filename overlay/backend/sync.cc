@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <map>
 
 namespace linen::overlay {
@@ -14,7 +15,9 @@ using cni::nl::RouteInfo;
 constexpr uint16_t kNudPermanent = 0x80;
 
 std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
   return s;
 }
 
@@ -189,13 +192,34 @@ cni::Status CheckDesired(cni::nl::Handle& h, const Scope& scope, const DesiredSt
   return cni::OkStatus();
 }
 
+size_t DesiredSync::AddrHash::operator()(const cni::IpAddr& a) const {
+  uint64_t lo = 0, hi = 0;
+  std::memcpy(&lo, a.bytes(), std::min(a.byte_len(), 8));
+  if (a.byte_len() > 8) std::memcpy(&hi, a.bytes() + 8, 8);
+  // splitmix64-style finaliser over both halves and the family.
+  uint64_t x = lo ^ (hi * 0x9e3779b97f4a7c15ULL) ^ static_cast<uint64_t>(a.family());
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return static_cast<size_t>(x);
+}
+
+size_t DesiredSync::NetHash::operator()(const cni::IpNet& n) const {
+  return AddrHash{}(n.addr) ^ (static_cast<size_t>(n.prefix) * 0x9e3779b97f4a7c15ULL);
+}
+
 DesiredSync::Known DesiredSync::Remember(const Scope& scope, const DesiredState& want) {
   Known k;
   k.cluster = scope.cluster;
   k.vtep_index = scope.vtep_index;
+  k.routes.reserve(want.routes.size());
+  k.neighs.reserve(want.neighs.size());
+  k.fdbs.reserve(want.fdbs.size());
   for (const RouteInfo& r : want.routes) k.routes[r.dst] = {r};
   for (const NeighInfo& n : want.neighs) k.neighs[n.dst] = {n};
-  for (const FdbInfo& f : want.fdbs) k.fdbs[Lower(f.lladdr)] = {f};
+  for (const FdbInfo& f : want.fdbs) k.fdbs[f.lladdr] = {f};
   return k;
 }
 
@@ -220,76 +244,96 @@ cni::Result<ReconcileStats> DesiredSync::Update(cni::nl::Handle& h, const Scope&
   return st.error();
 }
 
+namespace {
+
+// Deletes the entries of `m` the current generation did not mark, erasing them from
+// `m` as the kernel confirms. Skips the walk when every entry was marked.
+template <typename Map, typename Del>
+cni::Status Sweep(Map& m, size_t marked, uint64_t gen, int* counter, Del del) {
+  if (marked == m.size()) return cni::OkStatus();
+  for (auto it = m.begin(); it != m.end();) {
+    if (it->second.seen == gen) {
+      ++it;
+      continue;
+    }
+    if (auto s = del(it->second.info); !s) return s.error().Context("delete " + Describe(it->second.info));
+    ++*counter;
+    it = m.erase(it);
+  }
+  return cni::OkStatus();
+}
+
+}  // namespace
+
 // Same order as ApplyDesired. `known_` is edited in place as requests succeed; on a
 // failure the caller forgets it, so a half-applied edit is never trusted.
 cni::Result<ReconcileStats> DesiredSync::ApplyChanges(cni::nl::Handle& h,
                                                       const DesiredState& want,
                                                       bool* route_clash) {
   Known& k = *known_;
+  const uint64_t gen = ++generation_;
   ReconcileStats st;
-  for (auto& [dst, e] : k.routes) e.wanted = false;
-  for (auto& [dst, e] : k.neighs) e.wanted = false;
-  for (auto& [mac, e] : k.fdbs) e.wanted = false;
 
   std::vector<const RouteInfo*> new_routes, changed_routes;
+  size_t routes_marked = 0;
   for (const RouteInfo& r : want.routes) {
     auto it = k.routes.find(r.dst);
     if (it == k.routes.end()) {
       new_routes.push_back(&r);
       continue;
     }
-    it->second.wanted = true;
+    it->second.seen = gen;
+    ++routes_marked;
     if (!SameRoute(it->second.info, r)) changed_routes.push_back(&r);
   }
   std::vector<const NeighInfo*> set_neighs;
+  size_t neighs_marked = 0;
   for (const NeighInfo& n : want.neighs) {
     auto it = k.neighs.find(n.dst);
     if (it != k.neighs.end()) {
-      it->second.wanted = true;
-      if (Lower(it->second.info.lladdr) == Lower(n.lladdr)) continue;
+      it->second.seen = gen;
+      ++neighs_marked;
+      if (it->second.info.lladdr == n.lladdr) continue;
     }
     set_neighs.push_back(&n);
   }
-  std::vector<std::pair<std::string, const FdbInfo*>> set_fdbs;
+  std::vector<const FdbInfo*> set_fdbs;
+  size_t fdbs_marked = 0;
   for (const FdbInfo& f : want.fdbs) {
-    std::string mac = Lower(f.lladdr);
-    auto it = k.fdbs.find(mac);
+    auto it = k.fdbs.find(f.lladdr);
     if (it != k.fdbs.end()) {
-      it->second.wanted = true;
+      it->second.seen = gen;
+      ++fdbs_marked;
       if (it->second.info.dst == f.dst) continue;
     }
-    set_fdbs.emplace_back(std::move(mac), &f);
+    set_fdbs.push_back(&f);
   }
 
   // 1. Routes of departed peers.
-  for (auto it = k.routes.begin(); it != k.routes.end();) {
-    if (it->second.wanted) {
-      ++it;
-      continue;
-    }
-    if (auto s = h.DeleteRoute(it->second.info); !s) {
-      return s.error().Context("delete " + Describe(it->second.info));
-    }
-    ++st.routes_deleted;
-    it = k.routes.erase(it);
+  if (auto s = Sweep(k.routes, routes_marked, gen, &st.routes_deleted,
+                     [&](const RouteInfo& r) { return h.DeleteRoute(r); });
+      !s) {
+    return s.error();
   }
   // 2. Neighbours and FDB entries the routes will rely on.
   for (const NeighInfo* n : set_neighs) {
     if (auto s = h.ReplaceNeigh(*n); !s) return s.error().Context("set " + Describe(*n));
     ++st.neighs_set;
-    k.neighs[n->dst] = {*n, true};
+    auto [it, fresh] = k.neighs.insert_or_assign(n->dst, Entry<NeighInfo>{*n, gen});
+    if (fresh) ++neighs_marked;
   }
-  for (const auto& [mac, f] : set_fdbs) {
+  for (const FdbInfo* f : set_fdbs) {
     if (auto s = h.ReplaceFdb(*f); !s) return s.error().Context("set " + Describe(*f));
     ++st.fdbs_set;
-    k.fdbs[mac] = {*f, true};
+    auto [it, fresh] = k.fdbs.insert_or_assign(f->lladdr, Entry<FdbInfo>{*f, gen});
+    if (fresh) ++fdbs_marked;
   }
   // 3. Routes. A new one is added exclusively: replacing would silently take over a
   // route someone else put there.
   for (const RouteInfo* r : changed_routes) {
     if (auto s = h.ReplaceRoute(*r); !s) return s.error().Context("set " + Describe(*r));
     ++st.routes_set;
-    k.routes[r->dst] = {*r, true};
+    k.routes[r->dst] = {*r, gen};
   }
   for (const RouteInfo* r : new_routes) {
     if (auto s = h.AddRoute(*r); !s) {
@@ -297,30 +341,18 @@ cni::Result<ReconcileStats> DesiredSync::ApplyChanges(cni::nl::Handle& h,
       return s.error().Context("add " + Describe(*r));
     }
     ++st.routes_set;
-    k.routes[r->dst] = {*r, true};
+    k.routes[r->dst] = {*r, gen};
   }
   // 4. FDB entries and neighbours nobody needs any more.
-  for (auto it = k.fdbs.begin(); it != k.fdbs.end();) {
-    if (it->second.wanted) {
-      ++it;
-      continue;
-    }
-    if (auto s = h.DeleteFdb(it->second.info); !s) {
-      return s.error().Context("delete " + Describe(it->second.info));
-    }
-    ++st.fdbs_deleted;
-    it = k.fdbs.erase(it);
+  if (auto s = Sweep(k.fdbs, fdbs_marked, gen, &st.fdbs_deleted,
+                     [&](const FdbInfo& f) { return h.DeleteFdb(f); });
+      !s) {
+    return s.error();
   }
-  for (auto it = k.neighs.begin(); it != k.neighs.end();) {
-    if (it->second.wanted) {
-      ++it;
-      continue;
-    }
-    if (auto s = h.DeleteNeigh(it->second.info); !s) {
-      return s.error().Context("delete " + Describe(it->second.info));
-    }
-    ++st.neighs_deleted;
-    it = k.neighs.erase(it);
+  if (auto s = Sweep(k.neighs, neighs_marked, gen, &st.neighs_deleted,
+                     [&](const NeighInfo& n) { return h.DeleteNeigh(n); });
+      !s) {
+    return s.error();
   }
   return st;
 }

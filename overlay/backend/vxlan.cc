@@ -24,7 +24,9 @@ namespace {
 constexpr uint16_t kDefaultVxlanPort = 8472;
 
 std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
   return s;
 }
 
@@ -213,6 +215,8 @@ class VxlanBackend : public Backend {
     DesiredState want;
     auto others = OtherPeers(node_.self, peers);
     want.routes.reserve(others.size());
+    want.neighs.reserve(others.size());
+    want.fdbs.reserve(others.size());
     for (const NodeLease* p : others) {
       if (u && OnLink(*u, p->node_ip)) {
         want.routes.push_back(HostGwRoute(*p, u->link.index));
@@ -223,8 +227,9 @@ class VxlanBackend : public Backend {
                           "peer \"" + p->name + "\" has no VTEP MAC; is it running the vxlan backend?");
       }
       cni::IpAddr gw = p->subnet.Network();
-      want.neighs.push_back({vtep_index, gw, Lower(p->vtep_mac)});
-      want.fdbs.push_back({vtep_index, Lower(p->vtep_mac), p->node_ip});
+      std::string mac = Lower(p->vtep_mac);
+      want.neighs.push_back({vtep_index, gw, mac});
+      want.fdbs.push_back({vtep_index, std::move(mac), p->node_ip});
       cni::nl::RouteInfo r;
       r.dst = p->subnet.Masked();
       r.gw = gw;
