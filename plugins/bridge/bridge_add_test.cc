@@ -87,6 +87,51 @@ TEST_F(BridgeAddTest, DualStackPodsPingOverIpv6) {
   EXPECT_EQ(NodeVeths(), "");
 }
 
+// linen's host-local (it carries the in-process note) runs inside the bridge process;
+// any other host-local is exec'd as the spec says.
+TEST_F(BridgeAddTest, LinenHostLocalRunsInProcessOtherIpamIsExeced) {
+  const std::string ours = linen::test::CniBin("host-local");
+  if (!std::filesystem::exists(ours)) GTEST_SKIP() << "our host-local is not built";
+  const std::string hl = bin_ + "/host-local";
+  std::string conf = Conf("");
+
+  // A copy of ours that cannot be executed: only an in-process run can use it.
+  std::filesystem::remove(hl);
+  std::filesystem::copy_file(ours, hl);
+  std::filesystem::permissions(hl, std::filesystem::perms::owner_read |
+                                       std::filesystem::perms::group_read);
+  TempNetns a = NewPod();
+  ProcResult add = Exec("ADD", a.path(), "ctr-a", conf);
+  ASSERT_EQ(add.exit_code, 0) << add.out << add.err;
+  EXPECT_EQ(AddrOf(Json(add)), "10.77.0.2");
+  EXPECT_EQ(IpFiles(), std::vector<std::string>{"10.77.0.2"});
+  ProcResult del = Exec("DEL", a.path(), "ctr-a", conf);
+  ASSERT_EQ(del.exit_code, 0) << del.out << del.err;
+  EXPECT_TRUE(IpFiles().empty());
+
+  // Forced to exec, the same non-executable file fails cleanly.
+  TempNetns b = NewPod();
+  ProcResult forced =
+      Exec("ADD", b.path(), "ctr-b", conf, "", "eth0", {{"LINEN_IPAM_ALWAYS_EXEC", "1"}});
+  EXPECT_NE(forced.exit_code, 0) << forced.out;
+  EXPECT_NE(forced.out.find("host-local"), std::string::npos) << forced.out;
+  EXPECT_EQ(NodeVeths(), "") << "refused ADD left a veth";
+
+  // A host-local without the note (here a wrapper script) is exec'd.
+  const std::string mark = dir_.path() + "/execed";
+  std::filesystem::remove(hl);
+  {
+    std::ofstream f(hl);
+    f << "#!/bin/sh\ntouch " << mark << "\nexec " << ours << "\n";
+  }
+  std::filesystem::permissions(hl, std::filesystem::perms::owner_all);
+  ProcResult wrapped = Exec("ADD", b.path(), "ctr-b", conf);
+  ASSERT_EQ(wrapped.exit_code, 0) << wrapped.out << wrapped.err;
+  EXPECT_TRUE(std::filesystem::exists(mark)) << "the wrapper was not run";
+  ASSERT_EQ(Exec("DEL", b.path(), "ctr-b", conf).exit_code, 0);
+  EXPECT_TRUE(IpFiles().empty());
+}
+
 TEST_F(BridgeAddTest, DelIsIdempotent) {
   TempNetns a = NewPod();
   std::string conf = Conf("");
