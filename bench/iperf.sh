@@ -7,7 +7,9 @@
 #
 # Two node namespaces share an underlay veth (192.168.77.0/24); each node has one pod.
 # "hand": cni0 + veth + routes typed with ip(8) (vxlan: VTEP with FDB, ARP, onlink
-# route, MTU 1450). "linen": the host-gw / vxlan meta-plugin with a static topology,
+# route, MTU 1450), plus with --ipmasq true (the default) the same masquerade rule
+# typed with nft(8): a nat table makes the kernel track every connection, and that
+# cost belongs to both sides of the comparison. "linen": the host-gw / vxlan meta-plugin with a static topology,
 # exec'd inside each node namespace, delegating to our bridge + host-local.
 # iperf3 runs pod1 -> pod2; the best of --rounds runs counts (the machine is shared).
 # Everything lives in namespaces named lbi<pid>*, removed on exit even on failure.
@@ -95,6 +97,16 @@ hand() {
       ip -n "$n" neigh replace "10.244.$j.0" lladdr "$mac_j" dev linen.1 nud permanent
       bridge -n "$n" fdb append "$mac_j" dev linen.1 dst "192.168.77.$j" self permanent
       ip -n "$n" route add "10.244.$j.0/24" via "10.244.$j.0" dev linen.1 onlink
+    fi
+    if [[ $ipmasq == true ]]; then
+      ip netns exec "$n" nft -f - <<NFT
+table ip handmasq {
+ chain postrouting {
+  type nat hook postrouting priority srcnat; policy accept;
+  ip saddr 10.244.0.0/16 ip daddr != 10.244.0.0/16 ip daddr != 224.0.0.0/4 counter masquerade
+ }
+}
+NFT
     fi
   done
   pod_ip2=10.244.2.2
