@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets with clang (ASan + UBSan + fuzzer) in build-fuzz and
 # runs each from its seed corpus. Any crash, sanitizer report or invariant abort fails
 # the script; the reproducer is left in build-fuzz/fuzz/.
-#   scripts/run-fuzz.sh                  # CI: the seeds, then FUZZ_RUNS (30000) inputs, seed 1
+#   scripts/run-fuzz.sh                  # CI: the seeds, then FUZZ_RUNS (100000) inputs, seed 1
 #   FUZZ_SECONDS=600 scripts/run-fuzz.sh # exploring: random seed, 600 s per target
 # CI replays every committed seed (each past finding is one) and explores a little
 # with a fixed seed. libFuzzer is not bit-for-bit reproducible even then, so long
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 SRC=$PWD
 BUILD=${FUZZ_BUILD_DIR:-$SRC/build-fuzz}
 SECONDS_EACH=${FUZZ_SECONDS:-}
-RUNS_EACH=${FUZZ_RUNS:-30000}
+RUNS_EACH=${FUZZ_RUNS:-100000}
 JOBS=${JOBS:-2}
 TARGETS=(fuzz_netconf fuzz_result fuzz_cni_args fuzz_topology)
 

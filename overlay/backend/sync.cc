@@ -246,6 +246,24 @@ cni::Result<ReconcileStats> DesiredSync::Update(cni::nl::Handle& h, const Scope&
 
 namespace {
 
+// Marks the entries of `known` that `want` still has; returns the wanted ones that are
+// new or differ (by `same`) from what is known.
+template <typename Map, typename T, typename KeyOf, typename Same>
+std::vector<const T*> MarkWanted(Map& known, const std::vector<T>& want, uint64_t gen,
+                                 size_t* marked, KeyOf key_of, Same same) {
+  std::vector<const T*> to_set;
+  for (const T& w : want) {
+    auto it = known.find(key_of(w));
+    if (it != known.end()) {
+      it->second.seen = gen;
+      ++*marked;
+      if (same(it->second.info, w)) continue;
+    }
+    to_set.push_back(&w);
+  }
+  return to_set;
+}
+
 // Deletes the entries of `m` the current generation did not mark, erasing them from
 // `m` as the kernel confirms. Skips the walk when every entry was marked.
 template <typename Map, typename Del>
@@ -286,28 +304,14 @@ cni::Result<ReconcileStats> DesiredSync::ApplyChanges(cni::nl::Handle& h,
     ++routes_marked;
     if (!SameRoute(it->second.info, r)) changed_routes.push_back(&r);
   }
-  std::vector<const NeighInfo*> set_neighs;
-  size_t neighs_marked = 0;
-  for (const NeighInfo& n : want.neighs) {
-    auto it = k.neighs.find(n.dst);
-    if (it != k.neighs.end()) {
-      it->second.seen = gen;
-      ++neighs_marked;
-      if (it->second.info.lladdr == n.lladdr) continue;
-    }
-    set_neighs.push_back(&n);
-  }
-  std::vector<const FdbInfo*> set_fdbs;
-  size_t fdbs_marked = 0;
-  for (const FdbInfo& f : want.fdbs) {
-    auto it = k.fdbs.find(f.lladdr);
-    if (it != k.fdbs.end()) {
-      it->second.seen = gen;
-      ++fdbs_marked;
-      if (it->second.info.dst == f.dst) continue;
-    }
-    set_fdbs.push_back(&f);
-  }
+  size_t neighs_marked = 0, fdbs_marked = 0;
+  const std::vector<const NeighInfo*> set_neighs = MarkWanted(
+      k.neighs, want.neighs, gen, &neighs_marked, [](const NeighInfo& n) { return n.dst; },
+      [](const NeighInfo& a, const NeighInfo& b) { return a.lladdr == b.lladdr; });
+  const std::vector<const FdbInfo*> set_fdbs = MarkWanted(
+      k.fdbs, want.fdbs, gen, &fdbs_marked,
+      [](const FdbInfo& f) -> const std::string& { return f.lladdr; },
+      [](const FdbInfo& a, const FdbInfo& b) { return a.dst == b.dst; });
 
   // 1. Routes of departed peers.
   if (auto s = Sweep(k.routes, routes_marked, gen, &st.routes_deleted,
