@@ -104,6 +104,31 @@ cni::Result<cni::json> DelegateFor(const cni::CmdArgs& args, const MetaConf& m) 
   return RenderDelegate(args.conf, m, placeholder);
 }
 
+// Where this node's facts come from: linend's subnet file in agent mode, otherwise
+// the static topology, resolved through a netlink handle in the node's namespace.
+struct NodeSource {
+  std::optional<cni::nl::Handle> handle;  // static topology only
+  std::optional<StaticNode> node;         // static topology only
+  NodeNet net;                            // agent mode only
+};
+
+cni::Result<NodeSource> ResolveNodeSource(const MetaConf& m) {
+  NodeSource src;
+  if (m.agent_mode()) {
+    auto n = ReadAgentNode(m);
+    if (!n) return n.error();
+    src.net = *n;
+    return src;
+  }
+  auto opened = cni::nl::Handle::Open();
+  if (!opened) return opened.error().Context("netlink");
+  src.handle.emplace(std::move(*opened));
+  auto resolved = ResolveStaticNode(m, *src.handle);
+  if (!resolved) return resolved.error();
+  src.node = std::move(*resolved);
+  return src;
+}
+
 }  // namespace
 
 cni::Result<cni::AddResult> MetaAdd(const cni::CmdArgs& args) {
@@ -112,21 +137,11 @@ cni::Result<cni::AddResult> MetaAdd(const cni::CmdArgs& args) {
   if (!m) return m.error();
   if (auto a = cni::ParseCniArgs(args.args); !a) return a.error();
   if (auto ns = cni::NetNs::Open(args.netns); !ns) return ns.error();
-  std::optional<cni::nl::Handle> h;
-  std::optional<StaticNode> node;
-  NodeNet net;
-  if (m->agent_mode()) {
-    auto n = ReadAgentNode(*m);
-    if (!n) return n.error();
-    net = *n;
-  } else {
-    auto opened = cni::nl::Handle::Open();
-    if (!opened) return opened.error().Context("netlink");
-    h.emplace(std::move(*opened));
-    auto resolved = ResolveStaticNode(*m, *h);
-    if (!resolved) return resolved.error();
-    node = std::move(*resolved);
-  }
+  auto src = ResolveNodeSource(*m);
+  if (!src) return src.error();
+  std::optional<cni::nl::Handle>& h = src->handle;
+  std::optional<StaticNode>& node = src->node;
+  NodeNet net = src->net;
 
   // Only node-level work is serialised; the pod's own setup runs in parallel, except
   // on the first ADD of a node: it keeps the lock until the pod is up, so that no
@@ -190,19 +205,16 @@ cni::Status MetaDel(const cni::CmdArgs& args) {
 cni::Status MetaCheck(const cni::CmdArgs& args) {
   auto m = ParseMetaConf(args.conf);
   if (!m) return m.error();
-  NodeNet net;
-  if (m->agent_mode()) {
-    auto n = ReadAgentNode(*m);
-    if (!n) return n.error();
-    net = *n;
-  } else {
-    auto h = cni::nl::Handle::Open();
-    if (!h) return h.error().Context("netlink");
-    auto node = ResolveStaticNode(*m, *h);
-    if (!node) return node.error();
-    auto backend = NewBackend(*h, node->local);
-    if (auto s = backend->Check(node->peers); !s) return s.error().Context("node " + node->local.self.name);
-    net = NodeNet{node->local.cluster.network, node->local.self.subnet, 0, node->local.cluster.ip_masq};
+  auto src = ResolveNodeSource(*m);
+  if (!src) return src.error();
+  NodeNet net = src->net;
+  if (src->node) {
+    const LocalNode& local = src->node->local;
+    auto backend = NewBackend(*src->handle, local);
+    if (auto s = backend->Check(src->node->peers); !s) {
+      return s.error().Context("node " + local.self.name);
+    }
+    net = NodeNet{local.cluster.network, local.self.subnet, 0, local.cluster.ip_masq};
   }
   if (net.ip_masq) {
     if (auto s = CheckMasquerade(args.conf.name, net.network); !s) return s;

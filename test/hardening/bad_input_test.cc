@@ -276,9 +276,7 @@ TEST_P(BadInputTest, RefusedWithCodeAndNodeUnchanged) {
 }
 
 std::string ParamName(const ::testing::TestParamInfo<Param>& info) {
-  std::string p;
-  for (char ch : info.param.plugin) p += ch == '-' ? '_' : ch;
-  return p + "_" + info.param.c.name;
+  return TestName(info.param.plugin) + "_" + info.param.c.name;
 }
 
 INSTANTIATE_TEST_SUITE_P(Matrix, BadInputTest, ::testing::ValuesIn(Params()), ParamName);
@@ -305,11 +303,7 @@ TEST_P(ControlTest, ValidAddIsSeenAndDelSucceeds) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Plugins, ControlTest, ::testing::ValuesIn(AllPlugins()),
-                         [](const auto& info) {
-                           std::string s;
-                           for (char ch : info.param) s += ch == '-' ? '_' : ch;
-                           return s;
-                         });
+                         [](const auto& info) { return TestName(info.param); });
 
 }  // namespace
 }  // namespace linen::hardening

@@ -76,9 +76,7 @@ std::vector<Param> Params() {
 
 INSTANTIATE_TEST_SUITE_P(Modes, DiskFaultTest, ::testing::ValuesIn(Params()),
                          [](const auto& info) {
-                           std::string s;
-                           for (char ch : info.param.plugin) s += ch == '-' ? '_' : ch;
-                           return s + "_" + info.param.mode;
+                           return TestName(info.param.plugin) + "_" + info.param.mode;
                          });
 
 }  // namespace

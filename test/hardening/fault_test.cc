@@ -111,11 +111,12 @@ TEST_P(FaultTest, KilledAddAndDelLeaveNothingBehind) {
   std::mt19937 rng(testing::UnitTest::GetInstance()->random_seed() + rounds);
   std::uniform_int_distribution<int> delay_us(0, 5000);
   constexpr int kParallel = 4;
-  for (int base = 0; base < rounds; base += kParallel) {
+  // Starts `verb` for attachments [base, base + kParallel) at once (they contend for
+  // the store lock) and SIGKILLs each after a random delay.
+  auto spawn_and_kill = [&](const char* verb, int base) {
     std::vector<pid_t> pids;
-    // ADDs, killed at random points, several at once (they contend for the store lock).
     for (int i = base; i < std::min(rounds, base + kParallel); ++i) {
-      auto e = n->Env("ADD", Cid(i));
+      auto e = n->Env(verb, Cid(i));
       e["CNI_IFNAME"] = Ifname(i);
       pids.push_back(Spawn(*n, e, conf_text));
     }
@@ -124,20 +125,11 @@ TEST_P(FaultTest, KilledAddAndDelLeaveNothingBehind) {
       kill(p, SIGKILL);
     }
     ReapAll();
-    // Every other round, a DEL killed at a random point too.
-    if ((base / kParallel) % 2 == 1) {
-      pids.clear();
-      for (int i = base; i < std::min(rounds, base + kParallel); ++i) {
-        auto e = n->Env("DEL", Cid(i));
-        e["CNI_IFNAME"] = Ifname(i);
-        pids.push_back(Spawn(*n, e, conf_text));
-      }
-      for (pid_t p : pids) {
-        usleep(delay_us(rng) / kParallel);
-        kill(p, SIGKILL);
-      }
-      ReapAll();
-    }
+  };
+  for (int base = 0; base < rounds; base += kParallel) {
+    spawn_and_kill("ADD", base);
+    // Every other round, the DELs are killed at random points too.
+    if ((base / kParallel) % 2 == 1) spawn_and_kill("DEL", base);
   }
 
   // No duplicate: every address on a live container interface is reserved for that
@@ -182,11 +174,7 @@ TEST_P(FaultTest, KilledAddAndDelLeaveNothingBehind) {
 
 INSTANTIATE_TEST_SUITE_P(Plugins, FaultTest,
                          ::testing::Values("host-local", "bridge", "host-gw", "vxlan"),
-                         [](const auto& info) {
-                           std::string s;
-                           for (char ch : info.param) s += ch == '-' ? '_' : ch;
-                           return s;
-                         });
+                         [](const auto& info) { return TestName(info.param); });
 
 }  // namespace
 }  // namespace linen::hardening

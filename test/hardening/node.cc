@@ -90,6 +90,14 @@ const std::vector<std::string>& AllPlugins() {
   return kAll;
 }
 
+std::string TestName(const std::string& plugin) {
+  std::string s = plugin;
+  for (char& ch : s) {
+    if (ch == '-') ch = '_';
+  }
+  return s;
+}
+
 std::unique_ptr<Node> Node::Create(const std::string& plugin, std::string* err) {
   auto node = test::TempNetns::Create("hn");
   if (!node) {

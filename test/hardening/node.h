@@ -20,6 +20,9 @@ namespace linen::hardening {
 // The five executables under test.
 const std::vector<std::string>& AllPlugins();
 
+// A plugin name as a gtest name part: "host-local" -> "host_local".
+std::string TestName(const std::string& plugin);
+
 class Node {
  public:
   // Creates namespaces and directories; nullptr with *err set on failure.
