@@ -155,6 +155,8 @@ void ClusterTest::StartFileAgent(Node& n, const std::string& topology) {
 
 std::string ClusterTest::WaitSubnet(Node& n) {
   std::string subnet;
+  // 30 s: under a loaded CI an agent's first etcd request can time out (5 s) once or
+  // twice before its retry gets through; it is readiness, not a timing assertion.
   bool ok = Eventually([&] {
     std::ifstream f(n.subnet_file);
     std::string line;
@@ -165,7 +167,7 @@ std::string ClusterTest::WaitSubnet(Node& n) {
       }
     }
     return !subnet.empty();
-  });
+  }, std::chrono::seconds(30));
   EXPECT_TRUE(ok) << n.name << " wrote no subnet file; log:\n" << (n.agent ? n.agent->Log() : "");
   return subnet;
 }
