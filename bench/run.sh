@@ -7,6 +7,7 @@
 #
 #   bash bench/run.sh [--quick] [--no-build] [--seq N] [--par N] [--peers N]
 #                     [--iperf-seconds S] [--skip cni|vxlan|iperf ...]
+#                     [--store-root DIR]
 #
 # --quick: small counts (a minute, for trying things out); figures are noisy then.
 # Exit status: non-zero if a benchmark failed to run or counted a leak, duplicate
@@ -17,7 +18,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 build="$root/build-bench"
 seq=200 par=100 rss=5 peers=5000 reps=20 iperf_seconds=3 iperf_rounds=3 do_build=1
-skip=""
+skip="" store_root=/dev/shm
 while (($#)); do
   case "$1" in
     --quick) seq=30 par=20 rss=2 peers=1000 reps=5 iperf_seconds=1 iperf_rounds=1; shift ;;
@@ -27,6 +28,7 @@ while (($#)); do
     --peers) peers=$2; shift 2 ;;
     --iperf-seconds) iperf_seconds=$2; shift 2 ;;
     --skip) skip="$skip $2"; shift 2 ;;
+    --store-root) store_root=$2; shift 2 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -62,7 +64,7 @@ skipped() { [[ " $skip " == *" $1 "* ]]; }
 
 if ! skipped cni; then
   "$bin" --out "$out" cni --impl "ref=$ref" --impl "linen=$ours" \
-    --seq "$seq" --par "$par" --rss "$rss" | tee -a "$report" || status=1
+    --seq "$seq" --par "$par" --rss "$rss" --store-root "$store_root" | tee -a "$report" || status=1
 fi
 if ! skipped vxlan; then
   "$bin" --out "$out" vxlan --peers "$peers" --reps "$reps" | tee -a "$report" || status=1

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -209,12 +210,26 @@ bool Parallel(std::vector<Node>& nodes, int n, Report& rep, std::map<std::string
   return true;
 }
 
+// "tmpfs", "ext4", ... as /proc/self/mounts names the mount holding `path`.
+std::string FsType(const std::string& path) {
+  std::string best_dir, best_type = "?";
+  std::ifstream mounts("/proc/self/mounts");
+  std::string dev, dir, type, rest;
+  while (mounts >> dev >> dir >> type && std::getline(mounts, rest)) {
+    bool under = path == dir || dir == "/" ||
+                 (path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
+    if (under && dir.size() >= best_dir.size()) best_dir = dir, best_type = type;
+  }
+  return best_type;
+}
+
 }  // namespace
 
 bool RunCniBench(const CniBenchOptions& opt, Report& rep) {
   std::vector<Node> nodes;
+  rep.Text("store_fs", FsType(opt.store_root));
   for (const auto& impl : opt.impls) {
-    auto n = MakeNode(impl, opt.ip_masq);
+    auto n = MakeNode(impl, opt.ip_masq, opt.store_root);
     if (!n) return std::fprintf(stderr, "%s\n", n.error().msg().c_str()), false;
     if (!WarmUp(*n)) {
       std::fprintf(stderr, "%s: warm-up ADD/DEL failed; is %s/bridge a working plugin?\n",

@@ -22,6 +22,9 @@ struct CniBenchOptions {
   int parallel = 100;       // pods ADDed at once (then DELed at once); 0 = skip
   int rss_runs = 5;         // traced ADDs for the plugin-alone peak RSS; 0 = skip
   bool ip_masq = true;      // the setup; false isolates the nftables cost
+  // Where the host-local stores live (both implementations alike). tmpfs by default: see docs/performance.md
+  // ("The store's filesystem") for why this VM's root ext4 is not used.
+  std::string store_root = "/dev/shm";
 };
 
 // Runs everything, fills `report`, returns false when the harness itself failed

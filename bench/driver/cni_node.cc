@@ -95,10 +95,16 @@ std::string DelStdin(const Node& node, const Pod& pod) {
 
 
 
-cni::Result<Node> MakeNode(const Impl& impl, bool ip_masq) {
+cni::Result<Node> MakeNode(const Impl& impl, bool ip_masq, const std::string& store_root) {
   auto ns = test::TempNetns::Create("lbn");
   if (!ns) return ns.error().Context("node netns for " + impl.label);
-  Node n{impl, std::move(*ns), std::make_unique<test::TempDir>(), "", {}};
+  std::unique_ptr<test::TempDir> data;
+  try {
+    data = std::make_unique<test::TempDir>(store_root);
+  } catch (const std::exception& e) {
+    return cni::Error(cni::Code::kInternal, e.what());
+  }
+  Node n{impl, std::move(*ns), std::move(data), "", {}};
   n.conf = NodeConf(n.data->path(), ip_masq);
   return n;
 }

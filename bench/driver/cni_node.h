@@ -34,7 +34,7 @@ struct Pod {
   std::string add_out;  // the ADD result, handed back as prevResult on DEL
 };
 
-cni::Result<Node> MakeNode(const Impl& impl, bool ip_masq);
+cni::Result<Node> MakeNode(const Impl& impl, bool ip_masq, const std::string& store_root);
 cni::Result<Pod> MakePod(const Impl& impl, int i);
 
 // The bridge plugin exec'd inside the node for `pod`; host-local alone likewise.

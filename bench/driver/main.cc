@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   c->add_option("--par", cni.parallel, "pods ADDed (then DELed) all at once; 0 = skip");
   c->add_option("--rss", cni.rss_runs, "traced ADDs for plugin-alone peak RSS; 0 = skip");
   c->add_option("--ipmasq", cni.ip_masq, "ipMasq in the bridge config (default true)");
+  c->add_option("--store-root", cni.store_root,
+                "directory the host-local stores are made in (default /dev/shm, a tmpfs)");
 
   linen::bench::VxlanBenchOptions vx;
   auto* v = app.add_subcommand("vxlan", "vxlan backend: programming N peers vs ip/bridge -batch");

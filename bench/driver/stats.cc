@@ -57,6 +57,12 @@ void Report::Value(const std::string& name, double v, const std::string& unit) {
   rows_.push_back({buf, name + "=" + Fmt("%.3f", v)});
 }
 
+void Report::Text(const std::string& name, const std::string& v) {
+  char buf[256];
+  std::snprintf(buf, sizeof(buf), "%-34s %12s", name.c_str(), v.c_str());
+  rows_.push_back({buf, name + "=" + v});
+}
+
 void Report::Ratio(const std::string& name, double v, const std::string& op, double target) {
   bool pass = (op == "<=") ? v <= target : v >= target;
   char buf[256];

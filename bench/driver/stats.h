@@ -30,6 +30,8 @@ class Report {
   void Value(const std::string& name, double v, const std::string& unit);
   // A ratio against a target: "name = v (target op t) PASS/MISS".
   void Ratio(const std::string& name, double v, const std::string& op, double target);
+  // A fact about the run's conditions (e.g. the store's filesystem).
+  void Text(const std::string& name, const std::string& v);
   // A correctness count that must be zero (leaks, duplicates, failures).
   void Count(const std::string& name, long v);
 

@@ -55,8 +55,10 @@ cni::Result<std::string> ReadSmall(int dir_fd, const char* name) {
       close(fd);
       return cni::ErrnoError(std::string("read ") + name, err);
     }
-    if (n == 0 || out.size() > 4096) break;
     out.append(buf, static_cast<size_t>(n));
+    // A short read of a regular file is its end: ADD reads every owner file, so
+    // the read() that would return 0 is skipped.
+    if (static_cast<size_t>(n) < sizeof buf || out.size() > 4096) break;
   }
   close(fd);
   return out;

@@ -56,16 +56,19 @@ Status Handle::DeleteAddr(int index, const IpNet& addr) {
   return s;
 }
 
-Result<std::vector<AddrInfo>> Handle::ListAddrs(int index) {
+Result<std::vector<AddrInfo>> Handle::ListAddrs(int index, std::optional<Family> family) {
   std::vector<AddrInfo> out;
   ifaddrmsg req{};
-  req.ifa_family = AF_UNSPEC;
+  req.ifa_family = family ? static_cast<uint8_t>(internal::FamilyToAf(*family)) : AF_UNSPEC;
+  req.ifa_index = static_cast<uint32_t>(index);
+  internal::StrictDump strict(sock_);
   auto s = internal::Dump(
       sock_, RTM_GETADDR, &req, sizeof(req), "list addresses",
       [&](nlmsghdr* hdr) {
         if (hdr->nlmsg_type != RTM_NEWADDR) return;
         const auto* ifa = static_cast<const ifaddrmsg*>(nlmsg_data(hdr));
         if (index != 0 && static_cast<int>(ifa->ifa_index) != index) return;
+        if (family && ifa->ifa_family != req.ifa_family) return;
         nlattr* tb[IFA_MAX + 1] = {};
         if (nlmsg_parse(hdr, sizeof(ifaddrmsg), tb, IFA_MAX, nullptr) < 0) return;
         // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer's on

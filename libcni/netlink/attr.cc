@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
+#include <linux/ipv6.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
@@ -69,6 +70,22 @@ std::optional<VxlanInfo> ParseVxlan(nlattr* data) {
   return v;
 }
 
+// IFLA_AF_SPEC/AF_INET6/IFLA_INET6_CONF is the devconf array, indexed by DEVCONF_*.
+void ParseInet6Conf(nlattr* af_spec, LinkInfo* l) {
+  nlattr* af;
+  int rem;
+  nla_for_each_nested(af, af_spec, rem) {
+    if (nla_type(af) != AF_INET6) continue;
+    nlattr* tb[IFLA_INET6_MAX + 1] = {};
+    if (nla_parse_nested(tb, IFLA_INET6_MAX, af, nullptr) < 0 || !tb[IFLA_INET6_CONF]) return;
+    const auto* conf = static_cast<const int32_t*>(nla_data(tb[IFLA_INET6_CONF]));
+    const size_t n = static_cast<size_t>(nla_len(tb[IFLA_INET6_CONF])) / sizeof(int32_t);
+    if (n > DEVCONF_ACCEPT_RA) l->ipv6_accept_ra = conf[DEVCONF_ACCEPT_RA];
+    if (n > DEVCONF_ACCEPT_DAD) l->ipv6_accept_dad = conf[DEVCONF_ACCEPT_DAD];
+    return;
+  }
+}
+
 }  // namespace
 
 bool ParseLinkMsg(nlmsghdr* hdr, LinkInfo* out) {
@@ -98,6 +115,7 @@ bool ParseLinkMsg(nlmsghdr* hdr, LinkInfo* out) {
       if (l.kind == "vxlan" && li[IFLA_INFO_DATA]) l.vxlan = ParseVxlan(li[IFLA_INFO_DATA]);
     }
   }
+  if (tb[IFLA_AF_SPEC]) ParseInet6Conf(tb[IFLA_AF_SPEC], &l);
   *out = std::move(l);
   return true;
 }

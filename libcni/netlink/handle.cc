@@ -104,14 +104,16 @@ Status SendAndWait(nl_sock* sock, nl_msg* msg, std::string_view what,
 }
 
 // Sets an int socket option on the netlink fd; failure only loses diagnostics.
-void SetSockOpt(nl_sock* sock, int opt) {
-  int one = 1;
-  (void)setsockopt(nl_socket_get_fd(sock), SOL_NETLINK, opt, &one, sizeof(one));
+void SetSockOpt(nl_sock* sock, int opt, int value = 1) {
+  (void)setsockopt(nl_socket_get_fd(sock), SOL_NETLINK, opt, &value, sizeof(value));
 }
 
 }  // namespace
 
 namespace internal {
+
+StrictDump::StrictDump(nl_sock* sock) : sock_(sock) { SetSockOpt(sock_, NETLINK_GET_STRICT_CHK); }
+StrictDump::~StrictDump() { SetSockOpt(sock_, NETLINK_GET_STRICT_CHK, 0); }
 
 MsgPtr NewMsg(int type, int flags, const void* hdr, size_t hdr_len) {
   MsgPtr msg(nlmsg_alloc_simple(type, flags));

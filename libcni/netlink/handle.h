@@ -47,6 +47,11 @@ struct LinkInfo {
   bool promisc = false;
   int peer_index = 0;     // veth: IFLA_LINK (peer's index, maybe in another netns)
   std::optional<VxlanInfo> vxlan;
+  // The device's /proc/sys/net/ipv6/conf/<name>/{accept_ra,accept_dad}, as the
+  // link message carries them (IFLA_AF_SPEC): reading them costs no path lookup.
+  // nullopt when the device has no IPv6.
+  std::optional<int> ipv6_accept_ra;
+  std::optional<int> ipv6_accept_dad;
 };
 
 struct VethSpec {
@@ -142,11 +147,20 @@ class Handle {
   Status SetPortIsolated(int index, bool on);
   // Waits on link events (no polling) until `index` is oper-up or the timeout ends.
   Status WaitOperUp(int index, std::chrono::milliseconds timeout);
+  // net/ipv4/conf/<dev>/arp_notify, set through netlink (no /proc/sys lookup).
+  Status SetArpNotify(int index, bool on);
+
+  // net/ipv4/ip_forward or net/ipv6/conf/all/forwarding, read through netlink
+  // (RTM_GETNETCONF); kNotFound if the family is not there.
+  Result<bool> ForwardingEnabled(Family family);
 
   // Addresses. Add is exclusive (kExists if the same address is there).
   Status AddAddr(int index, const IpNet& addr);
   Status DeleteAddr(int index, const IpNet& addr);  // absent is success
-  Result<std::vector<AddrInfo>> ListAddrs(int index = 0);  // 0 = all links
+  // Addresses of link `index` (0 = all links) in `family` (nullopt = both),
+  // filtered by the kernel: a node with many pods has many link-local addresses.
+  Result<std::vector<AddrInfo>> ListAddrs(int index = 0,
+                                          std::optional<Family> family = std::nullopt);
 
   // Routes. Add is exclusive; Replace uses NLM_F_REPLACE; Delete of an absent route
   // is success. List returns routes of `table` (0 = all) in `family`.

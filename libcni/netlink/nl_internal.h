@@ -56,6 +56,20 @@ Status Transact(nl_sock* sock, nl_msg* msg, std::string_view what,
 Status Dump(nl_sock* sock, int type, const void* hdr, size_t hdr_len, std::string_view what,
             const ReplyFn& on_reply, const std::function<void()>& on_restart);
 
+// While alive, the kernel checks dump requests strictly and honours their
+// filters (e.g. one link's addresses). Off otherwise: some of our dumps put
+// fields in the header that strict checking refuses.
+class StrictDump {
+ public:
+  explicit StrictDump(nl_sock* sock);
+  ~StrictDump();
+  StrictDump(const StrictDump&) = delete;
+  StrictDump& operator=(const StrictDump&) = delete;
+
+ private:
+  nl_sock* sock_;
+};
+
 // Attribute helpers.
 int PutAddr(nl_msg* msg, int attrtype, const IpAddr& a);
 std::optional<IpAddr> GetAddr(const nlattr* attr);

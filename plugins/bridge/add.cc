@@ -70,7 +70,7 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
 
   if (!br->created) {
     // Someone else's bridge (e.g. the reference plugin's) may follow its ports' MACs.
-    auto mac = PinBridgeMac(*host, br->link.index);
+    auto mac = PinBridgeMac(*host, br->link.index, br->link.mac);
     if (!mac) return mac.error();
     br->link.mac = *mac;
   }
@@ -122,7 +122,7 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
           if (cur && *cur != "1") changed_sysctls.emplace_back(key, *cur);
         }
       }
-      if (auto s = EnableForwarding(gws); !s) return s.error();
+      if (auto s = EnableForwarding(*host, gws); !s) return s.error();
     }
     if (conf->ip_masq) {
       MasqTag tag{conf->net.name, args.ifname, args.container_id};

@@ -255,6 +255,69 @@ TEST_F(BridgeAddTest, ExistingBridgeAddressNeedsForceAddress) {
   EXPECT_EQ(addrs.out.find("10.99.0.1"), std::string::npos) << addrs.out;
 }
 
+// The bridge's and the pod's IP settings, read back from /proc/sys in their
+// namespaces. They are read through netlink and written only when they differ.
+TEST_F(BridgeAddTest, BridgeAndPodSysctls) {
+  TempNetns a = NewPod(), b = NewPod(), c = NewPod();
+  std::string conf = Conf(R"("isGateway":true)");
+  ASSERT_EQ(Exec("ADD", a.path(), "sys-a", conf).exit_code, 0);
+  EXPECT_EQ(Node("cat /proc/sys/net/ipv6/conf/cni0/accept_ra").out, "0\n");
+  EXPECT_EQ(Node("cat /proc/sys/net/ipv6/conf/cni0/accept_dad").out, "0\n");
+  EXPECT_EQ(In(a, "cat /proc/sys/net/ipv4/conf/eth0/arp_notify").out, "1\n");
+  // IPv4 only: the pod's IPv6 DAD setting is the namespace's default, untouched.
+  EXPECT_EQ(In(a, "cat /proc/sys/net/ipv6/conf/eth0/accept_dad").out,
+            In(a, "cat /proc/sys/net/ipv6/conf/default/accept_dad").out);
+
+  // Someone turned them back on: the next ADD repairs them, forwarding too.
+  ASSERT_EQ(Node("echo 1 > /proc/sys/net/ipv6/conf/cni0/accept_ra && "
+                 "echo 1 > /proc/sys/net/ipv6/conf/cni0/accept_dad && "
+                 "echo 0 > /proc/sys/net/ipv4/ip_forward").exit_code, 0);
+  ASSERT_EQ(Exec("ADD", b.path(), "sys-b", conf).exit_code, 0);
+  EXPECT_EQ(Node("cat /proc/sys/net/ipv6/conf/cni0/accept_ra").out, "0\n");
+  EXPECT_EQ(Node("cat /proc/sys/net/ipv6/conf/cni0/accept_dad").out, "0\n");
+  EXPECT_EQ(Node("cat /proc/sys/net/ipv4/ip_forward").out, "1\n");
+
+  // With an IPv6 address the pod gets no DAD and keeps its addresses on link down.
+  std::string v6 = Conf(R"("isGateway":true)", R"([[{"subnet":"fd00:79::/64"}]])");
+  ProcResult rc = Exec("ADD", c.path(), "sys-c", v6);
+  ASSERT_EQ(rc.exit_code, 0) << rc.out << rc.err;
+  EXPECT_EQ(In(c, "cat /proc/sys/net/ipv6/conf/eth0/accept_dad").out, "0\n");
+  EXPECT_EQ(In(c, "cat /proc/sys/net/ipv6/conf/eth0/keep_addr_on_down").out, "1\n");
+  EXPECT_EQ(In(c, "cat /proc/sys/net/ipv4/conf/eth0/arp_notify").out, "1\n");
+  EXPECT_EQ(Node("cat /proc/sys/net/ipv6/conf/all/forwarding").out, "1\n");
+}
+
+// A bridge made by someone else without a MAC follows its lowest port's MAC. Our
+// first port makes it move; the ADD puts back the MAC it had (the one its pods
+// know as their gateway's) explicitly, so ports coming and going no longer move it.
+TEST_F(BridgeAddTest, ForeignBridgeMacIsPutBackAndStays) {
+  ASSERT_EQ(Node("ip link add cni0 type bridge && ip link set cni0 up").exit_code, 0);
+  const std::string before = Node("cat /sys/class/net/cni0/address").out;
+  ASSERT_EQ(Node("cat /sys/class/net/cni0/addr_assign_type").out, "1\n") << "random, not set";
+  TempNetns a = NewPod(), b = NewPod();
+  std::string conf = Conf(R"("isGateway":true)");
+  ProcResult ra = Exec("ADD", a.path(), "mac-a", conf);
+  ASSERT_EQ(ra.exit_code, 0) << ra.out << ra.err;
+  EXPECT_EQ(std::string(Json(ra)["interfaces"][0]["mac"]) + "\n", before);
+  EXPECT_EQ(Node("cat /sys/class/net/cni0/address").out, before);
+  EXPECT_EQ(Node("cat /sys/class/net/cni0/addr_assign_type").out, "3\n") << "set explicitly";
+  ProcResult rb = Exec("ADD", b.path(), "mac-b", conf);
+  ASSERT_EQ(rb.exit_code, 0) << rb.out << rb.err;
+  EXPECT_EQ(std::string(Json(rb)["interfaces"][0]["mac"]) + "\n", before);
+  ASSERT_EQ(Exec("DEL", a.path(), "mac-a", conf).exit_code, 0);
+  EXPECT_EQ(Node("cat /sys/class/net/cni0/address").out, before);
+}
+
+// A bridge whose owner set its MAC keeps it: nothing to put back.
+TEST_F(BridgeAddTest, BridgeMacSetByItsOwnerIsLeftAlone) {
+  ASSERT_EQ(Node("ip link add cni0 address 02:00:00:00:00:01 type bridge").exit_code, 0);
+  TempNetns a = NewPod();
+  ProcResult ra = Exec("ADD", a.path(), "own-a", Conf(R"("isGateway":true)"));
+  ASSERT_EQ(ra.exit_code, 0) << ra.out << ra.err;
+  EXPECT_EQ(Json(ra)["interfaces"][0]["mac"], "02:00:00:00:00:01");
+  EXPECT_EQ(Node("cat /sys/class/net/cni0/address").out, "02:00:00:00:00:01\n");
+}
+
 TEST_F(BridgeAddTest, StatusDelegatesToIpam) {
   ProcResult s = Exec("STATUS", "", "", Conf("", R"([[{"subnet":"10.77.0.0/24"}]])", "1.1.0"));
   EXPECT_EQ(s.exit_code, 0) << s.out << s.err;

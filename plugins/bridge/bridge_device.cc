@@ -18,10 +18,17 @@ cni::Result<cni::nl::LinkInfo> BridgeByName(cni::nl::Handle& host, const std::st
   return link;
 }
 
-cni::Result<std::string> PinBridgeMac(cni::nl::Handle& host, int bridge_index) {
+cni::Result<std::string> PinBridgeMac(cni::nl::Handle& host, int bridge_index,
+                                      const std::string& mac_before) {
   auto link = host.LinkByIndex(bridge_index);
   if (!link) return link.error().Context("could not set bridge's mac");
-  std::string mac = link->mac == "00:00:00:00:00:00" ? RandomMac() : link->mac;
+  // Unchanged: either its MAC was set explicitly, or our port is not the lowest.
+  // Setting it anyway would send a gratuitous ARP to every pod on each ADD.
+  if (link->mac == mac_before && link->mac != "00:00:00:00:00:00") return link->mac;
+  // It followed our new port: put back the gateway MAC the pods already know,
+  // and from now on it stays (an explicitly set bridge MAC no longer follows ports).
+  std::string mac = mac_before == "00:00:00:00:00:00" || mac_before.empty() ? RandomMac()
+                                                                              : mac_before;
   if (auto s = host.SetMac(bridge_index, mac); !s) {
     return s.error().Context("could not set bridge's mac");
   }
@@ -61,10 +68,13 @@ cni::Result<BridgeState> EnsureBridge(cni::nl::Handle& host, const BridgeConf& c
     st.link.promisc = true;
   }
   // We own the routes of this interface; a missing IPv6 stack is not an error.
-  (void)cni::WriteSysctl("net/ipv6/conf/" + conf.br_name + "/accept_ra", "0");
   // Unlike the reference, the IPv6 gateway address is usable at once: no DAD on the
   // bridge, so pods never wait for (or lose packets to) a tentative gateway.
-  (void)cni::WriteSysctl("net/ipv6/conf/" + conf.br_name + "/accept_dad", "0");
+  // The link message carries both values, so the files are opened only to change
+  // them (normally once, on the ADD that made the bridge).
+  const std::string v6 = "net/ipv6/conf/" + conf.br_name + "/";
+  if (st.link.ipv6_accept_ra.value_or(0) != 0) (void)cni::WriteSysctl(v6 + "accept_ra", "0");
+  if (st.link.ipv6_accept_dad.value_or(0) != 0) (void)cni::WriteSysctl(v6 + "accept_dad", "0");
   if (!st.link.admin_up) {
     if (auto s = host.SetUp(st.link.index); !s) {
       return s.error().Context("could not set \"" + conf.br_name + "\" up");

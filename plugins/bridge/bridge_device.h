@@ -21,10 +21,13 @@ struct BridgeState {
 // and brings it up. Idempotent.
 cni::Result<BridgeState> EnsureBridge(cni::nl::Handle& host, const BridgeConf& conf);
 
-// For a bridge this plugin did not create: sets its MAC explicitly so it stops
-// following its ports (a portless bridge has MAC 00:..:00, then a random one is
-// used). Returns the MAC the bridge has afterwards.
-cni::Result<std::string> PinBridgeMac(cni::nl::Handle& host, int bridge_index);
+// For a bridge this plugin did not create, after our port joined it: if its MAC
+// followed the port (a bridge whose MAC was never set takes its lowest port's),
+// sets it back to `mac_before` explicitly, so the gateway MAC the pods know
+// stays and no longer follows ports (00:..:00 or "" -> a random one). A MAC that
+// did not move is left alone. Returns the MAC the bridge has afterwards.
+cni::Result<std::string> PinBridgeMac(cni::nl::Handle& host, int bridge_index,
+                                      const std::string& mac_before);
 
 // The bridge as it is now; "not a bridge" and "not found" are errors naming it.
 cni::Result<cni::nl::LinkInfo> BridgeByName(cni::nl::Handle& host, const std::string& name);

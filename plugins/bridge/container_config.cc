@@ -11,34 +11,32 @@ namespace {
 
 constexpr int kScopeLink = 253;  // RT_SCOPE_LINK
 
-// Sysctls under /proc/sys/net resolve against the calling thread's namespace, so
-// they are written while switched into the pod.
-cni::Status PodSysctls(const cni::NetNs& ns, const std::string& ifname, bool has_v6,
-                       bool enable_dad) {
+// The pod's IPv6 settings. Sysctls under /proc/sys/net resolve against the calling
+// thread's namespace, so they are written while switched into the pod. An IPv4-only
+// pod gets none of them: it has no IPv6 address for DAD to apply to, and each
+// /proc/sys/net open walks a dentry chain that grows with the pods on the node.
+cni::Status PodIpv6Sysctls(const cni::NetNs& ns, const std::string& ifname, bool enable_dad) {
   auto sw = cni::ScopedNetnsSwitch::Enter(ns);
   if (!sw) return sw.error();
   const std::string v6 = "net/ipv6/conf/";
-  if (has_v6) {
-    for (const std::string& dev : {std::string("lo"), ifname}) {
-      auto cur = cni::ReadSysctl(v6 + dev + "/disable_ipv6");
-      if (!cur || *cur == "0") continue;
-      if (auto s = cni::WriteSysctl(v6 + dev + "/disable_ipv6", "0"); !s) {
-        return s.error().Context("failed to enable IPv6 for interface \"" + dev + "\"");
-      }
-    }
-    if (auto s = cni::WriteSysctl(v6 + ifname + "/keep_addr_on_down", "1"); !s) {
-      return s.error().Context("failed to enable keep_addr_on_down for interface \"" + ifname +
-                               "\"");
+  for (const std::string& dev : {std::string("lo"), ifname}) {
+    auto cur = cni::ReadSysctl(v6 + dev + "/disable_ipv6");
+    if (!cur || *cur == "0") continue;
+    if (auto s = cni::WriteSysctl(v6 + dev + "/disable_ipv6", "0"); !s) {
+      return s.error().Context("failed to enable IPv6 for interface \"" + dev + "\"");
     }
   }
-  // Best effort as the reference: a pod without IPv6 has no such files.
+  if (auto s = cni::WriteSysctl(v6 + ifname + "/keep_addr_on_down", "1"); !s) {
+    return s.error().Context("failed to enable keep_addr_on_down for interface \"" + ifname +
+                             "\"");
+  }
+  // Best effort as the reference.
   if (enable_dad) {
     (void)cni::WriteSysctl(v6 + ifname + "/enhanced_dad", "1");
     (void)cni::WriteSysctl(v6 + ifname + "/accept_dad", "1");
   } else {
     (void)cni::WriteSysctl(v6 + ifname + "/accept_dad", "0");
   }
-  (void)cni::WriteSysctl("net/ipv4/conf/" + ifname + "/arp_notify", "1");
   return cni::OkStatus();
 }
 
@@ -74,7 +72,12 @@ cni::Status ConfigureContainer(cni::nl::Handle& container, const cni::NetNs& ns,
                                bool enable_dad) {
   bool has_v6 = false;
   for (const cni::IpConfig& ipc : result.ips) has_v6 |= !ipc.address.addr.is_v4();
-  if (auto s = PodSysctls(ns, link.name, has_v6, enable_dad); !s) return s;
+  if (has_v6) {
+    if (auto s = PodIpv6Sysctls(ns, link.name, enable_dad); !s) return s;
+  }
+  // Announce the pod's address when the link comes up. Best effort as the
+  // reference; through netlink, so it costs no /proc/sys lookup.
+  (void)container.SetArpNotify(link.index, true);
 
   for (const cni::IpConfig& ipc : result.ips) {
     if (auto s = container.AddAddr(link.index, ipc.address); !s) {

@@ -17,9 +17,10 @@ namespace bridge {
 // link-scoped. priority/table/scope are honoured, mtu/advmss ignored (as the reference).
 std::vector<cni::nl::RouteInfo> ContainerRoutes(const cni::AddResult& result, int oif);
 
-// In `ns` (through `container`, its netlink socket): arp_notify=1, accept_dad=0 (or
-// enhanced DAD when `enable_dad`), IPv6 enabled on lo and the interface when there is
-// an IPv6 address, then every address of `result`, link up, and the routes.
+// In `ns` (through `container`, its netlink socket): arp_notify=1; when there is an
+// IPv6 address, IPv6 enabled on lo and the interface, keep_addr_on_down=1 and
+// accept_dad=0 (or enhanced DAD when `enable_dad`); then every address of `result`,
+// link up, and the routes.
 // Errors name the address or route and the interface.
 cni::Status ConfigureContainer(cni::nl::Handle& container, const cni::NetNs& ns,
                                const cni::nl::LinkInfo& link, const cni::AddResult& result,

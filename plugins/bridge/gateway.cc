@@ -72,7 +72,10 @@ cni::Status EnsureAddr(cni::nl::Handle& host, const cni::nl::LinkInfo& br,
 cni::Status EnsureGatewayAddrs(cni::nl::Handle& host, const cni::nl::LinkInfo& br,
                                const Gateways& gws, bool force_address) {
   if (gws.v4.empty() && gws.v6.empty()) return cni::OkStatus();
-  auto addrs = host.ListAddrs(br.index);
+  std::optional<cni::Family> family;
+  if (gws.v6.empty()) family = cni::Family::kV4;
+  if (gws.v4.empty()) family = cni::Family::kV6;
+  auto addrs = host.ListAddrs(br.index, family);
   if (!addrs) return addrs.error().Context("could not get list of IP addresses");
   for (const auto* fam : {&gws.v4, &gws.v6}) {
     for (const cni::IpNet& gw : *fam) {
@@ -84,20 +87,21 @@ cni::Status EnsureGatewayAddrs(cni::nl::Handle& host, const cni::nl::LinkInfo& b
   return cni::OkStatus();
 }
 
-cni::Status EnableForwarding(const Gateways& gws) {
-  auto enable = [](const std::string& key) -> cni::Status {
-    auto cur = cni::ReadSysctl(key);
-    if (cur && *cur == "1") return cni::OkStatus();
+cni::Status EnableForwarding(cni::nl::Handle& host, const Gateways& gws) {
+  // Asked through netlink first: the file is opened only to switch it on.
+  auto enable = [&host](cni::Family family, const std::string& key) -> cni::Status {
+    auto on = host.ForwardingEnabled(family);
+    if (on && *on) return cni::OkStatus();
     if (auto s = cni::WriteSysctl(key, "1"); !s) {
       return s.error().Context("failed to enable forwarding");
     }
     return cni::OkStatus();
   };
   if (!gws.v4.empty()) {
-    if (auto s = enable("net/ipv4/ip_forward"); !s) return s;
+    if (auto s = enable(cni::Family::kV4, "net/ipv4/ip_forward"); !s) return s;
   }
   if (!gws.v6.empty()) {
-    if (auto s = enable("net/ipv6/conf/all/forwarding"); !s) return s;
+    if (auto s = enable(cni::Family::kV6, "net/ipv6/conf/all/forwarding"); !s) return s;
   }
   return cni::OkStatus();
 }

@@ -32,9 +32,10 @@ Gateways CalcGateways(cni::AddResult& result, const BridgeConf& conf);
 cni::Status EnsureGatewayAddrs(cni::nl::Handle& host, const cni::nl::LinkInfo& br,
                                const Gateways& gws, bool force_address);
 
-// ip_forward / ipv6 forwarding on in the calling thread's namespace, for the families
-// that have a gateway; written only when not already on.
-cni::Status EnableForwarding(const Gateways& gws);
+// ip_forward / ipv6 forwarding on in the calling thread's namespace (where `host`
+// is), for the families that have a gateway; read through `host`, written only
+// when not already on.
+cni::Status EnableForwarding(cni::nl::Handle& host, const Gateways& gws);
 
 }  // namespace bridge
 

@@ -59,10 +59,10 @@ TempNetns::~TempNetns() {
 
 std::string TempNetns::path() const { return cni::NamedNetnsPath(name_); }
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/linen-test-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) {
-    throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+TempDir::TempDir(const std::string& parent) {
+  std::string tmpl = parent + "/linen-test-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) {
+    throw std::runtime_error("mkdtemp in " + parent + ": " + std::strerror(errno));
   }
   path_ = tmpl;
 }

@@ -35,10 +35,10 @@ class TempNetns {
   cni::NetNs ns_;
 };
 
-// A directory under /tmp removed recursively by the destructor.
+// A directory under `parent` removed recursively by the destructor.
 class TempDir {
  public:
-  TempDir();
+  explicit TempDir(const std::string& parent = "/tmp");
   ~TempDir();
   TempDir(const TempDir&) = delete;
   const std::string& path() const { return path_; }
