@@ -149,6 +149,10 @@ class Handle {
   Status WaitOperUp(int index, std::chrono::milliseconds timeout);
   // net/ipv4/conf/<dev>/arp_notify, set through netlink (no /proc/sys lookup).
   Status SetArpNotify(int index, bool on);
+  // IPv6 link-local address generation off (addr_gen_mode "none"): a link that
+  // needs no IPv6 address of its own (a bridge port) then gets none, and so no
+  // DAD, router solicitations or their timers when it comes up.
+  Status SetNoIpv6LinkLocal(int index);
 
   // net/ipv4/ip_forward or net/ipv6/conf/all/forwarding, read through netlink
   // (RTM_GETNETCONF); kNotFound if the family is not there.

@@ -35,6 +35,24 @@ Status Handle::SetArpNotify(int index, bool on) {
   return internal::Transact(sock_, msg.get(), what);
 }
 
+Status Handle::SetNoIpv6LinkLocal(int index) {
+  const std::string what = "set addr_gen_mode none on link #" + std::to_string(index);
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  ifi.ifi_index = index;
+  internal::MsgPtr msg = internal::NewMsg(RTM_NEWLINK, 0, &ifi, sizeof(ifi));
+  // IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE: u8 } }
+  nlattr* spec = msg ? nla_nest_start(msg.get(), IFLA_AF_SPEC) : nullptr;
+  nlattr* inet6 = spec ? nla_nest_start(msg.get(), AF_INET6) : nullptr;
+  if (inet6 == nullptr ||
+      nla_put_u8(msg.get(), IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE) < 0) {
+    return Error(Code::kInternal, what + ": cannot build netlink message");
+  }
+  nla_nest_end(msg.get(), inet6);
+  nla_nest_end(msg.get(), spec);
+  return internal::Transact(sock_, msg.get(), what);
+}
+
 Result<bool> Handle::ForwardingEnabled(Family family) {
   const std::string what =
       std::string("read ") + (family == Family::kV4 ? "net/ipv4/ip_forward"

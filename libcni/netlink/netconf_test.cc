@@ -68,6 +68,22 @@ TEST_F(NetconfTest, LinkCarriesIpv6AcceptRaAndDad) {
   EXPECT_EQ(h_->LinkByName("dv0")->ipv6_accept_dad, 1);
 }
 
+TEST_F(NetconfTest, NoIpv6LinkLocalBeforeUp) {
+  auto s = h_->CreateVeth({.name = "ll0", .peer_name = "ll1"});
+  ASSERT_TRUE(s) << s.error().msg();
+  int a = h_->LinkByName("ll0")->index, b = h_->LinkByName("ll1")->index;
+  ASSERT_TRUE(h_->SetNoIpv6LinkLocal(a));
+  ASSERT_TRUE(h_->SetUp(a));
+  ASSERT_TRUE(h_->SetUp(b));
+  EXPECT_EQ(Sysctl("net/ipv6/conf/ll0/addr_gen_mode"), "1\n");
+  // `ip -j` leaves out a link without addresses of the family.
+  auto none = Ip("-6 addr show dev ll0");
+  EXPECT_TRUE(none.empty() || none[0]["addr_info"].empty()) << none;
+  auto own = Ip("-6 addr show dev ll1");
+  ASSERT_EQ(own.size(), 1u) << "the other end keeps its link-local";
+  EXPECT_FALSE(own[0]["addr_info"].empty()) << own;
+}
+
 TEST_F(NetconfTest, ListAddrsIsFilteredByLinkAndFamily) {
   int a = UpVethPair("fa0", "fa1");
   int b = h_->LinkByName("fa1")->index;

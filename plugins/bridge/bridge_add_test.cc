@@ -42,6 +42,11 @@ TEST_F(BridgeAddTest, TwoPodsPingEachOtherAndTheGateway) {
   EXPECT_NE(Node("ip -o link show cni0").out.find(std::string(ja["interfaces"][0]["mac"])),
             std::string::npos);
   EXPECT_EQ(Node("sysctl -n net.ipv4.ip_forward").out, "1\n");
+  // A bridge port has no IPv6 address of its own (no link-local, so no DAD or
+  // router solicitations for it); the pod's end keeps its link-local.
+  EXPECT_EQ(Node("ip -6 -o addr show dev " + host_veth).out, "");
+  EXPECT_EQ(Node("cat /proc/sys/net/ipv6/conf/" + host_veth + "/addr_gen_mode").out, "1\n");
+  EXPECT_NE(In(a, "ip -6 -o addr show dev eth0 scope link").out, "");
 
   EXPECT_TRUE(Ping(a, AddrOf(jb)));
   EXPECT_TRUE(Ping(b, AddrOf(ja)));

@@ -71,6 +71,9 @@ cni::Result<VethPair> SetupVeth(cni::nl::Handle& host, cni::nl::Handle& containe
       return s.error().Context("failed to setup vlan on interface \"" + hn + "\"");
     }
   }
+  // A bridge port needs no IPv6 address of its own (the bridge holds the gateway's).
+  // Best effort: a node without IPv6 refuses it, and that changes nothing here.
+  (void)host.SetNoIpv6LinkLocal(hi);
   if (auto s = host.SetUp(hi); !s) return s.error().Context("failed to set \"" + hn + "\" up");
   pair.host.master_index = bridge_index;
   pair.host.admin_up = true;
