@@ -17,7 +17,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 build="$root/build-bench"
-seq=200 par=100 rss=5 peers=5000 reps=20 iperf_seconds=3 iperf_rounds=3 do_build=1
+seq=200 par=100 rss=5 peers=5000 reps=20 iperf_seconds=3 iperf_rounds=5 do_build=1
 skip="" store_root=/dev/shm
 while (($#)); do
   case "$1" in

@@ -109,11 +109,15 @@ cni::Result<Child> Child::Start(const ExecSpec& spec) {
 
   c.traced_ = spec.trace_own_rss;
   c.start_ns_ = NowNs();
-  pid_t pid = fork();
+  // As runtimes start plugins (Go's os/exec clones with CLONE_VM|CLONE_VFORK): the
+  // child borrows this process's memory until its execve, so no page tables are
+  // copied only to be thrown away. The traced RSS runs keep fork(): a tracee's
+  // first stop must not hold this process suspended.
+  pid_t pid = trace ? fork() : vfork();
   if (pid < 0) {
     int e = errno;
     close(in_fd);
-    return cni::ErrnoError("fork", e);
+    return cni::ErrnoError(trace ? "fork" : "vfork", e);
   }
   if (pid == 0) {
     if (ns_fd >= 0 && setns(ns_fd, CLONE_NEWNET) < 0) _exit(126);
