@@ -61,6 +61,9 @@ struct VethSpec {
   int mtu = 0;                // 0 = kernel default; applied to both ends
   std::string mac;            // "" = kernel random
   std::string peer_mac;
+  // TX/RX queues allocated per end; 0 = the kernel's (one per possible CPU, of
+  // which veth uses 1 unless raised later with ethtool -L).
+  int queues = 0;
 };
 
 struct BridgeSpec {

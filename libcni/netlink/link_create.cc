@@ -67,6 +67,12 @@ Status Handle::CreateVeth(const VethSpec& spec) {
   if (auto s = SetCommon(peer.get(), spec.peer_name, spec.mtu, spec.peer_mac, what); !s) return s;
   // The kernel creates the peer directly inside the other namespace, so the
   // peer's name only has to be free there and nothing ever moves it.
+  if (spec.queues > 0) {
+    for (rtnl_link* end : {link.get(), peer.get()}) {
+      rtnl_link_set_num_tx_queues(end, static_cast<uint32_t>(spec.queues));
+      rtnl_link_set_num_rx_queues(end, static_cast<uint32_t>(spec.queues));
+    }
+  }
   if (spec.peer_ns != nullptr) rtnl_link_set_ns_fd(peer.get(), spec.peer_ns->fd());
   return SendCreate(sock_, link.get(), what);
 }

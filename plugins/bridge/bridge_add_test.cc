@@ -47,6 +47,12 @@ TEST_F(BridgeAddTest, TwoPodsPingEachOtherAndTheGateway) {
   EXPECT_EQ(Node("ip -6 -o addr show dev " + host_veth).out, "");
   EXPECT_EQ(Node("cat /proc/sys/net/ipv6/conf/" + host_veth + "/addr_gen_mode").out, "1\n");
   EXPECT_NE(In(a, "ip -6 -o addr show dev eth0 scope link").out, "");
+  // One queue each way on both ends: what veth uses by default, without first
+  // allocating one per CPU.
+  EXPECT_NE(Node("ip -d -o link show " + host_veth).out.find("numtxqueues 1 numrxqueues 1"),
+            std::string::npos);
+  EXPECT_NE(In(a, "ip -d -o link show eth0").out.find("numtxqueues 1 numrxqueues 1"),
+            std::string::npos);
 
   EXPECT_TRUE(Ping(a, AddrOf(jb)));
   EXPECT_TRUE(Ping(b, AddrOf(ja)));

@@ -22,7 +22,13 @@ cni::Result<VethPair> SetupVeth(cni::nl::Handle& host, cni::nl::Handle& containe
                          .peer_ns = &container_ns,
                          .mtu = conf.mtu,
                          .mac = RandomMac(),
-                         .peer_mac = conf.mac};
+                         .peer_mac = conf.mac,
+                         // The kernel's default allocates a queue per possible CPU
+                         // for each end (sysfs objects and all), then switches all
+                         // but one off again, waiting for an RCU grace period under
+                         // the RTNL lock per end. One queue each is what veth uses
+                         // by default anyway.
+                         .queues = 1};
   if (auto s = host.CreateVeth(spec); !s) {
     // EEXIST does not say which end collided; look, so the message names it.
     if (s.error().IsExists()) {
