@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
   auto* v = app.add_subcommand("vxlan", "vxlan backend: programming N peers vs ip/bridge -batch");
   v->add_option("--peers", vx.peers, "synthetic peers");
   v->add_option("--reps", vx.reps, "repetitions of the single-peer change and no-op reconcile");
+  v->add_option("--program-rounds", vx.program_rounds,
+                "from-nothing runs per side, interleaved; the median counts (default 5)");
 
   CLI11_PARSE(app, argc, argv);
 

@@ -12,6 +12,7 @@ namespace linen::bench {
 struct VxlanBenchOptions {
   int peers = 5000;
   int reps = 20;  // single-peer changes and no-op reconciles
+  int program_rounds = 5;  // from-nothing runs per side (median reported)
 };
 
 bool RunVxlanBench(const VxlanBenchOptions& opt, Report& report);
