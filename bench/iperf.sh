@@ -11,7 +11,7 @@
 # typed with nft(8): a nat table makes the kernel track every connection, and that
 # cost belongs to both sides of the comparison. "linen": the host-gw / vxlan meta-plugin with a static topology,
 # exec'd inside each node namespace, delegating to our bridge + host-local.
-# iperf3 runs pod1 -> pod2; the best of --rounds runs counts (the machine is shared).
+# iperf3 runs pod1 -> pod2; the median of --rounds runs counts (the machine is shared).
 # Everything lives in namespaces named lbi<pid>*, removed on exit even on failure.
 # Prints a table; with --out, appends key=value lines to <out>/summary.txt.
 set -euo pipefail
@@ -163,7 +163,7 @@ measure() {
   jq -r '.end.sum_received.bits_per_second / 1e9 | . * 1000 | round / 1000' <<<"$json"
 }
 
-declare -A best
+declare -A best runs
 for backend in $backends; do
   for ((r = 0; r < rounds; r++)); do
     # Alternate who goes first, so a load swing does not always hit the same side.
@@ -176,9 +176,7 @@ for backend in $backends; do
       mtu=$(ip -n "$p1" -o link show eth0 | sed -n 's/.* mtu \([0-9]*\).*/\1/p')
       gbps=$(measure)
       echo "  $label round $r: $gbps Gbit/s (pod MTU $mtu)" >&2
-      if [[ -z ${best[$label]:-} ]] || awk -v a="$gbps" -v b="${best[$label]}" 'BEGIN{exit !(a>b)}'; then
-        best[$label]=$gbps
-      fi
+      runs[$label]="${runs[$label]:-} $gbps"
       best["$label.mtu"]=$mtu
       [[ $kind == linen ]] && linen_del "$backend"
       teardown_nodes
@@ -186,7 +184,12 @@ for backend in $backends; do
   done
 done
 
-echo "== iperf3 pod-to-pod across two nodes (best of $rounds x ${seconds}s)"
+# The median of the rounds counts: single runs swing by +-10% on a shared machine, and
+# a median moves less with one lucky or unlucky run than a best-of does.
+median() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END{print (NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2}'; }
+for label in "${!runs[@]}"; do best[$label]=$(median "${runs[$label]}"); done
+
+echo "== iperf3 pod-to-pod across two nodes (median of $rounds x ${seconds}s)"
 for backend in $backends; do
   h=${best[hand-$backend]} l=${best[linen-$backend]}
   ratio=$(awk -v l="$l" -v h="$h" 'BEGIN{printf "%.3f", l/h}')
