@@ -8,6 +8,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -16,41 +17,45 @@
 
 namespace cni::nl {
 
-Status Handle::SetArpNotify(int index, bool on) {
-  const std::string what = "set arp_notify on link #" + std::to_string(index);
+namespace {
+
+// RTM_NEWLINK on link `index` carrying IFLA_AF_SPEC { family { what `fill` adds } }:
+// the per-family settings a link message can change.
+Status SetLinkAf(nl_sock* sock, int index, int family, const std::string& what,
+                 const std::function<int(nl_msg*)>& fill) {
   ifinfomsg ifi{};
   ifi.ifi_family = AF_UNSPEC;
   ifi.ifi_index = index;
   internal::MsgPtr msg = internal::NewMsg(RTM_NEWLINK, 0, &ifi, sizeof(ifi));
-  // IFLA_AF_SPEC { AF_INET { IFLA_INET_CONF { IPV4_DEVCONF_ARP_NOTIFY: u32 } } }
   nlattr* spec = msg ? nla_nest_start(msg.get(), IFLA_AF_SPEC) : nullptr;
-  nlattr* inet = spec ? nla_nest_start(msg.get(), AF_INET) : nullptr;
-  nlattr* conf = inet ? nla_nest_start(msg.get(), IFLA_INET_CONF) : nullptr;
-  if (conf == nullptr || nla_put_u32(msg.get(), IPV4_DEVCONF_ARP_NOTIFY, on ? 1 : 0) < 0) {
+  nlattr* af = spec ? nla_nest_start(msg.get(), family) : nullptr;
+  if (af == nullptr || fill(msg.get()) < 0) {
     return Error(Code::kInternal, what + ": cannot build netlink message");
   }
-  nla_nest_end(msg.get(), conf);
-  nla_nest_end(msg.get(), inet);
+  nla_nest_end(msg.get(), af);
   nla_nest_end(msg.get(), spec);
-  return internal::Transact(sock_, msg.get(), what);
+  return internal::Transact(sock, msg.get(), what);
+}
+
+}  // namespace
+
+Status Handle::SetArpNotify(int index, bool on) {
+  return SetLinkAf(sock_, index, AF_INET, "set arp_notify on link #" + std::to_string(index),
+                   [on](nl_msg* m) {
+                     nlattr* conf = nla_nest_start(m, IFLA_INET_CONF);
+                     if (conf == nullptr || nla_put_u32(m, IPV4_DEVCONF_ARP_NOTIFY, on) < 0) {
+                       return -1;
+                     }
+                     nla_nest_end(m, conf);
+                     return 0;
+                   });
 }
 
 Status Handle::SetNoIpv6LinkLocal(int index) {
-  const std::string what = "set addr_gen_mode none on link #" + std::to_string(index);
-  ifinfomsg ifi{};
-  ifi.ifi_family = AF_UNSPEC;
-  ifi.ifi_index = index;
-  internal::MsgPtr msg = internal::NewMsg(RTM_NEWLINK, 0, &ifi, sizeof(ifi));
-  // IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE: u8 } }
-  nlattr* spec = msg ? nla_nest_start(msg.get(), IFLA_AF_SPEC) : nullptr;
-  nlattr* inet6 = spec ? nla_nest_start(msg.get(), AF_INET6) : nullptr;
-  if (inet6 == nullptr ||
-      nla_put_u8(msg.get(), IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE) < 0) {
-    return Error(Code::kInternal, what + ": cannot build netlink message");
-  }
-  nla_nest_end(msg.get(), inet6);
-  nla_nest_end(msg.get(), spec);
-  return internal::Transact(sock_, msg.get(), what);
+  return SetLinkAf(sock_, index, AF_INET6,
+                   "set addr_gen_mode none on link #" + std::to_string(index), [](nl_msg* m) {
+                     return nla_put_u8(m, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+                   });
 }
 
 Result<bool> Handle::ForwardingEnabled(Family family) {
