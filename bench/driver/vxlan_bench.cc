@@ -148,25 +148,34 @@ void WriteBatches(const std::vector<NodeLease>& peers, const std::string& ip_fil
   }
 }
 
+// Every peer from nothing on `n`, timed: the baseline's two batch processes...
+cni::Result<double> ProgramBaseline(VxNode& n, const std::vector<NodeLease>& peers) {
+  test::TempDir dir;
+  const std::string ip_file = dir.path() + "/ip.batch", br_file = dir.path() + "/bridge.batch";
+  WriteBatches(peers, ip_file, br_file);
+  auto t_br = Exec(n, {"/usr/sbin/bridge", "-batch", br_file});
+  if (!t_br) return t_br.error();
+  auto t_ip = Exec(n, {"/usr/sbin/ip", "-batch", ip_file});
+  if (!t_ip) return t_ip.error();
+  return *t_br + *t_ip;
+}
+
+// ...or one Reconcile of our backend.
+cni::Result<double> ProgramOurs(VxNode& n, const std::vector<NodeLease>& peers) {
+  double t0 = NowNs();
+  auto st = n.backend->Reconcile(peers);
+  if (!st) return st.error().Context("Reconcile");
+  return (NowNs() - t0) / 1e6;
+}
+
 // Programming every peer from nothing on a fresh node, once more for each side, so the
 // ratio is a median of interleaved runs rather than of one run each.
 bool ProgramAllAgain(const std::vector<NodeLease>& peers, bool ours, double* ms) {
   auto n = MakeNode();
   if (!n) return std::fprintf(stderr, "vxlan node: %s\n", n.error().msg().c_str()), false;
-  if (ours) {
-    double t0 = NowNs();
-    auto st = n->backend->Reconcile(peers);
-    *ms = (NowNs() - t0) / 1e6;
-    if (!st) return std::fprintf(stderr, "Reconcile: %s\n", st.error().msg().c_str()), false;
-    return true;
-  }
-  test::TempDir dir;
-  const std::string ip_file = dir.path() + "/ip.batch", br_file = dir.path() + "/bridge.batch";
-  WriteBatches(peers, ip_file, br_file);
-  auto t_br = Exec(*n, {"/usr/sbin/bridge", "-batch", br_file});
-  auto t_ip = Exec(*n, {"/usr/sbin/ip", "-batch", ip_file});
-  if (!t_br || !t_ip) return std::fprintf(stderr, "baseline batch failed\n"), false;
-  *ms = *t_br + *t_ip;
+  auto t = ours ? ProgramOurs(*n, peers) : ProgramBaseline(*n, peers);
+  if (!t) return std::fprintf(stderr, "%s\n", t.error().msg().c_str()), false;
+  *ms = *t;
   return true;
 }
 
@@ -174,16 +183,9 @@ bool Baseline(const VxlanBenchOptions& opt, const std::vector<NodeLease>& peers,
               double* all_ms, std::vector<double>* change_ms) {
   auto n = MakeNode();
   if (!n) return std::fprintf(stderr, "baseline node: %s\n", n.error().msg().c_str()), false;
-  test::TempDir dir;
-  const std::string ip_file = dir.path() + "/ip.batch", br_file = dir.path() + "/bridge.batch";
-  WriteBatches(peers, ip_file, br_file);
-  auto t_br = Exec(*n, {"/usr/sbin/bridge", "-batch", br_file});
-  auto t_ip = Exec(*n, {"/usr/sbin/ip", "-batch", ip_file});
-  if (!t_br || !t_ip) {
-    std::fprintf(stderr, "baseline batch: %s\n", (!t_br ? t_br.error() : t_ip.error()).msg().c_str());
-    return false;
-  }
-  *all_ms = *t_br + *t_ip;
+  auto t = ProgramBaseline(*n, peers);
+  if (!t) return std::fprintf(stderr, "baseline batch: %s\n", t.error().msg().c_str()), false;
+  *all_ms = *t;
   ReportCounts(rep, "iproute2", CountEntries(*n), static_cast<long>(peers.size()));
   // One peer moves: what an operator would type, three processes.
   for (int r = 0; r < opt.reps; ++r) {
@@ -211,13 +213,13 @@ bool Ours(const VxlanBenchOptions& opt, std::vector<NodeLease> peers, Report& re
           std::vector<double>* noop_update_ms) {
   auto n = MakeNode();
   if (!n) return std::fprintf(stderr, "linen node: %s\n", n.error().msg().c_str()), false;
-  double t0 = NowNs();
-  auto st = n->backend->Reconcile(peers);
-  *all_ms = (NowNs() - t0) / 1e6;
-  if (!st) return std::fprintf(stderr, "Reconcile: %s\n", st.error().msg().c_str()), false;
+  auto t = ProgramOurs(*n, peers);
+  if (!t) return std::fprintf(stderr, "%s\n", t.error().msg().c_str()), false;
+  *all_ms = *t;
   ReportCounts(rep, "linen", CountEntries(*n), static_cast<long>(peers.size()));
 
   long noop_ops = 0, extra_ops = 0;
+  double t0 = 0;
   for (int r = 0; r < opt.reps; ++r) {
     t0 = NowNs();
     auto s = n->backend->Reconcile(peers);
