@@ -61,9 +61,15 @@ void Agent::NoteError(const cni::Error& e) {
 
 void Agent::RegistryDown(const cni::Error& e) {
   metrics_->SetLastError(e.msg());
-  if (!registry_up_) return;
+  if (!registry_up_) {
+    // The outage is announced once; a different reason during it is worth a line.
+    if (e.msg() != last_logged_error_) Log("registry still unreachable: " + e.msg());
+    last_logged_error_ = e.msg();
+    return;
+  }
   registry_up_ = false;
   metrics_->SetRegistryUp(false);
+  last_logged_error_ = e.msg();
   Log("registry unreachable, keeping the data path as it is and retrying: " + e.msg());
 }
 

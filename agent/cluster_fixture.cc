@@ -88,6 +88,11 @@ void ClusterTest::TearDown() {
     }
     n->agent.reset();
   }
+  if (HasFailure() && dir_) {
+    // etcd's own warnings (slow requests, connection errors) next to the agents'.
+    std::ifstream log(dir_->path() + "/etcd.log");
+    std::cerr << "---- etcd log (warnings) ----\n" << log.rdbuf() << "\n";
+  }
   nodes_.clear();
   inside_.reset();
   etcd_.reset();

@@ -1,7 +1,17 @@
 // The etcd client against a real etcd 3.4 running in a test namespace.
 #include "overlay/registry/etcd/etcd_client.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
 
 #include "overlay/registry/etcd/etcd_test_fixture.h"
 #include "overlay/registry/etcd/etcd_watch.h"
@@ -202,6 +212,105 @@ TEST_F(ClientTest, SecondEndpointUsedWhenFirstIsDown) {
   auto c = Client::Create(o);
   ASSERT_TRUE(c);
   EXPECT_TRUE((*c)->Put(UniquePrefix(), "v"));
+}
+
+// A TCP front for etcd on 127.0.0.1: the first connection it accepts is read from
+// but never answered (a server that stopped answering on one connection); every
+// later one is relayed to etcd.
+class StallFirstProxy {
+ public:
+  explicit StallFirstProxy(int etcd_port) : etcd_port_(etcd_port) {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), len) == 0 && listen(listen_fd_, 8) == 0 &&
+        getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+      port_ = ntohs(a.sin_port);
+    }
+    accept_ = std::thread([this] { AcceptLoop(); });
+  }
+  ~StallFirstProxy() {
+    stop_ = true;
+    accept_.join();  // after it, nothing adds to workers_ or fds_
+    for (auto& t : workers_) t.join();
+    for (int fd : fds_) close(fd);
+    close(listen_fd_);
+  }
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int accepted() const { return accepted_; }
+
+ private:
+  bool Readable(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return poll(&p, 1, 50) > 0;
+  }
+  void AcceptLoop() {
+    while (!stop_) {
+      if (!Readable(listen_fd_)) continue;
+      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      fds_.push_back(fd);
+      if (accepted_++ == 0) {
+        workers_.emplace_back([this, fd] { Drain(fd); });
+        continue;
+      }
+      int up = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in e{};
+      e.sin_family = AF_INET;
+      e.sin_port = htons(static_cast<uint16_t>(etcd_port_));
+      e.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      fds_.push_back(up);
+      if (connect(up, reinterpret_cast<sockaddr*>(&e), sizeof e) != 0) continue;
+      workers_.emplace_back([this, fd, up] { Relay(fd, up); });
+    }
+  }
+  void Drain(int fd) {
+    char buf[4096];
+    while (!stop_) {
+      if (Readable(fd) && read(fd, buf, sizeof buf) <= 0) return;
+    }
+  }
+  void Relay(int a, int b) {
+    char buf[16384];
+    while (!stop_) {
+      pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+      if (poll(p, 2, 50) <= 0) continue;
+      for (int i = 0; i < 2; ++i) {
+        if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        ssize_t n = read(p[i].fd, buf, sizeof buf);
+        if (n <= 0 || write(p[1 - i].fd, buf, static_cast<size_t>(n)) != n) return;
+      }
+    }
+  }
+
+  int etcd_port_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> accepted_{0};
+  std::thread accept_;
+  std::vector<int> fds_;              // touched only by the accept thread until it ends
+  std::vector<std::thread> workers_;  // likewise
+};
+
+// A request that timed out leaves nothing behind that the next one could wait on:
+// the next request goes out on a new connection and gets its answer.
+TEST_F(ClientTest, TimedOutRequestDoesNotStallTheNext) {
+  const std::string ep = etcd_->endpoint();
+  StallFirstProxy proxy(std::stoi(ep.substr(ep.rfind(':') + 1)));
+  ClientOptions o = client_options();
+  o.endpoints = {proxy.endpoint()};
+  o.request_timeout = milliseconds(500);
+  auto c = Client::Create(o);
+  ASSERT_TRUE(c);
+  const std::string key = UniquePrefix() + "/k";
+  auto first = (*c)->Put(key, "v");
+  ASSERT_FALSE(first) << "the first connection is never answered";
+  EXPECT_EQ(first.error().code(), cni::Code::kTryAgainLater) << first.error().msg();
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE((*c)->Put(key, "v" + std::to_string(i)));
+  EXPECT_EQ(proxy.accepted(), 2) << "one new connection, then reused";
 }
 
 TEST(ClientOptionsTest, BadEndpointsRefused) {
