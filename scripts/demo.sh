@@ -64,7 +64,8 @@ tmp=$(mktemp -d /tmp/linen-demo.XXXXXX)
 # etcd fsyncs its WAL on every write; on a busy disk that stalls for seconds, so its
 # store lives in memory (the demo needs no durability).
 etcd_store=/dev/shm/$(basename "$tmp")-etcd
-created=()      # namespaces, in creation order
+created=()      # namespaces, in creation order; each is listed before it is
+                # made, so a signal right after `ip netns add` cannot leak it
 procs=()        # background processes (linend per node, etcd), in start order
 linend_pid=()   # node index -> its linend
 declare -A pod_ip pod_node
@@ -130,13 +131,13 @@ echo "work dir: $tmp"
 
 # --- namespaces ---------------------------------------------------------------------
 say "underlay: bridge ulbr in namespace $ul, nodes on 192.168.50.0/24"
-ip netns add "$ul"; created+=("$ul")
+created+=("$ul"); ip netns add "$ul"
 ip -n "$ul" link set lo up   # etcd and etcdctl there talk over the local address
 ip -n "$ul" link add ulbr type bridge
 ip -n "$ul" link set ulbr up
 for i in 1 2 3; do
   n=$(nsof node$i)
-  ip netns add "$n"; created+=("$n")
+  created+=("$n"); ip netns add "$n"
   ip -n "$n" link set lo up
   ip -n "$n" link add eth0 type veth peer name ul$i netns "$ul"
   ip -n "$n" addr add 192.168.50.$i/24 dev eth0
@@ -257,7 +258,7 @@ for node in "${nodes[@]}"; do
   for s in a b; do
     pod=$node$s
     ns=$(nsof "$pod")
-    ip netns add "$ns"; created+=("$ns")
+    created+=("$ns"); ip netns add "$ns"
     ip -n "$ns" link set lo up
     if ! out=$(on_node "$node" --json add "$net" "/run/netns/$ns"); then
       echo "cnitool add failed on $node for $pod:" >&2
