@@ -7,6 +7,8 @@
 
 #include "agent/log.h"
 #include "agent/node_ip.h"
+#include "libcni/netlink/nftables.h"
+#include "overlay/backend/masquerade.h"
 #include "overlay/backend/subnet_env.h"
 
 namespace linen::agent {
@@ -94,6 +96,25 @@ cni::Status Agent::WriteSubnetFile() {
   return overlay::WriteSubnetEnv(opts_.subnet_file, env);
 }
 
+// linend owns the node masquerade in agent mode (as flanneld with --ip-masq): the
+// plugins only read FLANNEL_IPMASQ, so no pod ADD touches nftables. Kept in step on
+// start-up and every full sync; removed when the cluster config turns it off.
+cni::Status Agent::SyncNodeMasquerade() {
+  auto nft = cni::nft::Socket::Open();
+  if (!nft) return nft.error();
+  const cni::IpNet& net = node_.cluster.network;
+  if (!node_.cluster.ip_masq) {
+    return overlay::DeleteMasquerade(*nft, overlay::kAgentMasqName, net.family());
+  }
+  auto changed = overlay::SyncMasquerade(*nft, overlay::kAgentMasqName, net);
+  if (!changed) return changed.error();
+  if (*changed) {
+    Log("masquerade for traffic leaving " + net.Masked().ToString() + " set in table " +
+        overlay::MasqTableName(overlay::kAgentMasqName));
+  }
+  return cni::OkStatus();
+}
+
 cni::Status Agent::SetUpNode() {
   auto cfg = registry_->Config();
   if (!cfg) return cfg.error();
@@ -125,7 +146,7 @@ cni::Status Agent::SetUpNode() {
   if (node.self.node_ip.IsUnspecified()) node.self.node_ip = *ip;
   backend_.reset();  // it refers to node_, which changes now
   node_ = std::move(node);
-  backend_ = overlay::NewBackend(*handle_, node_);
+  backend_ = overlay::NewBackend(*handle_, node_, [](std::string_view m) { Log(m); });
   auto setup = backend_->EnsureNode();
   if (!setup) return setup.error().Context("set up " + std::string(BackendName(cfg->backend)));
   setup_ = *setup;
@@ -138,6 +159,8 @@ cni::Status Agent::SetUpNode() {
     if (!again) return again.error();
     node_.self = *again;
   }
+  // Before subnet.env: a pod that starts once the file exists must already be NATed.
+  if (auto s = SyncNodeMasquerade(); !s) return s.error().Context("node masquerade");
   if (auto s = WriteSubnetFile(); !s) return s.error().Context("write " + opts_.subnet_file);
   metrics_->SetLeaseExpiry(opts_.registry == "etcd"
                                ? std::chrono::system_clock::now() + opts_.lease_ttl
@@ -189,6 +212,12 @@ void Agent::ReconcileNow(const char* why, bool full) {
   if (!stats) {
     NoteError(stats.error().Context("reconcile"));
     return;
+  }
+  if (full) {
+    if (auto s = SyncNodeMasquerade(); !s) {
+      NoteError(s.error().Context("node masquerade"));
+      return;
+    }
   }
   if (opts_.verbose || stats->ops() > 0) {
     Log(std::string(why) + ": " + std::to_string(peers_.size()) + " peers, " +
@@ -312,12 +341,18 @@ cni::Status Agent::RunCleanup() {
     }
   }
   node_ = node;
-  backend_ = overlay::NewBackend(*handle_, node_);
+  backend_ = overlay::NewBackend(*handle_, node_, [](std::string_view m) { Log(m); });
   if (auto s = backend_->Cleanup(); !s) return s.error().Context("cleanup");
+  auto nft = cni::nft::Socket::Open();
+  if (!nft) return nft.error();
+  if (auto s = overlay::DeleteMasquerade(*nft, overlay::kAgentMasqName, cfg->network.family());
+      !s) {
+    return s.error().Context("cleanup");
+  }
   if (unlink(opts_.subnet_file.c_str()) != 0 && errno != ENOENT) {
     return cni::ErrnoError("remove " + opts_.subnet_file, errno);
   }
-  Log("cleanup done: routes, devices and " + opts_.subnet_file + " removed");
+  Log("cleanup done: routes, devices, masquerade and " + opts_.subnet_file + " removed");
   return cni::OkStatus();
 }
 

@@ -42,6 +42,7 @@ class Agent {
   using Clock = std::chrono::steady_clock;
 
   // Config, node IP, lease, backend device, subnet.env, first full peer sync.
+  cni::Status SyncNodeMasquerade();
   cni::Status SetUpNode();
   // Re-reads every peer and reconciles the full set.
   cni::Status Relist();

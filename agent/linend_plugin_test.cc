@@ -40,5 +40,32 @@ TEST_F(LinendWithPlugins, HostGwPodsPingAcrossNodes) {
   RunMesh("host-gw");
 }
 
+// Agent mode: linend owns the node masquerade; pod ADDs never touch nftables.
+TEST_F(LinendWithPlugins, LinendOwnsMasqueradeAndRepairsIt) {
+  resync_ms_ = "200";
+  WriteConfig(R"({"Network":"10.246.0.0/16","Backend":{"Type":"vxlan"}})");
+  Node& n = AddNode();
+  StartAgent(n);
+  WaitSubnet(n);
+  auto nft = [&](const std::string& args) {
+    return linen::test::Sh("ip netns exec " + n.ns->name() + " nft " + args + " 2>&1").out;
+  };
+  const std::string rule =
+      "ip saddr 10.246.0.0/16 ip daddr != 10.246.0.0/16 ip daddr != 224.0.0.0/4 counter";
+  std::string table = nft("list table ip linen-linend");
+  EXPECT_NE(table.find(rule), std::string::npos) << table;
+  EXPECT_NE(table.find("type nat hook postrouting priority srcnat"), std::string::npos) << table;
+  const std::string tables_before = nft("list tables");
+
+  // The plugin reads FLANNEL_IPMASQ=true and adds nothing to nftables.
+  AddPluginPod(n, "vxlan");
+  EXPECT_EQ(nft("list tables"), tables_before);
+
+  // Someone removes it: the next resync puts it back.
+  nft("delete table ip linen-linend");
+  EXPECT_TRUE(Eventually([&] { return nft("list table ip linen-linend").find(rule) != std::string::npos; }))
+      << n.agent->Log();
+}
+
 }  // namespace
 }  // namespace linen::agent::testing

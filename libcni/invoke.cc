@@ -18,6 +18,8 @@
 #include <optional>
 #include <tuple>
 
+#include "libcni/plugin_note.h"
+
 extern char** environ;
 
 namespace cni {
@@ -247,8 +249,76 @@ Status ParseExecStatus(const ExecOutput& out, std::string_view plugin) {
                    (said.empty() ? ": no error message" : ": " + said));
 }
 
+namespace {
+
+std::span<const InProcessPlugin> in_process_table;
+
+// The entry for `type` when CNI_PATH leads to linen's build of it (plugin_note.h).
+const InProcessPlugin* InProcessFor(std::string_view type, const CmdArgs& args) {
+  const InProcessPlugin* entry = nullptr;
+  for (const InProcessPlugin& p : in_process_table) {
+    if (p.type == type) entry = &p;
+  }
+  if (entry == nullptr || getenv("LINEN_DELEGATE_EXEC") != nullptr) return nullptr;
+  auto found = FindInPath(type, args.PathDirs());
+  if (!found) return nullptr;
+  Fd fd(open(found->c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return nullptr;
+  char page[4096];
+  ssize_t n = pread(fd.get(), page, sizeof page, 0);
+  if (n <= 0) return nullptr;
+  const std::string marker = PluginNoteMarker(type);
+  return memmem(page, static_cast<size_t>(n), marker.data(), marker.size()) != nullptr ? entry
+                                                                                       : nullptr;
+}
+
+// What the delegate's PluginMain would make of the same environment and stdin.
+Result<CmdArgs> InProcessArgs(const CmdArgs& parent, std::string_view command,
+                              std::string_view stdin_data) {
+  CmdArgs a = parent;
+  a.command = std::string(command);
+  a.stdin_data = std::string(stdin_data);
+  auto conf = ParseNetConf(stdin_data);
+  if (!conf) return conf.error();
+  a.conf = std::move(*conf);
+  if (auto s = CheckVerbVersion(a.command, a.conf.cni_version); !s) return s.error();
+  return a;
+}
+
+Status RunInProcess(const PluginFuncs& f, const CmdArgs& a) {
+  const std::function<Status(const CmdArgs&)>* fn = nullptr;
+  if (a.command == "DEL") fn = &f.del;
+  if (a.command == "CHECK") fn = &f.check;
+  if (a.command == "GC") fn = &f.gc;
+  if (a.command == "STATUS") fn = &f.status;
+  if (fn == nullptr || !*fn) {
+    if (a.command == "GC" || a.command == "STATUS") return OkStatus();
+    return Error(Code::kInternal, "plugin does not implement " + a.command);
+  }
+  return (*fn)(a);
+}
+
+}  // namespace
+
+void SetInProcessPlugins(std::span<const InProcessPlugin> table) { in_process_table = table; }
+
 Result<AddResult> DelegateAdd(std::string_view type, const CmdArgs& args,
                               std::string_view stdin_data) {
+  if (const InProcessPlugin* p = InProcessFor(type, args)) {
+    auto a = InProcessArgs(args, "ADD", stdin_data);
+    if (!a) return a.error();
+    auto r = p->funcs().add(*a);
+    if (!r) return r.error();
+    // Exactly what the exec'd plugin would print and we would read back: the result
+    // in the config's version (which may drop or reshape fields).
+    const std::string& version = a->conf.cni_version;
+    auto j = ResultToJson(*r, version);
+    if (!j) return j.error();
+    auto back = ParseResult(*j, version);
+    if (!back) return back.error().Context("result of plugin " + std::string(type));
+    back->cni_version = version;
+    return back;
+  }
   auto out = RunDelegate("ADD", type, args, stdin_data);
   if (!out) return out.error();
   if (auto s = ParseExecStatus(*out, type); !s) return s.error();
@@ -278,6 +348,11 @@ Result<AddResult> DelegateAdd(std::string_view type, const CmdArgs& args,
 
 Status DelegateCommand(std::string_view command, std::string_view type, const CmdArgs& args,
                        std::string_view stdin_data) {
+  if (const InProcessPlugin* p = InProcessFor(type, args)) {
+    auto a = InProcessArgs(args, command, stdin_data);
+    if (!a) return a.error();
+    return RunInProcess(p->funcs(), *a);
+  }
   auto out = RunDelegate(command, type, args, stdin_data);
   if (!out) return out.error();
   return ParseExecStatus(*out, type);

@@ -89,18 +89,6 @@ bool NetnsOverride(const std::string& v) {
   return up == "TRUE";
 }
 
-// Version gates for the newer verbs, as skel: CHECK needs 0.4.0, GC/STATUS 1.1.0.
-Status CheckVerbVersion(const std::string& cmd, const std::string& version) {
-  const char* min = nullptr;
-  if (cmd == "CHECK") min = "0.4.0";
-  if (cmd == "GC" || cmd == "STATUS") min = "1.1.0";
-  if (min != nullptr && !VersionAtLeast(version, min)) {
-    return Error(Code::kIncompatibleVersion, "config version does not allow " + cmd,
-                 "config is \"" + version + "\", " + cmd + " needs " + min + " or later");
-  }
-  return OkStatus();
-}
-
 // Runs one verb; anything a verb throws becomes code 999 rather than a crash.
 template <typename Fn>
 auto Guarded(Fn&& fn) -> decltype(fn()) {
@@ -186,6 +174,18 @@ Result<std::string> Dispatch(const std::map<std::string, std::string>& env,
 }
 
 }  // namespace
+
+// Version gates for the newer verbs, as skel: CHECK needs 0.4.0, GC/STATUS 1.1.0.
+Status CheckVerbVersion(const std::string& cmd, const std::string& version) {
+  const char* min = nullptr;
+  if (cmd == "CHECK") min = "0.4.0";
+  if (cmd == "GC" || cmd == "STATUS") min = "1.1.0";
+  if (min != nullptr && !VersionAtLeast(version, min)) {
+    return Error(Code::kIncompatibleVersion, "config version does not allow " + cmd,
+                 "config is \"" + version + "\", " + cmd + " needs " + min + " or later");
+  }
+  return OkStatus();
+}
 
 PluginOutput RunPlugin(const std::map<std::string, std::string>& env,
                        std::string_view stdin_data, const PluginFuncs& funcs) {

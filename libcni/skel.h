@@ -39,6 +39,10 @@ struct PluginFuncs {
   std::function<Status(const CmdArgs&)> gc;      // unset: nothing to collect
 };
 
+// The spec's version rules per verb (CHECK, GC and STATUS need newer versions);
+// code 1 (incompatible version) when `version` does not allow `command`.
+Status CheckVerbVersion(const std::string& command, const std::string& version);
+
 // Reads the CNI_* environment, validates it per verb (SPEC table + skel extras),
 // parses stdin, dispatches, and prints the result in the config's cniVersion or the
 // spec error JSON on stdout. Returns the process exit code. `--version`/`--help` on

@@ -5,12 +5,13 @@
 
 namespace linen::overlay {
 
-std::unique_ptr<Backend> NewBackend(cni::nl::Handle& handle, const LocalNode& node) {
+std::unique_ptr<Backend> NewBackend(cni::nl::Handle& handle, const LocalNode& node,
+                                    LogSink log) {
   switch (node.cluster.backend) {
     case BackendType::kHostGw:
       return NewHostGwBackend(handle, node);
     case BackendType::kVxlan:
-      return NewVxlanBackend(handle, node);
+      return NewVxlanBackend(handle, node, std::move(log));
   }
   return nullptr;
 }

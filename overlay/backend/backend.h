@@ -18,7 +18,9 @@
 #ifndef LINEN_OVERLAY_BACKEND_BACKEND_H_
 #define LINEN_OVERLAY_BACKEND_BACKEND_H_
 
+#include <functional>
 #include <memory>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -92,9 +94,14 @@ class Backend {
   virtual cni::Status Cleanup() = 0;
 };
 
+// Where a backend reports what an operator should hear of (a device it had to
+// recreate). Library code never prints: linend passes its log, the plugins nothing.
+using LogSink = std::function<void(std::string_view)>;
+
 // The backend for node.cluster.backend, operating through `handle` (borrowed; it must
 // outlive the backend). Touches no kernel state.
-std::unique_ptr<Backend> NewBackend(cni::nl::Handle& handle, const LocalNode& node);
+std::unique_ptr<Backend> NewBackend(cni::nl::Handle& handle, const LocalNode& node,
+                                    LogSink log = nullptr);
 
 // "linen.<vni>"
 std::string VxlanDeviceName(uint32_t vni);

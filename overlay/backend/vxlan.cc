@@ -11,7 +11,6 @@
 #include "overlay/backend/vxlan.h"
 
 #include <cctype>
-#include <cstdio>
 #include <optional>
 
 #include "overlay/backend/host_gw.h"
@@ -48,8 +47,8 @@ std::string Incompatible(const cni::nl::LinkInfo& l, const cni::nl::VxlanInfo& w
 
 class VxlanBackend : public Backend {
  public:
-  VxlanBackend(cni::nl::Handle& h, const LocalNode& node)
-      : h_(h), node_(node), dev_name_(VxlanDeviceName(node.cluster.vni)) {}
+  VxlanBackend(cni::nl::Handle& h, const LocalNode& node, LogSink log)
+      : h_(h), node_(node), dev_name_(VxlanDeviceName(node.cluster.vni)), log_(std::move(log)) {}
 
   BackendType type() const override { return BackendType::kVxlan; }
 
@@ -142,7 +141,7 @@ class VxlanBackend : public Backend {
       if (why.empty()) return link;
       // Recreate, as flannel does: a VTEP with the wrong VNI/local/port silently
       // blackholes traffic, which is worse than a brief gap.
-      std::fprintf(stderr, "linen: recreating %s: %s\n", dev_name_.c_str(), why.c_str());
+      if (log_) log_("recreating " + dev_name_ + ": " + why);
       if (auto s = h_.DeleteLink(dev_name_); !s) return s.error().Context("delete " + dev_name_);
     } else if (!link.error().IsNotFound()) {
       return link.error().Context("look up " + dev_name_);
@@ -244,14 +243,16 @@ class VxlanBackend : public Backend {
   cni::nl::Handle& h_;
   LocalNode node_;
   std::string dev_name_;
+  LogSink log_;
   int vtep_index_ = 0;
   DesiredSync sync_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> NewVxlanBackend(cni::nl::Handle& h, const LocalNode& node) {
-  return std::make_unique<VxlanBackend>(h, node);
+std::unique_ptr<Backend> NewVxlanBackend(cni::nl::Handle& h, const LocalNode& node,
+                                         LogSink log) {
+  return std::make_unique<VxlanBackend>(h, node, std::move(log));
 }
 
 }  // namespace linen::overlay

@@ -8,7 +8,8 @@
 
 namespace linen::overlay {
 
-std::unique_ptr<Backend> NewVxlanBackend(cni::nl::Handle& h, const LocalNode& node);
+std::unique_ptr<Backend> NewVxlanBackend(cni::nl::Handle& h, const LocalNode& node,
+                                         LogSink log);
 
 }  // namespace linen::overlay
 

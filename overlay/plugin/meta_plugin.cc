@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -15,9 +14,9 @@
 #include "libcni/skel.h"
 #include "netns/netns.h"
 #include "overlay/backend/backend.h"
+#include "overlay/backend/masquerade.h"
 #include "overlay/backend/subnet_env.h"
 #include "overlay/plugin/delegate.h"
-#include "overlay/plugin/masquerade.h"
 #include "overlay/plugin/meta_conf.h"
 #include "overlay/plugin/node_context.h"
 #include "overlay/plugin/node_lock.h"
@@ -30,11 +29,6 @@ cni::Result<NodeNet> SetUpWith(const MetaConf& m, Backend& backend, const Static
   if (!setup) return setup.error();
   auto stats = backend.Reconcile(node.peers);
   if (!stats) return stats.error();
-  if (stats->ops() > 0) {
-    std::fprintf(stderr, "linen %s: node %s reconciled %zu peers, %d changes\n",
-                 BackendName(m.backend), node.local.self.name.c_str(), node.peers.size(),
-                 stats->ops());
-  }
   const ClusterConfig& c = node.local.cluster;
   NodeNet net{c.network, node.local.self.subnet, setup->mtu, c.ip_masq};
   SubnetEnv env{net.network, net.subnet, net.mtu, net.ip_masq, BackendName(m.backend),
@@ -149,6 +143,7 @@ cni::Result<cni::AddResult> MetaAdd(const cni::CmdArgs& args) {
   auto lock = NodeLock::Acquire(m->LockPath(args.conf.name));
   if (!lock) return lock.error();
   std::optional<NodeLock> held(std::move(*lock));
+  std::optional<cni::nft::Socket> nft;  // outlives `undo`, whose steps use it
   cni::Rollback undo;
   bool fresh = false;
   if (node) {
@@ -157,13 +152,20 @@ cni::Result<cni::AddResult> MetaAdd(const cni::CmdArgs& args) {
     net = *n;
   }
   bool created = fresh;
-  if (net.ip_masq) {
-    auto had = MasqueradeExists(args.conf.name);
-    if (!had) return had.error();
-    if (auto s = EnsureMasquerade(args.conf.name, net.network); !s) return s.error();
-    if (!*had) {
+  // Static topology: the node masquerade is added once, by the first ADD (one
+  // request that changes nothing when the table exists). In agent mode linend owns
+  // it and no ADD touches nftables.
+  if (node && net.ip_masq) {
+    auto opened = cni::nft::Socket::Open();
+    if (!opened) return opened.error();
+    nft.emplace(std::move(*opened));
+    auto added = AddMasqueradeIfAbsent(*nft, args.conf.name, net.network);
+    if (!added) return added.error();
+    if (*added) {
       created = true;
-      undo.Add([name = args.conf.name] { (void)DeleteMasquerade(name); });
+      undo.Add([&nft, name = args.conf.name, family = net.network.family()] {
+        (void)DeleteMasquerade(*nft, name, family);
+      });
     }
   }
   if (!created) {
@@ -217,7 +219,10 @@ cni::Status MetaCheck(const cni::CmdArgs& args) {
     net = NodeNet{local.cluster.network, local.self.subnet, 0, local.cluster.ip_masq};
   }
   if (net.ip_masq) {
-    if (auto s = CheckMasquerade(args.conf.name, net.network); !s) return s;
+    auto nft = cni::nft::Socket::Open();
+    if (!nft) return nft.error();
+    const std::string owner = src->node ? args.conf.name : std::string(kAgentMasqName);
+    if (auto s = CheckMasquerade(*nft, owner, net.network); !s) return s;
   }
   auto delegate = DelegateFor(args, *m);
   if (!delegate) return delegate.error();

@@ -2,6 +2,7 @@
 // port up. Every step that creates something registers its undo first, so a failure
 // anywhere leaves the node and the pod as they were (IPAM released through DEL).
 #include <chrono>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -86,10 +87,19 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
   result.interfaces[kContainerIfIndex].mac = veth->container.mac;
   result.interfaces[kContainerIfIndex].sandbox = args.netns;
 
+  // One netfilter socket for the attachment's rules, opened only if there are any.
+  std::optional<cni::nft::Socket> nft;
+  if (conf->mac_spoof_chk || conf->ip_masq) {
+    auto opened = cni::nft::Socket::Open();
+    if (!opened) return opened.error();
+    nft.emplace(std::move(*opened));
+  }
   if (conf->mac_spoof_chk) {
     SpoofTag tag{conf->net.name, args.ifname, args.container_id};
-    undo.Add([tag] { (void)TeardownSpoofCheck(tag); });
-    if (auto s = SetupSpoofCheck(veth->host.name, veth->container.mac, tag); !s) return s.error();
+    undo.Add([tag, &nft] { (void)TeardownSpoofCheck(*nft, tag); });
+    if (auto s = SetupSpoofCheck(*nft, veth->host.name, veth->container.mac, tag); !s) {
+      return s.error();
+    }
   }
 
   if (conf->is_layer3()) {
@@ -127,10 +137,10 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
     if (conf->ip_masq) {
       MasqTag tag{conf->net.name, args.ifname, args.container_id};
       MasqBackend backend = conf->masq_backend;
-      undo.Add([backend, tag] { (void)TeardownMasq(backend, tag); });
+      undo.Add([backend, tag, &nft] { (void)TeardownMasq(backend, *nft, tag); });
       std::vector<cni::IpNet> ips;
       for (const cni::IpConfig& ipc : result.ips) ips.push_back(ipc.address);
-      if (auto s = SetupMasq(backend, ips, tag); !s) return s.error();
+      if (auto s = SetupMasq(backend, *nft, ips, tag); !s) return s.error();
     }
   } else if (!conf->disable_container_interface) {
     // Layer 2 only: the pod's end still has to come up.

@@ -123,7 +123,7 @@ TEST_F(BridgeAddTest, LinenHostLocalRunsInProcessOtherIpamIsExeced) {
   // Forced to exec, the same non-executable file fails cleanly.
   TempNetns b = NewPod();
   ProcResult forced =
-      Exec("ADD", b.path(), "ctr-b", conf, "", "eth0", {{"LINEN_IPAM_ALWAYS_EXEC", "1"}});
+      Exec("ADD", b.path(), "ctr-b", conf, "", "eth0", {{"LINEN_DELEGATE_EXEC", "1"}});
   EXPECT_NE(forced.exit_code, 0) << forced.out;
   EXPECT_NE(forced.out.find("host-local"), std::string::npos) << forced.out;
   EXPECT_EQ(NodeVeths(), "") << "refused ADD left a veth";

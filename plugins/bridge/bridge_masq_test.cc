@@ -59,9 +59,23 @@ TEST_F(BridgeMasqTest, PodReachesOutsideOnlyThroughMasquerade) {
   // Traffic inside the pod subnet is not masqueraded: the gateway still sees the pod.
   EXPECT_TRUE(Ping(pod, "10.77.0.1"));
 
-  // CHECK notices rules that vanished.
-  ASSERT_EQ(Node("nft delete chain inet linen_masquerade " + Chain("m-1")).exit_code, 0);
+  // One base chain for the network dispatches on the source address through a map.
+  std::string ruleset = Node("nft list table inet linen_masquerade").out;
+  std::string pod_ip = AddrOf(Json(r));
+  EXPECT_NE(ruleset.find("type nat hook postrouting priority srcnat"), std::string::npos) << ruleset;
+  EXPECT_NE(ruleset.find("ip saddr vmap @masq4-"), std::string::npos) << ruleset;
+  EXPECT_NE(ruleset.find(pod_ip + " : jump " + Chain("m-1")), std::string::npos) << ruleset;
+
+  // CHECK notices rules that vanished: the pod's rule, then its map element.
+  ASSERT_EQ(Node("nft flush chain inet linen_masquerade " + Chain("m-1")).exit_code, 0);
   ProcResult bad = Exec("CHECK", pod.path(), "m-1", chk.dump());
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.out.find("masquerade rules"), std::string::npos) << bad.out;
+  std::string map = ruleset.substr(ruleset.find("@masq4-") + 1, 6 + 16);
+  ASSERT_EQ(Node("nft delete element inet linen_masquerade " + map + " \"{ " + pod_ip + " }\"")
+                .exit_code,
+            0);
+  bad = Exec("CHECK", pod.path(), "m-1", chk.dump());
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.out.find("masquerade rules"), std::string::npos) << bad.out;
 

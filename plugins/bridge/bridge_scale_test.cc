@@ -45,7 +45,11 @@ TEST_F(BridgeScaleTest, FiftyPodsInParallel) {
   loop += "; do ping -c1 -W2 -q $ip >/dev/null || echo unreachable $ip; done";
   ProcResult pinged = In(pods[0], loop);
   EXPECT_EQ(pinged.out, "") << pinged.out;
-  EXPECT_EQ(Node("nft list table inet linen_masquerade | grep -c \"chain masq-\"").out,
+  // One base chain for the network, one regular chain and one map element per pod.
+  EXPECT_EQ(Node("nft list table inet linen_masquerade | grep -c \"hook postrouting\"").out, "1\n");
+  EXPECT_EQ(Node("nft list table inet linen_masquerade | grep -cE \"chain masq-[0-9a-f]+-\"").out,
+            std::to_string(kPods) + "\n");
+  EXPECT_EQ(Node("nft list table inet linen_masquerade | grep -o \": jump masq-\" | wc -l").out,
             std::to_string(kPods) + "\n");
 
   std::vector<ProcResult> deleted = run_all("DEL");
@@ -54,7 +58,9 @@ TEST_F(BridgeScaleTest, FiftyPodsInParallel) {
   }
   EXPECT_EQ(NodeVeths(), "");
   EXPECT_TRUE(IpFiles().empty());
-  EXPECT_EQ(Node("nft list table inet linen_masquerade | grep -c \"chain masq-\"").out, "0\n");
+  EXPECT_EQ(Node("nft list table inet linen_masquerade | grep -cE \"chain masq-[0-9a-f]+-\"").out,
+            "0\n");
+  EXPECT_EQ(Node("nft list table inet linen_masquerade | grep -c \"jump masq-\"").out, "0\n");
 }
 
 }  // namespace

@@ -124,8 +124,11 @@ cni::Status CmdCheck(const cni::CmdArgs& args) {
   if (auto s = CheckRoutes(*cont, *prev); !s) return s;
   if (conf->ip_masq && conf->masq_backend == MasqBackend::kNftables) {
     MasqTag tag{conf->net.name, args.ifname, args.container_id};
-    auto r = NftRun("list chain inet " + std::string(kNftTable) + " " + NftChainName(tag) + "\n");
-    if (!r) return Drift("masquerade rules for " + NftComment(tag) + " are missing");
+    std::vector<cni::IpAddr> ips;
+    for (const cni::IpConfig& ipc : prev->ips) ips.push_back(ipc.address.addr);
+    auto nft = cni::nft::Socket::Open();
+    if (!nft) return nft.error();
+    if (auto s = NftCheckMasq(*nft, ips, tag); !s) return Drift(s.error().msg());
   }
   return cni::OkStatus();
 }

@@ -9,6 +9,7 @@
 // removes the masquerade chain (whose socket close waits for nf_tables' own grace
 // period). DEL then costs about one kernel veth delete instead of the sum, and the
 // host-local calls of parallel DELs no longer all queue on the store lock at once.
+#include <optional>
 #include <system_error>
 #include <thread>
 
@@ -18,7 +19,6 @@
 #include "plugins/bridge/config.h"
 #include "plugins/bridge/ipam_exec.h"
 #include "plugins/bridge/masq.h"
-#include "plugins/bridge/nft_batch.h"
 #include "plugins/bridge/spoofcheck.h"
 
 namespace bridge {
@@ -62,14 +62,24 @@ cni::Status CmdDel(const cni::CmdArgs& args) {
   }
 
   if (conf->is_layer3()) Keep(first, IpamCommand("DEL", conf->net.ipam_type, args));
-  // Declared before the join below so the nft socket closes after the veth is gone.
-  NftDeferClose defer_nft_close;
-  if (conf->ip_masq) {
-    Keep(first, TeardownMasq(conf->masq_backend,
+  // Lives past the join below: closing a netfilter socket right after a commit waits
+  // for nf_tables' clean-up, which would otherwise slow the veth delete down too.
+  std::optional<cni::nft::Socket> nft;
+  if (conf->ip_masq || conf->mac_spoof_chk) {
+    auto opened = cni::nft::Socket::Open();
+    if (opened) {
+      nft.emplace(std::move(*opened));
+    } else {
+      Keep(first, opened.error());
+    }
+  }
+  if (conf->ip_masq && nft) {
+    Keep(first, TeardownMasq(conf->masq_backend, *nft,
                              MasqTag{conf->net.name, args.ifname, args.container_id}));
   }
-  if (conf->mac_spoof_chk) {
-    Keep(first, TeardownSpoofCheck(SpoofTag{conf->net.name, args.ifname, args.container_id}));
+  if (conf->mac_spoof_chk && nft) {
+    Keep(first,
+         TeardownSpoofCheck(*nft, SpoofTag{conf->net.name, args.ifname, args.container_id}));
   }
   if (link_deleter.joinable()) {
     link_deleter.join();

@@ -47,13 +47,15 @@ cni::Status CmdGc(const cni::CmdArgs& args) {
   if (!valid) return valid.error();
   // Keep going past errors and report the first, as the spec asks of GC.
   std::optional<Error> first;
-  if (auto s = GcMasq(MasqBackend::kNftables, conf->net.name, *valid); !s) first = s.error();
+  auto nft = cni::nft::Socket::Open();
+  if (!nft) return nft.error();
+  if (auto s = GcMasq(MasqBackend::kNftables, *nft, conf->net.name, *valid); !s) first = s.error();
   if (conf->masq_backend == MasqBackend::kIptables) {
-    if (auto s = GcMasq(MasqBackend::kIptables, conf->net.name, *valid); !s && !first) {
+    if (auto s = GcMasq(MasqBackend::kIptables, *nft, conf->net.name, *valid); !s && !first) {
       first = s.error();
     }
   }
-  if (auto s = GcSpoofCheck(conf->net.name, *valid); !s && !first) first = s.error();
+  if (auto s = GcSpoofCheck(*nft, conf->net.name, *valid); !s && !first) first = s.error();
   if (conf->is_layer3()) {
     if (auto s = IpamCommand("GC", conf->net.ipam_type, args); !s && !first) first = s.error();
   }

@@ -1,17 +1,52 @@
 #include "plugins/bridge/spoofcheck.h"
 
+#include <linux/netfilter_bridge.h>
+
 #include <set>
 
 #include "plugins/bridge/hash.h"
-#include "plugins/bridge/masq.h"
 #include "plugins/bridge/masq_nft.h"
+#include "plugins/bridge/nft_dispatch.h"
 
 namespace bridge {
 
+namespace nft = cni::nft;
+
 namespace {
+
+constexpr int32_t kPriority = -300;  // before anything else on the bridge, as the reference
+constexpr const char* kPortPrefix = "port: ";
+
+std::string NetHash(const std::string& network) { return Sha512Hex(network).substr(0, 16); }
+
 std::string SpoofChainPrefix(const std::string& network) {
-  return "spoof-" + Sha512Hex(network).substr(0, 16) + "-";
+  return "spoof-" + NetHash(network) + "-";
 }
+
+// The chain comment starts "port: <host veth>; ".
+std::vector<std::pair<size_t, std::string>> KeysOfComment(const std::string& comment) {
+  if (comment.rfind(kPortPrefix, 0) != 0) return {};
+  std::string port = comment.substr(std::string(kPortPrefix).size());
+  port = port.substr(0, port.find(';'));
+  if (port.empty()) return {};
+  return {{0, nft::IfnameKey(port)}};
+}
+
+DispatchSpec Spec(const std::string& network) {
+  const std::string h = NetHash(network);
+  nft::Rule dispatch;
+  dispatch.IifnameVmap("ports-" + h);
+  return DispatchSpec{nft::Family::kBridge,
+                      kSpoofTable,
+                      "spoof-" + h,
+                      nft::Hook{NF_BR_PRE_ROUTING, kPriority, "filter"},
+                      "net: " + network,
+                      {{{"ports-" + h, nft::kTypeIfname, nft::kIfnameLen, true},
+                        dispatch,
+                        "pods' bridge ports"}},
+                      KeysOfComment};
+}
+
 }  // namespace
 
 std::string SpoofChainName(const SpoofTag& tag) {
@@ -19,39 +54,34 @@ std::string SpoofChainName(const SpoofTag& tag) {
          Sha512Hex(tag.ifname + ":" + tag.container_id).substr(0, 16);
 }
 
-cni::Status GcSpoofCheck(const std::string& network,
+cni::Status GcSpoofCheck(nft::Socket& sock, const std::string& network,
                          const std::vector<std::pair<std::string, std::string>>& valid) {
   std::set<std::string> keep;
   for (const auto& [id, ifname] : valid) keep.insert(SpoofChainName({network, ifname, id}));
-  if (auto s = NftGcChains("bridge", kSpoofTable, SpoofChainPrefix(network), keep); !s) {
+  if (auto s = GcAttachments(sock, Spec(network), SpoofChainPrefix(network), keep); !s) {
     return s.error().Context("spoof-check GC");
   }
   return cni::OkStatus();
 }
 
-cni::Status SetupSpoofCheck(const std::string& host_veth, const std::string& mac,
-                            const SpoofTag& tag) {
-  const std::string t = std::string("bridge ") + kSpoofTable;
-  const std::string chain = t + " " + SpoofChainName(tag);
-  const std::string comment =
-      "comment \"" + NftComment(MasqTag{tag.network, tag.ifname, tag.container_id}) + "\"";
-  std::string s = "add table " + t + "\n";
-  s += "add chain " + chain + " { type filter hook prerouting priority -300; policy accept; " +
-       comment + "; }\n";
-  s += "flush chain " + chain + "\n";
-  s += "add rule " + chain + " iifname \"" + host_veth + "\" ether saddr != " + mac + " drop " +
-       comment + "\n";
-  auto r = NftRun(s);
-  if (!r) return r.error().Context("failed to setup spoof-check");
+cni::Status SetupSpoofCheck(nft::Socket& sock, const std::string& host_veth,
+                            const std::string& mac, const SpoofTag& tag) {
+  const std::string comment = NftComment(MasqTag{tag.network, tag.ifname, tag.container_id});
+  AttachmentRules a;
+  a.chain = SpoofChainName(tag);
+  a.comment = kPortPrefix + host_veth + "; " + comment;
+  nft::Rule r;
+  r.EtherSaddrNot(mac).Drop();
+  a.rules.emplace_back(std::move(r), comment);
+  a.keys = {{0, nft::IfnameKey(host_veth)}};
+  auto s = SetUpAttachment(sock, Spec(tag.network), a);
+  if (!s) return s.error().Context("failed to setup spoof-check");
   return cni::OkStatus();
 }
 
-cni::Status TeardownSpoofCheck(const SpoofTag& tag) {
-  const std::string t = std::string("bridge ") + kSpoofTable;
-  const std::string chain = t + " " + SpoofChainName(tag);
-  auto r = NftRun("add table " + t + "\nadd chain " + chain + "\nflush chain " + chain +
-                  "\ndelete chain " + chain + "\n");
-  if (!r) return r.error().Context("failed to teardown spoof-check");
+cni::Status TeardownSpoofCheck(nft::Socket& sock, const SpoofTag& tag) {
+  auto s = TearDownAttachment(sock, Spec(tag.network), SpoofChainName(tag));
+  if (!s) return s.error().Context("failed to teardown spoof-check");
   return cni::OkStatus();
 }
 

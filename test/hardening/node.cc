@@ -29,7 +29,8 @@ std::string NodeSnapshotScript(const std::string& ctr_name) {
   s += "echo '# rule4'; ip -j -4 rule show\n";
   s += "echo '# rule6'; ip -j -6 rule show\n";
   s += "echo '# neigh'; ip -j neigh show nud permanent\n";
-  s += "echo '# fdb'; bridge -j fdb show\n";
+  // Learned entries come and go with the pods' own traffic: only configured ones count.
+  s += "echo '# fdb'; bridge -j fdb show | jq -c '[.[] | select(.state != \"\")]'\n";
   s += "echo '# nft'; nft list ruleset\n";
   s += "echo '# forward'; cat /proc/sys/net/ipv4/ip_forward\n";
   s += "echo '# ctr-link'; ip -n " + ctr_name + " -j link show\n";

@@ -1,0 +1,208 @@
+// The nftables module against the kernel, read back with nft itself (an
+// independent reader): the objects we build are the ones nft would build from the
+// equivalent script, down to the bytecode, and our own readers agree with nft.
+#include "libcni/netlink/nftables.h"
+
+#include <linux/netfilter.h>
+
+#include <functional>
+#include <optional>
+
+#include <gtest/gtest.h>
+
+#include "netns/netns.h"
+#include "test/support/test_support.h"
+
+namespace cni::nft {
+namespace {
+
+using linen::test::TempNetns;
+
+class NftablesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto ns = TempNetns::Create("nftm");
+    ASSERT_TRUE(ns.ok()) << ns.error().msg();
+    ns_.emplace(std::move(*ns));
+    auto sw = ScopedNetnsSwitch::Enter(ns_->ns());
+    ASSERT_TRUE(sw.ok()) << sw.error().msg();
+    auto s = Socket::Open();  // stays in ns_ after the switch back
+    ASSERT_TRUE(s.ok()) << s.error().msg();
+    sock_.emplace(std::move(*s));
+  }
+  std::string Nft(const std::string& args) {
+    return linen::test::Sh("ip netns exec " + ns_->name() + " nft " + args + " 2>&1").out;
+  }
+  int NftScript(const std::string& script) {
+    return linen::test::Run({"/usr/sbin/ip", "netns", "exec", ns_->name(), "nft", "-f", "-"}, {},
+                            script)
+        .exit_code;
+  }
+  std::optional<TempNetns> ns_;
+  std::optional<Socket> sock_;
+};
+
+IpAddr Ip(const char* s) { return *IpAddr::Parse(s); }
+IpNet Net(const char* s) { return *IpNet::Parse(s); }
+
+Rule PodRule() {
+  Rule r;
+  r.NfProto(true)
+      .AddrEq(true, Ip("10.1.0.5"))
+      .AddrNotIn(false, Net("10.1.0.0/22"))
+      .AddrNotIn(false, Net("224.0.0.0/4"))
+      .Masquerade();
+  return r;
+}
+
+// A network's dispatch as the bridge builds it: base chain, verdict map, one
+// attachment chain and its element.
+Batch Dispatch() {
+  Batch b;
+  b.AddTable(Family::kInet, "t");
+  b.AddChain(Family::kInet, "t", "post", Hook{NF_INET_POST_ROUTING, 100, "nat"}, "net: n1");
+  b.AddSet(Family::kInet, "t", {"m4", kTypeIpv4Addr, 4, true});
+  Rule dispatch;
+  dispatch.NfProto(true).SaddrVmap(true, "m4");
+  b.AddRule(Family::kInet, "t", "post", dispatch, "dispatch");
+  b.AddChain(Family::kInet, "t", "a1", std::nullopt, "ips: 10.1.0.5; net: n1");
+  b.AddRule(Family::kInet, "t", "a1", PodRule(), "net: n1, if: eth0, id: c1");
+  b.AddElems(Family::kInet, "t", "m4", {{AddrKey(Ip("10.1.0.5")), "a1", "pod c1"}});
+  return b;
+}
+
+TEST_F(NftablesTest, ObjectsAreWhatNftListsAndOurReadersAgree) {
+  ASSERT_TRUE(sock_->Commit(Dispatch(), "dispatch").ok());
+  std::string t = Nft("list table inet t");
+  EXPECT_NE(t.find("type ipv4_addr : verdict"), std::string::npos) << t;
+  EXPECT_NE(t.find("10.1.0.5 comment \"pod c1\" : jump a1"), std::string::npos) << t;
+  EXPECT_NE(t.find("type nat hook postrouting priority srcnat; policy accept;"), std::string::npos)
+      << t;
+  EXPECT_NE(t.find("ip saddr vmap @m4 comment \"dispatch\""), std::string::npos) << t;
+  EXPECT_NE(t.find("ip saddr 10.1.0.5 ip daddr != 10.1.0.0/22 ip daddr != 224.0.0.0/4 masquerade "
+                   "comment \"net: n1, if: eth0, id: c1\""),
+            std::string::npos)
+      << t;
+
+  auto a1 = sock_->GetChain(Family::kInet, "t", "a1");
+  ASSERT_TRUE(a1.ok()) << a1.error().msg();
+  EXPECT_EQ(a1->comment, "ips: 10.1.0.5; net: n1");
+  EXPECT_FALSE(a1->base);
+  auto post = sock_->GetChain(Family::kInet, "t", "post");
+  ASSERT_TRUE(post.ok());
+  EXPECT_TRUE(post->base);
+  auto rules = sock_->ListRules(Family::kInet, "t", "post");
+  ASSERT_TRUE(rules.ok());
+  ASSERT_EQ(rules->size(), 1u);
+  EXPECT_EQ(rules->front().comment, "dispatch");
+  EXPECT_NE(rules->front().handle, 0u);
+  auto e = sock_->GetElem(Family::kInet, "t", "m4", AddrKey(Ip("10.1.0.5")));
+  ASSERT_TRUE(e.ok()) << e.error().msg();
+  EXPECT_EQ(e->jump_chain, "a1");
+  EXPECT_EQ(e->comment, "pod c1");
+  auto all = sock_->ListElems(Family::kInet, "t", "m4");
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front().key, AddrKey(Ip("10.1.0.5")));
+  auto chains = sock_->ListChains(Family::kInet, "t");
+  ASSERT_TRUE(chains.ok());
+  EXPECT_EQ(chains->size(), 2u);
+}
+
+TEST_F(NftablesTest, RuleBytecodeIsExactlyNfts) {
+  // Ours, then nft's own from the script, compared as the kernel holds them.
+  Batch b;
+  b.AddTable(Family::kInet, "t");
+  b.AddChain(Family::kInet, "t", "a1", std::nullopt, "");
+  b.AddRule(Family::kInet, "t", "a1", PodRule(), "");
+  Rule v6;
+  v6.NfProto(false).AddrEq(true, Ip("fd00::5")).AddrNotIn(false, Net("fd00::/61")).Masquerade();
+  b.AddRule(Family::kInet, "t", "a1", v6, "");
+  Rule node;
+  node.AddrIn(true, Net("10.244.0.0/16")).AddrNotIn(false, Net("10.244.0.0/16")).Counter().Masquerade();
+  b.AddTable(Family::kIp, "n");
+  b.AddChain(Family::kIp, "n", "post", Hook{NF_INET_POST_ROUTING, 100, "nat"}, "");
+  b.AddRule(Family::kIp, "n", "post", node, "");
+  Rule spoof;
+  spoof.EtherSaddrNot("02:00:00:00:00:01").Drop();
+  b.AddTable(Family::kBridge, "s");
+  b.AddChain(Family::kBridge, "s", "a", std::nullopt, "");
+  b.AddRule(Family::kBridge, "s", "a", spoof, "");
+  ASSERT_TRUE(sock_->Commit(b, "rules").ok());
+  const std::string ours = Nft("--debug=netlink list ruleset");
+  EXPECT_NE(ours.find("[ masq ]"), std::string::npos) << ours;
+  ASSERT_EQ(Nft("flush ruleset"), "");
+  ASSERT_EQ(NftScript("table inet t { chain a1 {\n"
+                      " ip saddr 10.1.0.5 ip daddr != 10.1.0.0/22 ip daddr != 224.0.0.0/4 masquerade\n"
+                      " ip6 saddr fd00::5 ip6 daddr != fd00::/61 masquerade\n }\n}\n"
+                      "table ip n { chain post { type nat hook postrouting priority srcnat;\n"
+                      " ip saddr 10.244.0.0/16 ip daddr != 10.244.0.0/16 counter masquerade\n }\n}\n"
+                      "table bridge s { chain a {\n ether saddr != 02:00:00:00:00:01 drop\n }\n}\n"),
+            0);
+  // Counters differ only in what they counted (nothing, both).
+  EXPECT_EQ(ours, Nft("--debug=netlink list ruleset"));
+}
+
+TEST_F(NftablesTest, ErrorsNameTheCommandAndCarryTheCause) {
+  ASSERT_TRUE(sock_->Commit(Dispatch(), "dispatch").ok());
+  Batch again;
+  again.AddTable(Family::kInet, "t", /*exclusive=*/true);
+  auto s = sock_->Commit(again, "again");
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(s.error().IsExists()) << s.error().msg();
+  EXPECT_NE(s.error().msg().find("add table inet t"), std::string::npos) << s.error().msg();
+
+  auto missing = sock_->GetChain(Family::kInet, "t", "nope");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(missing.error().IsNotFound()) << missing.error().msg();
+  auto no_elem = sock_->GetElem(Family::kInet, "t", "m4", AddrKey(Ip("10.9.9.9")));
+  ASSERT_FALSE(no_elem.ok());
+  EXPECT_TRUE(no_elem.error().IsNotFound()) << no_elem.error().msg();
+
+  // All or nothing: a good command before a failing one leaves no trace.
+  const std::string before = Nft("list ruleset");
+  Batch half;
+  half.AddChain(Family::kInet, "t", "fresh", std::nullopt, "");
+  half.DeleteElems(Family::kInet, "t", "m4", {AddrKey(Ip("10.9.9.9"))});
+  auto h = sock_->Commit(half, "half");
+  ASSERT_FALSE(h.ok());
+  EXPECT_TRUE(h.error().IsNotFound()) << h.error().msg();
+  EXPECT_NE(h.error().msg().find("delete element inet t m4"), std::string::npos) << h.error().msg();
+  EXPECT_EQ(Nft("list ruleset"), before);
+
+  // A chain still jumped to cannot go: busy, and the socket stays usable after.
+  Batch busy;
+  busy.FlushChain(Family::kInet, "t", "a1");
+  busy.DeleteChain(Family::kInet, "t", "a1");
+  auto b = sock_->Commit(busy, "busy");
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.error().code(), Code::kTryAgainLater) << b.error().msg();
+  EXPECT_TRUE(sock_->GetTable(Family::kInet, "t").ok());
+}
+
+TEST_F(NftablesTest, BadMacIsRefusedBeforeAnythingIsSent) {
+  Rule r;
+  r.EtherSaddrNot("zz:zz").Drop();
+  Batch b;
+  b.AddTable(Family::kBridge, "s");
+  b.AddChain(Family::kBridge, "s", "a", std::nullopt, "");
+  b.AddRule(Family::kBridge, "s", "a", r, "");
+  auto s = sock_->Commit(b, "spoof");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code(), Code::kInvalidNetworkConfig);
+  EXPECT_NE(s.error().msg().find("zz:zz"), std::string::npos) << s.error().msg();
+  EXPECT_EQ(Nft("list ruleset"), "");
+}
+
+TEST_F(NftablesTest, ListingsOfAbsentObjects) {
+  auto chains = sock_->ListChains(Family::kInet, "none");
+  ASSERT_TRUE(chains.ok()) << chains.error().msg();
+  EXPECT_TRUE(chains->empty());
+  auto elems = sock_->ListElems(Family::kInet, "none", "m");
+  ASSERT_FALSE(elems.ok());
+  EXPECT_TRUE(elems.error().IsNotFound()) << elems.error().msg();
+  EXPECT_TRUE(sock_->GetTable(Family::kInet, "none").error().IsNotFound());
+}
+
+}  // namespace
+}  // namespace cni::nft

@@ -1,0 +1,99 @@
+#include "overlay/backend/masquerade.h"
+
+#include <linux/netfilter.h>
+
+namespace linen::overlay {
+
+namespace nft = cni::nft;
+
+namespace {
+
+constexpr const char* kChain = "postrouting";
+constexpr int32_t kPrioritySrcnat = 100;  // NF_IP_PRI_NAT_SRC, nft's "srcnat"
+
+nft::Family TableFamily(cni::Family f) {
+  return f == cni::Family::kV4 ? nft::Family::kIp : nft::Family::kIp6;
+}
+
+// The rule's comment names the cluster network: CHECK and linend compare it
+// instead of decoding expressions.
+std::string RuleComment(const cni::IpNet& cluster) {
+  return "linen: masquerade traffic leaving " + cluster.Masked().ToString();
+}
+
+void AddTableAndRule(nft::Batch& b, const std::string& table, const cni::IpNet& cluster,
+                     bool exclusive) {
+  const cni::IpNet net = cluster.Masked();
+  const bool v4 = net.addr.is_v4();
+  const nft::Family f = TableFamily(net.family());
+  b.AddTable(f, table, exclusive);
+  b.AddChain(f, table, kChain, nft::Hook{NF_INET_POST_ROUTING, kPrioritySrcnat, "nat"}, "");
+  nft::Rule r;
+  r.AddrIn(true, net)
+      .AddrNotIn(false, net)
+      .AddrNotIn(false, *cni::IpNet::Parse(v4 ? "224.0.0.0/4" : "ff00::/8"))
+      .Counter()
+      .Masquerade();
+  b.AddRule(f, table, kChain, r, RuleComment(net));
+}
+
+}  // namespace
+
+std::string MasqTableName(const std::string& name) { return "linen-" + name; }
+
+cni::Result<bool> AddMasqueradeIfAbsent(nft::Socket& sock, const std::string& name,
+                                        const cni::IpNet& cluster) {
+  nft::Batch b;
+  AddTableAndRule(b, MasqTableName(name), cluster, /*exclusive=*/true);
+  auto s = sock.Commit(b, "masquerade for " + cluster.ToString());
+  if (s) return true;
+  if (s.error().IsExists()) return false;
+  return s.error();
+}
+
+cni::Result<bool> SyncMasquerade(nft::Socket& sock, const std::string& name,
+                                 const cni::IpNet& cluster) {
+  if (CheckMasquerade(sock, name, cluster)) return false;
+  // Create-then-delete makes the delete safe when the table is absent; the new
+  // table replaces the old one in the same transaction, so there is no moment
+  // without the rule.
+  const std::string table = MasqTableName(name);
+  const nft::Family f = TableFamily(cluster.family());
+  nft::Batch b;
+  b.AddTable(f, table);
+  b.DeleteTable(f, table);
+  AddTableAndRule(b, table, cluster, false);
+  auto s = sock.Commit(b, "masquerade for " + cluster.ToString());
+  if (!s) return s.error();
+  return true;
+}
+
+cni::Status DeleteMasquerade(nft::Socket& sock, const std::string& name, cni::Family family) {
+  const std::string table = MasqTableName(name);
+  nft::Batch b;
+  b.AddTable(TableFamily(family), table);
+  b.DeleteTable(TableFamily(family), table);
+  return sock.Commit(b, "delete masquerade table " + table);
+}
+
+cni::Status CheckMasquerade(nft::Socket& sock, const std::string& name,
+                            const cni::IpNet& cluster) {
+  const std::string table = MasqTableName(name);
+  const nft::Family f = TableFamily(cluster.family());
+  auto fail = [&](const std::string& why) {
+    return cni::Error(cni::Code::kBackendNotReady,
+                      "masquerade rule for " + cluster.Masked().ToString() + " " + why +
+                          " in table " + table);
+  };
+  auto chain = sock.GetChain(f, table, kChain);
+  if (!chain) return fail("missing (" + chain.error().msg() + ")");
+  if (!chain->base) return fail("has no hook");
+  auto rules = sock.ListRules(f, table, kChain);
+  if (!rules) return rules.error().WithCode(cni::Code::kBackendNotReady);
+  if (rules->size() != 1 || rules->front().comment != RuleComment(cluster)) {
+    return fail("missing or changed");
+  }
+  return cni::OkStatus();
+}
+
+}  // namespace linen::overlay
