@@ -107,8 +107,27 @@ cni::Result<std::vector<cni::IpConfig>> AllocateAll(const std::vector<RangeSet>&
                                                     const std::vector<cni::IpAddr>& requested) {
   auto lock = StoreLock::Acquire(store);
   if (!lock) return lock.error();
-  auto snapshot = store.List();
-  if (!snapshot) return snapshot.error();
+  // With an index, ADD reads no other pod's file: the spec's "no second ADD without
+  // a DEL" check asks the index, and a taken candidate fails its exclusive create.
+  std::vector<Reservation> snapshot;
+  const bool current = store.IndexCurrent();
+  bool covered = false;
+  if (current) {
+    auto held = HeldPerIndex(store, id, ifname);
+    if (!held) return held.error();
+    if (*held) {
+      return cni::Error(cni::Code::kInternal,
+                        (*held)->front().ToString() + " has been allocated to " +
+                            std::string(id) + ", duplicate allocation is not allowed");
+    }
+  } else {
+    auto listed = store.List();
+    if (!listed) return listed.error();
+    snapshot = std::move(*listed);
+    // Once the index names everything again (the reference's files are gone), the
+    // next ADD can skip this listing.
+    covered = IndexCovers(store, snapshot);
+  }
 
   std::vector<cni::IpAddr> pending;
   for (const cni::IpAddr& ip : requested) {
@@ -129,7 +148,7 @@ cni::Result<std::vector<cni::IpConfig>> AllocateAll(const std::vector<RangeSet>&
       }
     }
     Allocator alloc(sets[idx], store, static_cast<int>(idx));
-    auto got = alloc.Get(id, ifname, want, *snapshot);
+    auto got = alloc.Get(id, ifname, want, snapshot);
     if (!got) {
       rollback();
       return got.error().Context("network \"" + std::string(network) +
@@ -145,6 +164,9 @@ cni::Result<std::vector<cni::IpConfig>> AllocateAll(const std::vector<RangeSet>&
                       "network \"" + std::string(network) +
                           "\": failed to allocate all requested IPs (not in any range set):" + list);
   }
+  std::vector<cni::IpAddr> ips;
+  for (const cni::IpConfig& c : out) ips.push_back(c.address.addr);
+  if (store.Index(id, ifname, ips) && (current || covered)) store.MarkIndexCurrent();
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "ipam/host-local/disk_store.h"
 
+#include "libcni/sha512.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -279,6 +281,133 @@ cni::Result<std::vector<Reservation>> DiskStore::ReadAll(bool remove_temp) {
   }
   closedir(d);
   return out;
+}
+
+namespace {
+
+// Beside the store, not in it: the store's directory stays byte-for-byte what the
+// reference writes (tools and tests that list it see no difference).
+constexpr const char* kIndexSuffix = ".linen-ids";
+
+std::string IndexFile(std::string_view id, std::string_view ifname) {
+  return cni::HexPrefix(cni::Sha512(OwnerKey(id, ifname)), 32);
+}
+
+struct IndexEntry {
+  std::string id, ifname;
+  std::vector<cni::IpAddr> ips;
+};
+
+std::optional<IndexEntry> ParseIndex(const std::string& text) {
+  IndexEntry e;
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  if (lines.size() < 2) return std::nullopt;
+  e.id = lines[0];
+  e.ifname = lines[1];
+  for (size_t i = 2; i < lines.size(); ++i) {
+    if (auto ip = cni::IpAddr::Parse(lines[i])) e.ips.push_back(*ip);
+  }
+  return e;
+}
+
+}  // namespace
+
+std::optional<std::vector<cni::IpAddr>> DiskStore::Indexed(std::string_view id,
+                                                           std::string_view ifname) {
+  const std::string path = dir_ + kIndexSuffix + "/" + IndexFile(id, ifname);
+  auto text = ReadSmall(AT_FDCWD, path.c_str());
+  if (!text) return std::nullopt;
+  auto e = ParseIndex(*text);
+  // A hash collision or a torn file: no answer, the caller scans.
+  if (!e || e->id != id || e->ifname != ifname) return std::nullopt;
+  return e->ips;
+}
+
+bool DiskStore::Index(std::string_view id, std::string_view ifname,
+                      const std::vector<cni::IpAddr>& ips) {
+  std::string text = std::string(id) + "\n" + std::string(ifname) + "\n";
+  for (const cni::IpAddr& ip : ips) text += ip.ToString() + "\n";
+  const std::string dir = dir_ + kIndexSuffix;
+  if (mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) return false;
+  const std::string name = dir + "/" + IndexFile(id, ifname);
+  const std::string tmp = dir + "/." + IndexFile(id, ifname) + "." + std::to_string(getpid());
+  int fd = open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return false;
+  auto s = WriteAll(fd, text, tmp);
+  close(fd);
+  // Not fsynced: a lost entry only costs the next DEL a scan.
+  if (!s || rename(tmp.c_str(), name.c_str()) < 0) {
+    unlink(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
+void DiskStore::Unindex(std::string_view id, std::string_view ifname) {
+  unlink((dir_ + kIndexSuffix + "/" + IndexFile(id, ifname)).c_str());
+}
+
+std::string DiskStore::DirStamp() const {
+  struct stat st;
+  if (fstat(dir_fd_, &st) < 0) return "";
+  // ctime changes with every entry added or removed; reading it makes the kernel
+  // give the next change a distinct (fine-grained) time.
+  return std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec);
+}
+
+void DiskStore::WriteStamp() {
+  const std::string stamp = DirStamp();
+  const std::string path = dir_ + kIndexSuffix + "/stamp";
+  const std::string tmp = path + "." + std::to_string(getpid());
+  int fd = open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return;
+  auto s = WriteAll(fd, stamp, tmp);
+  close(fd);
+  if (!s || stamp.empty() || rename(tmp.c_str(), path.c_str()) < 0) unlink(tmp.c_str());
+}
+
+bool DiskStore::IndexCurrent() {
+  auto recorded = ReadSmall(AT_FDCWD, (dir_ + kIndexSuffix + "/stamp").c_str());
+  return recorded && !recorded->empty() && *recorded == DirStamp();
+}
+
+void DiskStore::PruneIndex() {
+  const std::string dir = dir_ + kIndexSuffix;
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  DIR* d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return;
+  }
+  std::vector<std::string> stale;
+  while (dirent* e = readdir(d)) {
+    const std::string base = e->d_name;
+    if (base == "." || base == ".." || base == "stamp") continue;
+    const std::string name = dir + "/" + base;
+    auto text = ReadSmall(AT_FDCWD, name.c_str());
+    std::optional<IndexEntry> entry;
+    if (text) entry = ParseIndex(*text);
+    bool live = false;
+    if (entry) {
+      const std::string key = OwnerKey(entry->id, entry->ifname);
+      for (const cni::IpAddr& ip : entry->ips) {
+        auto owner = Owner(ip);
+        live = live || (owner && *owner && **owner == key);
+      }
+    }
+    // Temp files of a killed writer are stale too.
+    if (!live) stale.push_back(name);
+  }
+  closedir(d);
+  for (const std::string& n : stale) unlink(n.c_str());
 }
 
 cni::Status DiskStore::Release(const cni::IpAddr& ip) {

@@ -46,6 +46,20 @@ class DiskStore : public Store {
   // One file read instead of a directory scan.
   cni::Result<std::optional<std::string>> Owner(const cni::IpAddr& ip) override;
 
+  // The index: <dataDir>/<network>.linen-ids/<32 hex of SHA-512(owner)>, holding the
+  // container ID, the ifname and the addresses, a line each; rewritten by rename.
+  // Current while the store directory's change time is the one recorded (in
+  // <network>.linen-ids/stamp) when the index was last written under the lock.
+  bool has_index() const override { return true; }
+  bool IndexCurrent() override;
+  void MarkIndexCurrent() override { WriteStamp(); }
+  std::optional<std::vector<cni::IpAddr>> Indexed(std::string_view id,
+                                                  std::string_view ifname) override;
+  bool Index(std::string_view id, std::string_view ifname,
+             const std::vector<cni::IpAddr>& ips) override;
+  void Unindex(std::string_view id, std::string_view ifname) override;
+  void PruneIndex() override;
+
   const std::string& dir() const { return dir_; }
 
  private:
@@ -53,6 +67,9 @@ class DiskStore : public Store {
       : dir_(std::move(dir)), dir_fd_(dir_fd), lock_fd_(lock_fd) {}
   cni::Result<bool> LinkNew(const std::string& name, std::string_view content);
   cni::Result<std::vector<Reservation>> ReadAll(bool remove_temp);
+  // The store directory's ctime as text, "" if it cannot be read.
+  std::string DirStamp() const;
+  void WriteStamp();
   std::string dir_;
   int dir_fd_;
   int lock_fd_;

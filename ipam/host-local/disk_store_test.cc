@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ipam/host-local/allocator.h"
 #include "ipam/host-local/test_util.h"
 
 namespace host_local {
@@ -188,6 +189,53 @@ TEST(HostLocalDiskStoreOpenTest, UnusableDataDirIsIoError) {
   auto s = DiskStore::Open("/proc/version", "net1");
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code(), cni::Code::kIoFailure);
+}
+
+// The owner index: ADD and DEL read one index file instead of every reservation,
+// yet a reservation made by a writer without an index (the reference) is still
+// found, and a duplicate ADD is still refused, either way.
+TEST_F(HostLocalDiskStoreTest, OwnerIndexSparesTheScanAndStaysCorrectBesideTheReference) {
+  std::vector<RangeSet> sets = {testing::MustSet({testing::MustRange("10.6.0.0/24")})};
+  auto a = AllocateAll(sets, *store_, "net1", "a", "eth0", {});
+  ASSERT_TRUE(a.ok()) << a.error().msg();
+  EXPECT_TRUE(store_->IndexCurrent());
+  auto idx = store_->Indexed("a", "eth0");
+  ASSERT_TRUE(idx.has_value());
+  EXPECT_EQ(*idx, std::vector<cni::IpAddr>{Ip("10.6.0.2")});
+
+  // While current, an unknown owner holds nothing: the duplicate check asks the index.
+  auto dup = AllocateAll(sets, *store_, "net1", "a", "eth0", {});
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.error().msg().find("duplicate allocation"), std::string::npos);
+
+  // A file written behind the index's back (as the reference writes them) makes it
+  // stale: the next ADD lists everything, so a duplicate of that owner is refused.
+  Write("10.6.0.9", "ref\r\neth0");
+  EXPECT_FALSE(store_->IndexCurrent());
+  auto ref_dup = AllocateAll(sets, *store_, "net1", "ref", "eth0", {});
+  ASSERT_FALSE(ref_dup.ok());
+  EXPECT_NE(ref_dup.error().msg().find("duplicate allocation"), std::string::npos);
+  auto b = AllocateAll(sets, *store_, "net1", "b", "eth0", {});
+  ASSERT_TRUE(b.ok()) << b.error().msg();
+  EXPECT_FALSE(store_->IndexCurrent()) << "the reference's file is still not indexed";
+
+  // DEL of the reference's owner finds it by a scan; of ours through the index.
+  ASSERT_TRUE(ReleaseByIdPrescan(*store_, "ref", "eth0").ok());
+  EXPECT_FALSE(Exists("10.6.0.9"));
+  ASSERT_TRUE(ReleaseByIdPrescan(*store_, "a", "eth0").ok());
+  EXPECT_FALSE(Exists("10.6.0.2"));
+  EXPECT_FALSE(store_->Indexed("a", "eth0").has_value());
+
+  // Everything indexed again: the next ADD marks the index current.
+  auto c = AllocateAll(sets, *store_, "net1", "c", "eth0", {});
+  ASSERT_TRUE(c.ok()) << c.error().msg();
+  EXPECT_TRUE(store_->IndexCurrent());
+
+  // An index entry whose address went to someone else is not believed.
+  ASSERT_TRUE(store_->Release(Ip("10.6.0.3")).ok());  // b's, behind the index
+  Write("10.6.0.3", "other\r\neth0");
+  ASSERT_TRUE(ReleaseByIdPrescan(*store_, "b", "eth0").ok());
+  EXPECT_EQ(Read("10.6.0.3"), "other\r\neth0");
 }
 
 }  // namespace

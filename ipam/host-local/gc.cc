@@ -28,6 +28,7 @@ cni::Result<size_t> CollectGarbage(Store& store, const std::vector<Attachment>& 
     }
     ++freed;
   }
+  store.PruneIndex();
   if (!failures.empty()) {
     return cni::Error(cni::Code::kIoFailure, "gc: some reservations could not be freed: " + failures);
   }

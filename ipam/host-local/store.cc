@@ -1,5 +1,8 @@
 #include "ipam/host-local/store.h"
 
+#include <algorithm>
+#include <map>
+
 namespace host_local {
 
 namespace {
@@ -66,7 +69,64 @@ cni::Result<std::optional<std::string>> Store::Owner(const cni::IpAddr& ip) {
   return std::optional<std::string>();
 }
 
+bool IndexCovers(Store& store, const std::vector<Reservation>& all) {
+  if (!store.has_index()) return false;
+  std::map<std::string, std::optional<std::vector<cni::IpAddr>>> entries;
+  for (const Reservation& r : all) {
+    if (r.owner.find(kLineBreak) == std::string::npos) return false;  // legacy: ID only
+    auto it = entries.find(r.owner);
+    if (it == entries.end()) {
+      const auto [id, ifname] = SplitOwner(r.owner);
+      it = entries.emplace(r.owner, store.Indexed(id, ifname)).first;
+    }
+    if (!it->second || std::find(it->second->begin(), it->second->end(), r.ip) == it->second->end()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+cni::Result<std::optional<std::vector<cni::IpAddr>>> HeldPerIndex(Store& store,
+                                                                  std::string_view id,
+                                                                  std::string_view ifname) {
+  using Out = std::optional<std::vector<cni::IpAddr>>;
+  if (!store.has_index()) return Out();
+  auto listed = store.Indexed(id, ifname);
+  if (!listed) return Out();
+  const std::string full = OwnerKey(id, ifname);
+  std::vector<cni::IpAddr> held;
+  for (const cni::IpAddr& ip : *listed) {
+    auto owner = store.Owner(ip);
+    if (!owner) return owner.error();
+    if (*owner && **owner == full) held.push_back(ip);
+  }
+  if (held.empty()) return Out();
+  return Out(std::move(held));
+}
+
 cni::Status ReleaseByIdPrescan(Store& store, std::string_view id, std::string_view ifname) {
+  if (store.has_index()) {
+    // The index names our addresses: re-check and free them under the lock.
+    auto hinted = HeldPerIndex(store, id, ifname);
+    if (!hinted) return hinted.error();
+    if (*hinted) {
+      auto lock = StoreLock::Acquire(store);
+      if (!lock) return lock.error();
+      const bool current = store.IndexCurrent();
+      auto held = HeldPerIndex(store, id, ifname);
+      if (!held) return held.error();
+      if (*held) {
+        std::optional<cni::Error> first_error;
+        for (const cni::IpAddr& ip : **held) {
+          if (auto s = store.Release(ip); !s && !first_error) first_error = s.error();
+        }
+        if (first_error) return *first_error;
+        store.Unindex(id, ifname);
+        if (current) store.MarkIndexCurrent();
+        return cni::OkStatus();
+      }
+    }
+  }
   auto all = store.Scan();
   if (!all) return all.error();
   const std::string full = OwnerKey(id, ifname);
@@ -103,6 +163,9 @@ cni::Status ReleaseByIdPrescan(Store& store, std::string_view id, std::string_vi
 
 cni::Result<std::vector<cni::IpAddr>> GetById(Store& store, std::string_view id,
                                               std::string_view ifname) {
+  auto hinted = HeldPerIndex(store, id, ifname);
+  if (!hinted) return hinted.error();
+  if (*hinted) return std::move(**hinted);
   auto all = store.List();
   if (!all) return all.error();
   std::vector<cni::IpAddr> out;

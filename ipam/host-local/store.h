@@ -57,7 +57,44 @@ class Store {
   virtual cni::Result<std::vector<Reservation>> Scan() { return List(); }
   // The trimmed owner text of one address; nullopt if it is free.
   virtual cni::Result<std::optional<std::string>> Owner(const cni::IpAddr& ip);
+
+  // An owner -> addresses index, so that ADD and DEL read a file or two instead of
+  // every reservation (their cost then does not grow with the pods on the node).
+  // A hint only: entries are checked against the address files (HeldPerIndex), and
+  // an owner without one (reserved by the reference plugin, or by a process killed
+  // before writing it) is found by a scan. Stores without an index keep the defaults.
+  virtual bool has_index() const { return false; }
+  // True when the index names every reservation: it was complete when last marked
+  // (MarkIndexCurrent) and nobody has added or removed a file since (the reference
+  // plugin keeps no index). Then an owner the index does not know holds nothing,
+  // and ADD need not read every file. Caller holds the lock.
+  virtual bool IndexCurrent() { return false; }
+  // The caller holds the lock and knows the index names every reservation.
+  virtual void MarkIndexCurrent() {}
+  // nullopt: no entry for (id, ifname).
+  virtual std::optional<std::vector<cni::IpAddr>> Indexed(std::string_view id,
+                                                          std::string_view ifname) {
+    return std::nullopt;
+  }
+  // Best effort: false leaves the owner to be found by a scan.
+  virtual bool Index(std::string_view id, std::string_view ifname,
+                     const std::vector<cni::IpAddr>& ips) {
+    return false;
+  }
+  virtual void Unindex(std::string_view id, std::string_view ifname) {}
+  // Drops entries none of whose addresses is still held by their owner (GC).
+  virtual void PruneIndex() {}
 };
+
+// Whether the index names every reservation of `all` (a listing made under the lock).
+bool IndexCovers(Store& store, const std::vector<Reservation>& all);
+
+// The addresses the index names for (id, ifname) that the address files confirm
+// are (still) theirs; nullopt when the index has nothing to say (no index, no
+// entry, or no address confirmed), and the caller must scan.
+cni::Result<std::optional<std::vector<cni::IpAddr>>> HeldPerIndex(Store& store,
+                                                                  std::string_view id,
+                                                                  std::string_view ifname);
 
 // Holds Store::Lock() for a scope.
 class StoreLock {
