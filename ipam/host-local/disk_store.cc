@@ -11,6 +11,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "libcni/sys/fd.h"
+#include "libcni/sys/file.h"
+
 namespace host_local {
 namespace {
 
@@ -21,24 +24,6 @@ namespace {
 void MaybeCrash(const char* point) {
   static const char* want = std::getenv("LINEN_TEST_CRASH_AT");
   if (want && std::strcmp(want, point) == 0) raise(SIGKILL);
-}
-
-int RetryEintr(int (*fn)(int, int), int fd, int op) {
-  int rc;
-  do rc = fn(fd, op); while (rc < 0 && errno == EINTR);
-  return rc;
-}
-
-cni::Status WriteAll(int fd, std::string_view data, const std::string& what) {
-  while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return cni::ErrnoError("write " + what, errno);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return cni::OkStatus();
 }
 
 // Small files only: owner texts and cursors are tens of bytes.
@@ -64,25 +49,6 @@ cni::Result<std::string> ReadSmall(int dir_fd, const char* name) {
   return out;
 }
 
-cni::Status MkdirAll(const std::string& path) {
-  std::string partial;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = path.find('/', pos + 1);
-    partial = path.substr(0, pos);
-    if (partial.empty()) continue;
-    if (mkdir(partial.c_str(), 0755) < 0 && errno != EEXIST) {
-      return cni::ErrnoError("create data directory " + partial, errno);
-    }
-  }
-  struct stat st;
-  if (stat(path.c_str(), &st) < 0) return cni::ErrnoError("stat " + path, errno);
-  if (!S_ISDIR(st.st_mode)) {
-    return cni::Error(cni::Code::kIoFailure, "data directory " + path + " is not a directory");
-  }
-  return cni::OkStatus();
-}
-
 // <dataDir>/<network>. The network name becomes a path component; never let it
 // climb out of dataDir.
 cni::Result<std::string> StoreDir(const std::string& data_dir, const std::string& network) {
@@ -101,7 +67,7 @@ cni::Result<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& data_
   auto dir_or = StoreDir(data_dir, network);
   if (!dir_or) return dir_or.error();
   const std::string& dir = *dir_or;
-  if (auto s = MkdirAll(dir); !s) return s.error();
+  if (auto s = cni::MakeDirs(dir); !s) return s.error().Context("data directory");
   int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) return cni::ErrnoError("open data directory " + dir, errno);
   int lock_fd = openat(dir_fd, kLockFileName, O_CREAT | O_RDONLY | O_CLOEXEC, 0750);
@@ -141,13 +107,13 @@ DiskStore::~DiskStore() {
 }
 
 cni::Status DiskStore::Lock() {
-  if (RetryEintr(flock, lock_fd_, LOCK_EX) < 0) {
+  if (cni::RetryEintr([&] { return flock(lock_fd_, LOCK_EX); }) < 0) {
     return cni::ErrnoError("lock " + dir_ + "/" + kLockFileName, errno);
   }
   return cni::OkStatus();
 }
 
-void DiskStore::Unlock() { RetryEintr(flock, lock_fd_, LOCK_UN); }
+void DiskStore::Unlock() { cni::RetryEintr([&] { return flock(lock_fd_, LOCK_UN); }); }
 
 cni::Result<bool> DiskStore::LinkNew(const std::string& name, std::string_view content) {
   // Test-only: LINEN_TEST_NO_TMPFILE=1 takes the path used on filesystems without
@@ -160,7 +126,7 @@ cni::Result<bool> DiskStore::LinkNew(const std::string& name, std::string_view c
     fd = openat(dir_fd_, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
   }
   if (fd >= 0) {
-    if (auto s = WriteAll(fd, content, dir_ + "/" + name); !s) {
+    if (auto s = cni::WriteAll(fd, content, dir_ + "/" + name); !s) {
       close(fd);
       return s.error();
     }
@@ -186,7 +152,7 @@ cni::Result<bool> DiskStore::LinkNew(const std::string& name, std::string_view c
   unlinkat(dir_fd_, tmp.c_str(), 0);
   fd = openat(dir_fd_, tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0) return cni::ErrnoError("create " + dir_ + "/" + tmp, errno);
-  auto s = WriteAll(fd, content, dir_ + "/" + tmp);
+  auto s = cni::WriteAll(fd, content, dir_ + "/" + tmp);
   close(fd);
   if (!s) {
     unlinkat(dir_fd_, tmp.c_str(), 0);
@@ -218,7 +184,7 @@ cni::Result<bool> DiskStore::Reserve(std::string_view id, std::string_view ifnam
     (void)Release(ip);
     return cni::ErrnoError("write " + dir_ + "/" + cursor, err);
   }
-  auto s = WriteAll(fd, text, dir_ + "/" + cursor);
+  auto s = cni::WriteAll(fd, text, dir_ + "/" + cursor);
   struct stat st;
   if (s && fstat(fd, &st) == 0 && st.st_size > static_cast<off_t>(text.size()) &&
       ftruncate(fd, static_cast<off_t>(text.size())) < 0) {

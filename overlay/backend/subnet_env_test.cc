@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "libcni/sys/file.h"
 #include "test/support/test_support.h"
 
 namespace linen::overlay {
@@ -49,7 +50,7 @@ TEST(SubnetEnvTest, MissingFileAndVariables) {
 TEST(SubnetEnvTest, NextWriteRemovesTempFilesAKilledWriterLeft) {
   test::TempDir dir;
   std::string path = dir.path() + "/subnet.env";
-  for (const std::string& stale : {dir.path() + "/subnet.env.tmp.4242", AtomicTempPath(path)}) {
+  for (const std::string& stale : {dir.path() + "/subnet.env.tmp.4242", cni::AtomicTempPath(path)}) {
     std::ofstream(stale) << "half";
   }
   std::ofstream(dir.path() + "/other.tmp.1") << "not ours";
@@ -63,22 +64,6 @@ TEST(SubnetEnvTest, NextWriteRemovesTempFilesAKilledWriterLeft) {
   EXPECT_EQ(back->mtu, 1400);
   auto ls = test::Sh("ls -A " + dir.path());
   EXPECT_EQ(ls.out, "other.tmp.1\nsubnet.env\n");
-}
-
-TEST(SubnetEnvTest, AtomicWriteCreatesAndReplacesWithMode) {
-  test::TempDir dir;
-  std::string path = dir.path() + "/d/conf";
-  ASSERT_TRUE(WriteFileAtomic(path, "one", 0600));
-  ASSERT_TRUE(WriteFileAtomic(path, "two!", 0600));
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  EXPECT_EQ(ss.str(), "two!");
-  struct stat st;
-  ASSERT_EQ(stat(path.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_EQ(test::Sh("ls -A " + dir.path() + "/d").out, "conf\n");
-  EXPECT_TRUE(RemoveSubnetEnvTemps(path));  // nothing stale: still fine
 }
 
 }  // namespace
