@@ -180,6 +180,9 @@ Result<NetNs> CreateNamedNetns(const std::string& name) {
 }
 
 Status DeleteNamedNetns(const std::string& name) {
+  // Checked here as well as by callers: unmount and unlink of "../x" would act
+  // outside /run/netns.
+  if (auto s = ValidateNetnsName(name); !s) return s;
   const std::string path = NamedNetnsPath(name);
   // EINVAL: not a mount point (half-made or already unmounted); ENOENT: gone.
   if (umount2(path.c_str(), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) {
