@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "libcni/sys/file.h"
+#include "libcni/sys/number.h"
 
 namespace linen::overlay {
 
@@ -79,12 +80,12 @@ cni::Result<SubnetEnv> ReadSubnetEnv(const std::string& path) {
   auto sub = cni::IpNet::Parse(vars["FLANNEL_SUBNET"]);
   if (!sub) return bad("FLANNEL_SUBNET is not a CIDR: " + vars["FLANNEL_SUBNET"]);
   env.subnet = sub->Masked();
-  try {
-    env.mtu = std::stoi(vars["FLANNEL_MTU"]);
-  } catch (const std::exception&) {
-    return bad("FLANNEL_MTU is not a number: " + vars["FLANNEL_MTU"]);
+  // 68: the least an IPv4 link must carry (RFC 791); 65535: the most an interface takes.
+  auto mtu = cni::ParseDecimal(vars["FLANNEL_MTU"], 68, 65535);
+  if (!mtu) {
+    return bad("FLANNEL_MTU \"" + vars["FLANNEL_MTU"] + "\" is not a whole number from 68 to 65535");
   }
-  if (env.mtu < 68) return bad("FLANNEL_MTU " + vars["FLANNEL_MTU"] + " is too small");
+  env.mtu = static_cast<int>(*mtu);
   env.ip_masq = vars.count("FLANNEL_IPMASQ") ? vars["FLANNEL_IPMASQ"] == "true" : false;
   env.backend = vars["LINEN_BACKEND"];
   env.node = vars["LINEN_NODE"];

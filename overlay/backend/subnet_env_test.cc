@@ -47,6 +47,26 @@ TEST(SubnetEnvTest, MissingFileAndVariables) {
   EXPECT_NE(bad.error().msg().find("FLANNEL_SUBNET"), std::string::npos);
 }
 
+// FLANNEL_MTU is the whole value, decimal, within what an interface can take;
+// std::stoi took "1450abc" as 1450 and "99999" as an MTU.
+TEST(SubnetEnvTest, MtuIsParsedStrictlyAndBounded) {
+  test::TempDir dir;
+  const std::string path = dir.path() + "/subnet.env";
+  for (const char* bad : {"1450abc", " 1450", "+1450", "0x5aa", "", "67", "65536", "99999999999"}) {
+    std::ofstream(path) << "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\n"
+                        << "FLANNEL_MTU=" << bad << "\n";
+    auto env = ReadSubnetEnv(path);
+    ASSERT_FALSE(env) << bad;
+    EXPECT_EQ(env.error().code(), cni::Code::kInvalidNetworkConfig);
+    EXPECT_NE(env.error().msg().find("FLANNEL_MTU"), std::string::npos) << env.error().msg();
+  }
+  std::ofstream(path) << "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\n"
+                      << "FLANNEL_MTU=65535\n";
+  auto env = ReadSubnetEnv(path);
+  ASSERT_TRUE(env) << env.error().msg();
+  EXPECT_EQ(env->mtu, 65535);
+}
+
 TEST(SubnetEnvTest, NextWriteRemovesTempFilesAKilledWriterLeft) {
   test::TempDir dir;
   std::string path = dir.path() + "/subnet.env";
