@@ -2,13 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 
 #include "libcni/sys/fd.h"
@@ -17,13 +15,10 @@
 namespace host_local {
 namespace {
 
-// Test-only fault injection: LINEN_TEST_CRASH_AT=<point> makes the process die by
-// SIGKILL at that point, exactly as an OOM kill or node shutdown would. Points:
-// "before-link" (owner text written, not yet visible) and "after-reserve" (address
-// file in place, cursor and result not yet written).
-void MaybeCrash(const char* point) {
-  static const char* want = std::getenv("LINEN_TEST_CRASH_AT");
-  if (want && std::strcmp(want, point) == 0) raise(SIGKILL);
+DiskStoreFaults g_faults;
+
+void FaultPoint(const char* point) {
+  if (g_faults.at != nullptr) g_faults.at(point);
 }
 
 // Small files only: owner texts and cursors are tens of bytes.
@@ -61,6 +56,8 @@ cni::Result<std::string> StoreDir(const std::string& data_dir, const std::string
 }
 
 }  // namespace
+
+void SetDiskStoreFaults(const DiskStoreFaults& faults) { g_faults = faults; }
 
 cni::Result<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& data_dir,
                                                         const std::string& network) {
@@ -116,11 +113,8 @@ cni::Status DiskStore::Lock() {
 void DiskStore::Unlock() { cni::RetryEintr([&] { return flock(lock_fd_, LOCK_UN); }); }
 
 cni::Result<bool> DiskStore::LinkNew(const std::string& name, std::string_view content) {
-  // Test-only: LINEN_TEST_NO_TMPFILE=1 takes the path used on filesystems without
-  // O_TMPFILE, so that path is exercised here too.
-  static const bool no_tmpfile = std::getenv("LINEN_TEST_NO_TMPFILE") != nullptr;
   int fd = -1;
-  if (no_tmpfile) {
+  if (g_faults.no_tmpfile) {
     errno = EOPNOTSUPP;
   } else {
     fd = openat(dir_fd_, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
@@ -130,7 +124,7 @@ cni::Result<bool> DiskStore::LinkNew(const std::string& name, std::string_view c
       close(fd);
       return s.error();
     }
-    MaybeCrash("before-link");
+    FaultPoint("before-link");
     const std::string proc = "/proc/self/fd/" + std::to_string(fd);
     int rc = linkat(AT_FDCWD, proc.c_str(), dir_fd_, name.c_str(), AT_SYMLINK_FOLLOW);
     if (rc < 0 && errno == ENOENT) {
@@ -158,7 +152,7 @@ cni::Result<bool> DiskStore::LinkNew(const std::string& name, std::string_view c
     unlinkat(dir_fd_, tmp.c_str(), 0);
     return s.error();
   }
-  MaybeCrash("before-link");
+  FaultPoint("before-link");
   int rc = linkat(dir_fd_, tmp.c_str(), dir_fd_, name.c_str(), 0);
   int err = errno;
   unlinkat(dir_fd_, tmp.c_str(), 0);
@@ -171,7 +165,7 @@ cni::Result<bool> DiskStore::Reserve(std::string_view id, std::string_view ifnam
                                      const cni::IpAddr& ip, int range_id) {
   auto linked = LinkNew(ip.ToString(), OwnerKey(id, ifname));
   if (!linked || !*linked) return linked;
-  MaybeCrash("after-reserve");
+  FaultPoint("after-reserve");
   // The cursor is only a hint (a torn one restarts round robin at the range start),
   // so it is rewritten in place without fsync. Not with O_TRUNC: on ext4 truncating
   // a file that has data forces a flush (auto_da_alloc) and costs milliseconds per
