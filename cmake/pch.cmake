@@ -9,15 +9,7 @@
 # test code's optimisation level (linen_test_code_options). The headers must still compile alone; the PCH only makes the parse
 # cheaper. Off with -DLINEN_PCH=OFF.
 
-function(linen_collect_targets dir out)
-  get_property(targets DIRECTORY ${dir} PROPERTY BUILDSYSTEM_TARGETS)
-  get_property(subdirs DIRECTORY ${dir} PROPERTY SUBDIRECTORIES)
-  foreach(sub IN LISTS subdirs)
-    linen_collect_targets(${sub} sub_targets)
-    list(APPEND targets ${sub_targets})
-  endforeach()
-  set(${out} ${targets} PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/collect_targets.cmake)
 
 function(linen_apply_pch)
   add_library(linen_pch STATIC ${CMAKE_SOURCE_DIR}/cmake/pch.cc)
@@ -34,7 +26,8 @@ function(linen_apply_pch)
 
   linen_collect_targets(${CMAKE_SOURCE_DIR} targets)
   foreach(t IN LISTS targets)
-    if(t STREQUAL "linen_pch" OR t STREQUAL "linen_test_pch")
+    # cni_sys: the bottom layer builds without the JSON library, PCH included.
+    if(t STREQUAL "linen_pch" OR t STREQUAL "linen_test_pch" OR t STREQUAL "cni_sys")
       continue()
     endif()
     get_target_property(type ${t} TYPE)

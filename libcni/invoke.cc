@@ -19,28 +19,12 @@
 #include <tuple>
 
 #include "libcni/plugin_note.h"
+#include "libcni/sys/fd.h"
 
 extern char** environ;
 
 namespace cni {
 namespace {
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { Close(); }
-  int get() const { return fd_; }
-  int* out() { return &fd_; }
-  void Close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
 
 std::vector<std::string> MergedEnv(const std::map<std::string, std::string>& over) {
   std::vector<std::string> env;
@@ -163,24 +147,24 @@ Result<ExecOutput> ExecPlugin(const ExecRequest& req) {
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     return ErrnoError("exec " + path + ": socketpair", errno);
   }
-  Fd in_parent(sv[0]), in_child(sv[1]);
+  UniqueFd in_parent(sv[0]), in_child(sv[1]);
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) return ErrnoError("exec " + path + ": pipe", errno);
-  Fd out_read(p[0]), out_write(p[1]);
+  UniqueFd out_read(p[0]), out_write(p[1]);
   if (pipe2(p, O_CLOEXEC) != 0) return ErrnoError("exec " + path + ": pipe", errno);
-  Fd err_read(p[0]), err_write(p[1]);
+  UniqueFd err_read(p[0]), err_write(p[1]);
 
   pid_t pid = -1;
   int rc = Spawn(path, in_child.get(), out_write.get(), err_write.get(), MergedEnv(req.env), &pid);
   if (rc != 0) return ErrnoError("exec " + path, rc);
-  in_child.Close();
-  out_write.Close();
-  err_write.Close();
+  in_child.reset();
+  out_write.reset();
+  err_write.reset();
 
   ExecOutput out;
   size_t written = 0;
   if (req.stdin_data.empty()) {
-    in_parent.Close();  // EOF at once
+    in_parent.reset();  // EOF at once
   } else {
     fcntl(in_parent.get(), F_SETFL, O_NONBLOCK);
   }
@@ -204,7 +188,7 @@ Result<ExecOutput> ExecPlugin(const ExecRequest& req) {
       if (w > 0) written += static_cast<size_t>(w);
       // A child that stops reading (exited, or never reads stdin) is not our error.
       if ((w < 0 && errno != EAGAIN && errno != EINTR) || written == req.stdin_data.size()) {
-        in_parent.Close();
+        in_parent.reset();
       }
     }
     for (auto [idx, fd, sink] : {std::tuple{out_idx, &out_read, &out.stdout_text},
@@ -214,13 +198,13 @@ Result<ExecOutput> ExecPlugin(const ExecRequest& req) {
       if (r > 0) {
         sink->append(buf, static_cast<size_t>(r));
       } else if (r == 0 || errno != EINTR) {
-        fd->Close();
+        fd->reset();
       }
     }
   }
-  in_parent.Close();
-  out_read.Close();
-  err_read.Close();
+  in_parent.reset();
+  out_read.reset();
+  err_read.reset();
 
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
@@ -262,7 +246,7 @@ const InProcessPlugin* InProcessFor(std::string_view type, const CmdArgs& args) 
   if (entry == nullptr || getenv("LINEN_DELEGATE_EXEC") != nullptr) return nullptr;
   auto found = FindInPath(type, args.PathDirs());
   if (!found) return nullptr;
-  Fd fd(open(found->c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(open(found->c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return nullptr;
   char page[4096];
   ssize_t n = pread(fd.get(), page, sizeof page, 0);

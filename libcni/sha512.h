@@ -1,5 +1,7 @@
-// SHA-512 (FIPS 180-4), needed only to derive cnitool's container ID exactly as the
-// reference tool does; small enough not to justify a crypto library dependency.
+// SHA-512 (FIPS 180-4), for names derived from IDs: cnitool's container ID and
+// bridge's iptables chains, both as the reference tools make them, and bridge's
+// own veth and nftables chain names (plugins/bridge/hash.h). Small enough not to
+// justify a crypto library dependency.
 #ifndef LINEN_LIBCNI_SHA512_H_
 #define LINEN_LIBCNI_SHA512_H_
 

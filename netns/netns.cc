@@ -32,16 +32,6 @@ std::string RunDirOp(const char* op) {
   return s;
 }
 
-// Retries a syscall interrupted by a signal; plugins may get SIGCHLD from delegation.
-template <typename F>
-auto RetryEintr(F&& f) {
-  decltype(f()) r;
-  do {
-    r = f();
-  } while (r < 0 && errno == EINTR);
-  return r;
-}
-
 // Makes /run/netns a shared mount point, as `ip netns add` does, so a namespace
 // mounted here later propagates into mount namespaces cloned from this one (and an
 // unmount propagates too). Done once per process; racing processes are harmless
@@ -96,18 +86,6 @@ Status CheckIsNetns(int fd, const std::string& path) {
 
 }  // namespace
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = std::exchange(o.fd_, -1);
-  }
-  return *this;
-}
-
-UniqueFd::~UniqueFd() {
-  if (fd_ >= 0) close(fd_);
-}
-
 Result<NetNs> NetNs::Open(const std::string& path) {
   int fd = RetryEintr([&] { return open(path.c_str(), O_RDONLY | O_CLOEXEC); });
   if (fd < 0) {
@@ -158,10 +136,15 @@ std::string NamedNetnsPath(const std::string& name) {
   return std::string(kNetnsRunDir) + "/" + name;
 }
 
-Result<NetNs> CreateNamedNetns(const std::string& name) {
+Status ValidateNetnsName(const std::string& name) {
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
     return Error(Code::kInvalidNetworkConfig, "invalid netns name \"" + name + "\"");
   }
+  return OkStatus();
+}
+
+Result<NetNs> CreateNamedNetns(const std::string& name) {
+  if (auto s = ValidateNetnsName(name); !s) return s.error();
   if (auto s = EnsureRunDirShared(); !s) return s.error();
   const std::string path = NamedNetnsPath(name);
   int fd = open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
@@ -197,6 +180,9 @@ Result<NetNs> CreateNamedNetns(const std::string& name) {
 }
 
 Status DeleteNamedNetns(const std::string& name) {
+  // Checked here as well as by callers: unmount and unlink of "../x" would act
+  // outside /run/netns.
+  if (auto s = ValidateNetnsName(name); !s) return s;
   const std::string path = NamedNetnsPath(name);
   // EINVAL: not a mount point (half-made or already unmounted); ENOENT: gone.
   if (umount2(path.c_str(), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) {
@@ -206,38 +192,6 @@ Status DeleteNamedNetns(const std::string& name) {
     return ErrnoError("remove netns file " + path, errno);
   }
   return OkStatus();
-}
-
-Status WriteSysctl(const std::string& key, std::string_view value) {
-  const std::string path = "/proc/sys/" + key;
-  int fd = RetryEintr([&] { return open(path.c_str(), O_WRONLY | O_CLOEXEC); });
-  if (fd < 0) return ErrnoError("open sysctl " + key, errno);
-  UniqueFd owned(fd);
-  ssize_t n = RetryEintr([&] { return write(fd, value.data(), value.size()); });
-  if (n < 0) return ErrnoError("write sysctl " + key + "=" + std::string(value), errno);
-  if (static_cast<size_t>(n) != value.size()) {
-    return Error(Code::kIoFailure, "write sysctl " + key + ": short write");
-  }
-  return OkStatus();
-}
-
-Result<std::string> ReadSysctl(const std::string& key) {
-  const std::string path = "/proc/sys/" + key;
-  int fd = RetryEintr([&] { return open(path.c_str(), O_RDONLY | O_CLOEXEC); });
-  if (fd < 0) return ErrnoError("open sysctl " + key, errno);
-  UniqueFd owned(fd);
-  std::string out;
-  char buf[256];
-  for (;;) {
-    ssize_t n = RetryEintr([&] { return read(fd, buf, sizeof(buf)); });
-    if (n < 0) return ErrnoError("read sysctl " + key, errno);
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ' || out.back() == '\t')) {
-    out.pop_back();
-  }
-  return out;
 }
 
 }  // namespace cni

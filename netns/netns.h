@@ -4,30 +4,15 @@
 #define LINEN_NETNS_NETNS_H_
 
 #include <string>
-#include <string_view>
-#include <type_traits>
 #include <utility>
 
-#include "libcni/error.h"
+#include "libcni/sys/error.h"
+#include "libcni/sys/fd.h"
+// Not used here: kept so code that reached WriteSysctl/ReadSysctl through this header
+// (before they moved to libcni/sys) still builds.
+#include "libcni/sys/sysctl.h"
 
 namespace cni {
-
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd();
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  explicit operator bool() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
 
 class NetNs {
  public:
@@ -74,14 +59,13 @@ auto RunInNetns(const NetNs& ns, F&& f) -> decltype(f()) {
 
 // Named namespaces as `ip netns add/del` make them: a bind mount of a fresh netns on
 // /run/netns/<name> (the directory made a shared mount point once, as ip does).
+// A name must be one path component: not empty, no '/', not "." or ".." (code 7);
+// Create and Delete refuse any other and touch nothing.
+Status ValidateNetnsName(const std::string& name);
 Result<NetNs> CreateNamedNetns(const std::string& name);
 Status DeleteNamedNetns(const std::string& name);  // absent is success
-std::string NamedNetnsPath(const std::string& name);  // /run/netns/<name>
-
-// Writes a sysctl under /proc/sys (e.g. "net/ipv4/ip_forward") in the calling
-// thread's network namespace; ReadSysctl returns the trimmed value.
-Status WriteSysctl(const std::string& key, std::string_view value);
-Result<std::string> ReadSysctl(const std::string& key);
+// /run/netns/<name>; validate the name first when it comes from outside.
+std::string NamedNetnsPath(const std::string& name);
 
 }  // namespace cni
 

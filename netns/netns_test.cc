@@ -218,6 +218,19 @@ TEST(NetNsTest, CreateRejectsBadNames) {
   }
 }
 
+// Delete checks the name as Create does: "../../<path>" would unlink <path>.
+TEST(NetNsTest, DeleteRejectsBadNamesAndTouchesNothing) {
+  linen::test::TempDir dir;
+  const std::string victim = dir.path() + "/victim";
+  { UniqueFd fd(open(victim.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600)); }
+  for (const std::string& bad : {"../.." + victim, std::string(""), std::string(".."), std::string("a/b")}) {
+    auto s = DeleteNamedNetns(bad);
+    ASSERT_FALSE(s) << bad;
+    EXPECT_EQ(s.error().code(), Code::kInvalidNetworkConfig);
+  }
+  EXPECT_EQ(access(victim.c_str(), F_OK), 0);
+}
+
 TEST(NetNsTest, SwitchSurvivesDeletedNamedNetns) {
   // An open NetNs keeps the namespace alive after its name is removed, and
   // entering it still works (a runtime may delete the name during DEL).

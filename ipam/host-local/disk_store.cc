@@ -4,43 +4,23 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
+
+#include "libcni/sys/fd.h"
+#include "libcni/sys/file.h"
 
 namespace host_local {
 namespace {
 
-// Test-only fault injection: LINEN_TEST_CRASH_AT=<point> makes the process die by
-// SIGKILL at that point, exactly as an OOM kill or node shutdown would. Points:
-// "before-link" (owner text written, not yet visible) and "after-reserve" (address
-// file in place, cursor and result not yet written).
-void MaybeCrash(const char* point) {
-  static const char* want = std::getenv("LINEN_TEST_CRASH_AT");
-  if (want && std::strcmp(want, point) == 0) raise(SIGKILL);
-}
+DiskStoreFaults g_faults;
 
-int RetryEintr(int (*fn)(int, int), int fd, int op) {
-  int rc;
-  do rc = fn(fd, op); while (rc < 0 && errno == EINTR);
-  return rc;
-}
-
-cni::Status WriteAll(int fd, std::string_view data, const std::string& what) {
-  while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return cni::ErrnoError("write " + what, errno);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return cni::OkStatus();
+void FaultPoint(const char* point) {
+  if (g_faults.at != nullptr) g_faults.at(point);
 }
 
 // Small files only: owner texts and cursors are tens of bytes.
@@ -66,25 +46,6 @@ cni::Result<std::string> ReadSmall(int dir_fd, const char* name) {
   return out;
 }
 
-cni::Status MkdirAll(const std::string& path) {
-  std::string partial;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = path.find('/', pos + 1);
-    partial = path.substr(0, pos);
-    if (partial.empty()) continue;
-    if (mkdir(partial.c_str(), 0755) < 0 && errno != EEXIST) {
-      return cni::ErrnoError("create data directory " + partial, errno);
-    }
-  }
-  struct stat st;
-  if (stat(path.c_str(), &st) < 0) return cni::ErrnoError("stat " + path, errno);
-  if (!S_ISDIR(st.st_mode)) {
-    return cni::Error(cni::Code::kIoFailure, "data directory " + path + " is not a directory");
-  }
-  return cni::OkStatus();
-}
-
 // <dataDir>/<network>. The network name becomes a path component; never let it
 // climb out of dataDir.
 cni::Result<std::string> StoreDir(const std::string& data_dir, const std::string& network) {
@@ -98,12 +59,14 @@ cni::Result<std::string> StoreDir(const std::string& data_dir, const std::string
 
 }  // namespace
 
+void SetDiskStoreFaults(const DiskStoreFaults& faults) { g_faults = faults; }
+
 cni::Result<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& data_dir,
                                                         const std::string& network) {
   auto dir_or = StoreDir(data_dir, network);
   if (!dir_or) return dir_or.error();
   const std::string& dir = *dir_or;
-  if (auto s = MkdirAll(dir); !s) return s.error();
+  if (auto s = cni::MakeDirs(dir); !s) return s.error().Context("data directory");
   int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) return cni::ErrnoError("open data directory " + dir, errno);
   int lock_fd = openat(dir_fd, kLockFileName, O_CREAT | O_RDONLY | O_CLOEXEC, 0750);
@@ -143,30 +106,27 @@ DiskStore::~DiskStore() {
 }
 
 cni::Status DiskStore::Lock() {
-  if (RetryEintr(flock, lock_fd_, LOCK_EX) < 0) {
+  if (cni::RetryEintr([&] { return flock(lock_fd_, LOCK_EX); }) < 0) {
     return cni::ErrnoError("lock " + dir_ + "/" + kLockFileName, errno);
   }
   return cni::OkStatus();
 }
 
-void DiskStore::Unlock() { RetryEintr(flock, lock_fd_, LOCK_UN); }
+void DiskStore::Unlock() { cni::RetryEintr([&] { return flock(lock_fd_, LOCK_UN); }); }
 
 cni::Result<bool> DiskStore::LinkNew(const std::string& name, std::string_view content) {
-  // Test-only: LINEN_TEST_NO_TMPFILE=1 takes the path used on filesystems without
-  // O_TMPFILE, so that path is exercised here too.
-  static const bool no_tmpfile = std::getenv("LINEN_TEST_NO_TMPFILE") != nullptr;
   int fd = -1;
-  if (no_tmpfile) {
+  if (g_faults.no_tmpfile) {
     errno = EOPNOTSUPP;
   } else {
     fd = openat(dir_fd_, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
   }
   if (fd >= 0) {
-    if (auto s = WriteAll(fd, content, dir_ + "/" + name); !s) {
+    if (auto s = cni::WriteAll(fd, content, dir_ + "/" + name); !s) {
       close(fd);
       return s.error();
     }
-    MaybeCrash("before-link");
+    FaultPoint("before-link");
     const std::string proc = "/proc/self/fd/" + std::to_string(fd);
     int rc = linkat(AT_FDCWD, proc.c_str(), dir_fd_, name.c_str(), AT_SYMLINK_FOLLOW);
     if (rc < 0 && errno == ENOENT) {
@@ -188,13 +148,13 @@ cni::Result<bool> DiskStore::LinkNew(const std::string& name, std::string_view c
   unlinkat(dir_fd_, tmp.c_str(), 0);
   fd = openat(dir_fd_, tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0) return cni::ErrnoError("create " + dir_ + "/" + tmp, errno);
-  auto s = WriteAll(fd, content, dir_ + "/" + tmp);
+  auto s = cni::WriteAll(fd, content, dir_ + "/" + tmp);
   close(fd);
   if (!s) {
     unlinkat(dir_fd_, tmp.c_str(), 0);
     return s.error();
   }
-  MaybeCrash("before-link");
+  FaultPoint("before-link");
   int rc = linkat(dir_fd_, tmp.c_str(), dir_fd_, name.c_str(), 0);
   int err = errno;
   unlinkat(dir_fd_, tmp.c_str(), 0);
@@ -207,7 +167,7 @@ cni::Result<bool> DiskStore::Reserve(std::string_view id, std::string_view ifnam
                                      const cni::IpAddr& ip, int range_id) {
   auto linked = LinkNew(ip.ToString(), OwnerKey(id, ifname));
   if (!linked || !*linked) return linked;
-  MaybeCrash("after-reserve");
+  FaultPoint("after-reserve");
   // The cursor is only a hint (a torn one restarts round robin at the range start),
   // so it is rewritten in place without fsync. Not with O_TRUNC: on ext4 truncating
   // a file that has data forces a flush (auto_da_alloc) and costs milliseconds per
@@ -220,7 +180,7 @@ cni::Result<bool> DiskStore::Reserve(std::string_view id, std::string_view ifnam
     (void)Release(ip);
     return cni::ErrnoError("write " + dir_ + "/" + cursor, err);
   }
-  auto s = WriteAll(fd, text, dir_ + "/" + cursor);
+  auto s = cni::WriteAll(fd, text, dir_ + "/" + cursor);
   struct stat st;
   if (s && fstat(fd, &st) == 0 && st.st_size > static_cast<off_t>(text.size()) &&
       ftruncate(fd, static_cast<off_t>(text.size())) < 0) {
@@ -340,7 +300,7 @@ bool DiskStore::Index(std::string_view id, std::string_view ifname,
   const std::string tmp = dir + "/." + IndexFile(id, ifname) + "." + std::to_string(getpid());
   int fd = open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return false;
-  auto s = WriteAll(fd, text, tmp);
+  auto s = cni::WriteAll(fd, text, tmp);
   close(fd);
   // Not fsynced: a lost entry only costs the next DEL a scan.
   if (!s || rename(tmp.c_str(), name.c_str()) < 0) {
@@ -368,7 +328,7 @@ void DiskStore::WriteStamp() {
   const std::string tmp = path + "." + std::to_string(getpid());
   int fd = open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return;
-  auto s = WriteAll(fd, stamp, tmp);
+  auto s = cni::WriteAll(fd, stamp, tmp);
   close(fd);
   if (!s || stamp.empty() || rename(tmp.c_str(), path.c_str()) < 0) unlink(tmp.c_str());
 }

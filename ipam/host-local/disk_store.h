@@ -75,6 +75,18 @@ class DiskStore : public Store {
   int lock_fd_;
 };
 
+// Fault injection for the crash tests, which run host-local-faults (a test-only build
+// of main.cc); nothing in the shipped plugin sets it.
+struct DiskStoreFaults {
+  // Called at "before-link" (owner text written, not yet visible) and "after-reserve"
+  // (address file in place, cursor and result not yet written); the tests SIGKILL
+  // there, which a kill from outside could not time.
+  void (*at)(const char* point) = nullptr;
+  // Takes the path of filesystems without O_TMPFILE, so that path is tested too.
+  bool no_tmpfile = false;
+};
+void SetDiskStoreFaults(const DiskStoreFaults& faults);
+
 // Name prefixes the store owns besides address files.
 inline constexpr const char* kLastReservedPrefix = "last_reserved_ip.";
 inline constexpr const char* kLockFileName = "lock";

@@ -60,6 +60,12 @@ class HostLocalExecTest : public ::testing::Test {
                   std::map<std::string, std::string> env = {}) {
     return Exec(bin_, cmd, id, conf, std::move(env));
   }
+  // The test-only build with the fault switches (LINEN_TEST_CRASH_AT,
+  // LINEN_TEST_NO_TMPFILE); the shipped binary ignores them.
+  ProcResult WithFaults(const std::string& cmd, const std::string& id, const std::string& conf,
+                        std::map<std::string, std::string> env) {
+    return Exec(LINEN_HOST_LOCAL_FAULTS_BIN, cmd, id, conf, std::move(env));
+  }
 
   // Name -> content of every file in a network directory.
   std::map<std::string, std::string> Files(const std::string& net = "net1") {
@@ -373,11 +379,11 @@ TEST_F(HostLocalExecTest, HundredParallelAddsThenDels) {
   EXPECT_TRUE(files.count("lock") && files.count("last_reserved_ip.0"));
 }
 
-// Killed mid-ADD (SIGKILL via the test-only LINEN_TEST_CRASH_AT hook, so the kill
+// Killed mid-ADD (SIGKILL via host-local-faults' LINEN_TEST_CRASH_AT, so the kill
 // lands at an exact point): the store stays consistent and the lock is free.
 TEST_F(HostLocalExecTest, KilledBeforeLinkLeavesNothing) {
   const std::string conf = Conf("1.0.0", {{"subnet", "10.6.0.0/24"}});
-  ProcResult killed = Ours("ADD", "a", conf, {{"LINEN_TEST_CRASH_AT", "before-link"}});
+  ProcResult killed = WithFaults("ADD", "a", conf, {{"LINEN_TEST_CRASH_AT", "before-link"}});
   EXPECT_EQ(killed.exit_code, -9);
   auto files = Files();
   EXPECT_EQ(files.size(), 1u);  // only `lock`: no empty, partial or temp file
@@ -388,7 +394,7 @@ TEST_F(HostLocalExecTest, KilledBeforeLinkLeavesNothing) {
 
 TEST_F(HostLocalExecTest, KilledAfterReserveLeavesACompleteFileThatDelFrees) {
   const std::string conf = Conf("1.0.0", {{"subnet", "10.6.0.0/24"}});
-  ProcResult killed = Ours("ADD", "a", conf, {{"LINEN_TEST_CRASH_AT", "after-reserve"}});
+  ProcResult killed = WithFaults("ADD", "a", conf, {{"LINEN_TEST_CRASH_AT", "after-reserve"}});
   EXPECT_EQ(killed.exit_code, -9);
   EXPECT_EQ(killed.out, "");
   EXPECT_EQ(Files()["10.6.0.2"], "a\r\neth0");
@@ -403,12 +409,12 @@ TEST_F(HostLocalExecTest, KilledAfterReserveLeavesACompleteFileThatDelFrees) {
 // a killed writer is never taken for a reservation and is removed by the next ADD.
 TEST_F(HostLocalExecTest, NamedTempFileFallbackIsCrashSafeToo) {
   const std::string conf = Conf("1.0.0", {{"subnet", "10.6.0.0/24"}});
-  ProcResult killed = Ours("ADD", "a", conf,
-                           {{"LINEN_TEST_CRASH_AT", "before-link"}, {"LINEN_TEST_NO_TMPFILE", "1"}});
+  ProcResult killed = WithFaults("ADD", "a", conf, {{"LINEN_TEST_CRASH_AT", "before-link"},
+                                                   {"LINEN_TEST_NO_TMPFILE", "1"}});
   EXPECT_EQ(killed.exit_code, -9);
   EXPECT_TRUE(AddressFiles().size() == 1 && AddressFiles().begin()->rfind(".linen-tmp.", 0) == 0);
   ExpectError(Ours("CHECK", "a", conf), 999, "failed to find address");
-  json r = Parse(Ours("ADD", "b", conf, {{"LINEN_TEST_NO_TMPFILE", "1"}}));
+  json r = Parse(WithFaults("ADD", "b", conf, {{"LINEN_TEST_NO_TMPFILE", "1"}}));
   EXPECT_EQ(r["ips"][0]["address"], "10.6.0.2/24");
   auto files = Files();
   EXPECT_EQ(files.size(), 3u);  // lock, cursor, 10.6.0.2: the stale temp file is gone

@@ -1,7 +1,5 @@
 #include "libcni/runtime/result_cache.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +9,7 @@
 #include <sstream>
 
 #include "libcni/base64.h"
+#include "libcni/sys/file.h"
 
 namespace cni::runtime {
 namespace {
@@ -32,16 +31,6 @@ std::string GoDump(const json& j) {
     }
   }
   return out;
-}
-
-Status MkdirAll(const std::string& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return ErrnoError("create cache dir " + dir, ec.value());
-  // create_directories uses 0777 & umask; the reference makes them 0700 (results hold
-  // netns paths and args of every container).
-  ::chmod(dir.c_str(), 0700);
-  return OkStatus();
 }
 
 }  // namespace
@@ -127,32 +116,11 @@ Result<std::string> ResultCache::FilePath(std::string_view network, std::string_
 Status ResultCache::Write(const CacheEntry& e) const {
   auto path = FilePath(e.network_name, e.container_id, e.ifname);
   if (!path) return path.error();
-  if (auto s = MkdirAll(dir_ + "/results"); !s) return s;
-  const std::string data = SerializeCacheEntry(e);
-  std::string tmp = *path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoError("write cache file " + tmp, errno);
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return ErrnoError("write cache file " + tmp, err);
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoError("sync cache file " + tmp, err);
-  }
-  if (::rename(tmp.c_str(), path->c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoError("rename cache file to " + *path, err);
+  // 0700 as the reference makes them: results hold netns paths and args of every
+  // container.
+  if (auto s = MakeDirs(dir_ + "/results", 0700); !s) return s.error().Context("cache dir");
+  if (auto s = WriteFileAtomic(*path, SerializeCacheEntry(e), 0600); !s) {
+    return s.error().Context("write cache file");
   }
   return OkStatus();
 }
@@ -175,8 +143,11 @@ Status ResultCache::Remove(std::string_view network, std::string_view container_
                            std::string_view ifname) const {
   auto path = FilePath(network, container_id, ifname);
   if (!path) return OkStatus();  // nothing could have been written under it
-  if (::unlink(path->c_str()) != 0 && errno != ENOENT) {
-    return ErrnoError("remove cache file " + *path, errno);
+  // With it, the temp name a writer killed mid-replace left: nothing else removes it.
+  for (const std::string& f : {*path, AtomicTempPath(*path)}) {
+    if (::unlink(f.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoError("remove cache file " + f, errno);
+    }
   }
   return OkStatus();
 }
@@ -190,7 +161,8 @@ std::vector<CacheEntry> ResultCache::List(std::string_view container_id) const {
   std::sort(names.begin(), names.end());
   std::vector<CacheEntry> out;
   for (const auto& name : names) {
-    if (name.find(".tmp.") != std::string::npos) continue;  // a writer's temp file
+    // A writer's temp file: ".<name>.tmp" now, "<name>.tmp.<pid>" from older linen.
+    if (name.starts_with(".") || name.find(".tmp.") != std::string::npos) continue;
     std::ifstream in(dir_ + "/results/" + name, std::ios::binary);
     if (!in) continue;
     std::ostringstream ss;

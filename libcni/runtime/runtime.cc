@@ -110,10 +110,15 @@ Status CniRuntime::Preflight(const NetworkConfigList& list, const RuntimeConf& r
       return p.error().Context("plugin " + PluginDescription(plugin) + " failed (add)");
     }
   }
+  return ValidateAttachment(list, rt);
+}
+
+Status CniRuntime::ValidateAttachment(const NetworkConfigList& list, const RuntimeConf& rt) {
+  // The three name the cache file (<dir>/results/<net>-<id>-<ifname>), so an ID
+  // like "x/../../y" would read, write or unlink outside it.
   if (auto s = ValidateContainerId(rt.container_id); !s) return s;
   if (auto s = ValidateNetworkName(list.name); !s) return s;
-  if (auto s = ValidateInterfaceName(rt.ifname); !s) return s;
-  return OkStatus();
+  return ValidateInterfaceName(rt.ifname);
 }
 
 Result<json> CniRuntime::AddNetworkList(const NetworkConfigList& list,
@@ -173,6 +178,7 @@ Status CniRuntime::CheckNetworkList(const NetworkConfigList& list, const Runtime
     return Error(Code::kIncompatibleVersion, "configuration version \"" + list.cni_version +
                                                  "\" does not support the CHECK command");
   }
+  if (auto s = ValidateAttachment(list, rt); !s) return s;
   if (list.disable_check) return OkStatus();
   auto cached = CachedResult(list, rt);
   if (!cached) {
@@ -186,6 +192,7 @@ Status CniRuntime::CheckNetworkList(const NetworkConfigList& list, const Runtime
 }
 
 Status CniRuntime::DelNetworkList(const NetworkConfigList& list, const RuntimeConf& rt) const {
+  if (auto s = ValidateAttachment(list, rt); !s) return s;
   std::optional<json> cached;
   if (AtLeast(list.cni_version, "0.4.0")) {
     auto c = CachedResult(list, rt);

@@ -62,6 +62,8 @@ class CniRuntime {
   // leaves that to the caller's DEL. Returns the final result as the last plugin
   // printed it (its own cniVersion).
   Result<json> AddNetworkList(const NetworkConfigList& list, const RuntimeConf& rt) const;
+  // CHECK and DEL first check container ID, network name and ifname as Preflight
+  // does (they name the cache file), and run nothing when one fails.
   // cniVersion >= 0.4.0 (else code 1); nothing when disableCheck. The cached result
   // (converted to the list's version) is every plugin's prevResult.
   Status CheckNetworkList(const NetworkConfigList& list, const RuntimeConf& rt) const;
@@ -88,6 +90,7 @@ class CniRuntime {
                                            const RuntimeConf& rt) const;
 
  private:
+  static Status ValidateAttachment(const NetworkConfigList& list, const RuntimeConf& rt);
   struct Invocation {
     std::string command;
     const RuntimeConf* rt = nullptr;  // null: GC/STATUS/VERSION, no container env

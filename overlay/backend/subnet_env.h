@@ -11,10 +11,7 @@
 #ifndef LINEN_OVERLAY_BACKEND_SUBNET_ENV_H_
 #define LINEN_OVERLAY_BACKEND_SUBNET_ENV_H_
 
-#include <sys/types.h>
-
 #include <string>
-#include <string_view>
 
 #include "libcni/error.h"
 #include "libcni/ip_net.h"
@@ -33,22 +30,12 @@ struct SubnetEnv {
   bool operator==(const SubnetEnv&) const = default;
 };
 
-// Atomic (WriteFileAtomic); mode 0644. Creates the
-// directory (0755) if needed. I/O errors -> code 5.
+// Atomic (cni::WriteFileAtomic); mode 0644. Creates the directory (0755) if
+// needed. I/O errors -> code 5.
 cni::Status WriteSubnetEnv(const std::string& path, const SubnetEnv& env);
 // Removes temp files a killed writer left next to `path` (the fixed temp name and the
 // older "<name>.tmp.<pid>" ones). Call with the node lock held (or from linend).
 cni::Status RemoveSubnetEnvTemps(const std::string& path);
-
-// Writes `path` atomically with `mode` (under the umask), creating its directory: the
-// data goes to an unnamed O_TMPFILE inode, fsync'd, then linked as `path` when new, or
-// as AtomicTempPath(path) and renamed over it when replacing. A writer killed before
-// the link leaves nothing; only a kill between link and rename leaves the temp name,
-// which the next write (or RemoveSubnetEnvTemps) removes. Writers of one path must be
-// serialised (fixed temp name). Falls back to the temp name where O_TMPFILE is missing.
-cni::Status WriteFileAtomic(const std::string& path, std::string_view text, mode_t mode);
-// <dir>/.<name>.tmp
-std::string AtomicTempPath(const std::string& path);
 
 // Missing file -> code 5 with kNotFound cause; missing/invalid variables -> code 7.
 cni::Result<SubnetEnv> ReadSubnetEnv(const std::string& path);

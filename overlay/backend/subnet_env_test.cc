@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "libcni/sys/file.h"
 #include "test/support/test_support.h"
 
 namespace linen::overlay {
@@ -46,10 +47,30 @@ TEST(SubnetEnvTest, MissingFileAndVariables) {
   EXPECT_NE(bad.error().msg().find("FLANNEL_SUBNET"), std::string::npos);
 }
 
+// FLANNEL_MTU is the whole value, decimal, within what an interface can take;
+// std::stoi took "1450abc" as 1450 and "99999" as an MTU.
+TEST(SubnetEnvTest, MtuIsParsedStrictlyAndBounded) {
+  test::TempDir dir;
+  const std::string path = dir.path() + "/subnet.env";
+  for (const char* bad : {"1450abc", " 1450", "+1450", "0x5aa", "", "67", "65536", "99999999999"}) {
+    std::ofstream(path) << "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\n"
+                        << "FLANNEL_MTU=" << bad << "\n";
+    auto env = ReadSubnetEnv(path);
+    ASSERT_FALSE(env) << bad;
+    EXPECT_EQ(env.error().code(), cni::Code::kInvalidNetworkConfig);
+    EXPECT_NE(env.error().msg().find("FLANNEL_MTU"), std::string::npos) << env.error().msg();
+  }
+  std::ofstream(path) << "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\n"
+                      << "FLANNEL_MTU=65535\n";
+  auto env = ReadSubnetEnv(path);
+  ASSERT_TRUE(env) << env.error().msg();
+  EXPECT_EQ(env->mtu, 65535);
+}
+
 TEST(SubnetEnvTest, NextWriteRemovesTempFilesAKilledWriterLeft) {
   test::TempDir dir;
   std::string path = dir.path() + "/subnet.env";
-  for (const std::string& stale : {dir.path() + "/subnet.env.tmp.4242", AtomicTempPath(path)}) {
+  for (const std::string& stale : {dir.path() + "/subnet.env.tmp.4242", cni::AtomicTempPath(path)}) {
     std::ofstream(stale) << "half";
   }
   std::ofstream(dir.path() + "/other.tmp.1") << "not ours";
@@ -63,22 +84,6 @@ TEST(SubnetEnvTest, NextWriteRemovesTempFilesAKilledWriterLeft) {
   EXPECT_EQ(back->mtu, 1400);
   auto ls = test::Sh("ls -A " + dir.path());
   EXPECT_EQ(ls.out, "other.tmp.1\nsubnet.env\n");
-}
-
-TEST(SubnetEnvTest, AtomicWriteCreatesAndReplacesWithMode) {
-  test::TempDir dir;
-  std::string path = dir.path() + "/d/conf";
-  ASSERT_TRUE(WriteFileAtomic(path, "one", 0600));
-  ASSERT_TRUE(WriteFileAtomic(path, "two!", 0600));
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  EXPECT_EQ(ss.str(), "two!");
-  struct stat st;
-  ASSERT_EQ(stat(path.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_EQ(test::Sh("ls -A " + dir.path() + "/d").out, "conf\n");
-  EXPECT_TRUE(RemoveSubnetEnvTemps(path));  // nothing stale: still fine
 }
 
 }  // namespace

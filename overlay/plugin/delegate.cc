@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "overlay/backend/subnet_env.h"
+#include "libcni/sys/file.h"
 
 namespace linen::overlay {
 
@@ -40,7 +40,7 @@ std::string DelegatePath(const MetaConf& m, const std::string& net, const std::s
 }
 
 cni::Status SaveDelegate(const std::string& path, const cni::json& delegate) {
-  return WriteFileAtomic(path, delegate.dump(), 0600);
+  return cni::WriteFileAtomic(path, delegate.dump(), 0600);
 }
 
 cni::Result<cni::json> LoadDelegate(const std::string& path) {
@@ -58,7 +58,7 @@ cni::Result<cni::json> LoadDelegate(const std::string& path) {
 cni::Status RemoveDelegate(const std::string& path) {
   // With it, any temp file a killed save of this attachment left (current and older
   // temp names): nothing else removes them.
-  for (const std::string& f : {path, AtomicTempPath(path), path + ".tmp"}) {
+  for (const std::string& f : {path, cni::AtomicTempPath(path), path + ".tmp"}) {
     if (unlink(f.c_str()) < 0 && errno != ENOENT) return cni::ErrnoError("remove " + f, errno);
   }
   return cni::OkStatus();

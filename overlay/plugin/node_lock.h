@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "libcni/error.h"
-#include "netns/netns.h"
+#include "libcni/sys/error.h"
+#include "libcni/sys/fd.h"
 
 namespace linen::overlay {
 
@@ -21,10 +21,6 @@ class NodeLock {
   explicit NodeLock(cni::UniqueFd fd) : fd_(std::move(fd)) {}
   cni::UniqueFd fd_;
 };
-
-// mkdir -p with 0755; existing directories are fine.
-cni::Status MakeDirs(const std::string& dir);
-std::string DirName(const std::string& path);
 
 }  // namespace linen::overlay
 

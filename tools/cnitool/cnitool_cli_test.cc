@@ -97,6 +97,46 @@ TEST_F(CnitoolCliTest, CheckAndDelUseTheCacheThenDelRemovesIt) {
   EXPECT_FALSE(std::filesystem::exists(CacheFile(ContainerIdFor("/run/netns/p"))));
 }
 
+// --netns-name is one name under /run/netns on every verb, not only where ADD
+// creates it: "../../<path>" would have DEL --rm-netns unlink <path>.
+TEST_F(CnitoolCliTest, NetnsNameThatLeavesRunNetnsIsRefusedOnEveryVerb) {
+  TempDir outside;
+  const std::string victim = outside.path() + "/victim";
+  std::ofstream(victim) << "keep me";
+  const std::string name = "../.." + victim;
+  for (const Strings& args : {Strings{"del", "--rm-netns", "--netns-name", name, "chain"},
+                              Strings{"del", "--netns-name", name, "chain"},
+                              Strings{"check", "--netns-name", name, "chain"},
+                              Strings{"add", "--netns-name", name, "chain"}}) {
+    auto r = Cnitool(args);
+    EXPECT_EQ(r.exit_code, 1) << args[0];
+    EXPECT_NE(r.err.find("invalid netns name \"" + name + "\""), std::string::npos) << r.err;
+  }
+  EXPECT_TRUE(plugins_.Calls().empty());
+  EXPECT_TRUE(std::filesystem::exists(victim));
+  EXPECT_FALSE(std::filesystem::exists(cache_.path() + "/results"));
+}
+
+// CHECK and DEL build the cache path from the container ID as ADD does, so they
+// refuse the same IDs: "x/../../victim" would read or unlink <cache>/victim-eth0.
+TEST_F(CnitoolCliTest, CheckAndDelRefuseAContainerIdAddRefuses) {
+  std::filesystem::create_directories(CacheFile("x"));
+  const std::string victim = cache_.path() + "/victim-eth0";
+  std::ofstream(victim) << "{}";
+  for (const char* verb : {"check", "del", "add"}) {
+    auto flag = Cnitool({"--container-id", "x/../../victim", verb, "chain", "/run/netns/p"});
+    EXPECT_EQ(flag.exit_code, 1) << verb;
+    EXPECT_NE(flag.err.find("invalid characters in containerID"), std::string::npos)
+        << verb << ": " << flag.err;
+    auto env = Cnitool({verb, "chain", "/run/netns/p"}, {{"CNI_CONTAINERID", "x/../../victim"}});
+    EXPECT_EQ(env.exit_code, 1) << verb;
+    EXPECT_NE(env.err.find("invalid characters in containerID"), std::string::npos)
+        << verb << ": " << env.err;
+  }
+  EXPECT_TRUE(plugins_.Calls().empty());
+  EXPECT_TRUE(std::filesystem::exists(victim));
+}
+
 TEST_F(CnitoolCliTest, UnknownNetworkNamesDirAndCode) {
   auto r = Cnitool({"add", "nope", "/run/netns/p"});
   EXPECT_EQ(r.exit_code, 1);

@@ -199,6 +199,13 @@ int RunRequest(const Request& req, const ToolEnv& env, std::ostream& out, std::o
     return kExitOk;
   }
 
+  // Before any use: ADD may create it, DEL --rm-netns removes it, every verb hands
+  // its path to the plugins; a name that is not one component would leave /run/netns.
+  if (!req.netns_name.empty()) {
+    if (auto s = cni::ValidateNetnsName(req.netns_name); !s) {
+      return Fail(req, s.error(), list->cni_version, out, err);
+    }
+  }
   std::string netns_path =
       req.netns_name.empty() ? req.netns : cni::NamedNetnsPath(req.netns_name);
   if (netns_path.empty() && req.verb != "del") {

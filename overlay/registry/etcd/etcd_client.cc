@@ -233,7 +233,9 @@ cni::Result<TxnResponse> Client::Txn(const std::vector<Compare>& compares,
   if (!j) return j.error();
   TxnResponse out;
   out.succeeded = j->value("succeeded", false);
-  out.revision = wire::Int(j->value("header", json::object()), "revision");
+  auto revision = wire::Int(j->value("header", json::object()), "revision");
+  if (!revision) return revision.error();
+  out.revision = *revision;
   if (auto rs = j->find("responses"); rs != j->end() && rs->is_array()) {
     for (const auto& r : *rs) {
       RangeResponse rr;
@@ -254,7 +256,11 @@ cni::Result<LeaseGrant> Client::Grant(int64_t ttl_seconds) {
   if (!text) return text.error();
   auto j = ParseAnswer(*text, "etcd lease grant");
   if (!j) return j.error();
-  LeaseGrant g{wire::Int(*j, "ID"), wire::Int(*j, "TTL")};
+  auto id = wire::Int(*j, "ID");
+  if (!id) return id.error();
+  auto granted_ttl = wire::Int(*j, "TTL");
+  if (!granted_ttl) return granted_ttl.error();
+  LeaseGrant g{*id, *granted_ttl};
   if (g.id == 0) {
     return cni::Error(cni::Code::kIoFailure,
                       "etcd lease grant: " + j->value("error", std::string("no lease ID in answer")));
@@ -270,7 +276,9 @@ cni::Result<int64_t> Client::KeepAlive(int64_t lease) {
   auto nl = text->find('\n');
   auto j = ParseAnswer(text->substr(0, nl), "etcd lease keepalive " + std::to_string(lease));
   if (!j) return j.error();
-  int64_t ttl = wire::Int(j->value("result", json::object()), "TTL");
+  auto ttl_or = wire::Int(j->value("result", json::object()), "TTL");
+  if (!ttl_or) return ttl_or.error();
+  int64_t ttl = *ttl_or;
   if (ttl <= 0) {
     return cni::Error(cni::Code::kIoFailure,
                       "etcd lease " + std::to_string(lease) + " has expired", "",
@@ -285,7 +293,9 @@ cni::Result<int64_t> Client::TimeToLive(int64_t lease) {
   if (!text) return text.error();
   auto j = ParseAnswer(*text, "etcd lease timetolive " + std::to_string(lease));
   if (!j) return j.error();
-  int64_t ttl = wire::Int(*j, "TTL");
+  auto ttl_or = wire::Int(*j, "TTL");
+  if (!ttl_or) return ttl_or.error();
+  int64_t ttl = *ttl_or;
   // An expired lease reports TTL -1 (or omits it).
   if (ttl <= 0) {
     return cni::Error(cni::Code::kIoFailure,

@@ -125,7 +125,12 @@ void Watch::ParseBuffer() {
     const json& r = j.contains("result") ? j["result"] : j;
     if (r.value("created", false)) created_ = true;
     if (r.value("canceled", false)) {
-      int64_t compact = wire::Int(r, "compact_revision");
+      auto compact_or = wire::Int(r, "compact_revision");
+      if (!compact_or) {
+        if (!lost_) lost_ = compact_or.error().Context("etcd watch " + url_);
+        continue;
+      }
+      int64_t compact = *compact_or;
       std::string why = compact > 0 ? "history compacted up to revision " + std::to_string(compact)
                                     : r.value("cancel_reason", std::string("canceled by etcd"));
       if (!lost_) lost_ = cni::Error(cni::Code::kTryAgainLater, "etcd watch " + url_ + ": " + why);

@@ -1,22 +1,29 @@
 #include "overlay/registry/etcd/wire.h"
 
-#include <charconv>
+#include <cstdint>
+#include <utility>
 
 #include "libcni/base64.h"
+#include "libcni/sys/number.h"
 
 namespace linen::etcd::wire {
 
-int64_t Int(const nlohmann::json& obj, const char* field) {
+cni::Result<int64_t> Int(const nlohmann::json& obj, const char* field) {
   auto it = obj.find(field);
-  if (it == obj.end()) return 0;
-  if (it->is_number_integer()) return it->get<int64_t>();
-  if (it->is_string()) {
-    const std::string& s = it->get_ref<const std::string&>();
-    int64_t v = 0;
-    std::from_chars(s.data(), s.data() + s.size(), v);
-    return v;
+  if (it == obj.end() || it->is_null()) return int64_t{0};
+  auto bad = [&] {
+    return cni::Error(cni::Code::kDecodingFailure, std::string("etcd answer: field ") + field +
+                                                       " is not an int64: " + it->dump());
+  };
+  if (it->is_number_unsigned()) {
+    if (it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) return bad();
+    return static_cast<int64_t>(it->get<uint64_t>());
   }
-  return 0;
+  if (it->is_number_integer()) return it->get<int64_t>();
+  if (!it->is_string()) return bad();
+  auto v = cni::ParseDecimal(it->get_ref<const std::string&>(), INT64_MIN, INT64_MAX);
+  if (!v) return bad();
+  return *v;
 }
 
 cni::Result<std::string> Bytes(const nlohmann::json& obj, const char* field) {
@@ -43,16 +50,23 @@ cni::Result<KeyValue> ParseKv(const nlohmann::json& kv) {
   if (!value) return value.error();
   out.key = *std::move(key);
   out.value = *std::move(value);
-  out.create_revision = Int(kv, "create_revision");
-  out.mod_revision = Int(kv, "mod_revision");
-  out.version = Int(kv, "version");
-  out.lease = Int(kv, "lease");
+  for (auto [field, dst] : {std::pair{"create_revision", &out.create_revision},
+                            std::pair{"mod_revision", &out.mod_revision},
+                            std::pair{"version", &out.version}, std::pair{"lease", &out.lease}}) {
+    auto v = Int(kv, field);
+    if (!v) return v.error();
+    *dst = *v;
+  }
   return out;
 }
 
 cni::Result<RangeResponse> ParseRange(const nlohmann::json& body) {
   RangeResponse out;
-  if (auto h = body.find("header"); h != body.end()) out.revision = Int(*h, "revision");
+  if (auto h = body.find("header"); h != body.end()) {
+    auto rev = Int(*h, "revision");
+    if (!rev) return rev.error();
+    out.revision = *rev;
+  }
   if (auto kvs = body.find("kvs"); kvs != body.end() && kvs->is_array()) {
     for (const auto& kv : *kvs) {
       auto parsed = ParseKv(kv);
@@ -68,7 +82,7 @@ std::optional<cni::Error> StatusError(const nlohmann::json& body, const std::str
   auto err = body.find("error");
   if (err == body.end()) return std::nullopt;
   std::string text;
-  int64_t grpc_code = Int(body, "code");
+  auto grpc_code = Int(body, "code");
   if (err->is_string()) {
     text = err->get<std::string>();
   } else if (err->is_object()) {
@@ -78,11 +92,12 @@ std::optional<cni::Error> StatusError(const nlohmann::json& body, const std::str
   } else {
     text = err->dump();
   }
+  if (!grpc_code) return grpc_code.error().Context(what);
   cni::Cause cause = text.find("not found") != std::string::npos ? cni::Cause::kNotFound
                                                                  : cni::Cause::kNone;
   // gRPC UNAVAILABLE (14) / DEADLINE_EXCEEDED (4), or a server shutting down: the
   // cluster is there but cannot answer now, which callers treat like unreachable.
-  bool transient = grpc_code == 14 || grpc_code == 4 ||
+  bool transient = *grpc_code == 14 || *grpc_code == 4 ||
                    text.find("connection is closing") != std::string::npos;
   return cni::Error(transient ? cni::Code::kTryAgainLater : cni::Code::kIoFailure,
                     what + ": etcd refused: " + text, "", cause);

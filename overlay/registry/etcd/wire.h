@@ -14,8 +14,9 @@
 
 namespace linen::etcd::wire {
 
-// A missing field is 0; a non-numeric one is 0 as well (the gateway never sends it).
-int64_t Int(const nlohmann::json& obj, const char* field);
+// A missing (or null) field is 0; anything but a JSON integer or a string holding a
+// whole decimal int64 is code 6 naming the field.
+cni::Result<int64_t> Int(const nlohmann::json& obj, const char* field);
 // Base64-decodes a bytes field; missing is "". Malformed base64 is code 6.
 cni::Result<std::string> Bytes(const nlohmann::json& obj, const char* field);
 cni::Result<KeyValue> ParseKv(const nlohmann::json& kv);

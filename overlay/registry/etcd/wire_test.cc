@@ -22,6 +22,25 @@ TEST(Wire, KvWithStringIntsAndOmittedDefaults) {
   EXPECT_FALSE(ParseKv(json::parse(R"({"key":"!!"})")));
 }
 
+// int64 fields arrive as strings; one that is not a whole decimal int64 is a
+// decoding error naming the field, not a silent 0 or a prefix.
+TEST(Wire, MalformedIntegersAreDecodingErrors) {
+  for (const char* v : {R"("5x")", R"("")", R"(" 5")", R"("99999999999999999999")", R"("0x5")",
+                        "true", "1.5", "18446744073709551615"}) {
+    auto kv = ParseKv(json::parse(std::string(R"({"key":"L3QvYQ==","mod_revision":)") + v + "}"));
+    ASSERT_FALSE(kv) << v;
+    EXPECT_EQ(kv.error().code(), cni::Code::kDecodingFailure) << v;
+    EXPECT_NE(kv.error().msg().find("mod_revision"), std::string::npos) << kv.error().msg();
+  }
+  auto range = ParseRange(json::parse(R"({"header":{"revision":"12abc"},"kvs":[]})"));
+  ASSERT_FALSE(range);
+  EXPECT_NE(range.error().msg().find("revision"), std::string::npos) << range.error().msg();
+  auto status = StatusError(json::parse(R"({"error":"boom","code":"14z"})"), "x");
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->code(), cni::Code::kDecodingFailure);
+  EXPECT_NE(status->msg().find("code"), std::string::npos) << status->msg();
+}
+
 TEST(Wire, StatusErrorsMapToCodes) {
   EXPECT_FALSE(StatusError(json::parse(R"({"header":{}})"), "x").has_value());
   auto nf = StatusError(

@@ -1,7 +1,8 @@
-#include "libcni/error.h"
+#include "libcni/sys/error.h"
 
 #include <cerrno>
 #include <cstring>
+#include <random>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -40,6 +41,35 @@ TEST(ErrorTest, ToJsonSurvivesInvalidUtf8) {
   std::string text = Error(Code::kInvalidEnv, bad).ToJson("1.1.0");
   json j = json::parse(text);  // must be valid JSON
   EXPECT_EQ(j["code"], 4);
+}
+
+// The error object is written without a JSON library (libcni/sys depends on libc
+// only); it must stay byte-identical to nlohmann's dump, which wrote it before.
+std::string NlohmannErrorJson(const Error& e, const std::string& version) {
+  nlohmann::ordered_json j;
+  j["cniVersion"] = version;
+  j["code"] = e.code_number();
+  j["msg"] = e.msg();
+  if (!e.details().empty()) j["details"] = e.details();
+  return j.dump(4, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+TEST(ErrorTest, ToJsonMatchesNlohmannByteForByte) {
+  const std::string tricky[] = {
+      "plain", "quote \" back\\slash", "ctl \x01\x1f\x7f \b\f\n\r\t", "\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+      "bad \xff\xfe", "trunc \xe2\x82", "overlong \xc0\xaf \xe0\x80\xaf", "surrogate \xed\xa0\x80",
+      "big \xf4\x90\x80\x80", "lead then ascii \xe2" "A", std::string("nul \0 x", 7)};
+  for (const auto& s : tricky) {
+    Error e(Code::kInvalidEnv, s, s);
+    EXPECT_EQ(e.ToJson("1.1.0"), NlohmannErrorJson(e, "1.1.0")) << s;
+  }
+  std::mt19937 rng(14);
+  for (int n = 0; n < 2000; ++n) {
+    std::string s(rng() % 12, '\0');
+    for (char& c : s) c = static_cast<char>(rng() % 2 ? rng() % 256 : 0x80 + rng() % 0x78);
+    Error e(Code::kInternal, s);
+    ASSERT_EQ(e.ToJson("0.4.0"), NlohmannErrorJson(e, "0.4.0")) << testing::PrintToString(s);
+  }
 }
 
 TEST(ErrorTest, ContextPrefixesAndKeepsCodeAndCause) {
