@@ -74,9 +74,4 @@ cni::Status CmdStatus(const cni::CmdArgs& args) {
   return cni::OkStatus();
 }
 
-cni::PluginFuncs Funcs() {
-  return cni::PluginFuncs{
-      .add = CmdAdd, .del = CmdDel, .check = CmdCheck, .status = CmdStatus, .gc = CmdGc};
-}
-
 }  // namespace bridge
