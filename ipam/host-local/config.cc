@@ -256,21 +256,7 @@ cni::Status ValidateRequested(const IpamConfig& conf) {
 cni::Result<std::vector<Attachment>> ParseValidAttachments(std::string_view stdin_data) {
   auto root = ParseJson(stdin_data);
   if (!root) return root.error();
-  const json* list = &Member(*root, "cni.dev/valid-attachments");
-  if (list->is_null()) list = &Member(*root, "cni.dev/attachments");
-  std::vector<Attachment> out;
-  if (list->is_null()) return out;
-  if (!list->is_array()) return Decode("cni.dev/valid-attachments must be a list");
-  for (const json& a : *list) {
-    auto id = OptString(a.is_object() ? a : json::object(), "containerID", "attachment");
-    auto ifname = OptString(a.is_object() ? a : json::object(), "ifname", "attachment");
-    if (!a.is_object() || !id || !ifname || !*id) {
-      return Decode("cni.dev/valid-attachments entries must be {\"containerID\",\"ifname\"}, got " +
-                    a.dump());
-    }
-    out.push_back({**id, ifname->value_or("")});
-  }
-  return out;
+  return cni::ValidAttachments(*root);
 }
 
 }  // namespace host_local

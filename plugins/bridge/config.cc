@@ -1,10 +1,11 @@
 #include "plugins/bridge/config.h"
 
 #include <algorithm>
-#include <cctype>
 #include <limits>
 #include <set>
 #include <type_traits>
+
+#include "libcni/mac.h"
 
 namespace bridge {
 namespace {
@@ -100,29 +101,13 @@ cni::Status ParseTrunk(const json& raw, BridgeConf* c) {
 
 cni::Status ApplyMac(const std::string& text, const char* source, BridgeConf* c) {
   if (text.empty()) return cni::OkStatus();
-  auto mac = NormalizeMac(text);
+  auto mac = cni::ParseMac(text);
   if (!mac) return Invalid(std::string("invalid MAC address \"") + text + "\" in " + source);
-  c->mac = *mac;
+  c->mac = cni::FormatMac(*mac);
   return cni::OkStatus();
 }
 
 }  // namespace
-
-std::optional<std::string> NormalizeMac(const std::string& text) {
-  if (text.size() != 17) return std::nullopt;
-  std::string out = text;
-  for (size_t i = 0; i < out.size(); ++i) {
-    char& ch = out[i];
-    if (i % 3 == 2) {
-      if (ch != ':' && ch != '-') return std::nullopt;
-      ch = ':';
-    } else {
-      if (!std::isxdigit(static_cast<unsigned char>(ch))) return std::nullopt;
-      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    }
-  }
-  return out;
-}
 
 cni::Result<BridgeConf> ParseBridgeConf(const cni::NetConf& net, const std::string& cni_args) {
   BridgeConf c;
