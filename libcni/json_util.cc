@@ -1,22 +1,18 @@
 #include "libcni/json_util.h"
 
-#include <limits>
+#include "libcni/decode.h"
 
 namespace cni::internal {
 namespace {
 
-const json* Find(const json& obj, std::string_view key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
-Error TypeError(std::string_view where, std::string_view key, std::string_view type) {
-  std::string what(key);
-  what += " must be ";
-  what += type;
-  return DecodeError(where, what);
+// The type rules are Decoder's; these keep the callers' "<where>: " prefix.
+template <typename T>
+Status Read(const json& obj, std::string_view key, std::string_view where, T* out) {
+  if (!obj.is_object()) return OkStatus();
+  auto v = Decoder(obj).Optional<T>(key);
+  if (!v) return v.error().Context(where);
+  if (*v) *out = std::move(**v);
+  return OkStatus();
 }
 
 }  // namespace
@@ -30,46 +26,27 @@ Error DecodeError(std::string_view where, std::string_view what) {
 
 Status GetString(const json& obj, std::string_view key, std::string_view where,
                  std::string* out) {
-  const json* v = Find(obj, key);
-  if (v == nullptr) return OkStatus();
-  if (!v->is_string()) return TypeError(where, key, "a string");
-  *out = v->get<std::string>();
-  return OkStatus();
+  return Read(obj, key, where, out);
 }
 
 Status GetInt(const json& obj, std::string_view key, std::string_view where,
               std::optional<int>* out) {
-  const json* v = Find(obj, key);
-  if (v == nullptr) return OkStatus();
-  if (!v->is_number_integer()) return TypeError(where, key, "an integer");
-  const std::optional<int64_t> i = JsonInteger(*v);
-  if (!i || *i < std::numeric_limits<int>::min() || *i > std::numeric_limits<int>::max()) {
-    return TypeError(where, key, "an integer in range");
-  }
-  *out = static_cast<int>(*i);
+  int v = 0;
+  bool set = obj.is_object() && Decoder(obj)[key].IsSet();
+  if (auto s = Read(obj, key, where, &v); !s) return s;
+  if (set) *out = v;
   return OkStatus();
 }
 
 Status GetStringList(const json& obj, std::string_view key, std::string_view where,
                      std::vector<std::string>* out) {
-  const json* v = Find(obj, key);
-  if (v == nullptr) return OkStatus();
-  if (!v->is_array()) return TypeError(where, key, "a list of strings");
-  std::vector<std::string> list;
-  for (const auto& e : *v) {
-    if (!e.is_string()) return TypeError(where, key, "a list of strings");
-    list.push_back(e.get<std::string>());
-  }
-  *out = std::move(list);
-  return OkStatus();
+  return Read(obj, key, where, out);
 }
 
 Status GetObject(const json& obj, std::string_view key, std::string_view where, json* out) {
-  const json* v = Find(obj, key);
-  if (v == nullptr) return OkStatus();
-  if (!v->is_object()) return TypeError(where, key, "an object");
-  *out = *v;
-  return OkStatus();
+  if (!obj.is_object()) return OkStatus();
+  if (auto s = Decoder(obj)[key].ObjectOrUnset(); !s) return s.error().Context(where);
+  return Read(obj, key, where, out);
 }
 
 }  // namespace cni::internal

@@ -14,7 +14,7 @@
 namespace cni::internal {
 
 // Each getter: absent or null -> Ok and `out` untouched; wrong JSON type -> code 6
-// "<where>: <key> must be a <type>".
+// "<where>: <key>: expected <type>, got <type>" (the rules are cni::Decoder's).
 Status GetString(const json& obj, std::string_view key, std::string_view where, std::string* out);
 Status GetInt(const json& obj, std::string_view key, std::string_view where,
               std::optional<int>* out);

@@ -1,7 +1,8 @@
 #include "ipam/host-local/config.h"
 
-#include <limits>
 #include <utility>
+
+#include "libcni/decode.h"
 
 namespace host_local {
 namespace {
@@ -16,32 +17,27 @@ cni::Error Decode(std::string msg) {
 }
 
 // An optional string key; "" counts as absent, as Go's net.IP decoding treats it.
-cni::Result<std::optional<std::string>> OptString(const json& obj, const char* key,
-                                                  std::string_view where) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return std::optional<std::string>();
-  if (!it->is_string()) {
-    return Decode(std::string(where) + "." + key + " must be a string, got " + it->dump());
-  }
-  std::string s = it->get<std::string>();
-  if (s.empty()) return std::optional<std::string>();
-  return std::optional<std::string>(std::move(s));
+cni::Result<std::optional<std::string>> OptString(const cni::Decoder& obj, const char* key) {
+  auto v = obj.Optional<std::string>(key);
+  if (v && *v && (*v)->empty()) return std::optional<std::string>();
+  return v;
 }
 
-cni::Result<Range> ParseRange(const json& j, const std::string& where) {
-  if (!j.is_object()) return Decode(where + " must be an object, got " + j.dump());
+cni::Result<Range> ParseRange(const cni::Decoder& j) {
+  if (!j.value().is_object()) return j.TypeError("object");
+  const std::string& where = j.path();
   RangeSpec spec;
-  auto subnet = OptString(j, "subnet", where);
+  auto subnet = OptString(j, "subnet");
   if (!subnet) return subnet.error();
   if (!*subnet) return Invalid(where + ": missing \"subnet\"");
   spec.subnet = **subnet;
-  auto start = OptString(j, "rangeStart", where);
+  auto start = OptString(j, "rangeStart");
   if (!start) return start.error();
   spec.range_start = *start;
-  auto end = OptString(j, "rangeEnd", where);
+  auto end = OptString(j, "rangeEnd");
   if (!end) return end.error();
   spec.range_end = *end;
-  auto gw = OptString(j, "gateway", where);
+  auto gw = OptString(j, "gateway");
   if (!gw) return gw.error();
   spec.gateway = *gw;
   auto r = MakeRange(spec);
@@ -50,16 +46,14 @@ cni::Result<Range> ParseRange(const json& j, const std::string& where) {
 }
 
 // `[[range, ...], ...]` -> raw range lists (validated as sets later, with indices).
-cni::Status AppendRangeSets(const json& j, const std::string& key,
-                            std::vector<std::vector<Range>>* out) {
-  if (j.is_null()) return cni::OkStatus();
-  if (!j.is_array()) return Decode(key + " must be a list of range lists, got " + j.dump());
+cni::Status AppendRangeSets(const cni::Decoder& j, std::vector<std::vector<Range>>* out) {
+  if (!j.IsSet()) return cni::OkStatus();
+  if (!j.value().is_array()) return j.TypeError("list of range lists");
   for (size_t i = 0; i < j.size(); ++i) {
-    const std::string where = key + "[" + std::to_string(i) + "]";
-    if (!j[i].is_array()) return Decode(where + " must be a list of ranges, got " + j[i].dump());
+    if (!j[i].value().is_array()) return j[i].TypeError("list of ranges");
     std::vector<Range> set;
     for (size_t k = 0; k < j[i].size(); ++k) {
-      auto r = ParseRange(j[i][k], where + "[" + std::to_string(k) + "]");
+      auto r = ParseRange(j[i][k]);
       if (!r) return r.error();
       set.push_back(*r);
     }
@@ -68,31 +62,22 @@ cni::Status AppendRangeSets(const json& j, const std::string& key,
   return cni::OkStatus();
 }
 
-cni::Result<std::optional<int>> OptInt(const json& obj, const char* key, const std::string& where) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return std::optional<int>();
-  const std::optional<int64_t> v = cni::JsonInteger(*it);
-  if (!v || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max()) {
-    return Decode(where + "." + key + " must be an integer, got " + it->dump().substr(0, 64));
-  }
-  return std::optional<int>(static_cast<int>(*v));
-}
-
-cni::Result<std::vector<cni::Route>> ParseRoutes(const json& j) {
+cni::Result<std::vector<cni::Route>> ParseRoutes(const cni::Decoder& j) {
   std::vector<cni::Route> out;
-  if (j.is_null()) return out;
-  if (!j.is_array()) return Decode("ipam.routes must be a list, got " + j.dump());
+  if (!j.IsSet()) return out;
+  if (!j.value().is_array()) return j.TypeError("list");
   for (size_t i = 0; i < j.size(); ++i) {
-    const std::string where = "ipam.routes[" + std::to_string(i) + "]";
-    if (!j[i].is_object()) return Decode(where + " must be an object, got " + j[i].dump());
+    const cni::Decoder r = j[i];
+    const std::string& where = r.path();
+    if (!r.value().is_object()) return r.TypeError("object");
     cni::Route route;
-    auto dst = OptString(j[i], "dst", where);
+    auto dst = OptString(r, "dst");
     if (!dst) return dst.error();
     if (!*dst) return Invalid(where + ": missing \"dst\"");
     auto dst_net = cni::IpNet::Parse(**dst);
     if (!dst_net) return Invalid(where + ".dst \"" + **dst + "\" is not a CIDR");
     route.dst = *dst_net;
-    auto gw = OptString(j[i], "gw", where);
+    auto gw = OptString(r, "gw");
     if (!gw) return gw.error();
     if (*gw) {
       auto ip = cni::IpAddr::Parse(**gw);
@@ -103,7 +88,7 @@ cni::Result<std::vector<cni::Route>> ParseRoutes(const json& j) {
         {"mtu", &route.mtu},           {"advmss", &route.advmss}, {"priority", &route.priority},
         {"table", &route.table},       {"scope", &route.scope}};
     for (const auto& [key, field] : ints) {
-      auto v = OptInt(j[i], key, where);
+      auto v = r.Optional<int>(key);
       if (!v) return v.error();
       *field = *v;
     }
@@ -124,36 +109,30 @@ cni::Result<cni::IpAddr> ParseRequested(const std::string& text, const std::stri
   return *ip;
 }
 
-cni::Status AppendRequested(const json& j, const std::string& where,
-                            std::vector<cni::IpAddr>* out) {
-  if (j.is_null()) return cni::OkStatus();
-  if (!j.is_array()) return Decode(where + " must be a list of IPs, got " + j.dump());
-  for (const json& e : j) {
-    if (!e.is_string()) return Decode(where + " entries must be strings, got " + e.dump());
-    auto ip = ParseRequested(e.get<std::string>(), where);
+cni::Status AppendRequested(const cni::Decoder& j, std::vector<cni::IpAddr>* out) {
+  if (!j.IsSet()) return cni::OkStatus();
+  if (!j.value().is_array()) return j.TypeError("list of IPs");
+  for (size_t i = 0; i < j.size(); ++i) {
+    auto text = j[i].As<std::string>();
+    if (!text) return text.error();
+    auto ip = ParseRequested(*text, j.path());
     if (!ip) return ip.error();
     out->push_back(*ip);
   }
   return cni::OkStatus();
 }
 
-const json& Member(const json& obj, const char* key) {
-  static const json kNull;
-  if (!obj.is_object()) return kNull;
-  auto it = obj.find(key);
-  return it == obj.end() ? kNull : *it;
-}
-
 cni::Result<IpamConfig> Load(const json& root, const std::map<std::string, std::string>& cni_args) {
   if (!root.is_object()) return Decode("network config must be a JSON object");
   IpamConfig conf;
-  if (auto v = OptString(root, "name", "config"); !v) return v.error();
+  const cni::Decoder d(root);
+  if (auto v = OptString(d, "name"); !v) return v.error();
   else if (*v) conf.name = **v;
-  if (auto v = OptString(root, "cniVersion", "config"); !v) return v.error();
+  if (auto v = OptString(d, "cniVersion"); !v) return v.error();
   else if (*v) conf.cni_version = **v;
 
-  const json& ipam = Member(root, "ipam");
-  if (!ipam.is_object()) return Invalid("IPAM config missing 'ipam' key");
+  const cni::Decoder ipam = d["ipam"];
+  if (!ipam.value().is_object()) return Invalid("IPAM config missing 'ipam' key");
 
   // Requested addresses, in the reference's order.
   if (auto it = cni_args.find("IP"); it != cni_args.end() && !it->second.empty()) {
@@ -161,29 +140,21 @@ cni::Result<IpamConfig> Load(const json& root, const std::map<std::string, std::
     if (!ip) return ip.error();
     conf.requested.push_back(*ip);
   }
-  if (auto s = AppendRequested(Member(Member(Member(root, "args"), "cni"), "ips"), "args.cni.ips",
-                               &conf.requested);
-      !s) {
-    return s.error();
-  }
-  const json& runtime = Member(root, "runtimeConfig");
-  if (auto s = AppendRequested(Member(runtime, "ips"), "runtimeConfig.ips", &conf.requested); !s) {
-    return s.error();
-  }
+  if (auto s = AppendRequested(d["args"]["cni"]["ips"], &conf.requested); !s) return s.error();
+  const cni::Decoder runtime = d["runtimeConfig"];
+  if (auto s = AppendRequested(runtime["ips"], &conf.requested); !s) return s.error();
 
   // Range sets: runtimeConfig.ipRanges, the legacy single range, then ipam.ranges.
   std::vector<std::vector<Range>> raw;
-  if (auto s = AppendRangeSets(Member(runtime, "ipRanges"), "runtimeConfig.ipRanges", &raw); !s) {
-    return s.error();
-  }
-  if (auto legacy = OptString(ipam, "subnet", "ipam"); !legacy) {
+  if (auto s = AppendRangeSets(runtime["ipRanges"], &raw); !s) return s.error();
+  if (auto legacy = OptString(ipam, "subnet"); !legacy) {
     return legacy.error();
   } else if (*legacy) {
-    auto r = ParseRange(ipam, "ipam");
+    auto r = ParseRange(ipam);
     if (!r) return r.error();
     raw.push_back({*r});
   }
-  if (auto s = AppendRangeSets(Member(ipam, "ranges"), "ipam.ranges", &raw); !s) return s.error();
+  if (auto s = AppendRangeSets(ipam["ranges"], &raw); !s) return s.error();
   if (raw.empty()) return Invalid("no IP ranges specified (set ipam.ranges or ipam.subnet)");
 
   int v4 = 0, v6 = 0;
@@ -208,12 +179,12 @@ cni::Result<IpamConfig> Load(const json& root, const std::map<std::string, std::
     }
   }
 
-  auto routes = ParseRoutes(Member(ipam, "routes"));
+  auto routes = ParseRoutes(ipam["routes"]);
   if (!routes) return routes.error();
   conf.routes = std::move(*routes);
-  if (auto v = OptString(ipam, "dataDir", "ipam"); !v) return v.error();
+  if (auto v = OptString(ipam, "dataDir"); !v) return v.error();
   else if (*v) conf.data_dir = **v;
-  if (auto v = OptString(ipam, "resolvConf", "ipam"); !v) return v.error();
+  if (auto v = OptString(ipam, "resolvConf"); !v) return v.error();
   else if (*v) conf.resolv_conf = **v;
   return conf;
 }
@@ -256,21 +227,7 @@ cni::Status ValidateRequested(const IpamConfig& conf) {
 cni::Result<std::vector<Attachment>> ParseValidAttachments(std::string_view stdin_data) {
   auto root = ParseJson(stdin_data);
   if (!root) return root.error();
-  const json* list = &Member(*root, "cni.dev/valid-attachments");
-  if (list->is_null()) list = &Member(*root, "cni.dev/attachments");
-  std::vector<Attachment> out;
-  if (list->is_null()) return out;
-  if (!list->is_array()) return Decode("cni.dev/valid-attachments must be a list");
-  for (const json& a : *list) {
-    auto id = OptString(a.is_object() ? a : json::object(), "containerID", "attachment");
-    auto ifname = OptString(a.is_object() ? a : json::object(), "ifname", "attachment");
-    if (!a.is_object() || !id || !ifname || !*id) {
-      return Decode("cni.dev/valid-attachments entries must be {\"containerID\",\"ifname\"}, got " +
-                    a.dump());
-    }
-    out.push_back({**id, ifname->value_or("")});
-  }
-  return out;
+  return cni::ValidAttachments(*root);
 }
 
 }  // namespace host_local

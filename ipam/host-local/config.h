@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ipam/host-local/range_set.h"
+#include "libcni/attachments.h"
 #include "libcni/error.h"
 #include "libcni/types.h"
 
@@ -41,12 +42,8 @@ cni::Result<IpamConfig> LoadIpamConfig(std::string_view stdin_data,
 // opened, so a request that can never be met leaves no directory, lock or cursor.
 cni::Status ValidateRequested(const IpamConfig& conf);
 
-// GC's list of attachments still in use: `cni.dev/valid-attachments`, or the older
-// `cni.dev/attachments`. Missing key -> empty list (everything is garbage).
-struct Attachment {
-  std::string container_id;
-  std::string ifname;
-};
+// GC's list of attachments still in use (libcni/attachments.h) from stdin.
+using Attachment = cni::Attachment;
 cni::Result<std::vector<Attachment>> ParseValidAttachments(std::string_view stdin_data);
 
 }  // namespace host_local

@@ -26,33 +26,10 @@ std::optional<IpAddr> GetAddr(const nlattr* attr) {
   return std::nullopt;
 }
 
-bool ParseMac(std::string_view text, unsigned char out[6]) {
-  if (text.size() != 17) return false;
-  for (int i = 0; i < 6; ++i) {
-    auto hex = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    int hi = hex(text[i * 3]), lo = hex(text[i * 3 + 1]);
-    if (hi < 0 || lo < 0) return false;
-    if (i < 5 && text[i * 3 + 2] != ':') return false;
-    out[i] = static_cast<unsigned char>(hi * 16 + lo);
-  }
-  return true;
-}
-
 std::string MacToString(const nlattr* attr) {
   if (attr == nullptr || nla_len(attr) <= 0) return "";
-  const auto* p = static_cast<const unsigned char*>(nla_data(attr));
-  std::string out;
-  char buf[4];
-  for (int i = 0; i < nla_len(attr); ++i) {
-    std::snprintf(buf, sizeof(buf), i == 0 ? "%02x" : ":%02x", p[i]);
-    out += buf;
-  }
-  return out;
+  const auto* p = static_cast<const uint8_t*>(nla_data(attr));
+  return FormatMac({p, static_cast<size_t>(nla_len(attr))});
 }
 
 namespace {

@@ -127,12 +127,11 @@ Status Handle::SetMtu(int index, int mtu) {
 
 Status Handle::SetMac(int index, const std::string& mac) {
   const std::string what = "set mac " + mac + " on " + Dev(index);
-  unsigned char bytes[6];
-  if (!internal::ParseMac(mac, bytes)) {
-    return Error(Code::kInvalidNetworkConfig, what + ": malformed MAC address");
-  }
-  return ChangeLink(sock_, index, 0, 0, what,
-                    [&](nl_msg* m) { return nla_put(m, IFLA_ADDRESS, sizeof(bytes), bytes); });
+  auto bytes = ParseMac(mac);
+  if (!bytes) return Error(Code::kInvalidNetworkConfig, what + ": malformed MAC address");
+  return ChangeLink(sock_, index, 0, 0, what, [&](nl_msg* m) {
+    return nla_put(m, IFLA_ADDRESS, static_cast<int>(bytes->size()), bytes->data());
+  });
 }
 
 Status Handle::SetMaster(int index, int master_index) {

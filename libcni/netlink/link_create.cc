@@ -34,11 +34,9 @@ Status SetCommon(rtnl_link* link, const std::string& name, int mtu, const std::s
   rtnl_link_set_name(link, name.c_str());
   if (mtu > 0) rtnl_link_set_mtu(link, static_cast<unsigned>(mtu));
   if (!mac.empty()) {
-    unsigned char bytes[6];
-    if (!internal::ParseMac(mac, bytes)) {
-      return Error(Code::kInvalidNetworkConfig, what + ": malformed MAC address " + mac);
-    }
-    AddrPtr addr(nl_addr_build(AF_LLC, bytes, sizeof(bytes)));
+    auto bytes = ParseMac(mac);
+    if (!bytes) return Error(Code::kInvalidNetworkConfig, what + ": malformed MAC address " + mac);
+    AddrPtr addr(nl_addr_build(AF_LLC, bytes->data(), bytes->size()));
     if (!addr) return Error(Code::kInternal, what + ": out of memory");
     rtnl_link_set_addr(link, addr.get());  // takes its own reference
   }

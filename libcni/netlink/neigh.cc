@@ -25,11 +25,11 @@ Status SendNeigh(nl_sock* sock, int type, int flags, const NeighReq& n, const st
     return Error(Code::kInternal, what + ": cannot build netlink message");
   }
   if (!n.lladdr.empty()) {
-    unsigned char mac[6];
-    if (!internal::ParseMac(n.lladdr, mac)) {
+    auto mac = ParseMac(n.lladdr);
+    if (!mac) {
       return Error(Code::kInvalidNetworkConfig, what + ": malformed MAC address " + n.lladdr);
     }
-    if (nla_put(msg.get(), NDA_LLADDR, sizeof(mac), mac) < 0) {
+    if (nla_put(msg.get(), NDA_LLADDR, static_cast<int>(mac->size()), mac->data()) < 0) {
       return Error(Code::kInternal, what + ": cannot build netlink message");
     }
   }

@@ -14,7 +14,7 @@
 #include <map>
 
 #include "libcni/netlink/nl_error.h"
-#include "libcni/netlink/nl_internal.h"
+#include "libcni/mac.h"
 
 namespace cni::nft {
 namespace {
@@ -281,13 +281,13 @@ Rule& Rule::IifnameVmap(const std::string& set) {
 }
 
 Rule& Rule::EtherSaddrNot(const std::string& mac) {
-  unsigned char bytes[6];
-  if (!nl::internal::ParseMac(mac, bytes)) {
+  auto bytes = ParseMac(mac);
+  if (!bytes) {
     error_ = "invalid MAC address \"" + mac + "\"";
     return *this;
   }
   Payload(NFT_PAYLOAD_LL_HEADER, 6, 6);
-  Cmp(NFT_CMP_NEQ, bytes, 6);
+  Cmp(NFT_CMP_NEQ, bytes->data(), bytes->size());
   return *this;
 }
 

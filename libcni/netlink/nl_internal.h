@@ -19,6 +19,7 @@
 
 #include "libcni/error.h"
 #include "libcni/ip_net.h"
+#include "libcni/mac.h"
 #include "libcni/netlink/handle.h"
 
 namespace cni::nl::internal {
@@ -73,8 +74,7 @@ class StrictDump {
 // Attribute helpers.
 int PutAddr(nl_msg* msg, int attrtype, const IpAddr& a);
 std::optional<IpAddr> GetAddr(const nlattr* attr);
-// "aa:bb:.." <-> bytes; ParseMac returns false on malformed text.
-bool ParseMac(std::string_view text, unsigned char out[6]);
+// An address attribute as text (libcni/mac.h's form); "" when absent or empty.
 std::string MacToString(const nlattr* attr);
 int FamilyToAf(Family f);
 

@@ -18,8 +18,8 @@ namespace fs = std::filesystem;
 
 // Go's encoding/json escapes <, > and & in strings; doing the same keeps our files
 // byte-identical to the reference's for the same content.
-std::string GoDump(const json& j) {
-  std::string s = j.dump(-1, ' ', false, json::error_handler_t::replace);
+std::string GoDump(const nlohmann::ordered_json& j) {
+  std::string s = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
@@ -36,25 +36,26 @@ std::string GoDump(const json& j) {
 }  // namespace
 
 std::string SerializeCacheEntry(const CacheEntry& e) {
-  std::string out = "{\"kind\":" + GoDump(kCacheKindV1);
-  out += ",\"containerId\":" + GoDump(e.container_id);
-  out += ",\"config\":" + GoDump(Base64Encode(e.config));
-  out += ",\"ifName\":" + GoDump(e.ifname);
-  out += ",\"networkName\":" + GoDump(e.network_name);
-  if (!e.netns.empty()) out += ",\"netns\":" + GoDump(e.netns);
+  // The reference's field order (its struct's), which ordered_json keeps; nested
+  // objects convert with their keys sorted, as Go marshals maps.
+  nlohmann::ordered_json out;
+  out["kind"] = kCacheKindV1;
+  out["containerId"] = e.container_id;
+  out["config"] = Base64Encode(e.config);
+  out["ifName"] = e.ifname;
+  out["networkName"] = e.network_name;
+  if (!e.netns.empty()) out["netns"] = e.netns;
   if (!e.cni_args.empty()) {
-    json args = json::array();
+    nlohmann::ordered_json& args = out["cniArgs"] = nlohmann::ordered_json::array();
     for (const auto& [k, v] : e.cni_args) args.push_back({k, v});
-    out += ",\"cniArgs\":" + GoDump(args);
   }
   if (e.capability_args.is_object() && !e.capability_args.empty()) {
-    out += ",\"capabilityArgs\":" + GoDump(e.capability_args);
+    out["capabilityArgs"] = nlohmann::ordered_json(e.capability_args);
   }
   if (e.result && e.result->is_object() && !e.result->empty()) {
-    out += ",\"result\":" + GoDump(*e.result);
+    out["result"] = nlohmann::ordered_json(*e.result);
   }
-  out += "}";
-  return out;
+  return GoDump(out);
 }
 
 Result<CacheEntry> ParseCacheEntry(std::string_view bytes) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "libcni/types.h"
 #include "test/support/test_support.h"
 
 namespace linen::overlay {
@@ -83,6 +84,20 @@ class BackendTest : public ::testing::Test {
     return std::nullopt;
   }
 
+  // The kernel as iproute2 sees it: a reader independent of the netlink code under
+  // test, so a bug shared by its writer and its dumper cannot hide. `tool` is "ip" or
+  // "bridge"; `args` follow "-j".
+  cni::json Kernel(const std::string& tool, const std::string& args) {
+    test::ProcResult r = test::Sh("ip netns exec " + node_->name() + " " + tool + " -j " + args);
+    EXPECT_EQ(r.exit_code, 0) << tool << " " << args << ": " << r.err;
+    try {
+      return cni::json::parse(r.out);
+    } catch (const cni::json::exception&) {
+      ADD_FAILURE() << tool << " -j " << args << " printed no JSON: " << r.out;
+      return cni::json::array();
+    }
+  }
+
   int VtepIndex() {
     auto l = h_->LinkByName("linen.1");
     EXPECT_TRUE(l);
@@ -110,6 +125,13 @@ TEST_F(BackendTest, HostGwThousandPeersThenNothingToDo) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->gw, Peer(500).node_ip);
   EXPECT_EQ(r->oif, ul_index_);
+  const std::string proto = std::to_string(cni::nl::kLinenRouteProtocol);
+  cni::json routes = Kernel("ip", "route show proto " + proto);
+  EXPECT_EQ(routes.size(), 1000u);
+  cni::json ip_r = Kernel("ip", "route show 10.1.244.0/24");
+  ASSERT_EQ(ip_r.size(), 1u) << ip_r.dump();
+  EXPECT_EQ(ip_r[0].value("gateway", ""), Peer(500).node_ip.ToString());
+  EXPECT_EQ(ip_r[0].value("dev", ""), "ul0");
 
   auto again = be->Reconcile(Peers(1000));
   ASSERT_TRUE(again) << again.error().msg();
@@ -142,6 +164,17 @@ TEST_F(BackendTest, VxlanThousandPeersThenNothingToDo) {
     if (a.addr.family() == cni::Family::kV4) v4.push_back(a.addr);
   }
   EXPECT_EQ(v4, std::vector<cni::IpNet>{Net("10.0.0.0/32")});
+  cni::json ip_l = Kernel("ip", "-d link show linen.1");
+  ASSERT_EQ(ip_l.size(), 1u) << ip_l.dump();
+  EXPECT_EQ(ip_l[0].value("mtu", 0), 1450);
+  EXPECT_EQ(ip_l[0].value("address", ""), DeriveVtepMac(Ip("172.20.0.1")));
+  const cni::json& vx = ip_l[0]["linkinfo"]["info_data"];
+  EXPECT_EQ(vx.value("link", ""), "ul0");
+  EXPECT_EQ(ip_l[0]["linkinfo"].value("info_kind", ""), "vxlan");
+  EXPECT_EQ(vx.value("id", 0), 1);
+  EXPECT_EQ(vx.value("port", 0), 8472);
+  EXPECT_EQ(vx.value("local", ""), "172.20.0.1");
+  EXPECT_FALSE(vx.value("learning", true));
 
   auto st = be->Reconcile(Peers(1000));
   ASSERT_TRUE(st) << st.error().msg();
@@ -163,6 +196,30 @@ TEST_F(BackendTest, VxlanThousandPeersThenNothingToDo) {
   EXPECT_EQ(r->gw, Ip("10.0.7.0"));
   EXPECT_TRUE(r->onlink);
   EXPECT_EQ(r->oif, dev->index);
+
+  // Peer 7 (node 172.20.0.9) through iproute2's eyes: its route, neighbour and FDB entry.
+  cni::json ip_r = Kernel("ip", "route show 10.0.7.0/24");
+  ASSERT_EQ(ip_r.size(), 1u) << ip_r.dump();
+  EXPECT_EQ(ip_r[0].value("gateway", ""), "10.0.7.0");
+  EXPECT_EQ(ip_r[0].value("dev", ""), "linen.1");
+  EXPECT_NE(ip_r[0]["flags"].dump().find("onlink"), std::string::npos) << ip_r.dump();
+  cni::json ip_n = Kernel("ip", "neigh show 10.0.7.0 dev linen.1");
+  ASSERT_EQ(ip_n.size(), 1u) << ip_n.dump();
+  EXPECT_EQ(ip_n[0].value("lladdr", ""), Peer(7).vtep_mac);
+  EXPECT_NE(ip_n[0]["state"].dump().find("PERMANENT"), std::string::npos) << ip_n.dump();
+  cni::json fdb_all = Kernel("bridge", "fdb show dev linen.1");
+  int with_dst = 0;
+  std::optional<cni::json> fdb7;
+  for (const cni::json& f : fdb_all) {
+    if (!f.contains("dst")) continue;
+    ++with_dst;
+    if (f.value("mac", "") == Peer(7).vtep_mac) fdb7 = f;
+  }
+  EXPECT_EQ(with_dst, 1000);
+  ASSERT_TRUE(fdb7) << "no FDB entry for peer 7's VTEP";
+  EXPECT_EQ(fdb7->value("dst", ""), "172.20.0.9");
+  EXPECT_NE((*fdb7)["flags"].dump().find("self"), std::string::npos) << fdb7->dump();
+  EXPECT_EQ(fdb7->value("state", ""), "permanent");
 
   // Second EnsureNode + Reconcile: nothing to do.
   ASSERT_TRUE(be->EnsureNode());

@@ -1,13 +1,12 @@
 #include "overlay/registry/static_topology.h"
 
 #include <fstream>
-#include <limits>
 #include <map>
 #include <sstream>
-#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
+#include "libcni/decode.h"
 #include "libcni/types.h"
 
 namespace linen::overlay {
@@ -19,47 +18,20 @@ cni::Error Invalid(const std::string& msg) {
   return cni::Error(cni::Code::kInvalidNetworkConfig, "topology: " + msg);
 }
 
-// Reads an optional member of a given JSON type; a wrong type is a decode error.
-// Integers go through cni::JsonInteger: a float or a 30-digit number must be refused,
-// not converted (that conversion is undefined behaviour), and `true` is not a port.
-template <typename T>
-cni::Status GetOpt(const json& obj, const char* key, T* out) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return cni::OkStatus();
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    const std::optional<int64_t> v = cni::JsonInteger(*it);
-    if (!v || *v < std::numeric_limits<T>::min() || *v > std::numeric_limits<T>::max()) {
-      return cni::Error(cni::Code::kDecodingFailure, std::string("topology: \"") + key +
-                                                         "\" must be an integer in range, got " +
-                                                         it->dump().substr(0, 64));
-    }
-    *out = static_cast<T>(*v);
-    return cni::OkStatus();
-  }
-  try {
-    *out = it->get<T>();
-  } catch (const json::exception& e) {
-    return cni::Error(cni::Code::kDecodingFailure,
-                      std::string("topology: \"") + key + "\" has the wrong type: " + e.what());
-  }
-  return cni::OkStatus();
-}
-
-cni::Status ParseBackend(const json& j, StaticTopology* topo) {
-  auto it = j.find("backend");
-  if (it == j.end() || it->is_null()) return cni::OkStatus();
+cni::Status ParseBackend(const cni::Decoder& b, StaticTopology* topo) {
+  if (!b.IsSet()) return cni::OkStatus();
   topo->backend_given = true;
   ClusterConfig& c = topo->config;
   std::string type;
-  if (it->is_string()) {
-    type = it->get<std::string>();
-  } else if (it->is_object()) {
-    if (auto s = GetOpt(*it, "type", &type); !s) return s;
+  if (b.value().is_string()) {
+    type = b.value().get<std::string>();
+  } else if (b.value().is_object()) {
+    if (auto s = b.Get("type", &type); !s) return s;
     int64_t vni = c.vni, port = c.port;
-    if (auto s = GetOpt(*it, "vni", &vni); !s) return s;
-    if (auto s = GetOpt(*it, "port", &port); !s) return s;
-    if (auto s = GetOpt(*it, "directRouting", &c.direct_routing); !s) return s;
-    if (auto s = GetOpt(*it, "mtu", &c.mtu); !s) return s;
+    if (auto s = b.Get("vni", &vni); !s) return s;
+    if (auto s = b.Get("port", &port); !s) return s;
+    if (auto s = b.Get("directRouting", &c.direct_routing); !s) return s;
+    if (auto s = b.Get("mtu", &c.mtu); !s) return s;
     if (vni < 1 || vni > 0xffffff) return Invalid("backend.vni " + std::to_string(vni) + " is outside 1..16777215");
     // Port 0 keeps the kernel default (8472), as in flannel.
     if (port < 0 || port > 65535) return Invalid("backend.port " + std::to_string(port) + " is outside 0..65535");
@@ -67,8 +39,7 @@ cni::Status ParseBackend(const json& j, StaticTopology* topo) {
     c.vni = static_cast<uint32_t>(vni);
     c.port = static_cast<uint16_t>(port == 0 ? 8472 : port);
   } else {
-    return cni::Error(cni::Code::kDecodingFailure,
-                      "topology: \"backend\" must be a string or an object");
+    return b.TypeError("string or object");
   }
   // An object without "type" tunes VXLAN settings but leaves the choice to the
   // plugin type, so one topology serves both host-gw and vxlan configs.
@@ -82,15 +53,13 @@ cni::Status ParseBackend(const json& j, StaticTopology* topo) {
   return cni::OkStatus();
 }
 
-cni::Result<NodeLease> ParseNode(const json& n, size_t index) {
+cni::Result<NodeLease> ParseNode(const cni::Decoder& n, size_t index) {
   std::string where = "nodes[" + std::to_string(index) + "]";
-  if (!n.is_object()) {
-    return cni::Error(cni::Code::kDecodingFailure, "topology: " + where + " must be an object");
-  }
+  if (!n.value().is_object()) return n.TypeError("object");
   std::string name, ip, subnet;
-  if (auto s = GetOpt(n, "name", &name); !s) return s.error();
-  if (auto s = GetOpt(n, "ip", &ip); !s) return s.error();
-  if (auto s = GetOpt(n, "subnet", &subnet); !s) return s.error();
+  if (auto s = n.Get("name", &name); !s) return s.error();
+  if (auto s = n.Get("ip", &ip); !s) return s.error();
+  if (auto s = n.Get("subnet", &subnet); !s) return s.error();
   if (name.empty()) return Invalid(where + ": \"name\" is missing");
   where += " (" + name + ")";
   if (ip.empty()) return Invalid(where + ": \"ip\" is missing");
@@ -156,13 +125,12 @@ int DefaultSubnetLen(int network_prefix) {
 cni::Result<StaticTopology> ParseTopology(std::string_view json_text) {
   auto parsed = cni::ParseJsonText(json_text, "topology: invalid JSON");
   if (!parsed) return parsed.error();
-  json j = std::move(*parsed);
-  if (!j.is_object()) {
-    return cni::Error(cni::Code::kDecodingFailure, "topology: must be a JSON object");
-  }
+  const json j = std::move(*parsed);
+  const cni::Decoder d(j, "topology");
+  if (!j.is_object()) return d.TypeError("object");
   StaticTopology topo;
   std::string network;
-  if (auto s = GetOpt(j, "network", &network); !s) return s.error();
+  if (auto s = d.Get("network", &network); !s) return s.error();
   if (network.empty()) return Invalid("\"network\" is missing");
   auto net = cni::IpNet::Parse(network);
   if (!net) return Invalid("\"network\" " + network + " is not a CIDR");
@@ -172,19 +140,17 @@ cni::Result<StaticTopology> ParseTopology(std::string_view json_text) {
     return Invalid("\"network\" " + network + " is smaller than a /28");
   }
   topo.config.subnet_len = DefaultSubnetLen(topo.config.network.prefix);
-  if (auto s = GetOpt(j, "subnetLen", &topo.config.subnet_len); !s) return s.error();
+  if (auto s = d.Get("subnetLen", &topo.config.subnet_len); !s) return s.error();
   if (topo.config.subnet_len < topo.config.network.prefix || topo.config.subnet_len > 30) {
     return Invalid("\"subnetLen\" " + std::to_string(topo.config.subnet_len) + " must be between /" +
                    std::to_string(topo.config.network.prefix) + " and /30");
   }
-  if (auto s = ParseBackend(j, &topo); !s) return s.error();
-  if (auto s = GetOpt(j, "ipMasq", &topo.config.ip_masq); !s) return s.error();
-  auto nodes = j.find("nodes");
-  if (nodes == j.end() || !nodes->is_array()) {
-    return cni::Error(cni::Code::kDecodingFailure, "topology: \"nodes\" must be an array");
-  }
-  for (size_t i = 0; i < nodes->size(); ++i) {
-    auto lease = ParseNode((*nodes)[i], i);
+  if (auto s = ParseBackend(d["backend"], &topo); !s) return s.error();
+  if (auto s = d.Get("ipMasq", &topo.config.ip_masq); !s) return s.error();
+  const cni::Decoder nodes = d["nodes"];
+  if (!nodes.value().is_array()) return nodes.TypeError("list");
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    auto lease = ParseNode(nodes[i], i);
     if (!lease) return lease.error();
     topo.nodes.push_back(std::move(*lease));
   }

@@ -119,7 +119,8 @@ TEST(StaticTopologyTest, MissingFieldsAndBadTypes) {
   ExpectInvalid(WithNodes(R"({"name":"a","ip":"nope","subnet":"10.244.1.0/24"})"),
                 "not an IP address");
   ExpectInvalid(R"({"nodes": []})", "\"network\" is missing");
-  ExpectInvalid(R"({"network": 5, "nodes": []})", "wrong type", cni::Code::kDecodingFailure);
+  ExpectInvalid(R"({"network": 5, "nodes": []})", "topology.network: expected string, got number",
+                cni::Code::kDecodingFailure);
   ExpectInvalid("{not json", "invalid JSON", cni::Code::kDecodingFailure);
   ExpectInvalid(WithNodes(R"({"name":"a","ip":"10.0.0.1","subnet":"10.244.1.0/24"})",
                           R"("backend": {"type": "ipip"},)"),
@@ -139,7 +140,7 @@ TEST(StaticTopologyTest, NonIntegerNumbersAreRefused) {
                               R"("backend": {"type": "vxlan", "vni": true},)",
                               R"("backend": {"type": "vxlan", "mtu": -1e300},)",
                               R"("subnetLen": 2.4e1,)"}) {
-    ExpectInvalid(WithNodes(node, backend), "must be an integer in range",
+    ExpectInvalid(WithNodes(node, backend), "expected integer",
                   cni::Code::kDecodingFailure);
   }
 }

@@ -45,29 +45,18 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
   auto cont = cni::nl::Handle::OpenIn(*cont_ns);
   if (!cont) return cont.error().Context("failed to open netlink in netns \"" + args.netns + "\"");
 
-  // Node sysctls this ADD turned on; restored only together with a bridge this ADD
-  // created (no other pod can depend on them then). Declared before `undo`, which uses it.
-  std::vector<std::pair<std::string, std::string>> changed_sysctls;
-  cni::Rollback undo;  // declared after the handles its steps use
-  auto br = EnsureBridge(*host, *conf);
+  // Held from before the bridge is looked up until our port is on it; see BridgeLock.
+  auto br_lock = BridgeLock::Shared();
+  if (!br_lock) return br_lock.error();
+  cni::Rollback undo;  // declared after the handles and the lock its steps use
+  auto br = EnsureBridge(*host, *conf, *br_lock, undo);
   if (!br) return br.error().Context("failed to create bridge \"" + conf->br_name + "\"");
-  if (br->created) {
-    // Runs last: by then our veth is gone, so a bridge still holding ports was
-    // joined by a concurrent ADD and stays.
-    undo.Add([&h = *host, index = br->link.index, &changed_sysctls] {
-      auto links = h.ListLinks();
-      if (!links) return;
-      for (const cni::nl::LinkInfo& l : *links) {
-        if (l.master_index == index) return;
-      }
-      (void)h.DeleteLinkByIndex(index);
-      for (const auto& [key, old] : changed_sysctls) (void)cni::WriteSysctl(key, old);
-    });
-  }
 
   auto veth = SetupVeth(*host, *cont, *cont_ns, args.ifname,
                         HostVethName(args.container_id, args.ifname), *conf, br->link.index, undo);
   if (!veth) return veth.error();
+  // Our port keeps the bridge in use now; a failing ADD that created it sees the port.
+  br_lock->Release();
 
   if (!br->created) {
     // Someone else's bridge (e.g. the reference plugin's) may follow its ports' MACs.
@@ -122,16 +111,10 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
           !s) {
         return s.error();
       }
-      if (br->created) {
-        const std::pair<const char*, bool> fwd[] = {
-            {"net/ipv4/ip_forward", !gws.v4.empty()},
-            {"net/ipv6/conf/all/forwarding", !gws.v6.empty()}};
-        for (const auto& [key, wanted] : fwd) {
-          if (!wanted) continue;
-          auto cur = cni::ReadSysctl(key);
-          if (cur && *cur != "1") changed_sysctls.emplace_back(key, *cur);
-        }
-      }
+      // Never undone, not even by a rollback that removes the bridge: forwarding is
+      // one switch for the whole namespace, and since we read it another network,
+      // an overlay or the operator may have come to rely on it; we cannot tell. Once
+      // on it stays on, as with the reference plugin.
       if (auto s = EnableForwarding(*host, gws); !s) return s.error();
     }
     if (conf->ip_masq) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "plugins/bridge/bridge_test_env.h"
+#include "plugins/bridge/veth.h"
 
 namespace bridge::testing {
 namespace {
@@ -28,7 +29,10 @@ TEST_F(BridgeAddTest, TwoPodsPingEachOtherAndTheGateway) {
 
   // Kernel state matches the result.
   std::string host_veth = ja["interfaces"][1]["name"];
-  EXPECT_EQ(host_veth, "veth" + std::string(host_veth).substr(4));
+  // Derived from the attachment, not random: "veth" + the first 8 hex digits of
+  // sha512("ctr-a:eth0"); the literal pins the formula against the helper changing.
+  EXPECT_EQ(host_veth, HostVethName("ctr-a", "eth0"));
+  EXPECT_EQ(host_veth, "vethc3920651");
   ProcResult link = Node("ip -o link show " + host_veth);
   EXPECT_NE(link.out.find("master cni0"), std::string::npos) << link.out;
   EXPECT_NE(link.out.find("mtu 1400"), std::string::npos) << link.out;

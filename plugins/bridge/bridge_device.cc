@@ -1,6 +1,9 @@
 #include "plugins/bridge/bridge_device.h"
 
-#include "netns/netns.h"
+#include <sys/file.h>
+
+#include <cerrno>
+
 #include "plugins/bridge/bridge_vlan.h"
 #include "plugins/bridge/random_mac.h"
 
@@ -8,6 +11,41 @@ namespace bridge {
 
 using cni::Code;
 using cni::Error;
+
+namespace {
+
+cni::Status Flock(const cni::NetNs& ns, int op, const char* what) {
+  while (flock(ns.fd(), op) < 0) {
+    if (errno != EINTR) return cni::ErrnoError(std::string("bridge lock: ") + what, errno);
+  }
+  return cni::OkStatus();
+}
+
+}  // namespace
+
+cni::Result<BridgeLock> BridgeLock::Shared() {
+  auto ns = cni::NetNs::Current();
+  if (!ns) return ns.error().Context("bridge lock");
+  if (auto s = Flock(*ns, LOCK_SH, "take shared"); !s) return s.error();
+  return BridgeLock(std::move(*ns));
+}
+
+cni::Status BridgeLock::Exclusive() { return Flock(ns_, LOCK_EX, "take exclusive"); }
+
+void BridgeLock::Release() {
+  if (ns_.fd() >= 0) (void)flock(ns_.fd(), LOCK_UN);
+}
+
+void RemoveBridgeIfUnused(cni::nl::Handle& host, int index, BridgeLock& lock) {
+  if (!lock.Exclusive()) return;  // without the lock a port may be on its way: keep it
+  auto links = host.ListLinks();
+  if (links) {
+    bool in_use = false;
+    for (const cni::nl::LinkInfo& l : *links) in_use |= l.master_index == index;
+    if (!in_use) (void)host.DeleteLinkByIndex(index);
+  }
+  lock.Release();
+}
 
 cni::Result<cni::nl::LinkInfo> BridgeByName(cni::nl::Handle& host, const std::string& name) {
   auto link = host.LinkByName(name);
@@ -35,7 +73,8 @@ cni::Result<std::string> PinBridgeMac(cni::nl::Handle& host, int bridge_index,
   return mac;
 }
 
-cni::Result<BridgeState> EnsureBridge(cni::nl::Handle& host, const BridgeConf& conf) {
+cni::Result<BridgeState> EnsureBridge(cni::nl::Handle& host, const BridgeConf& conf,
+                                      BridgeLock& lock, cni::Rollback& undo) {
   BridgeState st;
   // Every ADD after the first finds the bridge: look first (one round trip) rather
   // than create-then-look (two). A racing ADD that creates it in between is the EEXIST
@@ -51,13 +90,15 @@ cni::Result<BridgeState> EnsureBridge(cni::nl::Handle& host, const BridgeConf& c
     }
     link = BridgeByName(host, conf.br_name);
     if (!link) return link.error();
+    if (st.created) {
+      // Registered here, not by the caller: every step below can still fail.
+      undo.Add([&host, index = link->index, &lock] { RemoveBridgeIfUnused(host, index, lock); });
+    }
   }
   st.link = std::move(*link);
 
   if (conf.vlan_filtering()) {
     if (auto s = SetVlanFiltering(st.link.index, true); !s) {
-      // Leave nothing behind: a bridge this ADD made exists only for this ADD.
-      if (st.created) (void)host.DeleteLinkByIndex(st.link.index);
       return s.error().Context("failed to enable VLAN filtering on \"" + conf.br_name + "\"");
     }
   }

@@ -1,7 +1,11 @@
 // ADD that fails part-way: a clear error, the right code, and nothing left behind.
 #include <gtest/gtest.h>
 
+#include <latch>
+#include <thread>
+
 #include "plugins/bridge/bridge_test_env.h"
+#include "plugins/bridge/masq_nft.h"
 
 namespace bridge::testing {
 namespace {
@@ -85,26 +89,102 @@ TEST_F(BridgeFaultTest, BadConfigs) {
   EXPECT_NE(Node("ip link show cni0").exit_code, 0);
 }
 
-TEST_F(BridgeFaultTest, VlanRefusedByKernelLeavesNothing) {
+// The ADD fails on every kernel: where bridge VLAN filtering is missing the bridge
+// step refuses, elsewhere the IPAM does; either way after the bridge was created.
+TEST_F(BridgeFaultTest, FailedVlanAddLeavesNothing) {
   TempNetns pod = NewPod();
-  ProcResult r = Exec("ADD", pod.path(), "f-vlan", Conf(R"("vlan":100,"isGateway":false)"));
-  if (r.exit_code == 0) {
-    GTEST_SKIP() << "this kernel supports bridge VLAN filtering; the refusal path is not reachable";
-  }
-  cni::json j = Json(r);
-  std::string msg = j.value("msg", "");
-  EXPECT_NE(msg.find("VLAN filtering"), std::string::npos) << r.out;
+  ProcResult r = Exec("ADD", pod.path(), "f-vlan",
+                      Conf(R"("vlan":100)", R"([[{"subnet":"10.79.0.0/24"}]])",
+                           "1.0.0", "bnet", "failipam"));
+  ASSERT_NE(r.exit_code, 0) << r.out;
+  std::string msg = Json(r).value("msg", "");
+  EXPECT_TRUE(msg.find("VLAN filtering") != std::string::npos ||
+              msg.find("failipam: no luck") != std::string::npos)
+      << r.out;
   ExpectNothingLeft(pod);
   EXPECT_NE(Node("ip link show cni0").exit_code, 0) << "the bridge this ADD made is gone";
 }
 
-TEST_F(BridgeFaultTest, VlanOnExistingBridgeLeavesNothing) {
+TEST_F(BridgeFaultTest, FailedVlanAddKeepsAnExistingBridge) {
   TempNetns pod = NewPod();
   ASSERT_EQ(Node("ip link add cni0 type bridge").exit_code, 0);
-  ProcResult r = Exec("ADD", pod.path(), "f-vlan2", Conf(R"("vlanTrunk":[{"id":7}])"));
-  if (r.exit_code == 0) GTEST_SKIP() << "kernel supports bridge VLAN filtering";
+  ProcResult r = Exec("ADD", pod.path(), "f-vlan2",
+                      Conf(R"("vlanTrunk":[{"id":7}])", R"([[{"subnet":"10.79.0.0/24"}]])",
+                           "1.0.0", "bnet", "failipam"));
+  ASSERT_NE(r.exit_code, 0) << r.out;
   ExpectNothingLeft(pod);
   EXPECT_EQ(Node("ip link show cni0").exit_code, 0) << "someone else's bridge is kept";
+}
+
+// Forwarding is one switch for the namespace; once an ADD turned it on, other
+// networks may rely on it, so a rollback (even one removing the bridge) leaves it on.
+// The failure comes after forwarding: a chain of the wrong type already holds the
+// name of this attachment's masquerade chain.
+TEST_F(BridgeFaultTest, RollbackLeavesForwardingOn) {
+  TempNetns pod = NewPod();
+  ASSERT_EQ(Node("cat /proc/sys/net/ipv4/ip_forward").out, "0\n");
+  const std::string chain = NftChainName(MasqTag{"bnet", "eth0", "f-fwd"});
+  ASSERT_EQ(Node(std::string("nft add table inet ") + kNftTable + " && nft add chain inet " +
+                 kNftTable + " " + chain)
+                .exit_code,
+            0);
+  ProcResult r = Exec("ADD", pod.path(), "f-fwd", Conf(R"("isGateway":true,"ipMasq":true)"));
+  ASSERT_NE(r.exit_code, 0) << "the masquerade step must fail: " << r.out;
+  EXPECT_EQ(NodeVeths(), "");
+  EXPECT_TRUE(IpFiles().empty());
+  EXPECT_NE(Node("ip link show cni0").exit_code, 0) << "the bridge this ADD made is gone";
+  EXPECT_EQ(Node("cat /proc/sys/net/ipv4/ip_forward").out, "1\n");
+}
+
+// Removing an unused bridge must not race an ADD that found it and is about to add
+// its port. Every round starts without a bridge and runs good and failing ADDs at
+// once; a failing ADD fails right after the bridge step (its pod already has eth0),
+// when a good one is most likely between finding the bridge and attaching to it.
+TEST_F(BridgeFaultTest, ConcurrentFailingAddsNeverRemoveABridgeInUse) {
+  // Many failing ADDs per good one keep the bridge being created and removed all
+  // through the round, so good ADDs keep landing in the window.
+  constexpr int kRounds = 30;
+  constexpr int kGood = 8;
+  constexpr int kBad = 8;
+  const std::string conf = Conf(R"("isGateway":true)");
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<TempNetns> good, bad;
+    for (int i = 0; i < kGood; ++i) good.push_back(NewPod());
+    for (int i = 0; i < kBad; ++i) {
+      bad.push_back(NewPod());
+      ASSERT_EQ(In(bad.back(), "ip link add eth0 type veth peer name other0").exit_code, 0);
+    }
+    auto id = [round](const char* kind, int i) {
+      return std::string(kind) + std::to_string(round) + "-" + std::to_string(i);
+    };
+    std::vector<ProcResult> good_r(kGood), bad_r(kBad);
+    std::latch start(kGood + kBad);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kBad; ++i) {
+      threads.emplace_back([&, i] {
+        start.arrive_and_wait();
+        bad_r[i] = Exec("ADD", bad[i].path(), id("bad", i), conf);
+      });
+    }
+    for (int i = 0; i < kGood; ++i) {
+      threads.emplace_back([&, i] {
+        start.arrive_and_wait();
+        good_r[i] = Exec("ADD", good[i].path(), id("good", i), conf);
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    std::string ports = Node("ip -o link show master cni0").out;
+    for (int i = 0; i < kBad; ++i) EXPECT_NE(bad_r[i].exit_code, 0) << bad_r[i].out;
+    for (int i = 0; i < kGood; ++i) {
+      ASSERT_EQ(good_r[i].exit_code, 0) << "round " << round << ": " << good_r[i].out;
+      std::string veth = Json(good_r[i])["interfaces"][1]["name"];
+      EXPECT_NE(ports.find(veth + "@"), std::string::npos) << "round " << round << ": " << ports;
+    }
+    for (int i = 0; i < kGood; ++i) {
+      EXPECT_EQ(Exec("DEL", good[i].path(), id("good", i), conf).exit_code, 0);
+    }
+    ASSERT_EQ(Node("ip link del cni0").exit_code, 0);
+  }
 }
 
 // A refused ADD removes the bridge it created, whatever refused it: the IPAM plugin

@@ -1,83 +1,49 @@
 #include "plugins/bridge/config.h"
 
 #include <algorithm>
-#include <cctype>
-#include <limits>
 #include <set>
-#include <type_traits>
+
+#include "libcni/decode.h"
+#include "libcni/mac.h"
 
 namespace bridge {
 namespace {
 
 using cni::Code;
 using cni::Error;
-using cni::json;
 
 Error Invalid(const std::string& msg) { return Error(Code::kInvalidNetworkConfig, msg); }
 
-// Reads an optional key of type T; a wrong JSON type is a decoding error naming it.
-// Integers go through cni::JsonInteger: get<int>() on 1e30 is undefined behaviour.
-template <typename T>
-cni::Status Get(const json& obj, const char* key, T* out) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return cni::OkStatus();
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    const std::optional<int64_t> v = cni::JsonInteger(*it);
-    if (!v || *v < std::numeric_limits<T>::min() || *v > std::numeric_limits<T>::max()) {
-      return Error(Code::kDecodingFailure, std::string("failed to load netconf: key \"") + key +
-                                               "\" must be an integer, got " +
-                                               it->dump().substr(0, 64));
-    }
-    *out = static_cast<T>(*v);
-    return cni::OkStatus();
-  }
-  try {
-    *out = it->get<T>();
-  } catch (const json::exception&) {
-    return Error(Code::kDecodingFailure, std::string("failed to load netconf: key \"") + key +
-                                             "\" has the wrong type: " + it->dump());
-  }
-  return cni::OkStatus();
-}
-
-cni::Status GetBool(const json& obj, const char* key, bool* out) {
-  // libcni accepts "true"/"false" strings for booleans in conflists; so do we.
-  auto it = obj.find(key);
-  if (it != obj.end() && it->is_string()) {
-    std::string s = it->get<std::string>();
+// A boolean key; libcni accepts "true"/"false" strings for booleans in conflists, so
+// do we.
+cni::Status GetBool(const cni::Decoder& d, const char* key, bool* out) {
+  const cni::Decoder v = d[key];
+  if (v.value().is_string()) {
+    const std::string& s = v.value().get_ref<const std::string&>();
     if (s == "true" || s == "false") {
       *out = s == "true";
       return cni::OkStatus();
     }
   }
-  return Get(obj, key, out);
+  return d.Get(key, out);
 }
 
 // vlanTrunk: [{"id":N} | {"minID":A,"maxID":B}], each VID 1..4094.
-cni::Status ParseTrunk(const json& raw, BridgeConf* c) {
-  auto it = raw.find("vlanTrunk");
-  if (it == raw.end() || it->is_null()) return cni::OkStatus();
-  if (!it->is_array()) {
-    return Error(Code::kDecodingFailure, "failed to load netconf: vlanTrunk must be a list");
-  }
+cni::Status ParseTrunk(const cni::Decoder& trunk, BridgeConf* c) {
+  if (!trunk.IsSet()) return cni::OkStatus();
+  if (auto s = trunk.ArrayOrUnset(); !s) return s;
   c->vlan_trunk_set = true;
   std::set<int> vids;
-  for (const json& item : *it) {
-    if (!item.is_object()) {
-      return Error(Code::kDecodingFailure, "failed to load netconf: vlanTrunk entries must be objects");
-    }
+  for (size_t i = 0; i < trunk.size(); ++i) {
+    const cni::Decoder item = trunk[i];
+    if (!item.value().is_object()) return item.TypeError("object");
     std::optional<int> min_id, max_id, id;
     const std::pair<const char*, std::optional<int>*> fields[] = {
         {"minID", &min_id}, {"maxID", &max_id}, {"id", &id}};
     for (auto [key, dst] : fields) {
-      auto f = item.find(key);
-      if (f == item.end() || f->is_null()) continue;
-      const std::optional<int64_t> v = cni::JsonInteger(*f);
-      if (!v || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max()) {
-        return Error(Code::kDecodingFailure,
-                     std::string("failed to load netconf: vlanTrunk ") + key + " must be an integer");
-      }
-      *dst = static_cast<int>(*v);
+      auto v = item.Optional<int>(key);
+      if (!v) return v.error();
+      *dst = *v;
     }
     if (min_id && max_id) {
       if (*min_id <= 0 || *min_id > 4094) return Invalid("incorrect trunk minID parameter");
@@ -100,37 +66,21 @@ cni::Status ParseTrunk(const json& raw, BridgeConf* c) {
 
 cni::Status ApplyMac(const std::string& text, const char* source, BridgeConf* c) {
   if (text.empty()) return cni::OkStatus();
-  auto mac = NormalizeMac(text);
+  auto mac = cni::ParseMac(text);
   if (!mac) return Invalid(std::string("invalid MAC address \"") + text + "\" in " + source);
-  c->mac = *mac;
+  c->mac = cni::FormatMac(*mac);
   return cni::OkStatus();
 }
 
 }  // namespace
 
-std::optional<std::string> NormalizeMac(const std::string& text) {
-  if (text.size() != 17) return std::nullopt;
-  std::string out = text;
-  for (size_t i = 0; i < out.size(); ++i) {
-    char& ch = out[i];
-    if (i % 3 == 2) {
-      if (ch != ':' && ch != '-') return std::nullopt;
-      ch = ':';
-    } else {
-      if (!std::isxdigit(static_cast<unsigned char>(ch))) return std::nullopt;
-      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    }
-  }
-  return out;
-}
-
 cni::Result<BridgeConf> ParseBridgeConf(const cni::NetConf& net, const std::string& cni_args) {
   BridgeConf c;
   c.net = net;
-  const json& raw = net.raw;
+  const cni::Decoder raw(net.raw);
   std::string backend;
-  bool backend_set = raw.contains("ipMasqBackend") && !raw["ipMasqBackend"].is_null();
-  cni::Status s = Get(raw, "bridge", &c.br_name);
+  bool backend_set = raw["ipMasqBackend"].IsSet();
+  cni::Status s = raw.Get("bridge", &c.br_name);
   const std::pair<const char*, bool*> bools[] = {{"isGateway", &c.is_gw},
                           {"isDefaultGateway", &c.is_default_gw},
                           {"forceAddress", &c.force_address},
@@ -147,10 +97,10 @@ cni::Result<BridgeConf> ParseBridgeConf(const cni::NetConf& net, const std::stri
     s = GetBool(raw, key, dst);
   }
   if (!s) return s.error();
-  if (s = Get(raw, "ipMasqBackend", &backend); !s) return s.error();
-  if (s = Get(raw, "mtu", &c.mtu); !s) return s.error();
-  if (s = Get(raw, "vlan", &c.vlan); !s) return s.error();
-  if (s = ParseTrunk(raw, &c); !s) return s.error();
+  if (s = raw.Get("ipMasqBackend", &backend); !s) return s.error();
+  if (s = raw.Get("mtu", &c.mtu); !s) return s.error();
+  if (s = raw.Get("vlan", &c.vlan); !s) return s.error();
+  if (s = ParseTrunk(raw["vlanTrunk"], &c); !s) return s.error();
 
   if (c.br_name.empty()) c.br_name = kDefaultBridgeName;
   if (auto v = cni::ValidateInterfaceName(c.br_name); !v) {
@@ -184,12 +134,14 @@ cni::Result<BridgeConf> ParseBridgeConf(const cni::NetConf& net, const std::stri
   }
   if (net.args.is_object() && net.args.contains("cni") && net.args["cni"].is_object()) {
     std::string mac;
-    if (s = Get(net.args["cni"], "mac", &mac); !s) return s.error();
+    if (s = cni::Decoder(net.args["cni"], "args.cni").Get("mac", &mac); !s) return s.error();
     if (s = ApplyMac(mac, "args.cni.mac", &c); !s) return s.error();
   }
   if (net.runtime_config.is_object()) {
     std::string mac;
-    if (s = Get(net.runtime_config, "mac", &mac); !s) return s.error();
+    if (s = cni::Decoder(net.runtime_config, "runtimeConfig").Get("mac", &mac); !s) {
+      return s.error();
+    }
     if (s = ApplyMac(mac, "runtimeConfig.mac", &c); !s) return s.error();
   }
   return c;

@@ -54,9 +54,6 @@ cni::Result<BridgeConf> ParseBridgeConf(const cni::NetConf& net, const std::stri
 // reference) is not implemented.
 cni::Status ValidateForAdd(const BridgeConf& conf);
 
-// "aa:bb:cc:dd:ee:ff" (any case, '-' accepted) -> lower-case with ':'; nullopt if bad.
-std::optional<std::string> NormalizeMac(const std::string& text);
-
 }  // namespace bridge
 
 #endif  // LINEN_PLUGINS_BRIDGE_CONFIG_H_

@@ -1,6 +1,7 @@
 // GC and STATUS (CNI 1.1). The reference bridge has no GC (plugins#1013): ours removes
 // masquerade and spoof-check chains of attachments that are not valid any more,
 // then forwards GC to IPAM. STATUS forwards to IPAM and refuses a `bridge` name taken by a non-bridge.
+#include "libcni/attachments.h"
 #include "plugins/bridge/bridge_device.h"
 #include "plugins/bridge/commands.h"
 #include "plugins/bridge/config.h"
@@ -13,49 +14,26 @@ namespace bridge {
 using cni::Code;
 using cni::Error;
 
-namespace {
-
-// cni.dev/valid-attachments (spec) or cni.dev/attachments (older libcni, cni#1101).
-cni::Result<Attachments> ValidAttachments(const cni::json& raw) {
-  Attachments out;
-  for (const char* key : {"cni.dev/valid-attachments", "cni.dev/attachments"}) {
-    auto it = raw.find(key);
-    if (it == raw.end() || it->is_null()) continue;
-    if (!it->is_array()) {
-      return Error(Code::kDecodingFailure, std::string(key) + " must be a list");
-    }
-    for (const cni::json& a : *it) {
-      if (!a.is_object() || !a.contains("containerID") || !a["containerID"].is_string()) {
-        return Error(Code::kDecodingFailure, std::string(key) + ": entries need a containerID");
-      }
-      std::string ifname = a.contains("ifname") && a["ifname"].is_string()
-                               ? a["ifname"].get<std::string>()
-                               : std::string();
-      out.emplace_back(a["containerID"].get<std::string>(), ifname);
-    }
-    break;
-  }
-  return out;
-}
-
-}  // namespace
-
 cni::Status CmdGc(const cni::CmdArgs& args) {
   auto conf = ParseBridgeConf(args.conf, args.args);
   if (!conf) return conf.error();
-  auto valid = ValidAttachments(conf->net.raw);
-  if (!valid) return valid.error();
+  auto attachments = cni::ValidAttachments(conf->net.raw);
+  if (!attachments) return attachments.error();
+  Attachments valid;
+  for (cni::Attachment& a : *attachments) {
+    valid.emplace_back(std::move(a.container_id), std::move(a.ifname));
+  }
   // Keep going past errors and report the first, as the spec asks of GC.
   std::optional<Error> first;
   auto nft = cni::nft::Socket::Open();
   if (!nft) return nft.error();
-  if (auto s = GcMasq(MasqBackend::kNftables, *nft, conf->net.name, *valid); !s) first = s.error();
+  if (auto s = GcMasq(MasqBackend::kNftables, *nft, conf->net.name, valid); !s) first = s.error();
   if (conf->masq_backend == MasqBackend::kIptables) {
-    if (auto s = GcMasq(MasqBackend::kIptables, *nft, conf->net.name, *valid); !s && !first) {
+    if (auto s = GcMasq(MasqBackend::kIptables, *nft, conf->net.name, valid); !s && !first) {
       first = s.error();
     }
   }
-  if (auto s = GcSpoofCheck(*nft, conf->net.name, *valid); !s && !first) first = s.error();
+  if (auto s = GcSpoofCheck(*nft, conf->net.name, valid); !s && !first) first = s.error();
   if (conf->is_layer3()) {
     if (auto s = IpamCommand("GC", conf->net.ipam_type, args); !s && !first) first = s.error();
   }
@@ -74,11 +52,6 @@ cni::Status CmdStatus(const cni::CmdArgs& args) {
   }
   if (conf->is_layer3()) return IpamCommand("STATUS", conf->net.ipam_type, args);
   return cni::OkStatus();
-}
-
-cni::PluginFuncs Funcs() {
-  return cni::PluginFuncs{
-      .add = CmdAdd, .del = CmdDel, .check = CmdCheck, .status = CmdStatus, .gc = CmdGc};
 }
 
 }  // namespace bridge

@@ -1,11 +1,7 @@
-// loopback: wiring only; the behaviour is in loopback.cc.
+// The loopback CNI plugin: wiring only.
 #include "libcni/skel.h"
-#include "plugins/loopback/loopback.h"
+#include "plugins/loopback/commands.h"
 
 int main(int argc, char** argv) {
-  cni::PluginFuncs funcs;
-  funcs.add = loopback::CmdAdd;
-  funcs.del = loopback::CmdDel;
-  funcs.check = loopback::CmdCheck;
-  return cni::PluginMain(argc, argv, funcs, "CNI loopback plugin (linen)");
+  return cni::PluginMain(argc, argv, loopback::Funcs(), "CNI loopback plugin (linen)");
 }

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <latch>
 #include <thread>
 #include <vector>
 
@@ -58,29 +59,59 @@ TEST_F(ClientTest, PutRangeDeleteWithBinarySafeKeys) {
 }
 
 TEST_F(ClientTest, TxnCreateIfAbsentHasOneWinner) {
-  auto c = NewClient();
-  ASSERT_TRUE(c);
+  // Contenders on their own connections, released together, so their transactions
+  // reach etcd concurrently rather than one after another.
+  constexpr int kContenders = 8;
   const std::string key = UniquePrefix() + "/k";
-  auto first = c->Txn({Compare::Absent(key)}, {TxnOp::Put(key, "first")}, {TxnOp::Get(key)});
-  ASSERT_TRUE(first) << first.error().msg();
-  EXPECT_TRUE(first->succeeded);
-  auto second = c->Txn({Compare::Absent(key)}, {TxnOp::Put(key, "second")}, {TxnOp::Get(key)});
-  ASSERT_TRUE(second) << second.error().msg();
-  EXPECT_FALSE(second->succeeded);
-  ASSERT_EQ(second->responses.size(), 1u);
-  ASSERT_EQ(second->responses[0].kvs.size(), 1u);
-  EXPECT_EQ(second->responses[0].kvs[0].value, "first");
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < kContenders; ++i) {
+    clients.push_back(NewClient());
+    ASSERT_TRUE(clients.back());
+  }
+  std::vector<cni::Result<TxnResponse>> results(
+      kContenders, cni::Error(cni::Code::kInternal, "not run"));
+  std::latch start(kContenders);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kContenders; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      results[i] = clients[i]->Txn({Compare::Absent(key)},
+                                  {TxnOp::Put(key, "contender-" + std::to_string(i))},
+                                  {TxnOp::Get(key)});
+    });
+  }
+  for (std::thread& t : threads) t.join();
+
+  int winners = 0;
+  std::string winner;
+  for (int i = 0; i < kContenders; ++i) {
+    ASSERT_TRUE(results[i]) << results[i].error().msg();
+    if (results[i]->succeeded) {
+      ++winners;
+      winner = "contender-" + std::to_string(i);
+    }
+  }
+  ASSERT_EQ(winners, 1);
+  for (int i = 0; i < kContenders; ++i) {
+    if (results[i]->succeeded) continue;
+    // A loser is told who won, in the same round trip.
+    ASSERT_EQ(results[i]->responses.size(), 1u);
+    ASSERT_EQ(results[i]->responses[0].kvs.size(), 1u);
+    EXPECT_EQ(results[i]->responses[0].kvs[0].value, winner);
+  }
+  Client& c = *clients[0];
+  EXPECT_EQ((*c.Get(key))->value, winner);
 
   // Optimistic update on mod_revision: a stale revision loses.
-  auto kv = c->Get(key);
+  auto kv = c.Get(key);
   ASSERT_TRUE(kv && kv->has_value());
   int64_t rev = (*kv)->mod_revision;
-  auto upd = c->Txn({Compare::ModRevision(key, rev)}, {TxnOp::Put(key, "updated")});
+  auto upd = c.Txn({Compare::ModRevision(key, rev)}, {TxnOp::Put(key, "updated")});
   ASSERT_TRUE(upd && upd->succeeded);
-  auto stale = c->Txn({Compare::ModRevision(key, rev)}, {TxnOp::Put(key, "stale")});
+  auto stale = c.Txn({Compare::ModRevision(key, rev)}, {TxnOp::Put(key, "stale")});
   ASSERT_TRUE(stale);
   EXPECT_FALSE(stale->succeeded);
-  EXPECT_EQ((*c->Get(key))->value, "updated");
+  EXPECT_EQ((*c.Get(key))->value, "updated");
 }
 
 TEST_F(ClientTest, LeaseGrantKeepAliveRevoke) {
