@@ -25,9 +25,9 @@ Status SyncDir(const std::string& dir) {
   return OkStatus();
 }
 
-Status WriteAndSync(int fd, std::string_view data, const std::string& what) {
+Status WriteAndSync(int fd, std::string_view data, const std::string& what, bool sync) {
   if (auto s = WriteAll(fd, data, what); !s) return s;
-  if (fsync(fd) < 0) return ErrnoError("sync " + what, errno);
+  if (sync && fsync(fd) < 0) return ErrnoError("sync " + what, errno);
   return OkStatus();
 }
 
@@ -74,7 +74,9 @@ std::string AtomicTempPath(const std::string& path) {
   return DirName(path) + "/." + BaseName(path) + ".tmp";
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode,
+                       Durability durability) {
+  const bool sync = durability == Durability::kDurable;
   const std::string dir = DirName(path);
   if (auto s = MakeDirs(dir); !s) return s;
   const std::string tmp = AtomicTempPath(path);
@@ -88,14 +90,14 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
     fd = UniqueFd(RetryEintr(
         [&] { return open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode); }));
     if (!fd) return ErrnoError("create " + tmp, errno);
-    if (auto s = WriteAndSync(fd.get(), data, tmp); !s) {
+    if (auto s = WriteAndSync(fd.get(), data, tmp, sync); !s) {
       unlink(tmp.c_str());
       return s;
     }
   } else {
-    if (auto s = WriteAndSync(fd.get(), data, path); !s) return s;
+    if (auto s = WriteAndSync(fd.get(), data, path, sync); !s) return s;
     // A new file is linked under its final name: atomic, and no temp name ever.
-    if (LinkTmpfile(fd.get(), path) == 0) return SyncDir(dir);
+    if (LinkTmpfile(fd.get(), path) == 0) return sync ? SyncDir(dir) : OkStatus();
     if (errno != EEXIST) return ErrnoError("create " + path, errno);
     // Replacing: link under the fixed temp name (a stale one is ours to drop), rename.
     if (unlink(tmp.c_str()) < 0 && errno != ENOENT) return ErrnoError("remove " + tmp, errno);
@@ -106,7 +108,7 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
     unlink(tmp.c_str());
     return ErrnoError("rename " + tmp + " to " + path, err);
   }
-  return SyncDir(dir);
+  return sync ? SyncDir(dir) : OkStatus();
 }
 
 }  // namespace cni

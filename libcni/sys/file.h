@@ -36,7 +36,12 @@ Status WriteAll(int fd, std::string_view data, const std::string& what);
 // Writers of one path must be serialised (the temp name is fixed). Where O_TMPFILE
 // is missing the temp name is written directly. Creates the parent directory (0755)
 // if needed. `mode` is under the umask. Errors are code 5 and name the file.
-Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode);
+// With Durability::kAtomicOnly nothing is fsync'd: readers still see old or new,
+// but after a power loss the file may be gone or empty. For state whose loss the
+// reader handles (a cache), where a per-pod fsync would cost milliseconds.
+enum class Durability { kDurable, kAtomicOnly };
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode,
+                       Durability durability = Durability::kDurable);
 // <dir>/.<name>.tmp
 std::string AtomicTempPath(const std::string& path);
 

@@ -1,10 +1,12 @@
 #include "overlay/plugin/delegate.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "libcni/sys/file.h"
@@ -36,11 +38,16 @@ std::string DelegateType(const cni::json& delegate) {
 
 std::string DelegatePath(const MetaConf& m, const std::string& net, const std::string& cid,
                          const std::string& ifname) {
+  return m.data_dir + "/" + net + ":" + cid + ":" + ifname;
+}
+
+std::string LegacyDelegatePath(const MetaConf& m, const std::string& net, const std::string& cid,
+                               const std::string& ifname) {
   return m.data_dir + "/" + net + "-" + cid + "-" + ifname;
 }
 
 cni::Status SaveDelegate(const std::string& path, const cni::json& delegate) {
-  return cni::WriteFileAtomic(path, delegate.dump(), 0600);
+  return cni::WriteFileAtomic(path, delegate.dump(), 0600, cni::Durability::kAtomicOnly);
 }
 
 cni::Result<cni::json> LoadDelegate(const std::string& path) {
@@ -60,6 +67,43 @@ cni::Status RemoveDelegate(const std::string& path) {
   // temp names): nothing else removes them.
   for (const std::string& f : {path, cni::AtomicTempPath(path), path + ".tmp"}) {
     if (unlink(f.c_str()) < 0 && errno != ENOENT) return cni::ErrnoError("remove " + f, errno);
+  }
+  return cni::OkStatus();
+}
+
+cni::Status GcDelegates(const MetaConf& m, const std::string& net,
+                        const std::vector<cni::Attachment>& valid) {
+  std::set<std::string> keep, keep_legacy;
+  for (const cni::Attachment& a : valid) {
+    keep.insert(cni::BaseName(DelegatePath(m, net, a.container_id, a.ifname)));
+    keep_legacy.insert(cni::BaseName(LegacyDelegatePath(m, net, a.container_id, a.ifname)));
+  }
+  DIR* d = opendir(m.data_dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return cni::OkStatus();  // nothing was ever saved
+    return cni::ErrnoError("open " + m.data_dir, errno);
+  }
+  std::vector<std::string> gone;
+  const std::string prefix = net + ":";
+  const std::string legacy_prefix = net + "-";
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.rfind(prefix, 0) == 0) {
+      // <net>:<cid>:<ifname>, or a valid attachment without an ifname in the list.
+      const std::string rest = name.substr(prefix.size());
+      const std::string cid = rest.substr(0, rest.find(':'));
+      bool kept = keep.count(name) > 0;
+      for (const cni::Attachment& a : valid) kept = kept || (a.ifname.empty() && a.container_id == cid);
+      if (!kept) gone.push_back(name);
+    } else if (name.rfind(legacy_prefix, 0) == 0 && !keep_legacy.count(name)) {
+      // Ambiguous by name alone: another network's file may start the same way.
+      auto saved = LoadDelegate(m.data_dir + "/" + name);
+      if (saved && saved->is_object() && saved->value("name", "") == net) gone.push_back(name);
+    }
+  }
+  closedir(d);
+  for (const std::string& name : gone) {
+    if (auto s = RemoveDelegate(m.data_dir + "/" + name); !s) return s;
   }
   return cni::OkStatus();
 }

@@ -12,6 +12,7 @@
 
 #include <string>
 
+#include "libcni/attachments.h"
 #include "libcni/types.h"
 #include "overlay/plugin/meta_conf.h"
 
@@ -27,12 +28,24 @@ struct NodeNet {
 cni::json RenderDelegate(const cni::NetConf& conf, const MetaConf& m, const NodeNet& n);
 std::string DelegateType(const cni::json& delegate);
 
-// <dataDir>/<net>-<containerID>-<ifname>, 0600, atomic.
+// <dataDir>/<net>:<containerID>:<ifname>, 0600, atomic. ':' occurs in none of the
+// three (network names and container IDs are [A-Za-z0-9_.-], the kernel refuses it
+// in interface names), so every attachment has its own name. Releases before this
+// one wrote <net>-<containerID>-<ifname>, which is ambiguous ("a-b" + "c" and
+// "a" + "b-c"); it is still read and removed.
 std::string DelegatePath(const MetaConf& m, const std::string& net, const std::string& cid,
                          const std::string& ifname);
+std::string LegacyDelegatePath(const MetaConf& m, const std::string& net, const std::string& cid,
+                               const std::string& ifname);
+// Not fsync'd: after a power loss the file may be missing or empty, and DEL then
+// renders the config from the node's state instead (a per-pod fsync costs ms).
 cni::Status SaveDelegate(const std::string& path, const cni::json& delegate);
 cni::Result<cni::json> LoadDelegate(const std::string& path);  // kNotFound cause if absent
 cni::Status RemoveDelegate(const std::string& path);          // absent is success
+// Removes the saved configs of network `net` whose attachment is not in `valid`,
+// in both name forms (the legacy one only when the file's own "name" is `net`).
+cni::Status GcDelegates(const MetaConf& m, const std::string& net,
+                        const std::vector<cni::Attachment>& valid);
 
 }  // namespace linen::overlay
 

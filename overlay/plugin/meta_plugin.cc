@@ -84,10 +84,16 @@ cni::Result<NodeNet> ReadNodeNet(const MetaConf& m) {
 }
 
 cni::Result<cni::json> DelegateFor(const cni::CmdArgs& args, const MetaConf& m) {
-  std::string path = DelegatePath(m, args.conf.name, args.container_id, args.ifname);
-  auto saved = LoadDelegate(path);
-  if (saved) return saved;
-  if (!saved.error().IsNotFound()) return saved.error();
+  for (const std::string& path :
+       {DelegatePath(m, args.conf.name, args.container_id, args.ifname),
+        LegacyDelegatePath(m, args.conf.name, args.container_id, args.ifname)}) {
+    auto saved = LoadDelegate(path);
+    if (saved) return saved;
+    // Unreadable or torn (it is not fsync'd): render it from the node as if absent.
+    if (!saved.error().IsNotFound() && saved.error().code() != cni::Code::kDecodingFailure) {
+      return saved.error();
+    }
+  }
   auto net = ReadNodeNet(m);
   if (net) return RenderDelegate(args.conf, m, *net);
   // Neither a saved config nor a resolvable node (e.g. linend gone): host-local
@@ -201,6 +207,11 @@ cni::Status MetaDel(const cni::CmdArgs& args) {
   if (auto s = cni::DelegateCommand("DEL", DelegateType(*delegate), args, delegate->dump()); !s) {
     return s;
   }
+  if (auto s = RemoveDelegate(LegacyDelegatePath(*m, args.conf.name, args.container_id,
+                                                 args.ifname));
+      !s) {
+    return s;
+  }
   return RemoveDelegate(DelegatePath(*m, args.conf.name, args.container_id, args.ifname));
 }
 
@@ -264,13 +275,18 @@ cni::Status MetaGc(const cni::CmdArgs& args) {
     if (!lock) return lock.error();
     if (auto s = RemoveSubnetEnvTemps(m->subnet_file); !s) return s;
   }
+  auto valid = cni::ValidAttachments(args.conf.raw);
+  if (!valid) return valid.error();
   auto net = ReadNodeNet(*m);
   if (!net) return net.error();
   cni::json delegate = RenderDelegate(args.conf, *m, *net);
   for (const char* key : {"cni.dev/valid-attachments", "cni.dev/attachments"}) {
     if (args.conf.raw.contains(key)) delegate[key] = args.conf.raw[key];
   }
-  return cni::DelegateCommand("GC", DelegateType(delegate), args, delegate.dump());
+  // Both run; the first failure is reported, as the spec asks of GC.
+  auto delegated = cni::DelegateCommand("GC", DelegateType(delegate), args, delegate.dump());
+  auto own = GcDelegates(*m, args.conf.name, *valid);
+  return delegated ? own : delegated;
 }
 
 cni::PluginFuncs MetaPluginFuncs() {

@@ -114,6 +114,10 @@ cni::Status SetUpAttachment(nft::Socket& sock, const DispatchSpec& spec, const A
     r.DeleteChain(spec.family, spec.table, a.chain);
   }
   AddAttachment(r, spec, a);
+  auto replaced = sock.Commit(r, "replace " + a.chain);
+  if (replaced || !replaced.error().IsNotFound()) return replaced;
+  // The chain was there but the network's maps were not (removed by hand).
+  if (auto c = CreateBase(sock, spec); !c) return c;
   return sock.Commit(r, "replace " + a.chain);
 }
 
