@@ -12,14 +12,8 @@
 #include "bench/driver/proc.h"
 
 namespace linen::bench {
-namespace {
 
-struct SeqOut {
-  std::map<std::string, std::vector<double>> add, del, add_cpu, del_cpu, ipam_add, ipam_del;
-  std::vector<double> floor_true, floor_ip, floor_del_nl, floor_del_ip;
-};
-
-bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out) {
+bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out, bool ipam_alone) {
   auto floors = Floors::Create();
   if (!floors) return std::fprintf(stderr, "floors: %s\n", floors.error().msg().c_str()), false;
   std::vector<std::vector<Pod>> pods(nodes.size());
@@ -34,6 +28,7 @@ bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out) {
   // Interleaved, alternating who goes first, so background load (other builds on
   // this machine) hits every implementation alike.
   for (int i = 0; i < n; ++i) {
+    if (Interrupted()) return false;
     for (size_t j = 0; j < nodes.size(); ++j) {
       size_t k = (i % 2 == 0) ? j : nodes.size() - 1 - j;
       const std::string& tag = nodes[k].impl.label;
@@ -45,6 +40,7 @@ bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out) {
       }
       out.add[tag].push_back(r->ms);
       out.add_cpu[tag].push_back(r->cpu_ms);
+      if (!ipam_alone) continue;
       auto ipam = Run(IpamSpec(nodes[k], "ADD", pods[k][i]));
       if (ipam && ipam->exit_code == 0) out.ipam_add[tag].push_back(ipam->ms);
     }
@@ -67,6 +63,7 @@ bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out) {
       }
       out.del[tag].push_back(r->ms);
       out.del_cpu[tag].push_back(r->cpu_ms);
+      if (!ipam_alone) continue;
       auto ipam = Run(IpamSpec(nodes[k], "DEL", pods[k][i]));
       if (ipam && ipam->exit_code == 0) out.ipam_del[tag].push_back(ipam->ms);
     }
@@ -107,6 +104,8 @@ bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out) {
   return true;
 }
 
+namespace {
+
 // Peak RSS of one ADD: the plugin process alone (its VmHWM at exit, as the issue's
 // reference figure was taken) and the max over its process tree (wait4 ru_maxrss,
 // which folds in the IPAM child).
@@ -135,6 +134,8 @@ bool Rss(std::vector<Node>& nodes, int runs, Report& rep, std::map<std::string, 
   }
   return true;
 }
+
+}  // namespace
 
 // All pods at once, as a node does when a deployment lands on it.
 bool Parallel(std::vector<Node>& nodes, int n, Report& rep, std::map<std::string, double>& add_wall,
@@ -210,6 +211,8 @@ bool Parallel(std::vector<Node>& nodes, int n, Report& rep, std::map<std::string
   return true;
 }
 
+namespace {
+
 // "tmpfs", "ext4", ... as /proc/self/mounts names the mount holding `path`.
 std::string FsType(const std::string& path) {
   std::string best_dir, best_type = "?";
@@ -239,7 +242,7 @@ bool RunCniBench(const CniBenchOptions& opt, Report& rep) {
     nodes.push_back(std::move(*n));
   }
   SeqOut seq;
-  if (opt.sequential > 0 && !Sequential(nodes, opt.sequential, rep, seq)) return false;
+  if (opt.sequential > 0 && !Sequential(nodes, opt.sequential, rep, seq, true)) return false;
   std::map<std::string, long> own_rss;
   if (opt.rss_runs > 0 && !Rss(nodes, opt.rss_runs, rep, own_rss)) return false;
   std::map<std::string, double> add_wall, del_wall;

@@ -36,6 +36,8 @@ class Report {
   void Count(const std::string& name, long v);
 
   long failures() const { return bad_counts_; }
+  // Where the files go ("" = nowhere), for modes writing their own tables.
+  const std::string& dir() const { return dir_; }
   // Prints the table to stdout and appends key=value lines to <dir>/summary.txt.
   void Flush(const std::string& title);
 
