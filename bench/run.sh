@@ -6,7 +6,7 @@
 #   latency.png (ADD/DEL latency distributions side by side).
 #
 #   bash bench/run.sh [--quick] [--no-build] [--seq N] [--par N] [--peers N]
-#                     [--iperf-seconds S] [--store-root DIR]
+#                     [--iperf-seconds S] [--store-root DIR] [--build-dir DIR]
 #                     [--overlay-seq N] [--overlay-par N]
 #                     [--density-pods N] [--density-ref-pods N]
 #                     [--conn-few N] [--conn-many N] [--conn-seconds S] [--conn-rounds N]
@@ -43,6 +43,7 @@ while (($#)); do
     --conn-seconds) cr_seconds=$2; shift 2 ;;
     --conn-rounds) cr_rounds=$2; shift 2 ;;
     --no-build) do_build=0; shift ;;
+    --build-dir) build=$(realpath -m "$2"); shift 2 ;;
     --seq) seq=$2; shift 2 ;;
     --par) par=$2; shift 2 ;;
     --peers) peers=$2; shift 2 ;;

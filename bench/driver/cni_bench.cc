@@ -94,6 +94,7 @@ bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out, bool 
     const std::string& tag = node.impl.label;
     rep.Series("cpu.add." + tag, out.add_cpu[tag]);
     rep.Series("cpu.del." + tag, out.del_cpu[tag]);
+    if (!ipam_alone) continue;
     rep.Series("ipam_alone.add." + tag, out.ipam_add[tag]);
     rep.Series("ipam_alone.del." + tag, out.ipam_del[tag]);
   }

@@ -38,6 +38,9 @@ std::vector<double> Slice(const std::vector<double>& v, size_t from, size_t to) 
 // took the node from i+1 pods to i.
 struct Samples {
   std::vector<double> add, del;
+  // An exec of /bin/true after each ADD: how fast the machine itself was at that
+  // point, so that drift (other work on a shared host) can be told from growth.
+  std::vector<double> floor;
   long add_fail = 0, del_fail = 0;
 };
 
@@ -59,6 +62,11 @@ bool FillAndEmpty(Node& node, int n, Report& rep, Samples& s) {
     if (!r) return std::fprintf(stderr, "%s\n", r.error().msg().c_str()), false;
     if (r->exit_code != 0 && s.add_fail++ == 0) PrintFailure(tag + " ADD", *r);
     s.add[static_cast<size_t>(i)] = r->ms;
+    ExecSpec t;
+    t.argv = {"/usr/bin/true"};
+    auto f = Run(t);
+    if (!f) return std::fprintf(stderr, "%s\n", f.error().msg().c_str()), false;
+    s.floor.push_back(f->ms);
   }
   CheckAdds(rep, "density." + tag, pods);
   for (int i = n - 1; i >= 0; --i) {
@@ -130,6 +138,8 @@ bool RunDensityBench(const DensityBenchOptions& opt, Report& rep) {
     rep.Series("density.del_full." + tag, del_full);    // the first DELs: node nearly full
     rep.Series("density.del_empty." + tag, del_empty);  // the last DELs: node nearly empty
     WriteBuckets(rep, tag, s, b);
+    double ff = Summarize(Slice(s.floor, 0, b)).p50, fl = Summarize(Slice(s.floor, sz - b, sz)).p50;
+    if (ff > 0) rep.Value("density.floor_true_exec_last_over_first." + tag, fl / ff, "x (machine drift)");
     double af = Summarize(add_first).p50, al = Summarize(add_last).p50;
     double df = Summarize(del_full).p50, de = Summarize(del_empty).p50;
     if (af <= 0 || de <= 0) continue;

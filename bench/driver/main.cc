@@ -123,6 +123,9 @@ int main(int argc, char** argv) {
     ok = linen::bench::RunConnRateBench(cr, report);
     report.Flush("connrate: new TCP connections/s from a pod through masquerade");
   }
+  if (linen::bench::Interrupted()) {
+    std::fprintf(stderr, "linen_bench: interrupted; its namespaces and files are removed\n");
+  }
   if (!ok) return 2;
   return report.failures() == 0 ? 0 : 1;
 }
