@@ -13,7 +13,8 @@
 
 namespace linen::bench {
 
-bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out, bool ipam_alone) {
+bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out, bool ipam_alone,
+                const std::string& floor_scope) {
   auto floors = Floors::Create();
   if (!floors) return std::fprintf(stderr, "floors: %s\n", floors.error().msg().c_str()), false;
   std::vector<std::vector<Pod>> pods(nodes.size());
@@ -98,10 +99,10 @@ bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out, bool 
     rep.Series("ipam_alone.add." + tag, out.ipam_add[tag]);
     rep.Series("ipam_alone.del." + tag, out.ipam_del[tag]);
   }
-  rep.Series("floor.true_exec", out.floor_true);
-  rep.Series("floor.ip_exec", out.floor_ip);
-  rep.Series("floor.veth_del_netlink", out.floor_del_nl);
-  rep.Series("floor.veth_del_ip", out.floor_del_ip);
+  rep.Series(floor_scope + "floor.true_exec", out.floor_true);
+  rep.Series(floor_scope + "floor.ip_exec", out.floor_ip);
+  rep.Series(floor_scope + "floor.veth_del_netlink", out.floor_del_nl);
+  rep.Series(floor_scope + "floor.veth_del_ip", out.floor_del_ip);
   return true;
 }
 
@@ -140,14 +141,15 @@ bool Rss(std::vector<Node>& nodes, int runs, Report& rep, std::map<std::string, 
 
 // All pods at once, as a node does when a deployment lands on it.
 bool Parallel(std::vector<Node>& nodes, int n, Report& rep, std::map<std::string, double>& add_wall,
-              std::map<std::string, double>& del_wall, double* kernel_wall) {
+              std::map<std::string, double>& del_wall, double* kernel_wall,
+              const std::string& floor_scope) {
   {
     auto floors = Floors::Create();
     if (!floors) return false;
     auto w = floors->ParallelVethDelete(n);
     if (!w) return std::fprintf(stderr, "parallel veth delete: %s\n", w.error().msg().c_str()), false;
     *kernel_wall = *w;
-    rep.Value("par.floor.veth_del_wall", *w, "ms");
+    rep.Value(floor_scope + "par.floor.veth_del_wall", *w, "ms");
   }
   for (auto& node : nodes) {
     const std::string& tag = node.impl.label;
@@ -243,13 +245,13 @@ bool RunCniBench(const CniBenchOptions& opt, Report& rep) {
     nodes.push_back(std::move(*n));
   }
   SeqOut seq;
-  if (opt.sequential > 0 && !Sequential(nodes, opt.sequential, rep, seq, true)) return false;
+  if (opt.sequential > 0 && !Sequential(nodes, opt.sequential, rep, seq, true, "")) return false;
   std::map<std::string, long> own_rss;
   if (opt.rss_runs > 0 && !Rss(nodes, opt.rss_runs, rep, own_rss)) return false;
   std::map<std::string, double> add_wall, del_wall;
   double par_kernel_del = 0;
   if (opt.parallel > 0 &&
-      !Parallel(nodes, opt.parallel, rep, add_wall, del_wall, &par_kernel_del)) {
+      !Parallel(nodes, opt.parallel, rep, add_wall, del_wall, &par_kernel_del, "")) {
     return false;
   }
 

@@ -46,9 +46,13 @@ struct SeqOut {
 // then DELed all at once. Both report their series, failures, duplicates and leaks
 // under the node labels. `ipam_alone` also execs host-local by itself after each
 // step (meaningless for a meta-plugin, whose conf has no complete ipam section).
-bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out, bool ipam_alone);
+// The floors are the only names not keyed by a node label: `floor_scope` ("" for
+// cni, "overlay." ...) keeps two modes' floors apart in one results directory.
+bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out, bool ipam_alone,
+                const std::string& floor_scope);
 bool Parallel(std::vector<Node>& nodes, int n, Report& rep, std::map<std::string, double>& add_wall,
-              std::map<std::string, double>& del_wall, double* kernel_wall);
+              std::map<std::string, double>& del_wall, double* kernel_wall,
+              const std::string& floor_scope);
 
 }  // namespace linen::bench
 

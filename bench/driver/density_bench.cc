@@ -89,7 +89,8 @@ void WriteBuckets(Report& rep, const std::string& tag, const Samples& s, size_t 
   std::ofstream f;
   if (!rep.dir().empty()) {
     f.open(rep.dir() + "/density_buckets." + tag + ".dat");
-    f << "# pods_from pods_to add_p50_ms del_p50_ms (ADD of pod i found i-1 pods; its DEL left i-1)\n";
+    f << "# pods_from pods_to add_p50_ms del_p50_ms"
+         " (ADD of pod i found i-1 pods; its DEL left i-1)\n";
   }
   for (size_t from = 0; from < s.add.size(); from += bucket) {
     size_t to = std::min(from + bucket, s.add.size());
@@ -139,7 +140,9 @@ bool RunDensityBench(const DensityBenchOptions& opt, Report& rep) {
     rep.Series("density.del_empty." + tag, del_empty);  // the last DELs: node nearly empty
     WriteBuckets(rep, tag, s, b);
     double ff = Summarize(Slice(s.floor, 0, b)).p50, fl = Summarize(Slice(s.floor, sz - b, sz)).p50;
-    if (ff > 0) rep.Value("density.floor_true_exec_last_over_first." + tag, fl / ff, "x (machine drift)");
+    if (ff > 0) {
+      rep.Value("density.floor_true_exec_last_over_first." + tag, fl / ff, "x (machine drift)");
+    }
     double af = Summarize(add_first).p50, al = Summarize(add_last).p50;
     double df = Summarize(del_full).p50, de = Summarize(del_empty).p50;
     if (af <= 0 || de <= 0) continue;

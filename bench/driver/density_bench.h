@@ -15,7 +15,8 @@ namespace linen::bench {
 struct DensityBenchOptions {
   std::vector<Impl> impls;  // the first one is the reference
   int pods = 1000;          // per implementation
-  int ref_pods = -1;        // the reference's count (-1 = pods): at 1,000 pods its ADD takes ~140 ms
+  // The reference's count (-1 = pods): at 1,000 pods its ADD takes ~140 ms.
+  int ref_pods = -1;
   int bucket = 100;         // pods per p50 bucket (first vs last compared)
   std::string subnet = "10.88.0.0/22";
   std::string store_root = "/dev/shm";

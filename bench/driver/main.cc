@@ -75,7 +75,8 @@ int main(int argc, char** argv) {
 
   linen::bench::DensityBenchOptions dn;
   std::vector<std::string> dn_impls;
-  auto* d = app.add_subcommand("density", "ADD/DEL latency as one node fills to N pods and empties");
+  auto* d =
+      app.add_subcommand("density", "ADD/DEL latency as one node fills to N pods and empties");
   d->add_option("--impl", dn_impls, "label=CNI_PATH dir (first one is the reference)")->required();
   d->add_option("--pods", dn.pods, "pods per implementation");
   d->add_option("--ref-pods", dn.ref_pods, "pods for the reference (default: --pods)");

@@ -175,11 +175,13 @@ bool RunOverlayBench(const OverlayBenchOptions& opt, Report& rep) {
     nodes.push_back(std::move(*n));
   }
   SeqOut seq;
-  if (opt.sequential > 0 && !Sequential(nodes, opt.sequential, rep, seq, false)) return false;
+  if (opt.sequential > 0 && !Sequential(nodes, opt.sequential, rep, seq, false, "overlay.")) {
+    return false;
+  }
   std::map<std::string, double> add_wall, del_wall;
   double par_kernel_del = 0;
   if (opt.parallel > 0 &&
-      !Parallel(nodes, opt.parallel, rep, add_wall, del_wall, &par_kernel_del)) {
+      !Parallel(nodes, opt.parallel, rep, add_wall, del_wall, &par_kernel_del, "overlay.")) {
     return false;
   }
   for (size_t k = 0; k < nodes.size(); ++k) {
@@ -198,9 +200,15 @@ bool RunOverlayBench(const OverlayBenchOptions& opt, Report& rep) {
         if (kernel_del > 0) rep.Value("del_p50_over_kernel." + tag, del / kernel_del, "x");
         continue;
       }
-      if (bridge_add > 0) rep.Ratio("ratio.overlay_add_p50_over_bridge." + tag, add / bridge_add, "<=", 1.2);
-      if (ref_add > 0) rep.Ratio("ratio.overlay_add_p50_over_ref." + tag, add / ref_add, "<=", 0.10);
-      if (kernel_del > 0) rep.Ratio("ratio.del_p50_over_kernel." + tag, del / kernel_del, "<=", 1.25);
+      if (bridge_add > 0) {
+        rep.Ratio("ratio.overlay_add_p50_over_bridge." + tag, add / bridge_add, "<=", 1.2);
+      }
+      if (ref_add > 0) {
+        rep.Ratio("ratio.overlay_add_p50_over_ref." + tag, add / ref_add, "<=", 0.10);
+      }
+      if (kernel_del > 0) {
+        rep.Ratio("ratio.del_p50_over_kernel." + tag, del / kernel_del, "<=", 1.25);
+      }
     }
     if (opt.parallel > 0 && IsOverlay(v) && add_wall["ref-chain"] > 0) {
       rep.Ratio("ratio.overlay_par_add_wall_over_ref." + tag, add_wall[tag] / add_wall["ref-chain"],

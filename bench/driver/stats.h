@@ -42,7 +42,7 @@ class Report {
   void Flush(const std::string& title);
 
  private:
-  struct Row { std::string text; std::string kv; };
+  struct Row { std::string name; std::string text; std::string kv; };  // text follows the name
   std::string dir_;
   std::vector<Row> rows_;
   long bad_counts_ = 0;
