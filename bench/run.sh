@@ -27,12 +27,12 @@ root="$(cd "$here/.." && pwd)"
 build="$root/build-bench"
 seq=200 par=100 rss=5 peers=5000 reps=20 iperf_seconds=3 iperf_rounds=5 do_build=1
 skip="" store_root=/dev/shm
-ov_seq=100 ov_par=100 dn_pods=1000 dn_ref_pods="" cr_few=10 cr_many=1000 cr_seconds=2 cr_rounds=3
+ov_seq=100 ov_par=100 dn_pods=1000 dn_ref_pods="" cr_few=10 cr_many=1000 cr_seconds=2 cr_rounds=5
 while (($#)); do
   case "$1" in
     --quick)
       seq=30 par=20 rss=2 peers=1000 reps=5 iperf_seconds=1 iperf_rounds=1
-      ov_seq=20 ov_par=20 dn_pods=200 cr_many=200 cr_seconds=1 cr_rounds=1
+      ov_seq=20 ov_par=20 dn_pods=200 cr_many=200 cr_seconds=1 cr_rounds=2
       shift ;;
     --overlay-seq) ov_seq=$2; shift 2 ;;
     --overlay-par) ov_par=$2; shift 2 ;;

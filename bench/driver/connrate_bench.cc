@@ -4,7 +4,9 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <vector>
 
 #include "bench/driver/cni_node.h"
@@ -17,12 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-// The underlay: the node at .1, the outside world (one external host) at .2. The
-// external namespace has no route to the pod subnet, so a reply can only come back
-// if the pod's connection was masqueraded to the node's address; the server checks
-// that each peer is the node, too.
-constexpr const char* kNodeUl = "192.168.60.1";
-constexpr const char* kExternal = "192.168.60.2";
 constexpr uint16_t kPort = 8080;
 
 std::string ConnConf(const std::string& data, int pods) {
@@ -54,150 +50,139 @@ cni::Status EnableForwarding(const cni::NetNs& ns) {
   return cni::OkStatus();
 }
 
-struct Rate {
-  double per_second = 0;  // median over the rounds
-  long failed = 0;
+// One node with `pods` pods, its underlay to an "external" namespace (the outside
+// world: one host at .2, the node at .1), and a server there that accepts and
+// closes. The external namespace has no route to the pod subnet, so a reply can only
+// come back if the connection was masqueraded to the node's address; the server
+// also checks every peer is the node.
+struct Site {
+  std::string label;  // "10_pods"
+  std::string node_ip, ext_ip;
+  std::optional<test::TempNetns> ext;
+  std::optional<Node> node;
+  std::optional<AcceptServer> server;
+  std::vector<Pod> pods;
+  long add_fails = 0, del_fails = 0, conn_fails = 0;
   int first_errno = 0;
+  std::vector<double> rates;  // conns/s per round
 };
 
-// `rounds` runs of `seconds` each from `pod`; a short untimed run first, so the
-// pod's and node's neighbour entries exist and the first round does not pay for
-// them.
-cni::Result<Rate> Measure(const Pod& pod, const ConnRateBenchOptions& opt,
-                          std::vector<double>* samples) {
-  Rate r;
-  auto warm = ConnectLoop(pod.ns.ns(), kExternal, kPort, opt.seconds, 200);
-  if (!warm) return warm.error();
-  r.failed += warm->failed;
-  if (warm->failed && !r.first_errno) r.first_errno = warm->first_errno;
-  std::vector<double> rates;
-  for (int i = 0; i < opt.rounds; ++i) {
-    if (Interrupted()) return cni::Error(cni::Code::kInternal, "interrupted");
-    auto c = ConnectLoop(pod.ns.ns(), kExternal, kPort, opt.seconds, 0);
-    if (!c) return c.error();
-    r.failed += c->failed;
-    if (c->failed && !r.first_errno) r.first_errno = c->first_errno;
-    rates.push_back(c->per_second());
-  }
-  samples->insert(samples->end(), rates.begin(), rates.end());
-  // Median: the machine is shared and one round can be hit by a neighbour's burst.
-  std::sort(rates.begin(), rates.end());
-  size_t m = rates.size();
-  r.per_second = m == 0 ? 0 : (m % 2 ? rates[m / 2] : (rates[m / 2 - 1] + rates[m / 2]) / 2);
-  return r;
+bool Fail(const cni::Error& e) {
+  std::fprintf(stderr, "connrate: %s\n", e.msg().c_str());
+  return false;
 }
 
-bool AddPods(Node& node, std::vector<Pod>& pods, int upto, long* fails) {
-  for (int i = static_cast<int>(pods.size()); i < upto; ++i) {
+bool SetUpSite(const ConnRateBenchOptions& opt, int pods, int net, Site& s) {
+  s.label = std::to_string(pods) + "_pods";
+  s.node_ip = "192.168." + std::to_string(net) + ".1";
+  s.ext_ip = "192.168." + std::to_string(net) + ".2";
+  auto ext = test::TempNetns::Create("lbe");
+  if (!ext) return Fail(ext.error());
+  s.ext.emplace(std::move(*ext));
+  auto node = MakeNode(opt.impl, true, opt.store_root);
+  if (!node) return Fail(node.error());
+  s.node.emplace(std::move(*node));
+  s.node->conf = ConnConf(s.node->data->path(), pods);
+  if (auto st = AddUnderlay(*s.node, &s.ext->ns(), s.node_ip + "/24", s.ext_ip + "/24"); !st) {
+    return Fail(st.error());
+  }
+  if (auto st = EnableForwarding(s.node->ns.ns()); !st) return Fail(st.error());
+  if (!WarmUp(*s.node)) return std::fprintf(stderr, "connrate: warm-up failed\n"), false;
+  auto server = AcceptServer::Start(s.ext->ns(), s.ext_ip, kPort, s.node_ip);
+  if (!server) return Fail(server.error());
+  s.server.emplace(std::move(*server));
+  s.pods.reserve(static_cast<size_t>(pods));
+  for (int i = 0; i < pods; ++i) {
     if (Interrupted()) return false;
-    auto p = MakePod(node.impl, i);
-    if (!p) return std::fprintf(stderr, "%s\n", p.error().msg().c_str()), false;
-    pods.push_back(std::move(*p));
-    auto r = Add(node, pods.back(), false);
-    if (!r) return std::fprintf(stderr, "%s\n", r.error().msg().c_str()), false;
-    if (r->exit_code != 0 && (*fails)++ == 0) PrintFailure(node.impl.label + " ADD", *r);
+    auto p = MakePod(opt.impl, i);
+    if (!p) return Fail(p.error());
+    s.pods.push_back(std::move(*p));
+    auto r = Add(*s.node, s.pods.back(), false);
+    if (!r) return Fail(r.error());
+    if (r->exit_code != 0 && s.add_fails++ == 0) PrintFailure(opt.impl.label + " ADD", *r);
   }
   return true;
 }
 
-// DELs pods[down_to..] in reverse; the namespaces stay for the leak check.
-bool DelPods(Node& node, const std::vector<Pod>& pods, size_t down_to, size_t* live,
-             long* fails) {
-  while (*live > down_to) {
+// The client is the node's most recently added pod: the one a per-pod rule list
+// would reach last. The first run (200 connections, untimed) makes the neighbour
+// entries on the way, so no round pays for them.
+bool Round(const ConnRateBenchOptions& opt, Site& s, bool warm_up) {
+  auto c = ConnectLoop(s.pods.back().ns.ns(), s.ext_ip, kPort, opt.seconds, warm_up ? 200 : 0);
+  if (!c) return Fail(c.error());
+  if (c->failed && s.conn_fails == 0) s.first_errno = c->first_errno;
+  s.conn_fails += c->failed;
+  if (!warm_up) s.rates.push_back(c->per_second());
+  return true;
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t m = v.size();
+  return m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2;
+}
+
+bool TearDownAndReport(const ConnRateBenchOptions& opt, Site& s, Report& rep) {
+  const std::string& tag = opt.impl.label;
+  for (size_t i = s.pods.size(); i-- > 0;) {
     if (Interrupted()) return false;
-    auto r = Del(node, pods[--*live]);
-    if (!r) return std::fprintf(stderr, "%s\n", r.error().msg().c_str()), false;
-    if (r->exit_code != 0 && (*fails)++ == 0) PrintFailure(node.impl.label + " DEL", *r);
+    auto r = Del(*s.node, s.pods[i]);
+    if (!r) return Fail(r.error());
+    if (r->exit_code != 0 && s.del_fails++ == 0) PrintFailure(tag + " DEL", *r);
   }
+  auto served = s.server->Stop();
+  if (!served) return Fail(served.error());
+  if (s.conn_fails) {
+    std::fprintf(stderr, "connrate %s: %ld connects failed, the first with %s\n",
+                 s.label.c_str(), s.conn_fails, std::strerror(s.first_errno));
+  }
+  const std::string key = "connrate." + tag + "." + s.label;
+  rep.Value(key, Median(s.rates), "conns/s (median)");
+  rep.Value(key + ".min", *std::min_element(s.rates.begin(), s.rates.end()), "conns/s");
+  rep.Value(key + ".max", *std::max_element(s.rates.begin(), s.rates.end()), "conns/s");
+  rep.Value(key + ".server_accepted", static_cast<double>(served->accepted), "conns");
+  rep.Count("fail.connrate_connect." + tag + "." + s.label, s.conn_fails);
+  rep.Count("connrate.not_masqueraded." + tag + "." + s.label, served->unexpected_peer);
+  rep.Count("fail.connrate_add." + tag + "." + s.label, s.add_fails);
+  rep.Count("fail.connrate_del." + tag + "." + s.label, s.del_fails);
+  ReportLeaks(rep, "connrate." + tag + "." + s.label, FindLeaks(*s.node, s.pods));
   return true;
 }
 
 }  // namespace
 
 bool RunConnRateBench(const ConnRateBenchOptions& opt, Report& rep) {
-  if (opt.few < 1 || opt.many < opt.few) {
-    std::fprintf(stderr, "connrate: want 1 <= few <= many\n");
+  if (opt.few < 1 || opt.many < opt.few || opt.rounds < 1 || opt.seconds <= 0) {
+    std::fprintf(stderr, "connrate: want 1 <= few <= many, rounds >= 1, seconds > 0\n");
     return false;
   }
-  const std::string& tag = opt.impl.label;
-  auto ext = test::TempNetns::Create("lbe");
-  if (!ext) return std::fprintf(stderr, "%s\n", ext.error().msg().c_str()), false;
-  auto node = MakeNode(opt.impl, true, opt.store_root);
-  if (!node) return std::fprintf(stderr, "%s\n", node.error().msg().c_str()), false;
-  node->conf = ConnConf(node->data->path(), opt.many);
-  if (auto s = AddUnderlay(*node, &ext->ns(), std::string(kNodeUl) + "/24",
-                           std::string(kExternal) + "/24");
-      !s) {
-    return std::fprintf(stderr, "underlay: %s\n", s.error().msg().c_str()), false;
+  // Two nodes side by side, one with few pods and one with many, measured in
+  // alternating rounds: on a shared machine whose speed drifts by tens of percent
+  // over minutes, "few" and "many" measured minutes apart would mostly compare the
+  // machine with itself. What differs between the two is per node (namespace): the
+  // bridge's ports, routes and neighbours, the nat table and its per-pod masquerade
+  // entries, the conntrack zone's entries.
+  Site few, many;
+  if (!SetUpSite(opt, opt.few, 60, few) || !SetUpSite(opt, opt.many, 61, many)) return false;
+  CheckAdds(rep, "connrate." + opt.impl.label + "." + few.label, few.pods);
+  CheckAdds(rep, "connrate." + opt.impl.label + "." + many.label, many.pods);
+  if (!Round(opt, few, true) || !Round(opt, many, true)) return false;
+  for (int i = 0; i < opt.rounds; ++i) {
+    if (Interrupted()) return false;
+    Site& first = i % 2 == 0 ? few : many;
+    Site& second = i % 2 == 0 ? many : few;
+    if (!Round(opt, first, false) || !Round(opt, second, false)) return false;
+    std::fprintf(stderr, "  connrate round %d: %s %.0f/s, %s %.0f/s\n", i, few.label.c_str(),
+                 few.rates.back(), many.label.c_str(), many.rates.back());
   }
-  if (auto s = EnableForwarding(node->ns.ns()); !s) {
-    return std::fprintf(stderr, "%s\n", s.error().msg().c_str()), false;
-  }
-  if (!WarmUp(*node)) return std::fprintf(stderr, "%s: warm-up failed\n", tag.c_str()), false;
-  auto server = AcceptServer::Start(ext->ns(), kExternal, kPort, kNodeUl);
-  if (!server) return std::fprintf(stderr, "%s\n", server.error().msg().c_str()), false;
-
-  std::vector<Pod> pods;
-  pods.reserve(static_cast<size_t>(opt.many));
-  long add_fails = 0, del_fails = 0, conn_fails = 0;
-  int first_errno = 0;
-  std::vector<double> few_rounds, many_rounds;
-  // few pods, then many, then few again (the extra pods deleted): the repeat shows
-  // how far the machine itself drifted while the node was full. The client is always
-  // the most recently added pod: the one whose masquerade entry a per-pod rule list
-  // would reach last.
-  auto measure = [&](const char* what, std::vector<double>* rounds) -> cni::Result<double> {
-    const Pod& client = pods.back();
-    auto r = Measure(client, opt, rounds);
-    if (!r) return r.error();
-    conn_fails += r->failed;
-    if (r->failed && !first_errno) first_errno = r->first_errno;
-    std::fprintf(stderr, "  connrate %s (%zu pods): %.0f conns/s\n", what, pods.size(),
-                 r->per_second);
-    return r->per_second;
-  };
-  if (!AddPods(*node, pods, opt.few, &add_fails)) return false;
-  auto few_before = measure("few", &few_rounds);
-  if (!few_before) return std::fprintf(stderr, "%s\n", few_before.error().msg().c_str()), false;
-  if (!AddPods(*node, pods, opt.many, &add_fails)) return false;
-  CheckAdds(rep, "connrate." + tag, pods);
-  auto at_many = measure("many", &many_rounds);
-  if (!at_many) return std::fprintf(stderr, "%s\n", at_many.error().msg().c_str()), false;
-  size_t live = pods.size();
-  if (!DelPods(*node, pods, static_cast<size_t>(opt.few), &live, &del_fails)) return false;
-  // The client again: pods[few-1] is the newest of the pods left.
-  auto few_after = [&]() -> cni::Result<double> {
-    auto r = Measure(pods[live - 1], opt, &few_rounds);
-    if (!r) return r.error();
-    conn_fails += r->failed;
-    if (r->failed && !first_errno) first_errno = r->first_errno;
-    std::fprintf(stderr, "  connrate few again (%zu pods): %.0f conns/s\n", live, r->per_second);
-    return r->per_second;
-  }();
-  if (!few_after) return std::fprintf(stderr, "%s\n", few_after.error().msg().c_str()), false;
-  if (!DelPods(*node, pods, 0, &live, &del_fails)) return false;
-  auto served = server->Stop();
-  if (!served) return std::fprintf(stderr, "%s\n", served.error().msg().c_str()), false;
-
-  if (conn_fails) {
-    std::fprintf(stderr, "connrate: %ld connects failed, the first with %s\n", conn_fails,
-                 std::strerror(first_errno));
-  }
-  const std::string few_s = std::to_string(opt.few), many_s = std::to_string(opt.many);
-  rep.Value("connrate." + tag + "." + few_s + "_pods", *few_before, "conns/s");
-  rep.Value("connrate." + tag + "." + many_s + "_pods", *at_many, "conns/s");
-  rep.Value("connrate." + tag + "." + few_s + "_pods_again", *few_after, "conns/s");
   rep.Value("connrate.seconds_per_round", opt.seconds, "s");
-  rep.Value("connrate.rounds", opt.rounds, "(median)");
-  rep.Value("connrate.server_accepted", static_cast<double>(served->accepted), "conns");
-  rep.Count("fail.connrate_connect." + tag, conn_fails);
-  rep.Count("connrate.not_masqueraded." + tag, served->unexpected_peer);
-  rep.Count("fail.connrate_add." + tag, add_fails);
-  rep.Count("fail.connrate_del." + tag, del_fails);
-  ReportLeaks(rep, "connrate." + tag, FindLeaks(*node, pods));
-  double base = (*few_before + *few_after) / 2;
+  rep.Value("connrate.rounds", opt.rounds, "per node, alternating");
+  if (!TearDownAndReport(opt, few, rep) || !TearDownAndReport(opt, many, rep)) return false;
+  double base = Median(few.rates);
   if (base > 0) {
-    rep.Ratio("ratio.connrate_many_over_few." + tag, *at_many / base, ">=", 0.9);
+    rep.Ratio("ratio.connrate_many_over_few." + opt.impl.label, Median(many.rates) / base, ">=",
+              0.9);
   }
   return true;
 }

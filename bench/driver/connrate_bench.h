@@ -13,10 +13,10 @@ namespace linen::bench {
 
 struct ConnRateBenchOptions {
   Impl impl;              // bridge + host-local
-  int few = 10;           // pods on the node for the first (and last) measurement
-  int many = 1000;        // pods on the node for the middle one
+  int few = 10;           // pods on the first node
+  int many = 1000;        // pods on the second node
   double seconds = 2;     // per measurement round
-  int rounds = 3;         // rounds per measurement; the median counts
+  int rounds = 5;         // rounds per node, alternating between the nodes; medians count
   std::string store_root = "/dev/shm";
 };
 

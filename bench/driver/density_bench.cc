@@ -38,6 +38,9 @@ std::vector<double> Slice(const std::vector<double>& v, size_t from, size_t to) 
 // took the node from i+1 pods to i.
 struct Samples {
   std::vector<double> add, del;
+  // CPU (user + sys of the plugin and its children) per ADD and DEL: barely moved by
+  // other load on the machine, so growth shows here even when wall times are noisy.
+  std::vector<double> add_cpu, del_cpu;
   // An exec of /bin/true after each ADD: how fast the machine itself was at that
   // point, so that drift (other work on a shared host) can be told from growth.
   std::vector<double> floor;
@@ -56,12 +59,15 @@ bool FillAndEmpty(Node& node, int n, Report& rep, Samples& s) {
   }
   s.add.assign(static_cast<size_t>(n), 0);
   s.del.assign(static_cast<size_t>(n), 0);
+  s.add_cpu.assign(static_cast<size_t>(n), 0);
+  s.del_cpu.assign(static_cast<size_t>(n), 0);
   for (int i = 0; i < n; ++i) {
     if (Interrupted()) return false;
     auto r = Add(node, pods[static_cast<size_t>(i)], false);
     if (!r) return std::fprintf(stderr, "%s\n", r.error().msg().c_str()), false;
     if (r->exit_code != 0 && s.add_fail++ == 0) PrintFailure(tag + " ADD", *r);
     s.add[static_cast<size_t>(i)] = r->ms;
+    s.add_cpu[static_cast<size_t>(i)] = r->cpu_ms;
     ExecSpec t;
     t.argv = {"/usr/bin/true"};
     auto f = Run(t);
@@ -75,6 +81,7 @@ bool FillAndEmpty(Node& node, int n, Report& rep, Samples& s) {
     if (!r) return std::fprintf(stderr, "%s\n", r.error().msg().c_str()), false;
     if (r->exit_code != 0 && s.del_fail++ == 0) PrintFailure(tag + " DEL", *r);
     s.del[static_cast<size_t>(i)] = r->ms;
+    s.del_cpu[static_cast<size_t>(i)] = r->cpu_ms;
   }
   rep.Count("fail.density_add." + tag, s.add_fail);
   rep.Count("fail.density_del." + tag, s.del_fail);
@@ -89,13 +96,17 @@ void WriteBuckets(Report& rep, const std::string& tag, const Samples& s, size_t 
   std::ofstream f;
   if (!rep.dir().empty()) {
     f.open(rep.dir() + "/density_buckets." + tag + ".dat");
-    f << "# pods_from pods_to add_p50_ms del_p50_ms"
+    f << "# pods_from pods_to add_p50_ms del_p50_ms add_cpu_p50_ms del_cpu_p50_ms"
          " (ADD of pod i found i-1 pods; its DEL left i-1)\n";
   }
   for (size_t from = 0; from < s.add.size(); from += bucket) {
     size_t to = std::min(from + bucket, s.add.size());
     double a = Summarize(Slice(s.add, from, to)).p50, d = Summarize(Slice(s.del, from, to)).p50;
-    if (f.is_open()) f << from + 1 << " " << to << " " << a << " " << d << "\n";
+    double ac = Summarize(Slice(s.add_cpu, from, to)).p50;
+    double dc = Summarize(Slice(s.del_cpu, from, to)).p50;
+    if (f.is_open()) {
+      f << from + 1 << " " << to << " " << a << " " << d << " " << ac << " " << dc << "\n";
+    }
     char buf[48];
     std::snprintf(buf, sizeof(buf), "%s%.2f/%.2f", line.empty() ? "" : " ", a, d);
     line += buf;
@@ -145,6 +156,17 @@ bool RunDensityBench(const DensityBenchOptions& opt, Report& rep) {
     }
     double af = Summarize(add_first).p50, al = Summarize(add_last).p50;
     double df = Summarize(del_full).p50, de = Summarize(del_empty).p50;
+    // The same comparison in CPU time, beside the wall-time targets.
+    auto cpu_ratio = [&](const std::vector<double>& v, size_t a0, size_t b0) {
+      double x = Summarize(Slice(v, a0, a0 + b)).p50, y = Summarize(Slice(v, b0, b0 + b)).p50;
+      return x > 0 ? y / x : 0;
+    };
+    rep.Series("density.cpu.add_first." + tag, Slice(s.add_cpu, 0, b));
+    rep.Series("density.cpu.add_last." + tag, Slice(s.add_cpu, sz - b, sz));
+    rep.Series("density.cpu.del_full." + tag, Slice(s.del_cpu, sz - b, sz));
+    rep.Series("density.cpu.del_empty." + tag, Slice(s.del_cpu, 0, b));
+    rep.Value("density.cpu.add_last_over_first." + tag, cpu_ratio(s.add_cpu, 0, sz - b), "x");
+    rep.Value("density.cpu.del_full_over_empty." + tag, cpu_ratio(s.del_cpu, 0, sz - b), "x");
     if (af <= 0 || de <= 0) continue;
     if (is_ref) {
       // The reference's figures stand beside ours; the targets are linen's.

@@ -88,10 +88,10 @@ int main(int argc, char** argv) {
   cr.impl.label = "linen";
   auto* r = app.add_subcommand("connrate", "new TCP connections/s from a pod, few vs many pods");
   r->add_option("--linen", cr.impl.cni_path, "CNI_PATH with bridge and host-local")->required();
-  r->add_option("--few", cr.few, "pods on the node for the baseline");
-  r->add_option("--many", cr.many, "pods on the node for the loaded measurement");
+  r->add_option("--few", cr.few, "pods on the baseline node");
+  r->add_option("--many", cr.many, "pods on the loaded node");
   r->add_option("--seconds", cr.seconds, "seconds per round");
-  r->add_option("--rounds", cr.rounds, "rounds per measurement (median)");
+  r->add_option("--rounds", cr.rounds, "rounds per node, alternating (medians compared)");
   r->add_option("--store-root", cr.store_root, "directory the host-local store is made in");
 
   CLI11_PARSE(app, argc, argv);

@@ -76,7 +76,7 @@ cni::Result<double> ReapAll(std::vector<Child>& kids, std::vector<ExecResult>* o
 
 double NowNs();
 
-// SIGINT/SIGTERM/SIGHUP only set a flag: the modes check Interrupted() between steps
+// SIGINT/SIGTERM/SIGHUP/SIGPIPE only set a flag: the modes check Interrupted() between steps
 // and return, so the destructors remove every namespace and directory they made
 // (the default action would kill the driver and leave them behind).
 void InstallInterruptHandlers();

@@ -57,9 +57,24 @@ void ClosePair(int p[2]) {
   if (p[1] >= 0) close(p[1]);
 }
 
+volatile sig_atomic_t g_stop = 0;
+void OnStop(int) { g_stop = 1; }
+
 // The server child: never returns. Exit codes: 0 reported, 1 setup failed.
 [[noreturn]] void ServeUntilStopped(int ns_fd, const sockaddr_in& addr, in_addr_t expect,
-                                    int ready_fd, int stop_fd, int result_fd) {
+                                    int ready_fd, int result_fd) {
+  // SIGUSR1 stays blocked except inside ppoll(), so a stop can never slip in between
+  // the flag check and the wait. Blocked before "ready": the parent only stops a
+  // server that said it listens.
+  sigset_t block, during_wait;
+  sigemptyset(&block);
+  sigaddset(&block, SIGUSR1);
+  if (sigprocmask(SIG_BLOCK, &block, &during_wait) < 0) _exit(1);
+  sigdelset(&during_wait, SIGUSR1);
+  struct sigaction sa {};
+  sa.sa_handler = OnStop;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGUSR1, &sa, nullptr) < 0) _exit(1);
   if (setns(ns_fd, CLONE_NEWNET) < 0) _exit(1);
   int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
@@ -72,13 +87,10 @@ void ClosePair(int p[2]) {
   if (!WriteFull(ready_fd, &ok, 1)) _exit(1);
   close(ready_fd);
   ServerCounts c;
-  pollfd fds[2] = {{lfd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+  pollfd fds[1] = {{lfd, POLLIN, 0}};
   for (;;) {
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      _exit(1);
-    }
-    // Drain the accept queue before looking at the stop pipe, so the counts cover
+    if (ppoll(fds, 1, nullptr, &during_wait) < 0 && errno != EINTR) _exit(1);
+    // Drain the accept queue before looking at the stop flag, so the counts cover
     // every connection the client finished.
     for (;;) {
       sockaddr_in peer{};
@@ -89,7 +101,7 @@ void ClosePair(int p[2]) {
       if (peer.sin_addr.s_addr != expect) ++c.unexpected_peer;
       close(fd);
     }
-    if (fds[1].revents != 0) break;
+    if (g_stop) break;
   }
   _exit(WriteFull(result_fd, &c, sizeof(c)) ? 0 : 1);
 }
@@ -102,27 +114,26 @@ cni::Result<AcceptServer> AcceptServer::Start(const cni::NetNs& ns, const std::s
   if (!addr) return addr.error();
   auto peer = Addr(expect_peer, 0);
   if (!peer) return peer.error();
-  int ready[2] = {-1, -1}, stop[2] = {-1, -1}, result[2] = {-1, -1};
-  if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(stop, O_CLOEXEC) < 0 || pipe2(result, O_CLOEXEC) < 0) {
+  int ready[2] = {-1, -1}, result[2] = {-1, -1};
+  if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(result, O_CLOEXEC) < 0) {
     int e = errno;
-    ClosePair(ready), ClosePair(stop), ClosePair(result);
+    ClosePair(ready), ClosePair(result);
     return cni::ErrnoError("pipe", e);
   }
   // The driver is single-threaded, so the forked child may run ordinary code.
   pid_t pid = fork();
   if (pid < 0) {
     int e = errno;
-    ClosePair(ready), ClosePair(stop), ClosePair(result);
+    ClosePair(ready), ClosePair(result);
     return cni::ErrnoError("fork", e);
   }
   if (pid == 0) {
-    close(ready[0]), close(stop[1]), close(result[0]);
-    ServeUntilStopped(ns.fd(), *addr, peer->sin_addr.s_addr, ready[1], stop[0], result[1]);
+    close(ready[0]), close(result[0]);
+    ServeUntilStopped(ns.fd(), *addr, peer->sin_addr.s_addr, ready[1], result[1]);
   }
-  close(ready[1]), close(stop[0]), close(result[1]);
+  close(ready[1]), close(result[1]);
   AcceptServer s;
   s.pid_ = pid;
-  s.stop_fd_ = stop[1];
   s.result_fd_ = result[0];
   // Blocks until the child listens, or sees EOF when it died setting up.
   char ok = 0;
@@ -137,7 +148,6 @@ cni::Result<AcceptServer> AcceptServer::Start(const cni::NetNs& ns, const std::s
 
 AcceptServer::AcceptServer(AcceptServer&& o) noexcept
     : pid_(std::exchange(o.pid_, -1)),
-      stop_fd_(std::exchange(o.stop_fd_, -1)),
       result_fd_(std::exchange(o.result_fd_, -1)) {}
 
 AcceptServer::~AcceptServer() {
@@ -145,12 +155,11 @@ AcceptServer::~AcceptServer() {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
-  if (stop_fd_ >= 0) close(stop_fd_);
   if (result_fd_ >= 0) close(result_fd_);
 }
 
 cni::Result<ServerCounts> AcceptServer::Stop() {
-  close(std::exchange(stop_fd_, -1));
+  if (kill(pid_, SIGUSR1) < 0) return cni::ErrnoError("stop TCP server", errno);
   ServerCounts c;
   bool got = ReadFull(result_fd_, &c, sizeof(c));
   int status = 0;

@@ -23,7 +23,9 @@ struct ServerCounts {
 };
 
 // Listens on ip:port inside `ns`, accepts and closes every connection until Stop().
-// Start() returns once the socket listens (the child says so through a pipe).
+// Start() returns once the socket listens (the child says so through a pipe). Stop()
+// is a signal (SIGUSR1), not a pipe the parent closes: every child forked later (a
+// second server, the clients) would inherit that pipe's write end and keep it open.
 class AcceptServer {
  public:
   static cni::Result<AcceptServer> Start(const cni::NetNs& ns, const std::string& ip,
@@ -36,7 +38,6 @@ class AcceptServer {
  private:
   AcceptServer() = default;
   pid_t pid_ = -1;
-  int stop_fd_ = -1;    // closing it tells the server to report and exit
   int result_fd_ = -1;  // the server writes its ServerCounts here
 };
 
