@@ -1,6 +1,7 @@
 #include "bench/driver/connrate_bench.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -135,7 +136,8 @@ bool TearDownAndReport(const ConnRateBenchOptions& opt, Site& s, Report& rep) {
   if (!served) return Fail(served.error());
   if (s.conn_fails) {
     std::fprintf(stderr, "connrate %s: %ld connects failed, the first with %s\n",
-                 s.label.c_str(), s.conn_fails, std::strerror(s.first_errno));
+                 s.label.c_str(), s.conn_fails,
+                 s.first_errno == EINPROGRESS ? "a 3 s timeout" : std::strerror(s.first_errno));
   }
   const std::string key = "connrate." + tag + "." + s.label;
   rep.Value(key, Median(s.rates), "conns/s (median)");

@@ -194,8 +194,12 @@ cni::Result<ClientCounts> ConnectLoop(const cni::NetNs& ns, const std::string& i
     // forward, conntrack, masquerade; SYN-ACK back through de-NAT) and not port or
     // TIME_WAIT exhaustion.
     linger lg{1, 0};
-    // A connect whose SYN is lost would otherwise wait seconds for retransmits.
-    timeval to{1, 0};
+    // A connect that has not completed after 3 s counts as failed (it then returns
+    // EINPROGRESS). 3 s and not less: on a loaded machine the server can fall behind
+    // and its full accept queue drops a handshake; the client's one SYN retransmit
+    // (after 1 s) then still lands inside the limit, so only a path that really
+    // loses connections shows up as failures.
+    timeval to{3, 0};
     const double t0 = NowNs(), deadline = t0 + seconds * 1e9;
     double now = t0;
     while (now < deadline && (max_conns == 0 || c.ok + c.failed < max_conns)) {
