@@ -203,6 +203,7 @@ cni::Result<ClientCounts> ConnectLoop(const cni::NetNs& ns, const std::string& i
     const double t0 = NowNs(), deadline = t0 + seconds * 1e9;
     double now = t0;
     while (now < deadline && (max_conns == 0 || c.ok + c.failed < max_conns)) {
+      const double start = now;
       int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
       if (fd < 0) _exit(1);
       setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -214,6 +215,7 @@ cni::Result<ClientCounts> ConnectLoop(const cni::NetNs& ns, const std::string& i
       }
       close(fd);
       now = NowNs();
+      if (now - start >= 1e9) ++c.slow;
     }
     c.seconds = (now - t0) / 1e9;
     _exit(WriteFull(result[1], &c, sizeof(c)) ? 0 : 1);

@@ -45,6 +45,9 @@ struct ClientCounts {
   long ok = 0;
   long failed = 0;
   int first_errno = 0;  // of the first failed connect
+  // Connects that took 1 s or more: a SYN (or SYN-ACK) was lost and retransmitted.
+  // Rare stalls like these cost a round far more than a slower path does.
+  long slow = 0;
   double seconds = 0;   // measured by the client: first socket() to last close()
   double per_second() const { return seconds > 0 ? static_cast<double>(ok) / seconds : 0; }
 };
