@@ -6,10 +6,18 @@
 #   latency.png (ADD/DEL latency distributions side by side).
 #
 #   bash bench/run.sh [--quick] [--no-build] [--seq N] [--par N] [--peers N]
-#                     [--iperf-seconds S] [--skip cni|vxlan|iperf ...]
-#                     [--store-root DIR]
+#                     [--iperf-seconds S] [--store-root DIR] [--build-dir DIR]
+#                     [--overlay-seq N] [--overlay-par N]
+#                     [--density-pods N] [--density-ref-pods N]
+#                     [--conn-few N] [--conn-many N] [--conn-seconds S] [--conn-rounds N]
+#                     [--skip cni|vxlan|iperf|overlay|density|connrate ...]
 #
-# --quick: small counts (a minute, for trying things out); figures are noisy then.
+# Modes: cni (bridge + host-local latency, parallel, RSS), vxlan (backend scale),
+# iperf (pod-to-pod throughput), overlay (host-gw/vxlan meta-plugins, agent and static,
+# vs linen's bridge alone vs flannel's reference chain), density (1,000 pods on one
+# node, first vs last 100), connrate (new TCP connections/s from a pod through
+# masquerade with 10 and with 1,000 pods on the node).
+# --quick: small counts (a few minutes, for trying things out); figures are noisy then.
 # Exit status: non-zero if a benchmark failed to run or counted a leak, duplicate
 # IP or failed operation. Missed performance targets are reported, not fatal.
 set -euo pipefail
@@ -19,10 +27,23 @@ root="$(cd "$here/.." && pwd)"
 build="$root/build-bench"
 seq=200 par=100 rss=5 peers=5000 reps=20 iperf_seconds=3 iperf_rounds=5 do_build=1
 skip="" store_root=/dev/shm
+ov_seq=100 ov_par=100 dn_pods=1000 dn_ref_pods="" cr_few=10 cr_many=1000 cr_seconds=2 cr_rounds=5
 while (($#)); do
   case "$1" in
-    --quick) seq=30 par=20 rss=2 peers=1000 reps=5 iperf_seconds=1 iperf_rounds=1; shift ;;
+    --quick)
+      seq=30 par=20 rss=2 peers=1000 reps=5 iperf_seconds=1 iperf_rounds=1
+      ov_seq=20 ov_par=20 dn_pods=200 cr_many=200 cr_seconds=1 cr_rounds=2
+      shift ;;
+    --overlay-seq) ov_seq=$2; shift 2 ;;
+    --overlay-par) ov_par=$2; shift 2 ;;
+    --density-pods) dn_pods=$2; shift 2 ;;
+    --density-ref-pods) dn_ref_pods=$2; shift 2 ;;
+    --conn-few) cr_few=$2; shift 2 ;;
+    --conn-many) cr_many=$2; shift 2 ;;
+    --conn-seconds) cr_seconds=$2; shift 2 ;;
+    --conn-rounds) cr_rounds=$2; shift 2 ;;
     --no-build) do_build=0; shift ;;
+    --build-dir) build=$(realpath -m "$2"); shift 2 ;;
     --seq) seq=$2; shift 2 ;;
     --par) par=$2; shift 2 ;;
     --peers) peers=$2; shift 2 ;;
@@ -37,10 +58,10 @@ done
 if ((do_build)); then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$build" --target linen_bench bridge host-local -j2
-  # The overlay plugins are only needed for iperf; a broken one skips that part.
+  # The overlay plugins are only needed for iperf and overlay; a broken one skips those.
   if ! cmake --build "$build" --target host-gw vxlan -j2; then
-    echo "run.sh: host-gw/vxlan did not build; skipping iperf" >&2
-    skip="$skip iperf"
+    echo "run.sh: host-gw/vxlan did not build; skipping iperf and overlay" >&2
+    skip="$skip iperf overlay"
   fi
 fi
 bin="$build/bench/linen_bench"
@@ -60,6 +81,9 @@ load_start=$(cut -d' ' -f1 /proc/loadavg)
 } | tee "$report"
 
 status=0
+# The driver cleans up its namespaces on SIGINT/SIGTERM and exits; stop here too
+# instead of going on with the next mode.
+trap 'exit 130' INT TERM
 skipped() { [[ " $skip " == *" $1 "* ]]; }
 
 if ! skipped cni; then
@@ -72,6 +96,21 @@ fi
 if ! skipped iperf; then
   bash "$here/iperf.sh" --seconds "$iperf_seconds" --rounds "$iperf_rounds" --cni-bin "$ours" \
     --out "$out" 2>&1 | tee -a "$report" || status=1
+fi
+if ! skipped overlay; then
+  "$bin" --out "$out" overlay --linen "$ours" --ref "$ref" --seq "$ov_seq" --par "$ov_par" \
+    --store-root "$store_root" | tee -a "$report" || status=1
+fi
+if ! skipped density; then
+  # The reference takes ~140 ms per ADD at 1,000 pods: --density-ref-pods bounds it.
+  "$bin" --out "$out" density --impl "ref=$ref" --impl "linen=$ours" --pods "$dn_pods" \
+    ${dn_ref_pods:+--ref-pods "$dn_ref_pods"} --store-root "$store_root" \
+    | tee -a "$report" || status=1
+fi
+if ! skipped connrate; then
+  "$bin" --out "$out" connrate --linen "$ours" --few "$cr_few" --many "$cr_many" \
+    --seconds "$cr_seconds" --rounds "$cr_rounds" --store-root "$store_root" \
+    | tee -a "$report" || status=1
 fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$report"
 
@@ -116,6 +155,28 @@ plot $(plot_if par.add.ref "ref ADD" par.add.linen "linen ADD" par.del.ref "ref 
 unset multiplot
 GP
   echo "chart: $out/latency.png" | tee -a "$report"
+fi
+# Density: p50 per 100 pods as the node fills (ADD) and empties (DEL).
+if command -v gnuplot >/dev/null && [[ -s $out/density_buckets.linen.dat ]]; then
+  spec=""
+  for impl in ref linen; do
+    f="$out/density_buckets.$impl.dat"
+    [[ -s $f ]] || continue
+    spec+="${spec:+, }'$f' using 2:3 with linespoints lw 2 title '$impl ADD'"
+    spec+=", '$f' using 2:4 with linespoints lw 2 title '$impl DEL'"
+  done
+  gnuplot <<GP
+set terminal pngcairo size 900,560 font ",10"
+set output "$out/density.png"
+set title "bridge(isGateway,ipMasq) + host-local: p50 per bucket of pods on one node"
+set xlabel "pods on the node (ADD: after it; DEL: before it)"
+set ylabel "p50 latency per exec (ms, log scale)"
+set logscale y
+set key outside right
+set grid
+plot $spec
+GP
+  echo "chart: $out/density.png" | tee -a "$report"
 fi
 echo "results: $out"
 exit "$status"

@@ -12,14 +12,9 @@
 #include "bench/driver/proc.h"
 
 namespace linen::bench {
-namespace {
 
-struct SeqOut {
-  std::map<std::string, std::vector<double>> add, del, add_cpu, del_cpu, ipam_add, ipam_del;
-  std::vector<double> floor_true, floor_ip, floor_del_nl, floor_del_ip;
-};
-
-bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out) {
+bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out, bool ipam_alone,
+                const std::string& floor_scope) {
   auto floors = Floors::Create();
   if (!floors) return std::fprintf(stderr, "floors: %s\n", floors.error().msg().c_str()), false;
   std::vector<std::vector<Pod>> pods(nodes.size());
@@ -34,6 +29,7 @@ bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out) {
   // Interleaved, alternating who goes first, so background load (other builds on
   // this machine) hits every implementation alike.
   for (int i = 0; i < n; ++i) {
+    if (Interrupted()) return false;
     for (size_t j = 0; j < nodes.size(); ++j) {
       size_t k = (i % 2 == 0) ? j : nodes.size() - 1 - j;
       const std::string& tag = nodes[k].impl.label;
@@ -45,6 +41,7 @@ bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out) {
       }
       out.add[tag].push_back(r->ms);
       out.add_cpu[tag].push_back(r->cpu_ms);
+      if (!ipam_alone) continue;
       auto ipam = Run(IpamSpec(nodes[k], "ADD", pods[k][i]));
       if (ipam && ipam->exit_code == 0) out.ipam_add[tag].push_back(ipam->ms);
     }
@@ -67,6 +64,7 @@ bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out) {
       }
       out.del[tag].push_back(r->ms);
       out.del_cpu[tag].push_back(r->cpu_ms);
+      if (!ipam_alone) continue;
       auto ipam = Run(IpamSpec(nodes[k], "DEL", pods[k][i]));
       if (ipam && ipam->exit_code == 0) out.ipam_del[tag].push_back(ipam->ms);
     }
@@ -97,15 +95,18 @@ bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out) {
     const std::string& tag = node.impl.label;
     rep.Series("cpu.add." + tag, out.add_cpu[tag]);
     rep.Series("cpu.del." + tag, out.del_cpu[tag]);
+    if (!ipam_alone) continue;
     rep.Series("ipam_alone.add." + tag, out.ipam_add[tag]);
     rep.Series("ipam_alone.del." + tag, out.ipam_del[tag]);
   }
-  rep.Series("floor.true_exec", out.floor_true);
-  rep.Series("floor.ip_exec", out.floor_ip);
-  rep.Series("floor.veth_del_netlink", out.floor_del_nl);
-  rep.Series("floor.veth_del_ip", out.floor_del_ip);
+  rep.Series(floor_scope + "floor.true_exec", out.floor_true);
+  rep.Series(floor_scope + "floor.ip_exec", out.floor_ip);
+  rep.Series(floor_scope + "floor.veth_del_netlink", out.floor_del_nl);
+  rep.Series(floor_scope + "floor.veth_del_ip", out.floor_del_ip);
   return true;
 }
+
+namespace {
 
 // Peak RSS of one ADD: the plugin process alone (its VmHWM at exit, as the issue's
 // reference figure was taken) and the max over its process tree (wait4 ru_maxrss,
@@ -136,16 +137,19 @@ bool Rss(std::vector<Node>& nodes, int runs, Report& rep, std::map<std::string, 
   return true;
 }
 
+}  // namespace
+
 // All pods at once, as a node does when a deployment lands on it.
 bool Parallel(std::vector<Node>& nodes, int n, Report& rep, std::map<std::string, double>& add_wall,
-              std::map<std::string, double>& del_wall, double* kernel_wall) {
+              std::map<std::string, double>& del_wall, double* kernel_wall,
+              const std::string& floor_scope) {
   {
     auto floors = Floors::Create();
     if (!floors) return false;
     auto w = floors->ParallelVethDelete(n);
     if (!w) return std::fprintf(stderr, "parallel veth delete: %s\n", w.error().msg().c_str()), false;
     *kernel_wall = *w;
-    rep.Value("par.floor.veth_del_wall", *w, "ms");
+    rep.Value(floor_scope + "par.floor.veth_del_wall", *w, "ms");
   }
   for (auto& node : nodes) {
     const std::string& tag = node.impl.label;
@@ -210,6 +214,8 @@ bool Parallel(std::vector<Node>& nodes, int n, Report& rep, std::map<std::string
   return true;
 }
 
+namespace {
+
 // "tmpfs", "ext4", ... as /proc/self/mounts names the mount holding `path`.
 std::string FsType(const std::string& path) {
   std::string best_dir, best_type = "?";
@@ -239,13 +245,13 @@ bool RunCniBench(const CniBenchOptions& opt, Report& rep) {
     nodes.push_back(std::move(*n));
   }
   SeqOut seq;
-  if (opt.sequential > 0 && !Sequential(nodes, opt.sequential, rep, seq)) return false;
+  if (opt.sequential > 0 && !Sequential(nodes, opt.sequential, rep, seq, true, "")) return false;
   std::map<std::string, long> own_rss;
   if (opt.rss_runs > 0 && !Rss(nodes, opt.rss_runs, rep, own_rss)) return false;
   std::map<std::string, double> add_wall, del_wall;
   double par_kernel_del = 0;
   if (opt.parallel > 0 &&
-      !Parallel(nodes, opt.parallel, rep, add_wall, del_wall, &par_kernel_del)) {
+      !Parallel(nodes, opt.parallel, rep, add_wall, del_wall, &par_kernel_del, "")) {
     return false;
   }
 

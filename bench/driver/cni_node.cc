@@ -66,7 +66,7 @@ std::vector<std::string> Ruleset(const Node& node) {
 ExecSpec PluginSpec(const Node& node, const std::string& cmd, const Pod& pod,
                     std::string stdin_data) {
   ExecSpec s;
-  s.argv = {node.impl.cni_path + "/bridge"};
+  s.argv = {node.impl.cni_path + "/" + node.plugin};
   s.env = CniEnv(cmd, pod.id, pod.ns.path(), "eth0", node.impl.cni_path);
   s.stdin_data = std::move(stdin_data);
   s.netns_fd = node.ns.ns().fd();
@@ -109,6 +109,35 @@ cni::Result<Node> MakeNode(const Impl& impl, bool ip_masq, const std::string& st
   return n;
 }
 
+cni::Status AddUnderlay(Node& node, const cni::NetNs* peer_ns, const std::string& node_cidr,
+                        const std::string& peer_cidr) {
+  auto h = cni::nl::Handle::OpenIn(node.ns.ns());
+  if (!h) return h.error();
+  if (auto s = h->CreateVeth({.name = "ul0", .peer_name = "ul0p", .peer_ns = peer_ns, .mtu = 0,
+                             .mac = "", .peer_mac = ""});
+      !s) {
+    return s.error().Context("underlay veth");
+  }
+  node.own_links = {"ul0"};
+  if (!peer_ns) node.own_links.push_back("ul0p");
+  auto ul = h->LinkByName("ul0");
+  if (!ul) return ul.error();
+  auto net = cni::IpNet::Parse(node_cidr);
+  if (!net) return cni::Error(cni::Code::kInternal, "not a CIDR: " + node_cidr);
+  if (auto s = h->AddAddr(ul->index, *net); !s) return s;
+  if (auto s = h->SetUp(ul->index); !s) return s;
+  auto ph = peer_ns ? cni::nl::Handle::OpenIn(*peer_ns) : std::move(h);
+  if (!ph) return ph.error();
+  auto peer = ph->LinkByName("ul0p");
+  if (!peer) return peer.error();
+  if (!peer_cidr.empty()) {
+    auto pnet = cni::IpNet::Parse(peer_cidr);
+    if (!pnet) return cni::Error(cni::Code::kInternal, "not a CIDR: " + peer_cidr);
+    if (auto s = ph->AddAddr(peer->index, *pnet); !s) return s;
+  }
+  return ph->SetUp(peer->index);
+}
+
 cni::Result<Pod> MakePod(const Impl& impl, int i) {
   auto ns = test::TempNetns::Create("lbc");
   if (!ns) return ns.error().Context("pod netns");
@@ -139,7 +168,11 @@ Leaks FindLeaks(const Node& node, const std::vector<Pod>& pods) {
   }
   if (auto h = cni::nl::Handle::OpenIn(node.ns.ns())) {
     if (auto links = h->ListLinks()) {
-      for (const auto& k : *links) l.node_veths += k.kind == "veth";
+      for (const auto& k : *links) {
+        bool own = std::find(node.own_links.begin(), node.own_links.end(), k.name) !=
+                   node.own_links.end();
+        l.node_veths += k.kind == "veth" && !own;
+      }
     }
   }
   for (const auto& p : pods) {

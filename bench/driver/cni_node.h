@@ -26,6 +26,11 @@ struct Node {
   std::unique_ptr<test::TempDir> data;
   std::string conf;
   std::vector<std::string> ruleset_before;  // sorted `nft -s list ruleset` lines
+  // The executable in impl.cni_path that a runtime would run: the bridge, or a
+  // meta-plugin (host-gw, vxlan) that delegates to it.
+  std::string plugin = "bridge";
+  // Links the bench itself made in the node (an underlay veth): never a leak.
+  std::vector<std::string> own_links;
 };
 
 struct Pod {
@@ -35,6 +40,12 @@ struct Pod {
 };
 
 cni::Result<Node> MakeNode(const Impl& impl, bool ip_masq, const std::string& store_root);
+
+// The node's underlay: veth "ul0" holding `node_cidr`, its peer "ul0p" in `peer_ns`
+// (holding `peer_cidr` when not empty) or, with no peer_ns, left in the node. Both
+// ends up; recorded in node.own_links so the leak check does not count them.
+cni::Status AddUnderlay(Node& node, const cni::NetNs* peer_ns, const std::string& node_cidr,
+                        const std::string& peer_cidr);
 cni::Result<Pod> MakePod(const Impl& impl, int i);
 
 // The bridge plugin exec'd inside the node for `pod`; host-local alone likewise.

@@ -50,7 +50,23 @@ int ExitCode(int status) {
   return -1;
 }
 
+volatile sig_atomic_t g_interrupted = 0;
+
+void OnInterrupt(int) { g_interrupted = 1; }
+
 }  // namespace
+
+void InstallInterruptHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnInterrupt;
+  sigemptyset(&sa.sa_mask);
+  // SIGPIPE too: a reader of our output gone (run.sh's tee killed) must not kill the
+  // driver before it cleans up; the write fails with EPIPE instead. A handler, not
+  // SIG_IGN, so the plugins exec'd from here start with the default action.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) sigaction(sig, &sa, nullptr);
+}
+
+bool Interrupted() { return g_interrupted != 0; }
 
 double NowNs() {
   timespec ts;

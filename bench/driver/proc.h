@@ -76,6 +76,12 @@ cni::Result<double> ReapAll(std::vector<Child>& kids, std::vector<ExecResult>* o
 
 double NowNs();
 
+// SIGINT/SIGTERM/SIGHUP/SIGPIPE only set a flag: the modes check Interrupted() between steps
+// and return, so the destructors remove every namespace and directory they made
+// (the default action would kill the driver and leave them behind).
+void InstallInterruptHandlers();
+bool Interrupted();
+
 // The environment a runtime gives a plugin: CNI_* plus PATH.
 std::map<std::string, std::string> CniEnv(const std::string& command,
                                           const std::string& container_id,

@@ -36,11 +36,13 @@ class Report {
   void Count(const std::string& name, long v);
 
   long failures() const { return bad_counts_; }
+  // Where the files go ("" = nowhere), for modes writing their own tables.
+  const std::string& dir() const { return dir_; }
   // Prints the table to stdout and appends key=value lines to <dir>/summary.txt.
   void Flush(const std::string& title);
 
  private:
-  struct Row { std::string text; std::string kv; };
+  struct Row { std::string name; std::string text; std::string kv; };  // text follows the name
   std::string dir_;
   std::vector<Row> rows_;
   long bad_counts_ = 0;
