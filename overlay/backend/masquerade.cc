@@ -43,6 +43,12 @@ std::string MasqTableName(const std::string& name) { return "linen-" + name; }
 
 cni::Result<bool> AddMasqueradeIfAbsent(nft::Socket& sock, const std::string& name,
                                         const cni::IpNet& cluster) {
+  // A read first: a transaction that fails on the existing table would still run
+  // its other commands against it and then abort them, which waits out an RCU
+  // grace period (~8 ms here) on every ADD.
+  auto table = sock.GetTable(TableFamily(cluster.family()), MasqTableName(name));
+  if (table) return false;
+  if (!table.error().IsNotFound()) return table.error();
   nft::Batch b;
   AddTableAndRule(b, MasqTableName(name), cluster, /*exclusive=*/true);
   auto s = sock.Commit(b, "masquerade for " + cluster.ToString());

@@ -21,8 +21,9 @@ namespace linen::overlay {
 std::string MasqTableName(const std::string& name);
 inline constexpr const char* kAgentMasqName = "linend";
 
-// One transaction that creates the table only if it does not exist (an existing one
-// is left alone, whatever it holds). True when this call created it.
+// Creates the table only if it does not exist (an existing one is left alone,
+// whatever it holds): one read when it exists, else one transaction. True when
+// this call created it.
 cni::Result<bool> AddMasqueradeIfAbsent(cni::nft::Socket& sock, const std::string& name,
                                         const cni::IpNet& cluster);
 // Makes the table exactly the rule for `cluster`: nothing when it already is (two

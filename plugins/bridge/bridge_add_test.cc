@@ -47,10 +47,12 @@ TEST_F(BridgeAddTest, TwoPodsPingEachOtherAndTheGateway) {
             std::string::npos);
   EXPECT_EQ(Node("sysctl -n net.ipv4.ip_forward").out, "1\n");
   // A bridge port has no IPv6 address of its own (no link-local, so no DAD or
-  // router solicitations for it); the pod's end keeps its link-local.
+  // router solicitations for it), and neither has an IPv4-only pod's end: nothing
+  // IPv6 is flooded to every port of the bridge for it.
   EXPECT_EQ(Node("ip -6 -o addr show dev " + host_veth).out, "");
   EXPECT_EQ(Node("cat /proc/sys/net/ipv6/conf/" + host_veth + "/addr_gen_mode").out, "1\n");
-  EXPECT_NE(In(a, "ip -6 -o addr show dev eth0 scope link").out, "");
+  EXPECT_EQ(In(a, "ip -6 -o addr show dev eth0").out, "");
+  EXPECT_EQ(In(a, "cat /proc/sys/net/ipv6/conf/eth0/addr_gen_mode").out, "1\n");
   // One queue each way on both ends: what veth uses by default, without first
   // allocating one per CPU.
   EXPECT_NE(Node("ip -d -o link show " + host_veth).out.find("numtxqueues 1 numrxqueues 1"),
@@ -86,6 +88,8 @@ TEST_F(BridgeAddTest, DualStackPodsPingOverIpv6) {
   EXPECT_EQ(ja["routes"][1]["dst"], "::/0");
   EXPECT_EQ(ja["routes"][1]["gw"], "fd00:78::1");
   EXPECT_NE(In(a, "ip -6 route show default").out.find("via fd00:78::1"), std::string::npos);
+  // A pod with IPv6 keeps its link-local address.
+  EXPECT_NE(In(a, "ip -6 -o addr show dev eth0 scope link").out, "");
   // No DAD wait and nothing tentative.
   EXPECT_EQ(In(a, "ip -6 addr show tentative").out, "");
   EXPECT_EQ(Node("ip -6 addr show dev cni0 tentative").out, "");

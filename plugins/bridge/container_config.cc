@@ -74,6 +74,12 @@ cni::Status ConfigureContainer(cni::nl::Handle& container, const cni::NetNs& ns,
   for (const cni::IpConfig& ipc : result.ips) has_v6 |= !ipc.address.addr.is_v4();
   if (has_v6) {
     if (auto s = PodIpv6Sysctls(ns, link.name, enable_dad); !s) return s;
+  } else {
+    // An IPv4-only pod has no IPv6 to speak, and an IPv6 link-local address would
+    // cost a DAD probe, MLD reports and router solicitations, each flooded by the
+    // bridge to every other pod's port: with 1,000 pods the biggest per-pod cost on
+    // the node (docs/performance.md). Best effort, before the link comes up.
+    (void)container.SetNoIpv6LinkLocal(link.index);
   }
   // Announce the pod's address when the link comes up. Best effort as the
   // reference; through netlink, so it costs no /proc/sys lookup.
