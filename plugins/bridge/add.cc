@@ -48,7 +48,9 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
   // Held from before the bridge is looked up until our port is on it; see BridgeLock.
   auto br_lock = BridgeLock::Shared();
   if (!br_lock) return br_lock.error();
-  cni::Rollback undo;  // declared after the handles and the lock its steps use
+  // One netfilter socket for the attachment's rules, opened only if there are any.
+  std::optional<cni::nft::Socket> nft;
+  cni::Rollback undo;  // declared after the handles, the lock and the socket its steps use
   auto br = EnsureBridge(*host, *conf, *br_lock, undo);
   if (!br) return br.error().Context("failed to create bridge \"" + conf->br_name + "\"");
 
@@ -76,8 +78,6 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
   result.interfaces[kContainerIfIndex].mac = veth->container.mac;
   result.interfaces[kContainerIfIndex].sandbox = args.netns;
 
-  // One netfilter socket for the attachment's rules, opened only if there are any.
-  std::optional<cni::nft::Socket> nft;
   if (conf->mac_spoof_chk || conf->ip_masq) {
     auto opened = cni::nft::Socket::Open();
     if (!opened) return opened.error();
