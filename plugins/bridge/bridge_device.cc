@@ -73,6 +73,13 @@ cni::Result<std::string> PinBridgeMac(cni::nl::Handle& host, int bridge_index,
   return mac;
 }
 
+namespace {
+BridgeFaults faults;
+bool FailAt(const char* point) { return faults.fail_at != nullptr && faults.fail_at(point); }
+}  // namespace
+
+void SetBridgeFaults(const BridgeFaults& f) { faults = f; }
+
 cni::Result<BridgeState> EnsureBridge(cni::nl::Handle& host, const BridgeConf& conf,
                                       BridgeLock& lock, cni::Rollback& undo) {
   BridgeState st;
@@ -117,6 +124,10 @@ cni::Result<BridgeState> EnsureBridge(cni::nl::Handle& host, const BridgeConf& c
   if (st.link.ipv6_accept_ra.value_or(0) != 0) (void)cni::WriteSysctl(v6 + "accept_ra", "0");
   if (st.link.ipv6_accept_dad.value_or(0) != 0) (void)cni::WriteSysctl(v6 + "accept_dad", "0");
   if (!st.link.admin_up) {
+    if (st.created && FailAt("bridge-up")) {
+      return cni::Error(cni::Code::kInternal, "could not set \"" + conf.br_name +
+                                                  "\" up: injected test fault");
+    }
     if (auto s = host.SetUp(st.link.index); !s) {
       return s.error().Context("could not set \"" + conf.br_name + "\" up");
     }

@@ -65,6 +65,14 @@ cni::Result<std::string> PinBridgeMac(cni::nl::Handle& host, int bridge_index,
 // The bridge as it is now; "not a bridge" and "not found" are errors naming it.
 cni::Result<cni::nl::LinkInfo> BridgeByName(cni::nl::Handle& host, const std::string& name);
 
+// Test builds only (bridge-faults, never shipped): `fail_at(point)` returning true
+// makes that step fail as the kernel might. Point "bridge-up": setting a bridge this
+// ADD created up (no test-made conflict can make that fail).
+struct BridgeFaults {
+  bool (*fail_at)(const char* point) = nullptr;
+};
+void SetBridgeFaults(const BridgeFaults& faults);
+
 }  // namespace bridge
 
 #endif  // LINEN_PLUGINS_BRIDGE_BRIDGE_DEVICE_H_

@@ -120,6 +120,25 @@ TEST_F(BridgeFaultTest, FailedVlanAddKeepsAnExistingBridge) {
 // networks may rely on it, so a rollback (even one removing the bridge) leaves it on.
 // The failure comes after forwarding: a chain of the wrong type already holds the
 // name of this attachment's masquerade chain.
+// A step inside EnsureBridge after the bridge was created fails (here: setting it
+// up, through the test build's failure point): the bridge this ADD made goes too.
+TEST_F(BridgeFaultTest, FailureRightAfterCreatingTheBridgeRemovesIt) {
+  TempNetns pod = NewPod();
+  ProcResult r = Exec("ADD", pod.path(), "f-up", Conf(R"("isGateway":true)"),
+                      LINEN_BRIDGE_FAULTS_BIN, "eth0", {{"LINEN_TEST_FAIL_AT", "bridge-up"}});
+  ASSERT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("injected test fault"), std::string::npos) << r.out;
+  EXPECT_NE(Node("ip link show cni0 2>&1").exit_code, 0) << "the bridge this ADD made is left";
+  EXPECT_EQ(NodeVeths(), "");
+  EXPECT_TRUE(IpFiles().empty());
+  // A bridge that was there before is never removed by a failed ADD.
+  ASSERT_EQ(Node("ip link add cni0 type bridge").exit_code, 0);
+  ProcResult again = Exec("ADD", pod.path(), "f-up", Conf(R"("isGateway":true)"),
+                          LINEN_BRIDGE_FAULTS_BIN, "eth0", {{"LINEN_TEST_FAIL_AT", "bridge-up"}});
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_EQ(Node("ip link show cni0").exit_code, 0);
+}
+
 TEST_F(BridgeFaultTest, RollbackLeavesForwardingOn) {
   TempNetns pod = NewPod();
   ASSERT_EQ(Node("cat /proc/sys/net/ipv4/ip_forward").out, "0\n");
