@@ -239,4 +239,20 @@ bool WarmUp(Node& node) {
   return true;
 }
 
+std::string MasqBridgeConf(const std::string& data, const std::string& subnet,
+                           bool default_route) {
+  nlohmann::json c = {{"cniVersion", "1.0.0"},
+                      {"name", kNetName},
+                      {"type", "bridge"},
+                      {"bridge", "cni0"},
+                      {"isGateway", true},
+                      {"isDefaultGateway", default_route},
+                      {"ipMasq", true},
+                      {"ipam",
+                       {{"type", "host-local"},
+                        {"ranges", nlohmann::json::array({nlohmann::json::array({{{"subnet", subnet}}})})},
+                        {"dataDir", data}}}};
+  return c.dump();
+}
+
 }  // namespace linen::bench

@@ -41,6 +41,11 @@ struct Pod {
 
 cni::Result<Node> MakeNode(const Impl& impl, bool ip_masq, const std::string& store_root);
 
+// bridge (cni0, gateway, ipMasq) + host-local on `subnet` in `data`; with
+// `default_route` the pods get a default route via cni0 (to reach the outside).
+std::string MasqBridgeConf(const std::string& data, const std::string& subnet,
+                           bool default_route);
+
 // The node's underlay: veth "ul0" holding `node_cidr`, its peer "ul0p" in `peer_ns`
 // (holding `peer_cidr` when not empty) or, with no peer_ns, left in the node. Both
 // ends up; recorded in node.own_links so the leak check does not count them.

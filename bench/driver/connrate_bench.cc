@@ -25,19 +25,7 @@ constexpr uint16_t kPort = 8080;
 std::string ConnConf(const std::string& data, int pods) {
   // A /22 holds the 1,000 pods; more need a bigger range.
   const std::string subnet = pods + 2 <= 1022 ? "10.88.0.0/22" : "10.88.0.0/16";
-  json c = {{"cniVersion", "1.0.0"},
-            {"name", kNetName},
-            {"type", "bridge"},
-            {"bridge", "cni0"},
-            {"isGateway", true},
-            // The pod's default route via cni0, so it can reach the outside at all.
-            {"isDefaultGateway", true},
-            {"ipMasq", true},
-            {"ipam",
-             {{"type", "host-local"},
-              {"ranges", json::array({json::array({{{"subnet", subnet}}})})},
-              {"dataDir", data}}}};
-  return c.dump();
+  return MasqBridgeConf(data, subnet, /*default_route=*/true);
 }
 
 cni::Status WriteSysctl(const cni::NetNs& ns, const std::string& key, const std::string& value) {

@@ -14,17 +14,7 @@ namespace {
 using nlohmann::json;
 
 std::string DensityConf(const std::string& data, const std::string& subnet) {
-  json c = {{"cniVersion", "1.0.0"},
-            {"name", kNetName},
-            {"type", "bridge"},
-            {"bridge", "cni0"},
-            {"isGateway", true},
-            {"ipMasq", true},
-            {"ipam",
-             {{"type", "host-local"},
-              {"ranges", json::array({json::array({{{"subnet", subnet}}})})},
-              {"dataDir", data}}}};
-  return c.dump();
+  return MasqBridgeConf(data, subnet, /*default_route=*/false);
 }
 
 std::vector<double> Slice(const std::vector<double>& v, size_t from, size_t to) {
