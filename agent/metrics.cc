@@ -1,6 +1,6 @@
 #include "agent/metrics.h"
 
-#include <cstdio>
+#include <charconv>
 
 namespace linen::agent {
 namespace {
@@ -9,10 +9,40 @@ double Seconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
+// The shortest text that reads back as exactly `v` (durations).
 std::string Num(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.9g", v);
-  return buf;
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+// Epoch seconds to the millisecond, in plain digits ("%.9g" rounded them to tens of
+// seconds: 1.7e+09).
+std::string Timestamp(double v) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 3);
+  std::string s(buf, r.ptr);
+  while (!s.empty() && s.back() == '0') s.pop_back();
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+
+// Length of the valid UTF-8 sequence starting at s[i], 0 if it is not one.
+size_t Utf8Len(const std::string& s, size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 0;
+  }
+  // Overlong forms and surrogates are not valid either.
+  const auto c1 = static_cast<unsigned char>(n > 1 ? s[i + 1] : 0);
+  if ((n == 2 && c < 0xc2) || (n == 3 && c == 0xe0 && c1 < 0xa0) ||
+      (n == 3 && c == 0xed && c1 >= 0xa0) || (n == 4 && c == 0xf0 && c1 < 0x90) ||
+      (n == 4 && (c > 0xf4 || (c == 0xf4 && c1 >= 0x90)))) {
+    return 0;
+  }
+  return n;
 }
 
 void Metric(std::string& out, const char* name, const char* type, const char* help,
@@ -37,11 +67,21 @@ void Metric(std::string& out, const char* name, const char* type, const char* he
 
 std::string EscapeLabel(const std::string& v) {
   std::string out;
-  for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+  size_t kept = 0;
+  for (size_t i = 0; i < v.size();) {
+    size_t n = Utf8Len(v, i);
+    // Prometheus label values must be UTF-8: a stray byte becomes U+FFFD.
+    const std::string ch = n == 0 ? std::string("\xef\xbf\xbd") : v.substr(i, n);
+    i += n == 0 ? 1 : n;
+    if (kept + ch.size() > kMaxLabelBytes) {
+      out += "\xe2\x80\xa6";  // an ellipsis: the value was cut
+      break;
+    }
+    kept += ch.size();
+    if (ch == "\\") out += "\\\\";
+    else if (ch == "\"") out += "\\\"";
+    else if (ch == "\n") out += "\\n";
+    else out += ch;
   }
   return out;
 }
@@ -89,7 +129,7 @@ std::string Metrics::RenderPrometheus() const {
   Metric(out, "linend_registry_up", "gauge", "1 when the registry answered the last request.",
          registry_up_ ? "1" : "0");
   Metric(out, "linend_lease_expiry_timestamp_seconds", "gauge",
-         "When this node's lease expires unless renewed (0: no expiry).", Num(lease_expiry_));
+         "When this node's lease expires unless renewed (0: no expiry).", Timestamp(lease_expiry_));
   out += "# HELP linend_reconcile_duration_seconds Time spent bringing the data path in line.\n"
          "# TYPE linend_reconcile_duration_seconds summary\n";
   out += "linend_reconcile_duration_seconds_sum " + Num(reconcile_seconds_sum_) + "\n";
@@ -102,7 +142,8 @@ std::string Metrics::RenderPrometheus() const {
          "Times the peer watch was lost and the peer set re-read.",
          std::to_string(watch_restarts_));
   Metric(out, "linend_last_error_timestamp_seconds", "gauge",
-         "When the last error happened (0: none since the last success).", Num(last_error_time_));
+         "When the last error happened (0: none since the last success).",
+         Timestamp(last_error_time_));
   Metric(out, "linend_last_error", "gauge", "The last error, as a label (empty: none).", "1",
          "{message=\"" + EscapeLabel(last_error_) + "\"}");
   return out;

@@ -41,7 +41,9 @@ class Metrics {
   double last_error_time_ = 0;
 };
 
-// Escapes a Prometheus label value (backslash, quote, newline).
+// A Prometheus label value: valid UTF-8 (a stray byte becomes U+FFFD), at most
+// kMaxLabelBytes of it (then an ellipsis), backslash, quote and newline escaped.
+inline constexpr size_t kMaxLabelBytes = 256;
 std::string EscapeLabel(const std::string& v);
 
 }  // namespace linen::agent

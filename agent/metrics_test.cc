@@ -21,13 +21,35 @@ TEST(Metrics, PrometheusText) {
   EXPECT_NE(t.find("linend_reconcile_duration_seconds_count 2\n"), std::string::npos) << t;
   EXPECT_NE(t.find("linend_reconcile_duration_seconds_sum 0.006\n"), std::string::npos) << t;
   EXPECT_NE(t.find("linend_reconcile_errors_total 1\n"), std::string::npos) << t;
-  EXPECT_NE(t.find("linend_lease_expiry_timestamp_seconds 1.7e+09\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("linend_lease_expiry_timestamp_seconds 1700000000\n"), std::string::npos) << t;
   EXPECT_NE(t.find("linend_last_error{message=\"route \\\"x\\\"\\nfailed\"} 1"), std::string::npos)
       << t;
   EXPECT_NE(t.find("# TYPE linend_peers gauge"), std::string::npos);
   EXPECT_EQ(m.HealthText(), "ok\n");
   m.SetRegistryUp(false);
   EXPECT_NE(m.HealthText().find("degraded"), std::string::npos);
+}
+
+// Timestamps keep their sub-second digits (%.9g printed 1.7e+09, tens of seconds).
+TEST(Metrics, TimestampsAtFullPrecision) {
+  Metrics m;
+  m.SetLeaseExpiry(std::chrono::system_clock::time_point(std::chrono::milliseconds(1700000123250)));
+  EXPECT_NE(m.RenderPrometheus().find("linend_lease_expiry_timestamp_seconds 1700000123.25\n"),
+            std::string::npos)
+      << m.RenderPrometheus();
+}
+
+// Label values are bounded and valid UTF-8 whatever the error text held.
+TEST(Metrics, LabelValuesAreBoundedUtf8) {
+  EXPECT_EQ(EscapeLabel("caf\xc3\xa9 \xff\xfe ok"), "caf\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd ok");
+  EXPECT_EQ(EscapeLabel("\xc0\xaf"), "\xef\xbf\xbd\xef\xbf\xbd");  // overlong '/'
+  EXPECT_EQ(EscapeLabel("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // surrogate
+  const std::string long_msg(1000, 'x');
+  std::string e = EscapeLabel(long_msg);
+  EXPECT_EQ(e, std::string(kMaxLabelBytes, 'x') + "\xe2\x80\xa6");
+  // A multi-byte character is never cut in half at the limit.
+  std::string e2 = EscapeLabel(std::string(kMaxLabelBytes - 1, 'x') + "\xc3\xa9");
+  EXPECT_EQ(e2, std::string(kMaxLabelBytes - 1, 'x') + "\xe2\x80\xa6");
 }
 
 }  // namespace
