@@ -70,7 +70,11 @@ void ClusterTest::SetUp() {
   hub_.emplace(std::move(*hub));
   dir_.emplace();
   const std::string h = hub_->name();
-  auto r = Sh("ip -n " + h + " link add br0 type bridge && ip -n " + h +
+  // A fixed MAC: a bridge without one takes its lowest port's, so every node joining
+  // could change the MAC behind etcd's 10.99.0.1, and a node that had resolved it
+  // before kept sending to the old one until its ARP entry aged out (~30 s: the
+  // "first kv/range times out" stall seen under load).
+  auto r = Sh("ip -n " + h + " link add br0 address 02:99:00:00:00:01 type bridge && ip -n " + h +
               " addr add 10.99.0.1/24 dev br0 && ip -n " + h + " link set br0 up");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto etcd = etcd::testing::EtcdServer::Start(hub_->ns(), dir_->path(), "10.99.0.1", 2379);
