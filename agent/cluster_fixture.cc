@@ -70,10 +70,10 @@ void ClusterTest::SetUp() {
   hub_.emplace(std::move(*hub));
   dir_.emplace();
   const std::string h = hub_->name();
-  // A fixed MAC: a bridge without one takes its lowest port's, so every node joining
-  // could change the MAC behind etcd's 10.99.0.1, and a node that had resolved it
-  // before kept sending to the old one until its ARP entry aged out (~30 s: the
-  // "first kv/range times out" stall seen under load).
+  // A fixed MAC: a bridge without one carries its lowest port's, and when that port
+  // goes the MAC behind etcd's 10.99.0.1 changes to one the bridge no longer delivers
+  // locally; nodes that resolved it before lose etcd until their neighbour entry
+  // expires (scripts/repro-bridge-mac.sh, docs/etcd.md "The test-cluster stall").
   auto r = Sh("ip -n " + h + " link add br0 address 02:99:00:00:00:01 type bridge && ip -n " + h +
               " addr add 10.99.0.1/24 dev br0 && ip -n " + h + " link set br0 up");
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -162,6 +162,17 @@ void ClusterTest::StartFileAgent(Node& n, const std::string& topology) {
   n.agent = std::move(*p);
 }
 
+// What the underlay looked like when a node could not reach etcd: the MAC it holds
+// for etcd's address against the hub bridge's, the hub's forwarding table and the
+// node's TCP connections. Evidence for a stall, printed only on failure.
+std::string ClusterTest::UnderlayState(const Node& n) {
+  const std::string h = hub_->name(), nn = n.ns->name();
+  auto r = Sh("echo '-- node neighbours'; ip -n " + nn + " neigh show; echo '-- hub br0'; ip -n " +
+              h + " -br link show br0; echo '-- hub fdb'; bridge -n " + h +
+              " fdb show br br0; echo '-- node tcp'; ip netns exec " + nn + " ss -tni");
+  return "\n---- underlay state of " + n.name + " ----\n" + r.out + r.err;
+}
+
 std::string ClusterTest::WaitSubnet(Node& n) {
   std::string subnet;
   // 30 s: under a loaded CI an agent's first etcd request can time out (5 s) once or
@@ -177,7 +188,8 @@ std::string ClusterTest::WaitSubnet(Node& n) {
     }
     return !subnet.empty();
   }, std::chrono::seconds(30));
-  EXPECT_TRUE(ok) << n.name << " wrote no subnet file; log:\n" << (n.agent ? n.agent->Log() : "");
+  EXPECT_TRUE(ok) << n.name << " wrote no subnet file; log:\n" << (n.agent ? n.agent->Log() : "")
+                  << UnderlayState(n);
   return subnet;
 }
 

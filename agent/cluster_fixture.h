@@ -72,6 +72,8 @@ class ClusterTest : public ::testing::Test {
   // Waits (bounded) until the node's subnet.env exists and returns its SUBNET line
   // value in network form, e.g. "10.244.3.0/24".
   std::string WaitSubnet(Node& n);
+  // Neighbours, hub bridge MAC and FDB, TCP state: printed when a node never leased.
+  std::string UnderlayState(const Node& n);
   // A pod namespace behind cni0 on the node, addressed .2 in the node's subnet.
   void AddPod(Node& n, const std::string& subnet);
   // A pod created by the real CNI chain in agent mode: the `vxlan`/`host-gw`

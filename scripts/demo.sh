@@ -133,8 +133,9 @@ echo "work dir: $tmp"
 say "underlay: bridge ulbr in namespace $ul, nodes on 192.168.50.0/24"
 created+=("$ul"); ip netns add "$ul"
 ip -n "$ul" link set lo up   # etcd and etcdctl there talk over the local address
-# A fixed MAC: a bridge without one follows its lowest port, and nodes that resolved
-# etcd's address on it before a later node joined would send to a stale MAC for ~30 s.
+# A fixed MAC: a bridge without one carries its lowest port's, and when that port goes
+# nodes that resolved etcd's address would send to a MAC the bridge no longer owns
+# (scripts/repro-bridge-mac.sh).
 ip -n "$ul" link add ulbr address 02:50:00:00:00:01 type bridge
 ip -n "$ul" link set ulbr up
 for i in 1 2 3; do
