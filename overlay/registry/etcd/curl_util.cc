@@ -114,7 +114,8 @@ std::optional<cni::Error> RefusalBehindReset(const std::string& url, CURLcode rc
   curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts.connect_timeout.count()));
   curl_easy_setopt(c, CURLOPT_SSLVERSION,
-                   static_cast<long>(CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2));
+                   static_cast<long>(CURL_SSLVERSION_TLSv1_2) |
+                       static_cast<long>(CURL_SSLVERSION_MAX_TLSv1_2));
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
   SetTlsOptions(c, opts);
   CURLcode probe_rc = curl_easy_perform(c);
