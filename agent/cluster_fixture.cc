@@ -16,13 +16,23 @@ namespace linen::agent::testing {
 
 using linen::test::Sh;
 
-cni::Result<std::unique_ptr<Process>> Process::Start(const cni::NetNs& ns,
-                                                     const std::vector<std::string>& argv,
-                                                     const std::string& log_path) {
+cni::Result<std::unique_ptr<Process>> Process::Start(
+    const cni::NetNs& ns, const std::vector<std::string>& argv, const std::string& log_path,
+    const std::map<std::string, std::string>& env) {
   std::vector<std::string> args = argv;
   std::vector<char*> cargv;
   for (auto& a : args) cargv.push_back(a.data());
   cargv.push_back(nullptr);
+  // The environment is built before fork: the child only calls async-signal-safe code.
+  std::vector<std::string> envs;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string kv = *e;
+    if (env.count(kv.substr(0, kv.find('='))) == 0) envs.push_back(kv);
+  }
+  for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
+  std::vector<char*> cenv;
+  for (auto& e : envs) cenv.push_back(e.data());
+  cenv.push_back(nullptr);
   int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log < 0) return cni::ErrnoError("open " + log_path, errno);
   pid_t pid = fork();
@@ -37,7 +47,7 @@ cni::Result<std::unique_ptr<Process>> Process::Start(const cni::NetNs& ns,
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    execv(cargv[0], cargv.data());
+    execve(cargv[0], cargv.data(), cenv.data());
     _exit(127);
   }
   close(log);
@@ -77,7 +87,9 @@ void ClusterTest::SetUp() {
   auto r = Sh("ip -n " + h + " link add br0 address 02:99:00:00:00:01 type bridge && ip -n " + h +
               " addr add 10.99.0.1/24 dev br0 && ip -n " + h + " link set br0 up");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  auto etcd = etcd::testing::EtcdServer::Start(hub_->ns(), dir_->path(), "10.99.0.1", 2379);
+  etcd_options_.listen_ip = "10.99.0.1";
+  etcd_options_.port = 2379;
+  auto etcd = etcd::testing::EtcdServer::Start(hub_->ns(), dir_->path(), etcd_options_);
   ASSERT_TRUE(etcd) << etcd.error().msg();
   etcd_ = std::move(*etcd);
   auto sw = cni::ScopedNetnsSwitch::Enter(hub_->ns());
@@ -105,9 +117,7 @@ void ClusterTest::TearDown() {
 }
 
 void ClusterTest::WriteConfig(const std::string& json) {
-  etcd::ClientOptions o;
-  o.endpoints = {etcd_->endpoint()};
-  auto c = etcd::Client::Create(o);
+  auto c = etcd::Client::Create(etcd_->client_options());
   ASSERT_TRUE(c) << c.error().msg();
   auto put = (*c)->Put(prefix_ + "/config", json);
   ASSERT_TRUE(put) << put.error().msg();
@@ -133,7 +143,8 @@ Node& ClusterTest::AddNode() {
   return *nodes_.back();
 }
 
-void ClusterTest::StartAgent(Node& n, const std::vector<std::string>& extra) {
+void ClusterTest::StartAgent(Node& n, const std::vector<std::string>& extra,
+                             const std::map<std::string, std::string>& env) {
   std::vector<std::string> argv = {
       linen::test::CniBin("linend"), "--registry", "etcd",
       "--etcd-endpoints", etcd_->endpoint(),
@@ -146,7 +157,7 @@ void ClusterTest::StartAgent(Node& n, const std::vector<std::string>& extra) {
       "--resync-interval-ms", resync_ms_,
   };
   argv.insert(argv.end(), extra.begin(), extra.end());
-  auto p = Process::Start(n.ns->ns(), argv, dir_->path() + "/" + n.name + ".log");
+  auto p = Process::Start(n.ns->ns(), argv, dir_->path() + "/" + n.name + ".log", env);
   ASSERT_TRUE(p) << p.error().msg();
   n.agent = std::move(*p);
 }

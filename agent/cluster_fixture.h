@@ -29,9 +29,10 @@ namespace linen::agent::testing {
 // A child process started inside a namespace, stderr+stdout to a log file.
 class Process {
  public:
-  static cni::Result<std::unique_ptr<Process>> Start(const cni::NetNs& ns,
-                                                      const std::vector<std::string>& argv,
-                                                      const std::string& log_path);
+  // `env` entries are added to (or replace) the test process's environment.
+  static cni::Result<std::unique_ptr<Process>> Start(
+      const cni::NetNs& ns, const std::vector<std::string>& argv, const std::string& log_path,
+      const std::map<std::string, std::string>& env = {});
   ~Process();  // SIGKILL if still running
   // Sends `sig` and reaps; returns the exit status (-signal if killed by one).
   int Stop(int sig);
@@ -65,8 +66,9 @@ class ClusterTest : public ::testing::Test {
   void WriteConfig(const std::string& json);
   // A node namespace joined to the underlay (no agent yet).
   Node& AddNode();
-  // Starts linend for `n` with the standard flags plus `extra`.
-  void StartAgent(Node& n, const std::vector<std::string>& extra = {});
+  // Starts linend for `n` with the standard flags plus `extra` (and `env`).
+  void StartAgent(Node& n, const std::vector<std::string>& extra = {},
+                  const std::map<std::string, std::string>& env = {});
   // Starts linend for `n` on a static topology file instead of etcd.
   void StartFileAgent(Node& n, const std::string& topology);
   // Waits (bounded) until the node's subnet.env exists and returns its SUBNET line
@@ -96,6 +98,8 @@ class ClusterTest : public ::testing::Test {
   std::optional<linen::test::TempDir> dir_;
   std::optional<cni::ScopedNetnsSwitch> inside_;
   std::unique_ptr<etcd::testing::EtcdServer> etcd_;
+  // How SetUp starts etcd (TLS, token TTL); listen address and port are the hub's.
+  etcd::testing::EtcdServerOptions etcd_options_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::string lease_ttl_ = "2";
   // Long by default so that tests see watch-driven changes, not the periodic repair.

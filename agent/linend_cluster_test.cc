@@ -244,6 +244,85 @@ TEST_F(LinendCluster, StartsBeforeEtcdAndWaits) {
   EXPECT_TRUE(Eventually([&] { return Http(n1, "/healthz") == "ok\n"; }));
 }
 
+// The production set-up end to end: etcd with TLS, --client-cert-auth and auth (a
+// user limited to the prefix; unused tokens live 1 s, so the agents' tokens expire
+// while they run). linend gets the TLS files and the user name from its config
+// file, and the password from the environment, never from its command line.
+class LinendSecureEtcd : public LinendCluster {
+ protected:
+  LinendSecureEtcd() {
+    etcd_options_.tls = true;
+    etcd_options_.auth_token_ttl = 1;
+  }
+
+  std::string ConfigFile(const std::string& name, const std::string& cert,
+                         const std::string& key) {
+    auto pki = etcd::testing::TestPki::Get();
+    EXPECT_TRUE(pki) << pki.error().msg();
+    const std::string path = dir_->path() + "/" + name;
+    std::ofstream(path) << "etcd-cafile = \"" << (*pki)->ca << "\"\n"
+                        << "etcd-certfile = \"" << cert << "\"\n"
+                        << "etcd-keyfile = \"" << key << "\"\n"
+                        << "etcd-username = \"linen\"\n";
+    return path;
+  }
+
+  static size_t Count(const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+    return n;
+  }
+
+  // A node whose agent cannot get in: it keeps running, stays not ready, and says
+  // why exactly once while it retries.
+  void ExpectRefusedOnce(Node& n, const std::string& reason) {
+    EXPECT_TRUE(Eventually([&] { return n.agent->Log().find(reason) != std::string::npos; }))
+        << n.name << " log:\n" << n.agent->Log();
+    auto error_time = [&] {
+      std::string m = Http(n, "/metrics");
+      auto p = m.find("\nlinend_last_error_timestamp_seconds ");
+      return p == std::string::npos ? std::string() : m.substr(p, m.find('\n', p + 1) - p);
+    };
+    const std::string first = error_time();
+    EXPECT_TRUE(Eventually([&] { return error_time() != first; }))
+        << n.name << " did not retry";
+    EXPECT_TRUE(n.agent->running()) << n.name << " must retry, not exit";
+    EXPECT_EQ(Http(n, "/healthz"), "starting\n") << n.name << " must not be ready";
+    EXPECT_NE(Http(n, "/metrics").find(reason), std::string::npos) << "the reason, in /metrics";
+    EXPECT_EQ(Count(n.agent->Log(), reason), 1u) << n.agent->Log();
+  }
+};
+
+TEST_F(LinendSecureEtcd, LeasesAndFollowsPeersThroughTlsAndAuth) {
+  WriteConfig(kVxlanConfig);
+  ASSERT_TRUE(etcd_->EnableAuth("linen", "linen-secret", prefix_ + "/"));
+  auto pki = etcd::testing::TestPki::Get();
+  ASSERT_TRUE(pki) << pki.error().msg();
+  const std::string conf = ConfigFile("linend.conf", (*pki)->client_cert, (*pki)->client_key);
+  const std::map<std::string, std::string> env = {{"LINEN_ETCD_PASSWORD", "linen-secret"}};
+
+  std::vector<Node*> good;
+  for (int i = 0; i < 2; ++i) {
+    Node& n = AddNode();
+    StartAgent(n, {"--config", conf}, env);
+    good.push_back(&n);
+  }
+  for (Node* n : good) AddPod(*n, WaitSubnet(*n));
+  ExpectFullMesh();
+  for (Node* n : good) {
+    EXPECT_TRUE(Eventually([&] { return Http(*n, "/healthz") == "ok\n"; })) << n->agent->Log();
+  }
+
+  Node& wrong_password = AddNode();
+  StartAgent(wrong_password, {"--config", conf}, {{"LINEN_ETCD_PASSWORD", "not-it"}});
+  Node& rogue_cert = AddNode();
+  const std::string rogue = ConfigFile("rogue.conf", (*pki)->rogue_cert, (*pki)->rogue_key);
+  StartAgent(rogue_cert, {"--config", rogue}, env);
+  ExpectRefusedOnce(wrong_password, "authentication failed, invalid user ID or password");
+  ExpectRefusedOnce(rogue_cert, "alert bad certificate");
+  EXPECT_EQ(wrong_password.agent->Log().find("not-it"), std::string::npos) << "no password in logs";
+}
+
 std::string Topology(int nodes) {
   std::string s = R"({"network":"10.246.0.0/16","backend":"vxlan","nodes":[)";
   for (int i = 1; i <= nodes; ++i) {

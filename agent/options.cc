@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <sstream>
 
 namespace linen::agent {
@@ -22,6 +23,18 @@ cni::Result<Options> ParseOptions(int argc, const char* const* argv) {
       ->delimiter(',')
       ->capture_default_str();
   app.add_option("--etcd-prefix", o.etcd_prefix, "etcd key prefix")->capture_default_str();
+  app.add_option("--etcd-cafile", o.etcd_cafile,
+                 "CA certificate(s) that signed etcd's server certificate (https:// endpoints; "
+                 "default: the system store)");
+  app.add_option("--etcd-certfile", o.etcd_certfile,
+                 "Client certificate presented to etcd (with --etcd-keyfile)");
+  app.add_option("--etcd-keyfile", o.etcd_keyfile, "Private key of --etcd-certfile");
+  app.add_option("--etcd-username", o.etcd_username, "etcd user to log in as (etcd auth)")
+      ->envname("LINEN_ETCD_USERNAME");
+  app.add_option("--etcd-password", o.etcd_password,
+                 "Password of --etcd-username; prefer the environment or the config file, "
+                 "which no process list shows")
+      ->envname("LINEN_ETCD_PASSWORD");
   app.add_option("--subnet-lease-ttl", ttl, "Seconds a lease lives without renewal")
       ->check(CLI::Range(int64_t{1}, int64_t{30} * 24 * 3600))
       ->capture_default_str();
@@ -51,6 +64,12 @@ cni::Result<Options> ParseOptions(int argc, const char* const* argv) {
   } catch (const CLI::ParseError& e) {
     return cni::Error(cni::Code::kInvalidNetworkConfig, std::string("linend: ") + e.what());
   }
+  // flanneld's spelling, so an existing flanneld environment file carries over.
+  for (auto [dst, var] : {std::pair{&o.etcd_username, "FLANNELD_ETCD_USERNAME"},
+                          std::pair{&o.etcd_password, "FLANNELD_ETCD_PASSWORD"}}) {
+    const char* v = std::getenv(var);
+    if (dst->empty() && v != nullptr) *dst = v;
+  }
   o.lease_ttl = std::chrono::seconds(ttl);
   o.resync_interval = std::chrono::milliseconds(resync_ms);
   if (o.node_name.empty()) {
@@ -66,6 +85,20 @@ cni::Result<Options> ParseOptions(int argc, const char* const* argv) {
   }
   if (o.registry == "etcd" && o.etcd_endpoints.empty()) {
     return cni::Error(cni::Code::kInvalidNetworkConfig, "linend: --etcd-endpoints is empty");
+  }
+  if (o.registry == "etcd" && o.etcd_certfile.empty() != o.etcd_keyfile.empty()) {
+    return cni::Error(cni::Code::kInvalidNetworkConfig,
+                      "linend: --etcd-certfile and --etcd-keyfile go together");
+  }
+  if (o.registry == "etcd" && !o.etcd_password.empty() && o.etcd_username.empty()) {
+    return cni::Error(cni::Code::kInvalidNetworkConfig,
+                      "linend: an etcd password was given without --etcd-username");
+  }
+  if (o.registry == "etcd" && !o.etcd_username.empty() && o.etcd_password.empty()) {
+    return cni::Error(cni::Code::kInvalidNetworkConfig,
+                      "linend: --etcd-username " + o.etcd_username +
+                          " has no password: set LINEN_ETCD_PASSWORD in the environment, "
+                          "etcd-password in the --config file, or --etcd-password");
   }
   if (o.registry == "etcd" && o.iface.empty() && o.public_ip.empty()) {
     return cni::Error(cni::Code::kInvalidNetworkConfig,

@@ -1,5 +1,8 @@
 // linend's settings: command-line flags (CLI11), optionally from a config file
-// (--config, INI/TOML: `key = value` lines using the long flag names).
+// (--config, INI/TOML: `key = value` lines using the long flag names). The etcd
+// login can also come from the environment (LINEN_ETCD_USERNAME/_PASSWORD, or
+// flanneld's FLANNELD_ETCD_USERNAME/_PASSWORD) so the password need not appear in a
+// process list; precedence: flag, config file, LINEN_*, FLANNELD_*.
 #ifndef LINEN_AGENT_OPTIONS_H_
 #define LINEN_AGENT_OPTIONS_H_
 
@@ -16,6 +19,13 @@ struct Options {
   std::string registry = "etcd";         // "etcd" | "file"
   std::vector<std::string> etcd_endpoints = {"http://127.0.0.1:2379"};
   std::string etcd_prefix = "/linen/network";
+  // flannel's names: --etcd-cafile/--etcd-certfile/--etcd-keyfile for https://
+  // endpoints, --etcd-username/--etcd-password for etcd auth.
+  std::string etcd_cafile;
+  std::string etcd_certfile;
+  std::string etcd_keyfile;
+  std::string etcd_username;
+  std::string etcd_password;
   std::chrono::seconds lease_ttl{24 * 3600};
   std::string topology;                  // --registry file
   std::string node_name;                 // default: hostname

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <optional>
 #include <fstream>
 #include <vector>
 
@@ -56,6 +58,113 @@ TEST(Options, ConfigFile) {
   EXPECT_EQ(o->etcd_endpoints[1], "http://b:2");
 }
 
+// Sets environment variables for one test and restores them after.
+class ScopedEnv {
+ public:
+  void Set(const char* name, const char* value) {
+    const char* old = std::getenv(name);
+    saved_.push_back({name, old != nullptr ? std::optional<std::string>(old) : std::nullopt});
+    if (value != nullptr) setenv(name, value, 1); else unsetenv(name);
+  }
+  ~ScopedEnv() {
+    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
+      if (it->second) setenv(it->first.c_str(), it->second->c_str(), 1);
+      else unsetenv(it->first.c_str());
+    }
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+
+// Every variable the etcd login can come from, cleared for the test.
+void ClearLoginEnv(ScopedEnv& env) {
+  for (const char* v : {"LINEN_ETCD_USERNAME", "LINEN_ETCD_PASSWORD", "FLANNELD_ETCD_USERNAME",
+                        "FLANNELD_ETCD_PASSWORD"}) {
+    env.Set(v, nullptr);
+  }
+}
+
+TEST(Options, EtcdTlsAndAuthFlagsWithFlannelsNames) {
+  ScopedEnv env;
+  ClearLoginEnv(env);
+  auto o = Parse({"--iface", "eth0", "--etcd-endpoints", "https://10.0.0.1:2379",
+                  "--etcd-cafile", "/pki/ca.pem", "--etcd-certfile", "/pki/c.pem",
+                  "--etcd-keyfile", "/pki/c.key", "--etcd-username", "linen",
+                  "--etcd-password", "pw"});
+  ASSERT_TRUE(o) << o.error().msg();
+  EXPECT_EQ(o->etcd_cafile, "/pki/ca.pem");
+  EXPECT_EQ(o->etcd_certfile, "/pki/c.pem");
+  EXPECT_EQ(o->etcd_keyfile, "/pki/c.key");
+  EXPECT_EQ(o->etcd_username, "linen");
+  EXPECT_EQ(o->etcd_password, "pw");
+}
+
+TEST(Options, EtcdLoginFromEnvironmentAndConfigFile) {
+  ScopedEnv env;
+  ClearLoginEnv(env);
+  env.Set("LINEN_ETCD_USERNAME", "linen");
+  env.Set("LINEN_ETCD_PASSWORD", "from-env");
+  auto fromEnv = Parse({"--iface", "eth0"});
+  ASSERT_TRUE(fromEnv) << fromEnv.error().msg();
+  EXPECT_EQ(fromEnv->etcd_username, "linen");
+  EXPECT_EQ(fromEnv->etcd_password, "from-env");
+
+  auto flagWins = Parse({"--iface", "eth0", "--etcd-password", "from-flag"});
+  ASSERT_TRUE(flagWins);
+  EXPECT_EQ(flagWins->etcd_password, "from-flag");
+
+  std::string path = "/tmp/linend-options-test-auth-" + std::to_string(getpid()) + ".conf";
+  {
+    std::ofstream f(path);
+    f << "etcd-cafile = \"/pki/ca.pem\"\netcd-certfile = \"/pki/c.pem\"\n"
+         "etcd-keyfile = \"/pki/c.key\"\netcd-username = \"filer\"\n"
+         "etcd-password = \"from-file\"\n";
+  }
+  auto fromFile = Parse({"--config", path.c_str(), "--iface", "eth0"});
+  std::remove(path.c_str());
+  ASSERT_TRUE(fromFile) << fromFile.error().msg();
+  EXPECT_EQ(fromFile->etcd_cafile, "/pki/ca.pem");
+  EXPECT_EQ(fromFile->etcd_certfile, "/pki/c.pem");
+  EXPECT_EQ(fromFile->etcd_keyfile, "/pki/c.key");
+  EXPECT_EQ(fromFile->etcd_username, "filer") << "the config file wins over the environment";
+  EXPECT_EQ(fromFile->etcd_password, "from-file");
+
+  // flanneld's spelling, when linen's is not set.
+  env.Set("LINEN_ETCD_USERNAME", nullptr);
+  env.Set("LINEN_ETCD_PASSWORD", nullptr);
+  env.Set("FLANNELD_ETCD_USERNAME", "flannel");
+  env.Set("FLANNELD_ETCD_PASSWORD", "flannel-pw");
+  auto flannel = Parse({"--iface", "eth0"});
+  ASSERT_TRUE(flannel) << flannel.error().msg();
+  EXPECT_EQ(flannel->etcd_username, "flannel");
+  EXPECT_EQ(flannel->etcd_password, "flannel-pw");
+  env.Set("LINEN_ETCD_PASSWORD", "linen-pw");
+  auto both = Parse({"--iface", "eth0"});
+  ASSERT_TRUE(both);
+  EXPECT_EQ(both->etcd_password, "linen-pw") << "LINEN_* wins over FLANNELD_*";
+}
+
+TEST(Options, EtcdTlsAndAuthErrors) {
+  ScopedEnv env;
+  ClearLoginEnv(env);
+  auto certOnly = Parse({"--iface", "eth0", "--etcd-certfile", "/pki/c.pem"});
+  ASSERT_FALSE(certOnly);
+  EXPECT_EQ(certOnly.error().code(), cni::Code::kInvalidNetworkConfig);
+  EXPECT_NE(certOnly.error().msg().find("--etcd-keyfile"), std::string::npos);
+
+  auto noPassword = Parse({"--iface", "eth0", "--etcd-username", "linen"});
+  ASSERT_FALSE(noPassword);
+  EXPECT_NE(noPassword.error().msg().find("LINEN_ETCD_PASSWORD"), std::string::npos)
+      << noPassword.error().msg();
+
+  env.Set("LINEN_ETCD_PASSWORD", "pw");
+  auto noUser = Parse({"--iface", "eth0"});
+  ASSERT_FALSE(noUser);
+  EXPECT_NE(noUser.error().msg().find("--etcd-username"), std::string::npos)
+      << noUser.error().msg();
+}
+
 TEST(Options, Errors) {
   auto bad = Parse({"--registry", "consul", "--iface", "eth0"});
   ASSERT_FALSE(bad);
@@ -77,6 +186,7 @@ TEST(Options, Errors) {
   ASSERT_FALSE(help);
   EXPECT_EQ(help.error().code(), cni::Code::kOk);
   EXPECT_NE(help.error().msg().find("--etcd-endpoints"), std::string::npos);
+  EXPECT_NE(help.error().msg().find("LINEN_ETCD_PASSWORD"), std::string::npos) << help.error().msg();
 }
 
 }  // namespace

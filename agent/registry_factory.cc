@@ -13,6 +13,11 @@ cni::Result<std::unique_ptr<overlay::Registry>> MakeRegistry(const Options& opts
   }
   etcd::RegistryOptions ro;
   ro.client.endpoints = opts.etcd_endpoints;
+  ro.client.ca_file = opts.etcd_cafile;
+  ro.client.cert_file = opts.etcd_certfile;
+  ro.client.key_file = opts.etcd_keyfile;
+  ro.client.username = opts.etcd_username;
+  ro.client.password = opts.etcd_password;
   ro.prefix = opts.etcd_prefix;
   ro.lease_ttl = opts.lease_ttl;
   auto r = etcd::EtcdRegistry::Create(ro);

@@ -11,6 +11,7 @@ packages=(
   # runtime tools used by tests, the demo and benchmarks (never on a plugin's hot path)
   iproute2 nftables iptables jq file iputils-ping procps util-linux kmod
   containernetworking-plugins etcd-server etcd-client iperf3 gnuplot-nox hyperfine
+  openssl  # test certificates for etcd over TLS
 )
 
 if [[ $(id -u) -ne 0 ]]; then

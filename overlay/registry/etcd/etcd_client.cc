@@ -1,5 +1,8 @@
 #include "overlay/registry/etcd/etcd_client.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <nlohmann/json.hpp>
 
 #include "libcni/base64.h"
@@ -94,7 +97,7 @@ std::string PrefixRangeEnd(const std::string& prefix) {
   return std::string(1, '\0');
 }
 
-cni::Result<std::unique_ptr<Client>> Client::Create(const ClientOptions& opts) {
+cni::Status ValidateClientOptions(const ClientOptions& opts) {
   if (opts.endpoints.empty()) {
     return cni::Error(cni::Code::kInvalidNetworkConfig, "etcd: no endpoints given");
   }
@@ -104,6 +107,28 @@ cni::Result<std::unique_ptr<Client>> Client::Create(const ClientOptions& opts) {
                         "etcd endpoint \"" + ep + "\": must start with http:// or https://");
     }
   }
+  if (opts.cert_file.empty() != opts.key_file.empty()) {
+    return cni::Error(cni::Code::kInvalidNetworkConfig,
+                      "etcd: a client certificate needs both --etcd-certfile and --etcd-keyfile");
+  }
+  for (auto [flag, path] : {std::pair{"--etcd-cafile", &opts.ca_file},
+                            std::pair{"--etcd-certfile", &opts.cert_file},
+                            std::pair{"--etcd-keyfile", &opts.key_file}}) {
+    // Checked here so a typo is one clear error at start, not a TLS failure later.
+    if (!path->empty() && access(path->c_str(), R_OK) != 0) {
+      return cni::ErrnoError(std::string("etcd ") + flag + " " + *path, errno,
+                             cni::Code::kInvalidNetworkConfig);
+    }
+  }
+  if (opts.username.empty() && !opts.password.empty()) {
+    return cni::Error(cni::Code::kInvalidNetworkConfig,
+                      "etcd: a password was given without a user name (--etcd-username)");
+  }
+  return cni::OkStatus();
+}
+
+cni::Result<std::unique_ptr<Client>> Client::Create(const ClientOptions& opts) {
+  if (auto s = ValidateClientOptions(opts); !s) return s.error();
   EnsureCurlInit();
   std::unique_ptr<Client> c(new Client(opts));
   c->curl_ = curl_easy_init();
@@ -127,8 +152,11 @@ cni::Result<std::string> Client::CallOne(const std::string& endpoint, const std:
   curl_easy_reset(c);  // keeps the connection cache, drops the previous options
   std::string url = endpoint + path;
   std::string answer;
-  CurlSlistPtr headers(curl_slist_append(nullptr, "Content-Type: application/json"));
+  char detail[CURL_ERROR_SIZE] = {};
+  CurlSlistPtr headers = RequestHeaders(token_);
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
+  SetTlsOptions(c, opts_);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(opts_.request_timeout.count()));
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
@@ -143,9 +171,11 @@ cni::Result<std::string> Client::CallOne(const std::string& endpoint, const std:
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
   }
   CURLcode rc = curl_easy_perform(c);
+  // The stack buffer must not outlive this call inside the handle.
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
   if (rc != CURLE_OK) {
-    return cni::Error(cni::Code::kTryAgainLater,
-                      "etcd " + url + ": " + curl_easy_strerror(rc));
+    if (auto refused = RefusalBehindReset(url, rc, opts_)) return *refused;
+    return TransferError(url, rc, detail);
   }
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -153,32 +183,97 @@ cni::Result<std::string> Client::CallOne(const std::string& endpoint, const std:
     // The gateway puts a gRPC status in the body; keep its words.
     json j = json::parse(answer, nullptr, false);
     if (auto err = wire::StatusError(j, "etcd " + url)) return *err;
+    std::string hint;
+    if (answer.find("CommonName of client sending a request against gateway") !=
+        std::string::npos) {
+      // etcd 3.4+ with --client-cert-auth and auth enabled refuses, on the JSON
+      // gateway, every client certificate that has a Common Name.
+      hint = " (etcd with --client-cert-auth and auth enabled refuses a client certificate "
+             "with a Common Name on the JSON gateway linen uses: issue linen's certificate "
+             "without a CN, e.g. -subj /O=linen, identity in subjectAltName)";
+    }
     return cni::Error(cni::Code::kIoFailure, "etcd " + url + ": HTTP " +
                                                  std::to_string(status) + ": " +
-                                                 answer.substr(0, 200));
+                                                 answer.substr(0, 200) + hint);
   }
   return answer;
 }
 
 cni::Result<std::string> Client::CallAny(const std::string& path, const std::string* body) {
-  // Start with the endpoint that answered last; move on only when one is unreachable
-  // (an answer, even an error, means the cluster was reached).
+  // Start with the endpoint that answered last; move on when one is unreachable or
+  // its TLS failed (another member's certificate may be fine). An answer, even an
+  // error, means the cluster was reached.
   std::optional<cni::Error> last;
+  std::optional<cni::Error> tls;
   const size_t n = opts_.endpoints.size();
   for (size_t k = 0; k < n; ++k) {
     size_t i = (preferred_ + k) % n;
     auto r = CallOne(opts_.endpoints[i], path, body);
-    if (r || r.error().code() != cni::Code::kTryAgainLater) {
+    if (r) {
       preferred_ = i;
       return r;
     }
-    last = r.error();
+    if (r.error().code() == cni::Code::kTryAgainLater) {
+      last = r.error();
+    } else if (IsTlsFailure(r.error())) {
+      if (!tls) tls = r.error();
+    } else {
+      preferred_ = i;
+      return r;
+    }
   }
+  // A TLS failure is the reason to report: it will not go away by waiting.
+  if (tls) return *tls;
   if (n > 1) return last->Context("etcd unreachable (" + std::to_string(n) + " endpoints)");
   return *last;
 }
 
+cni::Status Client::Authenticate() {
+  token_.clear();
+  const std::string body =
+      json{{"name", opts_.username}, {"password", opts_.password}}.dump();
+  auto text = CallAny("/v3/auth/authenticate", &body);
+  const std::string what = "etcd login as user \"" + opts_.username + "\"";
+  if (!text) {
+    if (text.error().msg().find("authentication is not enabled") != std::string::npos) {
+      auth_disabled_ = true;
+      return cni::OkStatus();
+    }
+    return text.error().Context(what);
+  }
+  auto j = ParseAnswer(*text, what);
+  if (!j) return j.error();
+  token_ = j->value("token", std::string());
+  if (token_.empty()) {
+    return cni::Error(cni::Code::kIoFailure, what + ": etcd answered without a token");
+  }
+  auth_disabled_ = false;
+  ++logins_;
+  return cni::OkStatus();
+}
+
+cni::Result<std::string> Client::Token() {
+  if (uses_auth() && token_.empty() && !auth_disabled_) {
+    if (auto s = Authenticate(); !s) return s.error();
+  }
+  return token_;
+}
+
+cni::Status Client::Reauthenticate() {
+  auth_disabled_ = false;
+  return Authenticate();
+}
+
 cni::Result<std::string> Client::Call(const std::string& path, const std::string& body) {
+  if (auto t = Token(); !t) return t.error();
+  auto r = CallAny(path, &body);
+  if (!uses_auth()) return r;
+  // Keys and values travel base64-encoded, so etcd's words in a body are its own.
+  bool refused = r ? IsTokenRefusal(*r) : IsTokenRefusal(r.error().msg());
+  if (!refused) return r;
+  // Expired (etcd forgets an idle token after --auth-token-ttl, and every token on
+  // restart or password change), or auth was enabled after we found it off.
+  if (auto s = Reauthenticate(); !s) return s.error();
   return CallAny(path, &body);
 }
 

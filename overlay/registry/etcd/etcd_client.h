@@ -4,7 +4,16 @@
 //
 // Errors: an unreachable cluster (every endpoint refused or timed out) is code 11
 // (kTryAgainLater) so callers back off and retry; an answer etcd rejected is code 5
-// naming etcd's words; "lease not found" carries the kNotFound cause.
+// naming etcd's words; "lease not found" carries the kNotFound cause. A TLS failure
+// (server certificate not trusted, our client certificate refused, unreadable key)
+// and a refused login are code 5 too, never 11: they are configuration to fix, not an
+// outage to wait out, and the message says which.
+//
+// TLS: https:// endpoints verify the server's certificate and host name against
+// ca_file (the system store when empty) and present cert_file/key_file when given;
+// http:// endpoints in the same list stay plain. Auth: with a username the client
+// logs in (/v3/auth/authenticate), sends the token on every request and watch, and
+// logs in again and retries once when etcd says the token is invalid or expired.
 //
 // Not thread-safe: one client per thread (it keeps one reusable connection).
 #ifndef LINEN_OVERLAY_REGISTRY_ETCD_ETCD_CLIENT_H_
@@ -107,6 +116,15 @@ struct ClientOptions {
   std::vector<std::string> endpoints;  // "http://127.0.0.1:2379"; tried in order
   std::chrono::milliseconds request_timeout{5000};
   std::chrono::milliseconds connect_timeout{1000};
+  // TLS for https:// endpoints (flannel's --etcd-cafile/-certfile/-keyfile). The
+  // files are read per connection, so renewed certificates are picked up.
+  std::string ca_file;    // CA bundle that signed the servers; "" = the system store
+  std::string cert_file;  // client certificate (PEM), with key_file
+  std::string key_file;
+  // etcd auth; "" = none. etcd answering "authentication is not enabled" to a login
+  // is accepted (requests then go without a token), as etcd's own client does.
+  std::string username;
+  std::string password;
 };
 
 // The end of the range that holds every key starting with `prefix`.
@@ -144,19 +162,36 @@ class Client {
   cni::Status Health();
 
   // POSTs a JSON body to `path` on the first endpoint that answers; returns the body.
+  // With auth, logs in first when needed and once more when etcd refuses the token.
   // Exposed for the watch and tests; the typed calls above are built on it.
   cni::Result<std::string> Call(const std::string& path, const std::string& body);
+
+  // The token to send ("" without auth), logging in when none is held yet.
+  cni::Result<std::string> Token();
+  // Forgets the token and logs in again (the watch calls it when etcd refused one).
+  cni::Status Reauthenticate();
+  bool uses_auth() const { return !opts_.username.empty(); }
+  // How many times this client logged in (tests: a refused token led to a new login).
+  int logins() const { return logins_; }
 
  private:
   explicit Client(ClientOptions opts);
   cni::Result<std::string> CallOne(const std::string& endpoint, const std::string& path,
                                    const std::string* body);
   cni::Result<std::string> CallAny(const std::string& path, const std::string* body);
+  cni::Status Authenticate();
 
   ClientOptions opts_;
   void* curl_ = nullptr;  // CURL*, kept out of this header
   size_t preferred_ = 0;  // index of the endpoint that answered last
+  std::string token_;
+  bool auth_disabled_ = false;  // etcd said auth is off: send no token
+  int logins_ = 0;
 };
+
+// Checks what Client::Create checks of `opts` (endpoints, TLS files readable, cert
+// and key given together, password only with a username): code 7 naming the option.
+cni::Status ValidateClientOptions(const ClientOptions& opts);
 
 }  // namespace linen::etcd
 

@@ -344,6 +344,232 @@ TEST_F(ClientTest, TimedOutRequestDoesNotStallTheNext) {
   EXPECT_EQ(proxy.accepted(), 2) << "one new connection, then reused";
 }
 
+// etcd with TLS and --client-cert-auth, certificates from TestPki.
+class TlsClientTest : public EtcdTest {
+ protected:
+  testing::EtcdServerOptions server_options() const override {
+    testing::EtcdServerOptions o;
+    o.tls = true;
+    return o;
+  }
+  const testing::TestPki& pki() { return **testing::TestPki::Get(); }
+};
+
+TEST_F(TlsClientTest, TrustedClientCertificateReadsWritesLeasesAndWatches) {
+  ASSERT_EQ(etcd_->endpoint().rfind("https://", 0), 0u);
+  auto c = NewClient();
+  ASSERT_TRUE(c);
+  const std::string p = UniquePrefix() + "/";
+  auto w = Watch::Start(*c, p, PrefixRangeEnd(p), 0);
+  ASSERT_TRUE(w) << w.error().msg();
+  auto lease = c->Grant(30);
+  ASSERT_TRUE(lease) << lease.error().msg();
+  ASSERT_TRUE(c->Put(p + "a", "1", lease->id));
+  auto got = c->Get(p + "a");
+  ASSERT_TRUE(got) << got.error().msg();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->lease, lease->id);
+  EXPECT_TRUE(c->KeepAlive(lease->id));
+  auto evs = (*w)->Next(milliseconds(2000));
+  ASSERT_TRUE(evs) << evs.error().msg();
+  ASSERT_EQ(evs->size(), 1u);
+  EXPECT_EQ((*evs)[0].kv.key, p + "a");
+}
+
+TEST_F(TlsClientTest, ClientCertificateFromAnotherCaIsRefusedWithReason) {
+  ClientOptions o = client_options();
+  o.cert_file = pki().rogue_cert;
+  o.key_file = pki().rogue_key;
+  auto c = Client::Create(o);
+  ASSERT_TRUE(c) << c.error().msg();
+  auto r = (*c)->Put(UniquePrefix(), "v");
+  ASSERT_FALSE(r);
+  // Not an outage to wait out: code 5, with OpenSSL's words and what to check.
+  EXPECT_EQ(r.error().code(), cni::Code::kIoFailure) << r.error().msg();
+  EXPECT_NE(r.error().msg().find("TLS failed"), std::string::npos) << r.error().msg();
+  EXPECT_NE(r.error().msg().find("bad certificate"), std::string::npos) << r.error().msg();
+  EXPECT_NE(r.error().msg().find("--etcd-certfile"), std::string::npos) << r.error().msg();
+  auto w = Watch::Start(o, "/w", "", 0);
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code(), cni::Code::kIoFailure) << w.error().msg();
+}
+
+TEST_F(TlsClientTest, ServerNotSignedByOurCaIsRefusedWithReason) {
+  ClientOptions o = client_options();
+  o.ca_file = pki().other_ca;
+  // A second endpoint that is down must not hide the reason behind "unreachable".
+  o.endpoints.push_back("https://127.0.0.1:1");
+  auto c = Client::Create(o);
+  ASSERT_TRUE(c) << c.error().msg();
+  auto r = (*c)->Put(UniquePrefix(), "v");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), cni::Code::kIoFailure) << r.error().msg();
+  EXPECT_NE(r.error().msg().find("SSL certificate problem"), std::string::npos) << r.error().msg();
+  EXPECT_NE(r.error().msg().find("--etcd-cafile"), std::string::npos) << r.error().msg();
+}
+
+constexpr const char* kLinenPassword = "linen-secret";
+
+// etcd with auth enabled: root, and user "linen" limited to one prefix.
+class AuthClientTest : public EtcdTest {
+ protected:
+  void SetUp() override {
+    EtcdTest::SetUp();
+    if (HasFatalFailure()) return;
+    prefix_ = UniquePrefix() + "/";
+    auto s = etcd_->EnableAuth("linen", kLinenPassword, prefix_);
+    ASSERT_TRUE(s) << s.error().msg();
+  }
+  std::unique_ptr<Client> Linen(const std::string& password = kLinenPassword) {
+    ClientOptions o = client_options();
+    o.username = "linen";
+    o.password = password;
+    auto c = Client::Create(o);
+    EXPECT_TRUE(c) << c.error().msg();
+    return c ? *std::move(c) : nullptr;
+  }
+  // Waits until etcd has dropped `token` for disuse (bounded; readiness of etcd's
+  // 1 s token sweeper, not a timing assertion).
+  bool WaitExpired(const std::string& token) {
+    for (int i = 0; i < 100; ++i) {
+      if (etcd_->LogHas({"deleted a simple token", token})) return true;
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    return false;
+  }
+  std::string prefix_;
+};
+
+TEST_F(AuthClientTest, PrefixLimitedUserWorksInsideItsPrefixOnly) {
+  auto c = Linen();
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->Put(prefix_ + "a", "1")) << "inside its prefix";
+  auto lease = c->Grant(30);
+  ASSERT_TRUE(lease) << lease.error().msg();
+  auto r = c->Range(prefix_, PrefixRangeEnd(prefix_));
+  ASSERT_TRUE(r) << r.error().msg();
+  EXPECT_EQ(r->kvs.size(), 1u);
+  EXPECT_EQ(c->logins(), 1) << "one login serves every request while the token lives";
+
+  auto outside = c->Put("/elsewhere", "x");
+  ASSERT_FALSE(outside);
+  EXPECT_EQ(outside.error().code(), cni::Code::kIoFailure) << outside.error().msg();
+  EXPECT_NE(outside.error().msg().find("permission denied"), std::string::npos)
+      << outside.error().msg();
+
+  ClientOptions anonymous = client_options();
+  anonymous.username.clear();
+  anonymous.password.clear();
+  auto anon = Client::Create(anonymous);
+  ASSERT_TRUE(anon);
+  auto refused = (*anon)->Put(prefix_ + "a", "2");
+  ASSERT_FALSE(refused) << "auth is on: no login, no access";
+  EXPECT_NE(refused.error().msg().find("user name is empty"), std::string::npos)
+      << refused.error().msg();
+}
+
+TEST_F(AuthClientTest, WrongPasswordIsRefusedWithReason) {
+  auto c = Linen("not-the-password");
+  ASSERT_TRUE(c);
+  auto r = c->Put(prefix_ + "a", "1");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), cni::Code::kIoFailure) << "not an outage: " << r.error().msg();
+  EXPECT_NE(r.error().msg().find("login as user \"linen\""), std::string::npos) << r.error().msg();
+  EXPECT_NE(r.error().msg().find("invalid user ID or password"), std::string::npos)
+      << r.error().msg();
+  EXPECT_EQ(r.error().msg().find("not-the-password"), std::string::npos) << "no password in logs";
+  auto w = Watch::Start(*c, prefix_, PrefixRangeEnd(prefix_), 0);
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code(), cni::Code::kIoFailure) << w.error().msg();
+}
+
+// Unused tokens live 1 s, and etcd logs each one it drops (info level), which the
+// test waits for.
+class ShortTokenTest : public AuthClientTest {
+ protected:
+  testing::EtcdServerOptions server_options() const override {
+    testing::EtcdServerOptions o;
+    o.auth_token_ttl = 1;
+    o.log_level = "info";
+    return o;
+  }
+};
+
+TEST_F(ShortTokenTest, ExpiredTokenIsRenewedAndNoWatchEventIsLost) {
+  // Two logins whose tokens expire together: c watches, u makes unary requests.
+  auto c = Linen();
+  auto u = Linen();
+  ASSERT_TRUE(c && u);
+  auto r1 = c->Put(prefix_ + "a", "1");
+  ASSERT_TRUE(r1) << r1.error().msg();
+  ASSERT_TRUE(u->Get(prefix_ + "a"));
+  auto live = Watch::Start(*c, prefix_, PrefixRangeEnd(prefix_), *r1 + 1);
+  ASSERT_TRUE(live) << live.error().msg();
+  auto c_token = c->Token();
+  auto u_token = u->Token();
+  ASSERT_TRUE(c_token && u_token);
+  ASSERT_TRUE(WaitExpired(*c_token) && WaitExpired(*u_token)) << "etcd never dropped the tokens";
+
+  // Changes made while c's token is gone, by another login.
+  auto writer = Linen();
+  ASSERT_TRUE(writer->Put(prefix_ + "b", "2"));
+  ASSERT_TRUE(writer->Put(prefix_ + "c", "3"));
+
+  auto keys = [](const std::vector<WatchEvent>& evs) {
+    std::string s;
+    for (const auto& e : evs) s += e.kv.key.substr(e.kv.key.size() - 1);
+    return s;
+  };
+  auto next_two = [](Watch& w) {
+    std::vector<WatchEvent> got;
+    for (int i = 0; i < 20 && got.size() < 2; ++i) {
+      auto evs = w.Next(milliseconds(200));
+      EXPECT_TRUE(evs) << evs.error().msg();
+      if (!evs) break;
+      got.insert(got.end(), evs->begin(), evs->end());
+    }
+    return got;
+  };
+  // The stream opened with the old token keeps delivering.
+  EXPECT_EQ(keys(next_two(**live)), "bc");
+
+  // A watch (re)started with the expired token: a new login, then the same start
+  // revision, so the changes made meanwhile arrive from history.
+  auto again = Watch::Start(*c, prefix_, PrefixRangeEnd(prefix_), *r1 + 1);
+  ASSERT_TRUE(again) << again.error().msg();
+  EXPECT_EQ(c->logins(), 2);
+  EXPECT_EQ(keys(next_two(**again)), "bc") << "no event lost across the token expiry";
+
+  // A unary request with an expired token: logs in again and succeeds.
+  auto all = u->Range(prefix_, PrefixRangeEnd(prefix_));
+  ASSERT_TRUE(all) << all.error().msg();
+  EXPECT_EQ(all->kvs.size(), 3u);
+  EXPECT_EQ(u->logins(), 2);
+}
+
+TEST(ClientOptionsTest, TlsAndAuthOptionsChecked) {
+  ClientOptions o;
+  o.endpoints = {"https://127.0.0.1:2379"};
+  o.ca_file = "/nonexistent/ca.pem";
+  auto missing = Client::Create(o);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), cni::Code::kInvalidNetworkConfig);
+  EXPECT_NE(missing.error().msg().find("--etcd-cafile /nonexistent/ca.pem"), std::string::npos)
+      << missing.error().msg();
+
+  o.ca_file.clear();
+  o.cert_file = "/etc/hostname";
+  auto half = Client::Create(o);
+  ASSERT_FALSE(half);
+  EXPECT_NE(half.error().msg().find("--etcd-keyfile"), std::string::npos) << half.error().msg();
+
+  o.cert_file.clear();
+  o.password = "secret";
+  auto nouser = Client::Create(o);
+  ASSERT_FALSE(nouser);
+  EXPECT_NE(nouser.error().msg().find("user name"), std::string::npos) << nouser.error().msg();
+}
+
 TEST(ClientOptionsTest, BadEndpointsRefused) {
   ClientOptions o;
   auto none = Client::Create(o);

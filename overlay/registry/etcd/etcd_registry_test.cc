@@ -302,5 +302,77 @@ TEST_F(RegistryTest, WatchLossThenRelistRecovers) {
   EXPECT_TRUE(a->Renew()) << "the lease survived the outage";
 }
 
+// The production set-up: TLS with client certificates, and auth with a user whose
+// role covers only the registry's prefix.
+class SecureRegistryTest : public RegistryTest {
+ protected:
+  testing::EtcdServerOptions server_options() const override {
+    testing::EtcdServerOptions o;
+    o.tls = true;
+    return o;
+  }
+  void SetUp() override {
+    RegistryTest::SetUp();
+    if (HasFatalFailure()) return;
+    auto s = etcd_->EnableAuth("linen", "linen-secret", prefix_ + "/");
+    ASSERT_TRUE(s) << s.error().msg();
+  }
+  std::unique_ptr<EtcdRegistry> Node() {
+    RegistryOptions o;
+    o.client = client_options();  // TLS files; root's login, replaced here
+    o.client.username = "linen";
+    o.client.password = "linen-secret";
+    o.prefix = prefix_;
+    auto r = EtcdRegistry::Create(o);
+    EXPECT_TRUE(r) << r.error().msg();
+    return r ? *std::move(r) : nullptr;
+  }
+};
+
+TEST_F(SecureRegistryTest, TwoNodesLeasePublishAndFollowOverTlsWithAuth) {
+  WriteConfig(R"({"Network":"10.244.0.0/16"})");  // as root
+  auto a = Node();
+  auto la = a->Acquire(Wanted("a", "192.168.1.1"));
+  ASSERT_TRUE(la) << la.error().msg();
+  ASSERT_TRUE(a->Renew());
+  auto peers = a->ListPeers();
+  ASSERT_TRUE(peers) << peers.error().msg();
+  EXPECT_TRUE(peers->empty());
+
+  auto b = Node();
+  auto lb = b->Acquire(Wanted("b", "192.168.1.2"));
+  ASSERT_TRUE(lb) << lb.error().msg();
+  EXPECT_NE(la->subnet, lb->subnet);
+  auto evs = a->WaitPeers(milliseconds(3000));
+  ASSERT_TRUE(evs) << evs.error().msg();
+  ASSERT_EQ(evs->size(), 1u);
+  EXPECT_EQ((*evs)[0].kind, PeerEvent::Kind::kAdded);
+  EXPECT_EQ((*evs)[0].lease, *lb);
+
+  ASSERT_TRUE(b->Release());
+  evs = a->WaitPeers(milliseconds(3000));
+  ASSERT_TRUE(evs) << evs.error().msg();
+  ASSERT_EQ(evs->size(), 1u);
+  EXPECT_EQ((*evs)[0].kind, PeerEvent::Kind::kRemoved);
+}
+
+TEST_F(SecureRegistryTest, ClientCertificateWithCommonNameIsRefusedWithTheFix) {
+  auto pki = testing::TestPki::Get();
+  ASSERT_TRUE(pki);
+  RegistryOptions o;
+  o.client = client_options();
+  o.client.cert_file = (*pki)->cn_cert;
+  o.client.key_file = (*pki)->cn_key;
+  o.client.username = "linen";
+  o.client.password = "linen-secret";
+  o.prefix = prefix_;
+  auto r = EtcdRegistry::Create(o);
+  ASSERT_TRUE(r);
+  auto cfg = (*r)->Config();
+  ASSERT_FALSE(cfg);
+  EXPECT_EQ(cfg.error().code(), cni::Code::kIoFailure) << cfg.error().msg();
+  EXPECT_NE(cfg.error().msg().find("without a CN"), std::string::npos) << cfg.error().msg();
+}
+
 }  // namespace
 }  // namespace linen::etcd

@@ -12,6 +12,8 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
+static_assert(CURL_ERROR_SIZE <= 256, "Watch::error_detail_ too small");
+
 CURLM* M(void* p) { return static_cast<CURLM*>(p); }
 CURL* E(void* p) { return static_cast<CURL*>(p); }
 
@@ -21,27 +23,58 @@ cni::Result<std::unique_ptr<Watch>> Watch::Start(const ClientOptions& opts,
                                                  const std::string& key,
                                                  const std::string& range_end,
                                                  int64_t start_revision) {
+  auto client = Client::Create(opts);
+  if (!client) return client.error();
+  return Start(**client, key, range_end, start_revision);
+}
+
+cni::Result<std::unique_ptr<Watch>> Watch::Start(Client& client, const std::string& key,
+                                                 const std::string& range_end,
+                                                 int64_t start_revision) {
   json create = {{"key", cni::Base64Encode(key)}};
   if (!range_end.empty()) create["range_end"] = cni::Base64Encode(range_end);
   if (start_revision > 0) create["start_revision"] = std::to_string(start_revision);
   std::string body = json{{"create_request", create}}.dump();
 
+  auto token = client.Token();
+  if (!token) return token.error().Context("etcd watch");
+  auto w = StartWithToken(client.options(), *token, body);
+  if (w || !client.uses_auth() || !IsTokenRefusal(w.error().msg())) return w;
+  // The token expired: a new login, then the same start revision again.
+  if (auto s = client.Reauthenticate(); !s) return s.error().Context("etcd watch");
+  token = client.Token();
+  if (!token) return token.error().Context("etcd watch");
+  return StartWithToken(client.options(), *token, body);
+}
+
+cni::Result<std::unique_ptr<Watch>> Watch::StartWithToken(const ClientOptions& opts,
+                                                          const std::string& token,
+                                                          const std::string& body) {
   std::optional<cni::Error> last;
+  std::optional<cni::Error> tls;
   for (const auto& raw : opts.endpoints) {
     std::string ep = raw;
     while (!ep.empty() && ep.back() == '/') ep.pop_back();
     std::unique_ptr<Watch> w(new Watch());
-    auto s = w->Open(ep, body, opts.connect_timeout + opts.request_timeout);
+    auto s = w->Open(opts, ep, token, body);
     if (s) return w;
+    if (IsTlsFailure(s.error())) {
+      if (!tls) tls = s.error();
+      continue;
+    }
     last = s.error();
     if (s.error().code() != cni::Code::kTryAgainLater) break;  // reached, but refused
   }
+  if (last && last->code() != cni::Code::kTryAgainLater) return *last;
+  if (tls) return *tls;
   if (!last) return cni::Error(cni::Code::kInvalidNetworkConfig, "etcd watch: no endpoints");
   return *last;
 }
 
-cni::Status Watch::Open(const std::string& endpoint, const std::string& body,
-                        std::chrono::milliseconds timeout) {
+cni::Status Watch::Open(const ClientOptions& opts, const std::string& endpoint,
+                        const std::string& token, const std::string& body) {
+  const std::chrono::milliseconds timeout = opts.connect_timeout + opts.request_timeout;
+  opts_ = opts;
   EnsureCurlInit();
   url_ = endpoint + "/v3/watch";
   body_ = body;
@@ -50,9 +83,11 @@ cni::Status Watch::Open(const std::string& endpoint, const std::string& body,
   if (multi_ == nullptr || easy_ == nullptr) {
     return cni::Error(cni::Code::kInternal, "etcd watch: curl init failed");
   }
-  headers_ = curl_slist_append(nullptr, "Content-Type: application/json");
+  headers_ = RequestHeaders(token).release();
   CURL* c = E(easy_);
   curl_easy_setopt(c, CURLOPT_URL, url_.c_str());
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_detail_);
+  SetTlsOptions(c, opts);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
@@ -101,9 +136,18 @@ void Watch::Drive() {
     CURLcode rc = msg->data.result;
     long status = 0;
     curl_easy_getinfo(E(easy_), CURLINFO_RESPONSE_CODE, &status);
-    std::string why = rc != CURLE_OK ? curl_easy_strerror(rc)
-                                     : "stream closed (HTTP " + std::to_string(status) + ")";
-    lost_ = cni::Error(cni::Code::kTryAgainLater, "etcd watch " + url_ + ": " + why);
+    if (rc != CURLE_OK) {
+      auto refused = RefusalBehindReset(url_, rc, opts_);
+      lost_ = refused ? *refused : TransferError(url_, rc, error_detail_);
+      continue;
+    }
+    std::string why = "stream closed (HTTP " + std::to_string(status) + ")";
+    if (status != 200 && !buffer_.empty()) why += ": " + buffer_.substr(0, 200);
+    // A 4xx is etcd refusing this request (e.g. a client certificate with a CN under
+    // auth); anything else may pass.
+    bool refused = status >= 400 && status < 500;
+    lost_ = cni::Error(refused ? cni::Code::kIoFailure : cni::Code::kTryAgainLater,
+                       "etcd watch " + url_ + ": " + why);
   }
 }
 
@@ -123,7 +167,9 @@ void Watch::ParseBuffer() {
       continue;
     }
     const json& r = j.contains("result") ? j["result"] : j;
-    if (r.value("created", false)) created_ = true;
+    // etcd refuses a watch (bad token, no permission) with created and canceled both
+    // set; that is a failed start, not a watch.
+    if (r.value("created", false) && !r.value("canceled", false)) created_ = true;
     if (r.value("canceled", false)) {
       auto compact_or = wire::Int(r, "compact_revision");
       if (!compact_or) {
@@ -133,7 +179,13 @@ void Watch::ParseBuffer() {
       int64_t compact = *compact_or;
       std::string why = compact > 0 ? "history compacted up to revision " + std::to_string(compact)
                                     : r.value("cancel_reason", std::string("canceled by etcd"));
-      if (!lost_) lost_ = cni::Error(cni::Code::kTryAgainLater, "etcd watch " + url_ + ": " + why);
+      // Refused for auth (bad token, no permission on the range): not an outage.
+      bool refused = compact == 0 && (IsTokenRefusal(why) ||
+                                      why.find("permission denied") != std::string::npos);
+      if (!lost_) {
+        lost_ = cni::Error(refused ? cni::Code::kIoFailure : cni::Code::kTryAgainLater,
+                           "etcd watch " + url_ + ": " + why);
+      }
       continue;
     }
     if (auto evs = r.find("events"); evs != r.end() && evs->is_array()) {

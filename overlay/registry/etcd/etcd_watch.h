@@ -27,7 +27,14 @@ struct WatchEvent {
 class Watch {
  public:
   // Opens a watch on [key, range_end) from `start_revision` (0 = from now) and waits
-  // until etcd confirms it (bounded by the client timeouts). Unreachable is code 11.
+  // until etcd confirms it (bounded by the client timeouts). Unreachable is code 11;
+  // a TLS failure or a refused login is code 5. With auth, the watch carries the
+  // client's token; when etcd refuses it (expired), the client logs in again and the
+  // watch is opened once more from the same revision, so no event is lost.
+  static cni::Result<std::unique_ptr<Watch>> Start(Client& client, const std::string& key,
+                                                   const std::string& range_end,
+                                                   int64_t start_revision);
+  // The same with a client of its own, made from `opts` for this start only.
   static cni::Result<std::unique_ptr<Watch>> Start(const ClientOptions& opts,
                                                    const std::string& key,
                                                    const std::string& range_end,
@@ -43,8 +50,11 @@ class Watch {
 
  private:
   Watch() = default;
-  cni::Status Open(const std::string& endpoint, const std::string& body,
-                   std::chrono::milliseconds timeout);
+  static cni::Result<std::unique_ptr<Watch>> StartWithToken(const ClientOptions& opts,
+                                                            const std::string& token,
+                                                            const std::string& body);
+  cni::Status Open(const ClientOptions& opts, const std::string& endpoint,
+                   const std::string& token, const std::string& body);
   // Moves complete lines out of buffer_ into pending_ / created_ / lost_.
   void ParseBuffer();
   // One round of transfer work; sets lost_ when the stream ends.
@@ -56,6 +66,8 @@ class Watch {
   std::string body_;
   std::string buffer_;
   std::string url_;
+  ClientOptions opts_;  // for RefusalBehindReset
+  char error_detail_[256] = {};  // CURLOPT_ERRORBUFFER (CURL_ERROR_SIZE)
   bool created_ = false;
   std::deque<WatchEvent> pending_;
   std::optional<cni::Error> lost_;
