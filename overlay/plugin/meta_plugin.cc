@@ -249,6 +249,8 @@ cni::Status MetaStatus(const cni::CmdArgs& args) {
   };
   NodeNet net;
   if (m->agent_mode()) {
+    // linend's own word first: its mark names the reason (subnet.env outlives it).
+    if (auto ready = CheckAgentReady(*m); !ready) return ready;
     auto n = ReadAgentNode(*m);
     if (!n) return not_ready(n.error());
     net = *n;
