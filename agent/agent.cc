@@ -10,6 +10,7 @@
 #include "libcni/netlink/nftables.h"
 #include "overlay/backend/masquerade.h"
 #include "overlay/backend/subnet_env.h"
+#include "overlay/registry/etcd/etcd_client.h"
 
 namespace linen::agent {
 namespace {
@@ -85,6 +86,44 @@ void Agent::RegistryUp() {
   Log("registry reachable again");
 }
 
+// A loop turn waits at most kMaxWait or one backoff, plus whatever registry requests
+// it makes: a re-lease is the longest (config, lease read, lease write, peer list),
+// each bounded by the request timeout per endpoint tried. 30 s at least, so a single
+// slow request never makes the kubelet restart a healthy agent.
+milliseconds Agent::StallLimit() const {
+  const auto per_request = etcd::ClientOptions{}.request_timeout *
+                           std::max<size_t>(1, opts_.etcd_endpoints.size());
+  return std::max<milliseconds>(milliseconds(30000), kMaxWait + kBackoffMax + 4 * per_request);
+}
+
+void Agent::Beat() {
+  const auto now = Clock::now();
+  metrics_->Heartbeat(now);
+  const std::string reason = metrics_->NotReadyReason();
+  const bool ready = reason.empty();
+  if (mark_.written && ready == mark_.ready && reason == mark_.reason && now < mark_.refresh_at) {
+    return;
+  }
+  if (mark_.written && ready != mark_.ready) Log(ready ? "ready" : "not ready: " + reason);
+  const milliseconds limit = StallLimit();
+  mark_.written = true;
+  mark_.ready = ready;
+  mark_.reason = reason;
+  mark_.refresh_at = now + limit / 6;
+  overlay::ReadyMark mark{ready, reason, std::chrono::system_clock::now() + limit};
+  if (auto s = overlay::WriteReadyMark(overlay::ReadyMarkPath(opts_.subnet_file), mark); !s) {
+    NoteError(s.error().Context("readiness mark"));
+  }
+}
+
+// A clean stop says so at once rather than leaving the mark to go stale.
+void Agent::DropReadyMark() {
+  if (auto s = overlay::RemoveReadyMark(overlay::ReadyMarkPath(opts_.subnet_file)); !s) {
+    Log(s.error().msg());
+  }
+  mark_.written = false;
+}
+
 cni::Status Agent::WriteSubnetFile() {
   overlay::SubnetEnv env;
   env.network = node_.cluster.network;
@@ -141,6 +180,7 @@ cni::Status Agent::SetUpNode() {
   }
   auto lease = registry_->Acquire(wanted);
   if (!lease) return lease.error();
+  metrics_->SetLeased(true);
 
   overlay::LocalNode node{*lease, *cfg, opts_.iface};
   if (node.self.node_ip.IsUnspecified()) node.self.node_ip = *ip;
@@ -161,7 +201,9 @@ cni::Status Agent::SetUpNode() {
   }
   // Before subnet.env: a pod that starts once the file exists must already be NATed.
   if (auto s = SyncNodeMasquerade(); !s) return s.error().Context("node masquerade");
-  if (auto s = WriteSubnetFile(); !s) return s.error().Context("write " + opts_.subnet_file);
+  auto written = WriteSubnetFile();
+  metrics_->SetSubnetFileWritten(written.ok());
+  if (!written) return written.error().Context("write " + opts_.subnet_file);
   metrics_->SetLeaseExpiry(opts_.registry == "etcd"
                                ? std::chrono::system_clock::now() + opts_.lease_ttl
                                : std::chrono::system_clock::time_point{});
@@ -232,17 +274,22 @@ cni::Status Agent::Run(const std::atomic<bool>& stop) {
   if (!h) return h.error().Context("netlink");
   handle_.emplace(std::move(*h));
 
+  metrics_->SetStallLimit(StallLimit());
+
   // Phase 1: until the node is set up once. Everything is retried: etcd may not be
   // up yet, the config may not be written yet, the underlay may still be coming up.
   while (!stop) {
+    Beat();
     auto s = SetUpNode();
     if (s) break;
     if (IsOutage(s.error())) RegistryDown(s.error()); else NoteError(s.error());
     SleepUnlessStopped(stop, Backoff());
   }
-  if (stop) return cni::OkStatus();
+  if (stop) {
+    DropReadyMark();
+    return cni::OkStatus();
+  }
   RegistryUp();
-  metrics_->SetReady(true);
 
   // Phase 2: follow the peers.
   const auto renew_every = std::max<std::chrono::milliseconds>(
@@ -254,6 +301,7 @@ cni::Status Agent::Run(const std::atomic<bool>& stop) {
   auto relist_at = now;
 
   while (!stop) {
+    Beat();
     now = Clock::now();
     if (now >= renew_at) {
       auto s = registry_->Renew();
@@ -265,6 +313,8 @@ cni::Status Agent::Run(const std::atomic<bool>& stop) {
         }
       } else if (s.error().IsNotFound()) {
         Log("lease lost (" + s.error().msg() + "); leasing again");
+        metrics_->SetLeased(false);  // and subnet.env is the old lease's until rewritten
+        metrics_->SetSubnetFileWritten(false);
         auto again = SetUpNode();
         if (again) {
           RegistryUp();
@@ -316,6 +366,7 @@ cni::Status Agent::Run(const std::atomic<bool>& stop) {
       ReconcileNow("peer change", /*full=*/false);
     }
   }
+  DropReadyMark();
   Log("stopping; the data path stays in place");
   return cni::OkStatus();
 }
@@ -351,6 +402,9 @@ cni::Status Agent::RunCleanup() {
   }
   if (unlink(opts_.subnet_file.c_str()) != 0 && errno != ENOENT) {
     return cni::ErrnoError("remove " + opts_.subnet_file, errno);
+  }
+  if (auto s = overlay::RemoveReadyMark(overlay::ReadyMarkPath(opts_.subnet_file)); !s) {
+    return s.error().Context("cleanup");
   }
   Log("cleanup done: routes, devices, masquerade and " + opts_.subnet_file + " removed");
   return cni::OkStatus();

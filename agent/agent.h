@@ -65,6 +65,19 @@ class Agent {
   overlay::NodeSetup setup_;
   std::map<cni::IpNet, overlay::NodeLease> peers_;  // by subnet
 
+  // Liveness and readiness (docs/linend.md "Health and readiness"): Beat() once per
+  // loop turn records the heartbeat and keeps the readiness mark next to subnet.env
+  // in step (rewritten on a change and every StallLimit()/6, valid for StallLimit()).
+  std::chrono::milliseconds StallLimit() const;
+  void Beat();
+  void DropReadyMark();
+  struct {
+    bool written = false;
+    bool ready = false;
+    std::string reason;
+    Clock::time_point refresh_at;
+  } mark_;
+
   bool registry_up_ = true;
   std::chrono::milliseconds backoff_{0};
   std::string last_logged_error_;

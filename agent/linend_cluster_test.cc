@@ -1,6 +1,7 @@
 // linend end to end: real linend processes in node namespaces, a real etcd, the
 // real vxlan / host-gw data path, traffic between pod namespaces on different nodes.
 #include <signal.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <set>
@@ -73,9 +74,15 @@ TEST_F(LinendCluster, VxlanThreeNodesDistinctSubnetsPodsPing) {
   EXPECT_NE(env.find("FLANNEL_MTU=1450"), std::string::npos) << env;
   EXPECT_NE(env.find("FLANNEL_IPMASQ=true"), std::string::npos) << env;
 
-  // Health and metrics answer on the node address.
+  // Health, readiness and metrics answer on the node address: leased, subnet.env
+  // written, every peer programmed -> ready, and the mark next to subnet.env says so.
   EXPECT_EQ(Http(n1, "/healthz"), "ok\n");
+  EXPECT_TRUE(Eventually([&] { return Http(n1, "/readyz") == "ok\n"; })) << Http(n1, "/readyz");
+  std::ifstream mark(n1.subnet_file + ".ready");
+  std::string mark_text((std::istreambuf_iterator<char>(mark)), std::istreambuf_iterator<char>());
+  EXPECT_NE(mark_text.find("LINEN_READY=true\n"), std::string::npos) << mark_text;
   std::string m = Http(n1, "/metrics");
+  EXPECT_NE(m.find("\nlinend_ready 1\n"), std::string::npos) << m;
   EXPECT_NE(m.find("\nlinend_peers 2\n"), std::string::npos) << m;
   EXPECT_NE(m.find("\nlinend_registry_up 1\n"), std::string::npos) << m;
 }
@@ -174,9 +181,12 @@ TEST_F(LinendCluster, RestartKeepsSubnetAndDataPath) {
   Node& n1 = *nodes_[0];
   EXPECT_EQ(n1.agent->Stop(SIGTERM), 0);
   EXPECT_TRUE(Ping(*nodes_[1], n1)) << "pods keep working while the agent is down";
+  EXPECT_NE(access(n1.subnet_file.c_str(), F_OK), -1) << "subnet.env stays for the pods";
+  EXPECT_EQ(access((n1.subnet_file + ".ready").c_str(), F_OK), -1)
+      << "a clean stop removes the readiness mark";
   StartAgent(n1);
   EXPECT_TRUE(Eventually([&] {
-    return Http(n1, "/healthz") == "ok\n";
+    return Http(n1, "/readyz") == "ok\n";
   }));
   EXPECT_EQ(WaitSubnet(n1), subnets[0]) << "the subnet survives a restart";
   EXPECT_NE(n1.agent->Log().find("leased " + subnets[0]), std::string::npos);
@@ -237,11 +247,17 @@ TEST_F(LinendCluster, StartsBeforeEtcdAndWaits) {
   etcd_->Stop();
   Node& n1 = AddNode();
   StartAgent(n1);
-  EXPECT_TRUE(Eventually([&] { return Http(n1, "/healthz") == "starting\n"; }));
+  // Alive (the loop turns) but not ready, and /readyz says why.
+  EXPECT_TRUE(Eventually([&] {
+    return Http(n1, "/readyz").rfind("not ready: no subnet leased (last error: ", 0) == 0;
+  })) << Http(n1, "/readyz");
+  EXPECT_EQ(Http(n1, "/healthz"), "ok\n");
+  EXPECT_NE(Http(n1, "/metrics").find("\nlinend_ready 0\n"), std::string::npos);
   EXPECT_TRUE(n1.agent->running()) << "an unreachable registry is retried, not fatal";
   ASSERT_TRUE(etcd_->Restart());
   EXPECT_FALSE(WaitSubnet(n1).empty());
-  EXPECT_TRUE(Eventually([&] { return Http(n1, "/healthz") == "ok\n"; }));
+  EXPECT_TRUE(Eventually([&] { return Http(n1, "/readyz") == "ok\n"; }));
+  EXPECT_EQ(Http(n1, "/healthz"), "ok\n");
 }
 
 // The production set-up end to end: etcd with TLS, --client-cert-auth and auth (a
@@ -287,7 +303,9 @@ class LinendSecureEtcd : public LinendCluster {
     EXPECT_TRUE(Eventually([&] { return error_time() != first; }))
         << n.name << " did not retry";
     EXPECT_TRUE(n.agent->running()) << n.name << " must retry, not exit";
-    EXPECT_EQ(Http(n, "/healthz"), "starting\n") << n.name << " must not be ready";
+    EXPECT_EQ(Http(n, "/healthz"), "ok\n") << n.name << " is alive: a restart would not help";
+    EXPECT_NE(Http(n, "/readyz").find(reason), std::string::npos)
+        << n.name << " must not be ready, and say why";
     EXPECT_NE(Http(n, "/metrics").find(reason), std::string::npos) << "the reason, in /metrics";
     EXPECT_EQ(Count(n.agent->Log(), reason), 1u) << n.agent->Log();
   }

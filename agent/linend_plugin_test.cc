@@ -3,6 +3,13 @@
 // delegating to bridge + host-local, on nodes whose overlay linend programs.
 #include "agent/cluster_fixture.h"
 
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
 namespace linen::agent::testing {
 namespace {
 
@@ -65,6 +72,61 @@ TEST_F(LinendWithPlugins, LinendOwnsMasqueradeAndRepairsIt) {
   nft("delete table ip linen-linend");
   EXPECT_TRUE(Eventually([&] { return nft("list table ip linen-linend").find(rule) != std::string::npos; }))
       << n.agent->Log();
+}
+
+// CNI 1.1 STATUS in agent mode follows linend's readiness mark, not subnet.env (which
+// outlives linend on purpose): ready linend -> success; no mark, a stale mark or a
+// not-ready one -> code 50 with the reason. ADD does not depend on the mark.
+TEST_F(LinendWithPlugins, StatusFollowsLinendReadinessMark) {
+  WriteConfig(R"({"Network":"10.247.0.0/16","Backend":{"Type":"vxlan"}})");
+  Node& n = AddNode();
+  StartAgent(n);
+  WaitSubnet(n);
+  const std::string mark = n.subnet_file + ".ready";
+  auto status = [&] {
+    const std::string conf = R"({"cniVersion":"1.1.0","name":"linen","type":"vxlan","subnetFile":")" +
+                             n.subnet_file + R"(","dataDir":")" + dir_->path() + "/" + n.name +
+                             R"(-cni"})";
+    return linen::test::Run({"/usr/sbin/ip", "netns", "exec", n.ns->name(),
+                             linen::test::CniBin("vxlan")},
+                            {{"CNI_COMMAND", "STATUS"}, {"CNI_PATH", linen::test::CniBinDir()}},
+                            conf);
+  };
+  auto code = [](const linen::test::ProcResult& r) {
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    return j.is_object() ? j.value("code", -1) : -1;
+  };
+  auto msg = [](const linen::test::ProcResult& r) {
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    return j.is_object() ? j.value("msg", std::string()) : std::string();
+  };
+  EXPECT_TRUE(Eventually([&] { return status().exit_code == 0; })) << status().out << n.agent->Log();
+
+  // A clean stop removes the mark at once; subnet.env stays for the pods.
+  EXPECT_EQ(n.agent->Stop(SIGTERM), 0);
+  auto gone = status();
+  EXPECT_EQ(code(gone), 50) << gone.out;
+  EXPECT_NE(msg(gone).find("no readiness mark " + mark + ": is linend running"), std::string::npos)
+      << gone.out;
+  AddPluginPod(n, "vxlan");  // ADD still works from subnet.env alone
+
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  auto write_mark = [&](const std::string& text) { std::ofstream(mark) << text; };
+  // What a SIGKILLed linend leaves: a ready mark past its time.
+  write_mark("LINEN_READY=true\nLINEN_READY_UNTIL=" + std::to_string(now - 60) + "\n");
+  auto stale = status();
+  EXPECT_EQ(code(stale), 50) << stale.out;
+  EXPECT_NE(msg(stale).find("went stale"), std::string::npos) << stale.out;
+  write_mark("LINEN_READY=false\nLINEN_READY_UNTIL=" + std::to_string(now + 600) +
+             "\nLINEN_NOT_READY_REASON=no subnet leased (last error: etcd down)\n");
+  auto not_ready = status();
+  EXPECT_EQ(code(not_ready), 50) << not_ready.out;
+  EXPECT_EQ(msg(not_ready), "linend is not ready: no subnet leased (last error: etcd down)");
+  write_mark("LINEN_READY=true\nLINEN_READY_UNTIL=" + std::to_string(now + 600) + "\n");
+  auto fresh = status();
+  EXPECT_EQ(fresh.exit_code, 0) << fresh.out << fresh.err;
 }
 
 }  // namespace

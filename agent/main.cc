@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 
 #include "agent/agent.h"
@@ -53,8 +54,16 @@ int main(int argc, char** argv) {
   if (!opts->metrics_address.empty()) {
     auto srv = linen::agent::HttpServer::Start(
         opts->metrics_address, [&metrics](const std::string& path) -> linen::agent::HttpResponse {
+          // Liveness (the loop turns) and readiness (leased, subnet.env, every peer
+          // programmed) apart, as kubelet probes and flannel have them.
           if (path == "/healthz") {
-            return {metrics.ready() ? 200 : 503, "text/plain; charset=utf-8", metrics.HealthText()};
+            auto now = std::chrono::steady_clock::now();
+            return {metrics.Live(now) ? 200 : 503, "text/plain; charset=utf-8",
+                    metrics.HealthText(now)};
+          }
+          if (path == "/readyz") {
+            std::string text = metrics.ReadyText();  // one look: status and body agree
+            return {text == "ok\n" ? 200 : 503, "text/plain; charset=utf-8", text};
           }
           if (path == "/metrics") {
             return {200, "text/plain; version=0.0.4; charset=utf-8", metrics.RenderPrometheus()};

@@ -86,7 +86,69 @@ std::string EscapeLabel(const std::string& v) {
   return out;
 }
 
-void Metrics::SetReady(bool ready) { std::lock_guard l(mu_); ready_ = ready; }
+// How long the loop may go without a turn before /healthz fails; Agent sets its own.
+constexpr std::chrono::milliseconds kDefaultStallLimit{30000};
+
+Metrics::Metrics() : last_beat_(std::chrono::steady_clock::now()), stall_limit_(kDefaultStallLimit) {}
+
+void Metrics::Heartbeat(SteadyTime now) { std::lock_guard l(mu_); last_beat_ = now; }
+void Metrics::SetStallLimit(std::chrono::milliseconds limit) {
+  std::lock_guard l(mu_);
+  stall_limit_ = limit;
+}
+std::chrono::milliseconds Metrics::stall_limit() const {
+  std::lock_guard l(mu_);
+  return stall_limit_;
+}
+
+bool Metrics::Live(SteadyTime now) const {
+  std::lock_guard l(mu_);
+  return now - last_beat_ <= stall_limit_;
+}
+
+std::string Metrics::HealthText(SteadyTime now) const {
+  std::lock_guard l(mu_);
+  if (now - last_beat_ > stall_limit_) {
+    auto secs = [](auto d) {
+      return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+    };
+    return "stuck: the agent loop has not turned for " + secs(now - last_beat_) +
+           " s (limit " + secs(stall_limit_) + " s)\n";
+  }
+  if (!registry_up_ && leased_) return "ok (degraded: registry unreachable, data path kept)\n";
+  return "ok\n";
+}
+
+void Metrics::SetLeased(bool leased) { std::lock_guard l(mu_); leased_ = leased; }
+void Metrics::SetSubnetFileWritten(bool written) {
+  std::lock_guard l(mu_);
+  subnet_file_written_ = written;
+}
+
+bool Metrics::ReadyLocked() const {
+  return leased_ && subnet_file_written_ && reconciles_ > 0 && last_reconcile_ok_;
+}
+
+std::string Metrics::NotReadyReasonLocked() const {
+  std::string why = !leased_              ? "no subnet leased"
+                    : !subnet_file_written_ ? "subnet file not written"
+                    : reconciles_ == 0      ? "peers not reconciled yet"
+                    : !last_reconcile_ok_   ? "the last reconcile did not program every peer"
+                                            : "";
+  if (!why.empty() && !last_error_.empty()) why += " (last error: " + last_error_ + ")";
+  return why;
+}
+
+bool Metrics::ready() const { std::lock_guard l(mu_); return ReadyLocked(); }
+std::string Metrics::NotReadyReason() const {
+  std::lock_guard l(mu_);
+  return NotReadyReasonLocked();
+}
+std::string Metrics::ReadyText() const {
+  std::lock_guard l(mu_);
+  return ReadyLocked() ? "ok\n" : "not ready: " + NotReadyReasonLocked() + "\n";
+}
+
 void Metrics::SetPeers(int n) { std::lock_guard l(mu_); peers_ = n; }
 void Metrics::SetRegistryUp(bool up) { std::lock_guard l(mu_); registry_up_ = up; }
 void Metrics::IncWatchRestarts() { std::lock_guard l(mu_); ++watch_restarts_; }
@@ -101,6 +163,7 @@ void Metrics::ObserveReconcile(std::chrono::nanoseconds took, bool ok) {
   last_reconcile_seconds_ = std::chrono::duration<double>(took).count();
   reconcile_seconds_sum_ += last_reconcile_seconds_;
   ++reconciles_;
+  last_reconcile_ok_ = ok;
   if (!ok) ++reconcile_errors_;
 }
 
@@ -110,20 +173,12 @@ void Metrics::SetLastError(const std::string& msg) {
   last_error_time_ = msg.empty() ? 0 : Seconds(std::chrono::system_clock::now());
 }
 
-bool Metrics::ready() const { std::lock_guard l(mu_); return ready_; }
-
-std::string Metrics::HealthText() const {
-  std::lock_guard l(mu_);
-  if (!ready_) return "starting\n";
-  if (!registry_up_) return "ok (degraded: registry unreachable, data path kept)\n";
-  return "ok\n";
-}
-
 std::string Metrics::RenderPrometheus() const {
   std::lock_guard l(mu_);
   std::string out;
-  Metric(out, "linend_ready", "gauge", "1 once this node's lease and backend are set up.",
-         ready_ ? "1" : "0");
+  Metric(out, "linend_ready", "gauge",
+         "1 while /readyz is 200: subnet leased, subnet.env written, last reconcile complete.",
+         ReadyLocked() ? "1" : "0");
   Metric(out, "linend_peers", "gauge", "Peers currently programmed into the data path.",
          std::to_string(peers_));
   Metric(out, "linend_registry_up", "gauge", "1 when the registry answered the last request.",

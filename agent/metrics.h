@@ -12,7 +12,28 @@ namespace linen::agent {
 
 class Metrics {
  public:
-  void SetReady(bool ready);
+  using SteadyTime = std::chrono::steady_clock::time_point;
+
+  Metrics();
+
+  // Liveness (/healthz): the agent loop records a heartbeat every turn; it is alive
+  // while the last one is at most the stall limit old.
+  void Heartbeat(SteadyTime now = std::chrono::steady_clock::now());
+  void SetStallLimit(std::chrono::milliseconds limit);
+  std::chrono::milliseconds stall_limit() const;
+  bool Live(SteadyTime now = std::chrono::steady_clock::now()) const;
+  // "ok" (noting a registry outage) or why the loop is considered stuck.
+  std::string HealthText(SteadyTime now = std::chrono::steady_clock::now()) const;
+
+  // Readiness (/readyz, linend_ready, the plugins' STATUS through the mark): a subnet
+  // leased, subnet.env written, and the last reconcile programmed every valid peer.
+  void SetLeased(bool leased);
+  void SetSubnetFileWritten(bool written);
+  bool ready() const;
+  // Which condition is missing ("" when ready), with the last error if there is one.
+  std::string NotReadyReason() const;
+  std::string ReadyText() const;  // "ok" or "not ready: <reason>"
+
   void SetPeers(int n);
   void SetRegistryUp(bool up);
   void SetLeaseExpiry(std::chrono::system_clock::time_point t);  // epoch 0 = none
@@ -22,13 +43,17 @@ class Metrics {
 
   // Prometheus text exposition format 0.0.4.
   std::string RenderPrometheus() const;
-  // /healthz: 200 once the node is set up; the body says what is degraded.
-  bool ready() const;
-  std::string HealthText() const;
 
  private:
+  bool ReadyLocked() const;
+  std::string NotReadyReasonLocked() const;
+
   mutable std::mutex mu_;
-  bool ready_ = false;
+  SteadyTime last_beat_;
+  std::chrono::milliseconds stall_limit_;
+  bool leased_ = false;
+  bool subnet_file_written_ = false;
+  bool last_reconcile_ok_ = false;
   int peers_ = 0;
   bool registry_up_ = false;
   double lease_expiry_ = 0;

@@ -8,8 +8,8 @@ namespace {
 TEST(Metrics, PrometheusText) {
   Metrics m;
   EXPECT_FALSE(m.ready());
-  EXPECT_EQ(m.HealthText(), "starting\n");
-  m.SetReady(true);
+  m.SetLeased(true);
+  m.SetSubnetFileWritten(true);
   m.SetRegistryUp(true);
   m.SetPeers(3);
   m.ObserveReconcile(std::chrono::milliseconds(2), true);
@@ -28,6 +28,62 @@ TEST(Metrics, PrometheusText) {
   EXPECT_EQ(m.HealthText(), "ok\n");
   m.SetRegistryUp(false);
   EXPECT_NE(m.HealthText().find("degraded"), std::string::npos);
+}
+
+// /healthz is about the loop turning, nothing else: alive while starting, dead once
+// the last heartbeat is older than the stall limit.
+TEST(Metrics, LivenessFollowsTheHeartbeat) {
+  Metrics m;
+  m.SetStallLimit(std::chrono::seconds(30));
+  const auto t0 = std::chrono::steady_clock::now();
+  m.Heartbeat(t0);
+  EXPECT_TRUE(m.Live(t0));
+  EXPECT_EQ(m.HealthText(t0), "ok\n") << "alive while not set up yet";
+  EXPECT_FALSE(m.ready());
+  EXPECT_TRUE(m.Live(t0 + std::chrono::seconds(30)));
+  const auto late = t0 + std::chrono::seconds(42);
+  EXPECT_FALSE(m.Live(late));
+  EXPECT_EQ(m.HealthText(late), "stuck: the agent loop has not turned for 42 s (limit 30 s)\n");
+  m.Heartbeat(late);
+  EXPECT_TRUE(m.Live(late));
+}
+
+// /readyz names the first missing condition; linend_ready says the same.
+TEST(Metrics, ReadinessNamesWhatIsMissing) {
+  Metrics m;
+  auto gauge = [&] {
+    std::string t = m.RenderPrometheus();
+    return t.find("\nlinend_ready 1\n") != std::string::npos ? 1
+           : t.find("\nlinend_ready 0\n") != std::string::npos ? 0 : -1;
+  };
+  EXPECT_EQ(m.ReadyText(), "not ready: no subnet leased\n");
+  m.SetLastError("etcd unreachable");
+  EXPECT_EQ(m.NotReadyReason(), "no subnet leased (last error: etcd unreachable)");
+  m.SetLastError("");
+  m.SetLeased(true);
+  EXPECT_EQ(m.NotReadyReason(), "subnet file not written");
+  m.SetSubnetFileWritten(true);
+  EXPECT_EQ(m.NotReadyReason(), "peers not reconciled yet");
+  EXPECT_EQ(gauge(), 0);
+  m.ObserveReconcile(std::chrono::milliseconds(1), true);
+  EXPECT_TRUE(m.ready());
+  EXPECT_EQ(m.ReadyText(), "ok\n");
+  EXPECT_EQ(m.NotReadyReason(), "");
+  EXPECT_EQ(gauge(), 1);
+  // One peer not programmed: not ready until a reconcile programs them all.
+  m.ObserveReconcile(std::chrono::milliseconds(1), false);
+  EXPECT_FALSE(m.ready());
+  EXPECT_EQ(m.ReadyText(), "not ready: the last reconcile did not program every peer\n");
+  EXPECT_EQ(gauge(), 0);
+  m.ObserveReconcile(std::chrono::milliseconds(1), true);
+  EXPECT_TRUE(m.ready());
+  // A lost lease, or a subnet file that could not be written, is not ready either.
+  m.SetLeased(false);
+  EXPECT_FALSE(m.ready());
+  m.SetLeased(true);
+  m.SetSubnetFileWritten(false);
+  EXPECT_EQ(m.NotReadyReason(), "subnet file not written");
+  EXPECT_EQ(gauge(), 0);
 }
 
 // Timestamps keep their sub-second digits (%.9g printed 1.7e+09, tens of seconds).

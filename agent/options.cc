@@ -45,7 +45,7 @@ cni::Result<Options> ParseOptions(int argc, const char* const* argv) {
   app.add_option("--subnet-file", o.subnet_file, "Where to write subnet.env")
       ->capture_default_str();
   app.add_option("--metrics-address", o.metrics_address,
-                 "host:port for /healthz and /metrics; empty disables")
+                 "host:port for /healthz, /readyz and /metrics; empty disables")
       ->capture_default_str();
   app.add_option("--resync-interval-ms", resync_ms,
                  "Re-apply the data path this often, repairing drift")

@@ -203,21 +203,21 @@ if [[ $registry == etcd ]]; then
     procs+=("$!")
     linend_pid[$i]=$!
   done
-  # Ready = /healthz answers 200 (node set up, subnet.env written) on every node, and
+  # Ready = /readyz answers 200 (lease, subnet.env, every peer programmed) on every node, and
   # every node has picked up both peers (one linen route each; for vxlan the route is
   # added after its neighbour and FDB entries).
   healthy() {  # healthy <i>
     alive "${linend_pid[$1]}" "linend on node$1" "$tmp/node$1/linend.log"
     ip netns exec "$(nsof node$1)" bash -c '
       exec 3<>/dev/tcp/$0/9925 || exit 1
-      printf "GET /healthz HTTP/1.0\r\n\r\n" >&3
+      printf "GET /readyz HTTP/1.0\r\n\r\n" >&3
       read -r -t 2 status <&3; [[ $status == *" 200"* ]]' 192.168.50.$1 2>/dev/null
   }
   has_peers() {  # has_peers <i>
     alive "${linend_pid[$1]}" "linend on node$1" "$tmp/node$1/linend.log"
     (($(ip -n "$(nsof node$1)" route show proto 76 | wc -l) == ${#nodes[@]} - 1))
   }
-  for i in 1 2 3; do wait_for 20 "linend healthz on node$i" healthy $i; done
+  for i in 1 2 3; do wait_for 20 "linend readyz on node$i" healthy $i; done
   for i in 1 2 3; do wait_for 20 "node$i to learn its peers" has_peers $i; done
   for i in 1 2 3; do
     echo "node$i: linend pid ${linend_pid[$i]} healthy, $(grep FLANNEL_SUBNET "$tmp/node$i/run/subnet.env")"

@@ -56,9 +56,13 @@ cni::Status RemoveSubnetEnvTemps(const std::string& path) {
   return cni::OkStatus();
 }
 
-cni::Result<SubnetEnv> ReadSubnetEnv(const std::string& path) {
+namespace {
+
+// KEY=value lines ('#' comments, unknown keys kept for the caller to ignore).
+cni::Result<std::map<std::string, std::string>> ReadVars(const std::string& path,
+                                                         const std::string& what) {
   std::ifstream in(path);
-  if (!in) return cni::ErrnoError("read subnet file " + path, errno);
+  if (!in) return cni::ErrnoError("read " + what + " " + path, errno);
   std::map<std::string, std::string> vars;
   std::string line;
   while (std::getline(in, line)) {
@@ -67,6 +71,15 @@ cni::Result<SubnetEnv> ReadSubnetEnv(const std::string& path) {
     if (eq == std::string::npos) continue;
     vars[line.substr(0, eq)] = line.substr(eq + 1);
   }
+  return vars;
+}
+
+}  // namespace
+
+cni::Result<SubnetEnv> ReadSubnetEnv(const std::string& path) {
+  auto read = ReadVars(path, "subnet file");
+  if (!read) return read.error();
+  std::map<std::string, std::string>& vars = *read;
   auto bad = [&](const std::string& what) {
     return cni::Error(cni::Code::kInvalidNetworkConfig, "subnet file " + path + ": " + what);
   };
@@ -90,6 +103,49 @@ cni::Result<SubnetEnv> ReadSubnetEnv(const std::string& path) {
   env.backend = vars["LINEN_BACKEND"];
   env.node = vars["LINEN_NODE"];
   return env;
+}
+
+std::string ReadyMarkPath(const std::string& subnet_file) { return subnet_file + ".ready"; }
+
+cni::Status WriteReadyMark(const std::string& path, const ReadyMark& mark) {
+  std::string reason = mark.reason;
+  for (char& c : reason) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  const auto until =
+      std::chrono::duration_cast<std::chrono::seconds>(mark.until.time_since_epoch()).count();
+  std::string text = "# linend's readiness for the plugins' STATUS; stale after LINEN_READY_UNTIL\n";
+  text += std::string("LINEN_READY=") + (mark.ready ? "true" : "false") + "\n";
+  text += "LINEN_READY_UNTIL=" + std::to_string(until) + "\n";
+  if (!mark.ready) text += "LINEN_NOT_READY_REASON=" + reason + "\n";
+  return cni::WriteFileAtomic(path, text, 0644, cni::Durability::kAtomicOnly);
+}
+
+cni::Status RemoveReadyMark(const std::string& path) {
+  for (const std::string& f : {path, cni::AtomicTempPath(path)}) {
+    if (unlink(f.c_str()) < 0 && errno != ENOENT) return cni::ErrnoError("remove " + f, errno);
+  }
+  return cni::OkStatus();
+}
+
+// What system_clock's nanoseconds hold (year 2262).
+constexpr int64_t kMaxEpochSeconds = 9'000'000'000;
+
+cni::Result<ReadyMark> ReadReadyMark(const std::string& path) {
+  auto vars = ReadVars(path, "readiness mark");
+  if (!vars) return vars.error();
+  auto bad = [&](const std::string& what) {
+    return cni::Error(cni::Code::kInvalidNetworkConfig, "readiness mark " + path + ": " + what);
+  };
+  ReadyMark mark;
+  const std::string ready = (*vars)["LINEN_READY"];
+  if (ready != "true" && ready != "false") return bad("LINEN_READY is not true or false");
+  mark.ready = ready == "true";
+  auto until = cni::ParseDecimal((*vars)["LINEN_READY_UNTIL"], 0, kMaxEpochSeconds);
+  if (!until) return bad("LINEN_READY_UNTIL is not epoch seconds");
+  mark.until = std::chrono::system_clock::time_point(std::chrono::seconds(*until));
+  mark.reason = (*vars)["LINEN_NOT_READY_REASON"];
+  return mark;
 }
 
 }  // namespace linen::overlay

@@ -11,6 +11,7 @@
 #ifndef LINEN_OVERLAY_BACKEND_SUBNET_ENV_H_
 #define LINEN_OVERLAY_BACKEND_SUBNET_ENV_H_
 
+#include <chrono>
 #include <string>
 
 #include "libcni/error.h"
@@ -39,6 +40,31 @@ cni::Status RemoveSubnetEnvTemps(const std::string& path);
 
 // Missing file -> code 5 with kNotFound cause; missing/invalid variables -> code 7.
 cni::Result<SubnetEnv> ReadSubnetEnv(const std::string& path);
+
+// linend's readiness mark, "<subnet file>.ready", read by the plugins' STATUS in
+// agent mode (subnet.env alone outlives linend on purpose, so it cannot say whether
+// linend is alive). linend rewrites it whenever its readiness changes and at least
+// every few seconds while it runs, each time promising "valid until now + its stall
+// limit"; it removes it when it stops cleanly. A mark past its time means linend died
+// or its loop is stuck.
+//
+//   LINEN_READY=false
+//   LINEN_READY_UNTIL=1764646861          (epoch seconds)
+//   LINEN_NOT_READY_REASON=no subnet leased (last error: ...)
+struct ReadyMark {
+  bool ready = false;
+  std::string reason;  // why not, when !ready (one line)
+  std::chrono::system_clock::time_point until;
+};
+
+std::string ReadyMarkPath(const std::string& subnet_file);
+// Atomic, not fsync'd (Durability::kAtomicOnly): it is rewritten every few seconds,
+// and a mark lost to a power cut is only "not ready" until linend writes it again.
+cni::Status WriteReadyMark(const std::string& path, const ReadyMark& mark);
+// Removes the mark and a temp file a killed writer left; absent is fine.
+cni::Status RemoveReadyMark(const std::string& path);
+// Missing file -> code 5 with kNotFound cause; invalid content -> code 7.
+cni::Result<ReadyMark> ReadReadyMark(const std::string& path);
 
 }  // namespace linen::overlay
 

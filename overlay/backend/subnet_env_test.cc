@@ -86,5 +86,42 @@ TEST(SubnetEnvTest, NextWriteRemovesTempFilesAKilledWriterLeft) {
   EXPECT_EQ(ls.out, "other.tmp.1\nsubnet.env\n");
 }
 
+// linend's readiness mark: written next to subnet.env, read back by the plugins;
+// a reason that spans lines stays one line; a bad mark is an error, not "ready".
+TEST(ReadyMarkTest, WritesReadsAndRemoves) {
+  test::TempDir dir;
+  const std::string path = ReadyMarkPath(dir.path() + "/run/subnet.env");
+  EXPECT_EQ(path, dir.path() + "/run/subnet.env.ready");
+  auto missing = ReadReadyMark(path);
+  ASSERT_FALSE(missing);
+  EXPECT_TRUE(missing.error().IsNotFound());
+
+  const auto until = std::chrono::system_clock::time_point(std::chrono::seconds(1764646861));
+  ASSERT_TRUE(WriteReadyMark(path, {false, "no subnet leased\n(last error: x)", until}));
+  auto back = ReadReadyMark(path);
+  ASSERT_TRUE(back) << back.error().msg();
+  EXPECT_FALSE(back->ready);
+  EXPECT_EQ(back->reason, "no subnet leased (last error: x)");
+  EXPECT_EQ(back->until, until);
+
+  ASSERT_TRUE(WriteReadyMark(path, {true, "", until}));
+  back = ReadReadyMark(path);
+  ASSERT_TRUE(back) << back.error().msg();
+  EXPECT_TRUE(back->ready);
+
+  ASSERT_TRUE(RemoveReadyMark(path));
+  EXPECT_FALSE(ReadReadyMark(path));
+  EXPECT_TRUE(RemoveReadyMark(path)) << "absent is fine";
+
+  for (const char* bad : {"LINEN_READY=yes\nLINEN_READY_UNTIL=1\n",
+                          "LINEN_READY=true\n", "LINEN_READY=true\nLINEN_READY_UNTIL=soon\n",
+                          "LINEN_READY=true\nLINEN_READY_UNTIL=99999999999999\n"}) {
+    { std::ofstream(path) << bad; }
+    auto r = ReadReadyMark(path);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code(), cni::Code::kInvalidNetworkConfig) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace linen::overlay

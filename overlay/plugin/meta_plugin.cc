@@ -249,6 +249,14 @@ cni::Status MetaStatus(const cni::CmdArgs& args) {
   };
   NodeNet net;
   if (m->agent_mode()) {
+    // linend's own word first: its mark names the reason (subnet.env outlives it).
+    // A subnet.env without linen's keys was written by flanneld, which keeps no mark:
+    // as with flannel's own plugin, the file is all there is to go by.
+    auto env = ReadSubnetEnv(m->subnet_file);
+    const bool flanneld_wrote = env && env->node.empty() && env->backend.empty();
+    if (!flanneld_wrote) {
+      if (auto ready = CheckAgentReady(*m); !ready) return ready;
+    }
     auto n = ReadAgentNode(*m);
     if (!n) return not_ready(n.error());
     net = *n;

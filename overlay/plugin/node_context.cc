@@ -38,4 +38,26 @@ cni::Result<NodeNet> ReadAgentNode(const MetaConf& m) {
   return NodeNet{env->network, env->subnet, env->mtu, env->ip_masq};
 }
 
+cni::Status CheckAgentReady(const MetaConf& m, std::chrono::system_clock::time_point now) {
+  const std::string path = ReadyMarkPath(m.subnet_file);
+  auto mark = ReadReadyMark(path);
+  if (!mark) {
+    if (mark.error().IsNotFound()) {
+      return cni::Error(cni::Code::kNotAvailable,
+                        "no readiness mark " + path + ": is linend running on this node?");
+    }
+    return mark.error().WithCode(cni::Code::kNotAvailable);
+  }
+  if (mark->until < now) {
+    const auto ago = std::chrono::duration_cast<std::chrono::seconds>(now - mark->until).count();
+    return cni::Error(cni::Code::kNotAvailable,
+                      "linend's readiness mark " + path + " went stale " + std::to_string(ago) +
+                          " s ago: linend stopped without removing it, or its loop is stuck");
+  }
+  if (!mark->ready) {
+    return cni::Error(cni::Code::kNotAvailable, "linend is not ready: " + mark->reason);
+  }
+  return cni::OkStatus();
+}
+
 }  // namespace linen::overlay

@@ -339,6 +339,17 @@ TEST(AgentModeTest, ReadsSubnetEnvAndReconcilesNothing) {
       << "FLANNEL_IPMASQ=false: no masquerade";
   ProcResult del = cl.RunPlugin("n1", "DEL", **pod, conf.dump());
   EXPECT_EQ(del.exit_code, 0) << del.out;
+
+  // STATUS: flanneld writes no readiness mark, so its subnet.env alone means ready;
+  // one linend wrote (LINEN_* keys) needs linend's fresh mark beside it.
+  conf["cniVersion"] = "1.1.0";
+  ProcResult st = cl.RunPlugin("n1", "STATUS", **pod, conf.dump());
+  EXPECT_EQ(st.exit_code, 0) << st.out << st.err;
+  ASSERT_EQ(Sh("printf 'LINEN_BACKEND=vxlan\nLINEN_NODE=n1\n' >> " + dir + "/subnet.env").exit_code, 0);
+  ProcResult unmarked = cl.RunPlugin("n1", "STATUS", **pod, conf.dump());
+  ASSERT_NE(unmarked.exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(unmarked.out)["code"], 50) << unmarked.out;
+  EXPECT_NE(unmarked.out.find("linend"), std::string::npos) << unmarked.out;
 }
 
 TEST(HostGwClusterTest, PeerBeyondTheUnderlaySubnetIsRefused) {
