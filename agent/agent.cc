@@ -180,6 +180,7 @@ cni::Status Agent::Relist() {
     if (p.subnet == node_.self.subnet) continue;
     peers_[p.subnet] = std::move(p);
   }
+  NoteRejected();
   ReconcileNow("full sync", /*full=*/true);
   return cni::OkStatus();
 }
@@ -199,6 +200,25 @@ void Agent::ApplyEvents(const std::vector<overlay::PeerEvent>& events) {
       Log("peer " + ev.lease.name + " " + ev.lease.subnet.ToString() + " " + what);
     }
   }
+}
+
+void Agent::NoteRejected() {
+  auto rejected = registry_->Rejected();
+  std::map<std::string, std::string> now;
+  for (const auto& r : rejected) {
+    std::string seen = std::string(overlay::RejectReasonName(r.reason)) + "\n" + r.value;
+    auto before = rejected_logged_.find(r.key);
+    if (before == rejected_logged_.end() || before->second != seen) {
+      Log("peer lease " + r.key + " rejected (" + overlay::RejectReasonName(r.reason) +
+          "), not programmed: " + r.detail);
+    }
+    now.emplace(r.key, std::move(seen));
+  }
+  for (const auto& [key, seen] : rejected_logged_) {
+    if (now.count(key) == 0) Log("peer lease " + key + " no longer rejected");
+  }
+  rejected_logged_ = std::move(now);
+  metrics_->SetRejectedLeases(rejected);
 }
 
 void Agent::ReconcileNow(const char* why, bool full) {
@@ -311,6 +331,7 @@ cni::Status Agent::Run(const std::atomic<bool>& stop) {
       relist_at = Clock::now();
       continue;
     }
+    NoteRejected();  // a stray lease changes no peer, so it comes with no event
     if (!events->empty()) {
       ApplyEvents(*events);
       ReconcileNow("peer change", /*full=*/false);
