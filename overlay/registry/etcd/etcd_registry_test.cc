@@ -380,8 +380,9 @@ TEST_F(RegistryTest, StrayLeasesAreRejectedWithTheirReason) {
   auto reasons = Reasons(*a);
   EXPECT_EQ(reasons.size(), strays.size());
   for (const auto& [tail, v] : strays) {
-    EXPECT_EQ(reasons.count(Key(tail)), 1u) << tail;
-    if (reasons.count(Key(tail))) EXPECT_EQ(reasons[Key(tail)], v.second) << tail;
+    auto it = reasons.find(Key(tail));
+    ASSERT_NE(it, reasons.end()) << tail;
+    EXPECT_EQ(it->second, v.second) << tail;
   }
   for (const auto& r : a->Rejected()) {
     EXPECT_FALSE(r.detail.empty()) << r.key;
