@@ -222,6 +222,7 @@ cni::Status Agent::Relist() {
     if (p.subnet == node_.self.subnet) continue;
     peers_[p.subnet] = std::move(p);
   }
+  NoteRejected();
   ReconcileNow("full sync", /*full=*/true);
   return cni::OkStatus();
 }
@@ -241,6 +242,25 @@ void Agent::ApplyEvents(const std::vector<overlay::PeerEvent>& events) {
       Log("peer " + ev.lease.name + " " + ev.lease.subnet.ToString() + " " + what);
     }
   }
+}
+
+void Agent::NoteRejected() {
+  auto rejected = registry_->Rejected();
+  std::map<std::string, std::string> now;
+  for (const auto& r : rejected) {
+    std::string seen = std::string(overlay::RejectReasonName(r.reason)) + "\n" + r.value;
+    auto before = rejected_logged_.find(r.key);
+    if (before == rejected_logged_.end() || before->second != seen) {
+      Log("peer lease " + r.key + " rejected (" + overlay::RejectReasonName(r.reason) +
+          "), not programmed: " + r.detail);
+    }
+    now.emplace(r.key, std::move(seen));
+  }
+  for (const auto& [key, seen] : rejected_logged_) {
+    if (now.count(key) == 0) Log("peer lease " + key + " no longer rejected");
+  }
+  rejected_logged_ = std::move(now);
+  metrics_->SetRejectedLeases(rejected);
 }
 
 void Agent::ReconcileNow(const char* why, bool full) {
@@ -324,7 +344,9 @@ cni::Status Agent::Run(const std::atomic<bool>& stop) {
           renew_at = now + Backoff();
         }
       } else {
-        RegistryDown(s.error());
+        // A refusal (a changed password, a revoked certificate) is not an outage: its
+        // reason is logged as what it is.
+        if (IsOutage(s.error())) RegistryDown(s.error()); else NoteError(s.error());
         renew_at = now + Backoff();
       }
     }
@@ -340,7 +362,7 @@ cni::Status Agent::Run(const std::atomic<bool>& stop) {
         need_relist = false;
         RegistryUp();
       } else {
-        RegistryDown(s.error());
+        if (IsOutage(s.error())) RegistryDown(s.error()); else NoteError(s.error());
         relist_at = now + Backoff();
       }
     }
@@ -356,11 +378,19 @@ cni::Status Agent::Run(const std::atomic<bool>& stop) {
     if (!events) {
       // Watch lost: re-read everything right away; back off only if that fails.
       metrics_->IncWatchRestarts();
-      if (opts_.verbose) Log("peer watch lost: " + events.error().msg());
+      const cni::Error& e = events.error();
+      if (e.code() == cni::Code::kInvalidNetworkConfig || e.code() == cni::Code::kDecodingFailure) {
+        // An edit the registry refused (a topology file with a bad node): the last
+        // good peer set stays, and the operator hears why.
+        NoteError(e.Context("peer update refused, keeping the last good peers"));
+      } else if (opts_.verbose) {
+        Log("peer watch lost: " + e.msg());
+      }
       need_relist = true;
       relist_at = Clock::now();
       continue;
     }
+    NoteRejected();  // a stray lease changes no peer, so it comes with no event
     if (!events->empty()) {
       ApplyEvents(*events);
       ReconcileNow("peer change", /*full=*/false);

@@ -47,6 +47,9 @@ class Agent {
   // Re-reads every peer and reconciles the full set.
   cni::Status Relist();
   void ApplyEvents(const std::vector<overlay::PeerEvent>& events);
+  // Logs each lease the registry rejected (once per value and reason) and publishes
+  // the rejected set in the metrics. Rejected leases never reach peers_.
+  void NoteRejected();
   // full: Backend::Reconcile (reads the kernel back); otherwise Backend::Update.
   void ReconcileNow(const char* why, bool full);
   cni::Status WriteSubnetFile();
@@ -81,6 +84,7 @@ class Agent {
   bool registry_up_ = true;
   std::chrono::milliseconds backoff_{0};
   std::string last_logged_error_;
+  std::map<std::string, std::string> rejected_logged_;  // key -> reason + value logged
 };
 
 }  // namespace linen::agent

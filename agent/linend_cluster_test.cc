@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "agent/cluster_fixture.h"
@@ -341,6 +342,106 @@ TEST_F(LinendSecureEtcd, LeasesAndFollowsPeersThroughTlsAndAuth) {
   EXPECT_EQ(wrong_password.agent->Log().find("not-it"), std::string::npos) << "no password in logs";
 }
 
+// Leases linen did not write, one of each kind, beside real nodes (issue #15): none
+// reaches the kernel, a node joining afterwards is still programmed everywhere, every
+// pod pair pings, /metrics names each rejected lease with its reason, and deleting a
+// stray clears its series. One cluster for all kinds keeps this to a few seconds.
+TEST_F(LinendCluster, StrayLeasesAreRejectedAndNeverProgrammed) {
+  WriteConfig(kVxlanConfig);
+  auto subnets = Bring(2);
+  etcd::ClientOptions o;
+  o.endpoints = {etcd_->endpoint()};
+  auto client = etcd::Client::Create(o);
+  ASSERT_TRUE(client) << client.error().msg();
+  const std::string sp = prefix_ + "/subnets/";
+  auto lease = [](const std::string& ip, const std::string& mac, const std::string& type = "vxlan") {
+    return R"({"PublicIP":")" + ip + R"(","BackendType":")" + type +
+           R"(","BackendData":{"VNI":1,"VtepMAC":")" + mac + R"("},"NodeName":"stray"})";
+  };
+  // Every stray MAC starts 0e:00:00:00:00, so the kernel can be searched for it.
+  const std::string n1 = subnets[0].substr(0, subnets[0].rfind('.'));  // "10.244.X"
+  struct Stray {
+    std::string key, value, reason_on_node1, reason_elsewhere;
+  };
+  const std::vector<Stray> strays = {
+      {"10.98.0.0-24", lease("10.99.0.50", "0e:00:00:00:00:01"), "outside_network", "outside_network"},
+      {"0.0.0.0-1", lease("10.99.0.50", "0e:00:00:00:00:02"), "outside_network", "outside_network"},
+      {"10.244.222.0-26", lease("10.99.0.50", "0e:00:00:00:00:03"), "wrong_length", "wrong_length"},
+      {n1 + ".128-25", lease("10.99.0.50", "0e:00:00:00:00:04"), "overlaps_self", "wrong_length"},
+      {"10.244.223.0-24", lease("10.99.0.50", "zz:zz"), "bad_vtep_mac", "bad_vtep_mac"},
+      {"10.244.224.0-24", lease("fd00::50", "0e:00:00:00:00:06"), "wrong_family", "wrong_family"},
+      {"10.244.226.0-24", lease("10.99.0.50", "0e:00:00:00:00:07", "host-gw"), "wrong_backend",
+       "wrong_backend"},
+      {"10.244.227.0-24", "{not json", "undecodable", "undecodable"},
+      // node1's own IP: rejected on node1; for the others it is a lease like any
+      // other (it points at node1, with node1's MAC).
+      {"10.244.225.0-24", lease("10.99.0.11", "0e:4c:0a:63:00:0b"), "own_ip", ""},
+  };
+  for (const auto& st : strays) ASSERT_TRUE((*client)->Put(sp + st.key, st.value));
+  subnets.push_back(Bring(1)[0]);  // node3 joins after the strays
+
+  auto expected_series = [&](const Node& n, const Stray& st) {
+    const std::string& reason = n.index == 1 ? st.reason_on_node1 : st.reason_elsewhere;
+    return "linend_rejected_lease{key=\"" + sp + st.key + "\",reason=\"" + reason + "\"} 1\n";
+  };
+  for (auto& n : nodes_) {
+    for (const auto& st : strays) {
+      if (n->index != 1 && st.reason_elsewhere.empty()) continue;
+      EXPECT_TRUE(Eventually([&] { return Http(*n, "/metrics").find(expected_series(*n, st)) !=
+                                          std::string::npos; },
+                             std::chrono::seconds(5)))
+          << n->name << " does not report " << expected_series(*n, st) << Http(*n, "/metrics");
+    }
+  }
+  std::string m1 = Http(*nodes_[0], "/metrics");
+  EXPECT_NE(m1.find("linend_rejected_leases{reason=\"outside_network\"} 2\n"), std::string::npos)
+      << m1;
+  EXPECT_NE(m1.find("linend_rejected_leases{reason=\"overlaps_peer\"} 0\n"), std::string::npos)
+      << m1;
+
+  ExpectFullMesh();
+  for (auto& n : nodes_) {
+    // Routes: the real peers, and on node2/3 the lease that names node1's IP; no stray.
+    std::string routes = Ip(*n, "route show dev linen.1");
+    for (const auto& st : strays) {
+      if (n->index != 1 && st.reason_elsewhere.empty()) continue;
+      std::string net = st.key.substr(0, st.key.rfind('-'));
+      EXPECT_EQ(routes.find(net + "/"), std::string::npos) << n->name << ":\n" << routes;
+    }
+    EXPECT_EQ(routes.find("10.98.0.0"), std::string::npos) << routes;
+    EXPECT_EQ(Ip(*n, "route show 0.0.0.0/1"), "") << n->name;
+    EXPECT_EQ(Ip(*n, "neigh show dev linen.1").find("0e:00:00:00:00"), std::string::npos)
+        << n->name << ":\n" << Ip(*n, "neigh show dev linen.1");
+    std::string fdb = linen::test::Sh("bridge -n " + n->ns->name() + " fdb show dev linen.1").out;
+    EXPECT_EQ(fdb.find("0e:00:00:00:00"), std::string::npos) << n->name << ":\n" << fdb;
+    EXPECT_EQ(fdb.find("10.99.0.50"), std::string::npos) << n->name << ":\n" << fdb;
+  }
+  // node1 has its two peers and nothing for the lease that claims its own IP.
+  EXPECT_EQ(Ip(*nodes_[0], "route show 10.244.225.0/24"), "");
+  EXPECT_NE(m1.find("\nlinend_peers 2\n"), std::string::npos) << m1;
+
+  // Removing a stray clears its series everywhere; the count follows.
+  const std::string gone = "key=\"" + sp + "10.98.0.0-24\"";
+  ASSERT_TRUE((*client)->Delete(sp + "10.98.0.0-24"));
+  for (auto& n : nodes_) {
+    EXPECT_TRUE(Eventually([&] { return Http(*n, "/metrics").find(gone) == std::string::npos; },
+                           std::chrono::seconds(5)))
+        << n->name << "\n" << Http(*n, "/metrics");
+  }
+  m1 = Http(*nodes_[0], "/metrics");
+  EXPECT_NE(m1.find("linend_rejected_leases{reason=\"outside_network\"} 1\n"), std::string::npos)
+      << m1;
+  // Each rejection was logged once, with its key and reason, not on every loop turn.
+  std::string log1 = nodes_[0]->agent->Log();
+  for (const auto& st : strays) {
+    const std::string line = "peer lease " + sp + st.key + " rejected (" + st.reason_on_node1 + ")";
+    size_t count = 0;
+    for (size_t p = log1.find(line); p != std::string::npos; p = log1.find(line, p + 1)) ++count;
+    EXPECT_EQ(count, 1u) << line << "\n" << log1;
+  }
+  for (auto& n : nodes_) EXPECT_TRUE(n->agent->running()) << n->name;
+}
+
 std::string Topology(int nodes) {
   std::string s = R"({"network":"10.246.0.0/16","backend":"vxlan","nodes":[)";
   for (int i = 1; i <= nodes; ++i) {
@@ -378,6 +479,22 @@ TEST_F(LinendCluster, StaticTopologyFileAndLiveEdit) {
   for (int i = 0; i < 3; ++i) {
     EXPECT_TRUE(Eventually([&] { return !Ip(*nodes_[i], "route show 10.246.4.0/24").empty(); }))
         << nodes_[i]->name;
+  }
+  ExpectFullMesh();
+
+  // An edit that claims node1's subnet for a fifth node is refused on every node with
+  // its reason, logged; the last good topology stays programmed.
+  std::string bad = Topology(4);
+  bad.insert(bad.size() - 2, R"(,{"name":"node5","ip":"10.99.0.15","subnet":"10.246.1.0/24"})");
+  WriteFile(topo, bad);
+  for (auto& n : nodes_) {
+    EXPECT_TRUE(Eventually([&] {
+      const std::string log = n->agent->Log();
+      return log.find("peer update refused") != std::string::npos &&
+             log.find("overlaps_peer") != std::string::npos;
+    })) << n->name << " log:\n" << n->agent->Log();
+    EXPECT_EQ(linen::test::Sh("bridge -n " + n->ns->name() + " fdb show").out.find("10.99.0.15"),
+              std::string::npos) << n->name << ": the refused node got an FDB entry";
   }
   ExpectFullMesh();
 }

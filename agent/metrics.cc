@@ -153,6 +153,12 @@ void Metrics::SetPeers(int n) { std::lock_guard l(mu_); peers_ = n; }
 void Metrics::SetRegistryUp(bool up) { std::lock_guard l(mu_); registry_up_ = up; }
 void Metrics::IncWatchRestarts() { std::lock_guard l(mu_); ++watch_restarts_; }
 
+void Metrics::SetRejectedLeases(const std::vector<overlay::RejectedLease>& rejected) {
+  std::lock_guard l(mu_);
+  rejected_.clear();
+  for (const auto& r : rejected) rejected_.emplace_back(r.key, r.reason);
+}
+
 void Metrics::SetLeaseExpiry(std::chrono::system_clock::time_point t) {
   std::lock_guard l(mu_);
   lease_expiry_ = Seconds(t);
@@ -201,6 +207,20 @@ std::string Metrics::RenderPrometheus() const {
          Timestamp(last_error_time_));
   Metric(out, "linend_last_error", "gauge", "The last error, as a label (empty: none).", "1",
          "{message=\"" + EscapeLabel(last_error_) + "\"}");
+  out += "# HELP linend_rejected_leases Peer leases rejected by validation and not programmed, "
+         "by reason.\n# TYPE linend_rejected_leases gauge\n";
+  for (overlay::RejectReason reason : overlay::kAllRejectReasons) {
+    size_t n = 0;
+    for (const auto& [key, r] : rejected_) n += r == reason ? 1 : 0;
+    out += std::string("linend_rejected_leases{reason=\"") + overlay::RejectReasonName(reason) +
+           "\"} " + std::to_string(n) + "\n";
+  }
+  out += "# HELP linend_rejected_lease A rejected peer lease by key (the first " +
+         std::to_string(kMaxRejectedSeries) + " by key).\n# TYPE linend_rejected_lease gauge\n";
+  for (size_t i = 0; i < rejected_.size() && i < kMaxRejectedSeries; ++i) {
+    out += "linend_rejected_lease{key=\"" + EscapeLabel(rejected_[i].first) + "\",reason=\"" +
+           overlay::RejectReasonName(rejected_[i].second) + "\"} 1\n";
+  }
   return out;
 }
 

@@ -7,6 +7,10 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "overlay/registry/registry.h"
 
 namespace linen::agent {
 
@@ -40,6 +44,9 @@ class Metrics {
   void ObserveReconcile(std::chrono::nanoseconds took, bool ok);
   void SetLastError(const std::string& msg);  // "" clears
   void IncWatchRestarts();
+  // The registry's current rejected leases: a count per reason (every reason always
+  // present) and one series per lease, at most kMaxRejectedSeries of them.
+  void SetRejectedLeases(const std::vector<overlay::RejectedLease>& rejected);
 
   // Prometheus text exposition format 0.0.4.
   std::string RenderPrometheus() const;
@@ -64,7 +71,12 @@ class Metrics {
   uint64_t watch_restarts_ = 0;
   std::string last_error_;
   double last_error_time_ = 0;
+  std::vector<std::pair<std::string, overlay::RejectReason>> rejected_;  // key, reason
 };
+
+// Per-lease rejection series are capped so a flood of stray keys cannot blow up
+// the scrape; linend_rejected_leases still counts them all.
+inline constexpr size_t kMaxRejectedSeries = 100;
 
 // A Prometheus label value: valid UTF-8 (a stray byte becomes U+FFFD), at most
 // kMaxLabelBytes of it (then an ellipsis), backslash, quote and newline escaped.

@@ -108,5 +108,55 @@ TEST(Metrics, LabelValuesAreBoundedUtf8) {
   EXPECT_EQ(e2, std::string(kMaxLabelBytes - 1, 'x') + "\xe2\x80\xa6");
 }
 
+TEST(Metrics, RejectedLeasesByReasonAndKey) {
+  Metrics m;
+  std::string t = m.RenderPrometheus();
+  // Every reason is present from the start, at 0.
+  for (overlay::RejectReason r : overlay::kAllRejectReasons) {
+    EXPECT_NE(t.find(std::string("linend_rejected_leases{reason=\"") +
+                     overlay::RejectReasonName(r) + "\"} 0\n"),
+              std::string::npos)
+        << t;
+  }
+  EXPECT_EQ(t.find("linend_rejected_lease{"), std::string::npos) << t;
+  using overlay::RejectReason;
+  m.SetRejectedLeases({{"/p/subnets/10.99.0.0-24", RejectReason::kOutsideNetwork, "d", "v"},
+                       {"/p/subnets/10.244.7.0-26", RejectReason::kWrongLength, "d", "v"},
+                       {"/p/subnets/\"odd\xff", RejectReason::kUndecodable, "d", "v"},
+                       {"/p/subnets/10.98.0.0-24", RejectReason::kOutsideNetwork, "d", "v"}});
+  t = m.RenderPrometheus();
+  EXPECT_NE(t.find("linend_rejected_leases{reason=\"outside_network\"} 2\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("linend_rejected_leases{reason=\"wrong_length\"} 1\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("linend_rejected_leases{reason=\"own_ip\"} 0\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("linend_rejected_lease{key=\"/p/subnets/10.99.0.0-24\",reason=\"outside_network\"} 1\n"),
+            std::string::npos) << t;
+  EXPECT_NE(t.find("linend_rejected_lease{key=\"/p/subnets/\\\"odd\xef\xbf\xbd\",reason=\"undecodable\"} 1\n"),
+            std::string::npos) << t;
+  // Cleared: the per-lease series go, the counts return to 0.
+  m.SetRejectedLeases({});
+  t = m.RenderPrometheus();
+  EXPECT_EQ(t.find("linend_rejected_lease{"), std::string::npos) << t;
+  EXPECT_NE(t.find("linend_rejected_leases{reason=\"outside_network\"} 0\n"), std::string::npos) << t;
+}
+
+TEST(Metrics, RejectedLeaseSeriesAreCapped) {
+  Metrics m;
+  std::vector<overlay::RejectedLease> many;
+  for (size_t i = 0; i < kMaxRejectedSeries + 50; ++i) {
+    many.push_back({"k" + std::to_string(i), overlay::RejectReason::kWrongLength, "", ""});
+  }
+  m.SetRejectedLeases(many);
+  std::string t = m.RenderPrometheus();
+  size_t series = 0;
+  for (size_t p = t.find("linend_rejected_lease{"); p != std::string::npos;
+       p = t.find("linend_rejected_lease{", p + 1)) {
+    ++series;
+  }
+  EXPECT_EQ(series, kMaxRejectedSeries);
+  EXPECT_NE(t.find("linend_rejected_leases{reason=\"wrong_length\"} " +
+                   std::to_string(kMaxRejectedSeries + 50) + "\n"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace linen::agent

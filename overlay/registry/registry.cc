@@ -22,6 +22,21 @@ cni::Result<BackendType> ParseBackendName(std::string_view name) {
                         "\": expected \"host-gw\" or \"vxlan\"");
 }
 
+const char* RejectReasonName(RejectReason r) {
+  switch (r) {
+    case RejectReason::kUndecodable: return "undecodable";
+    case RejectReason::kOutsideNetwork: return "outside_network";
+    case RejectReason::kOverlapsSelf: return "overlaps_self";
+    case RejectReason::kWrongLength: return "wrong_length";
+    case RejectReason::kWrongFamily: return "wrong_family";
+    case RejectReason::kOwnIp: return "own_ip";
+    case RejectReason::kBadVtepMac: return "bad_vtep_mac";
+    case RejectReason::kWrongBackend: return "wrong_backend";
+    case RejectReason::kOverlapsPeer: return "overlaps_peer";
+  }
+  return "unknown";
+}
+
 std::string DeriveVtepMac(const cni::IpAddr& node_ip) {
   // 0x0e: locally administered (bit 1) and unicast (bit 0 clear), so it can never
   // collide with a vendor MAC; the node IP makes it unique within the cluster.

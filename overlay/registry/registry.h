@@ -3,6 +3,7 @@
 #ifndef LINEN_OVERLAY_REGISTRY_REGISTRY_H_
 #define LINEN_OVERLAY_REGISTRY_REGISTRY_H_
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -49,6 +50,33 @@ struct PeerEvent {
   NodeLease lease;
 };
 
+// Why a lease was rejected. The names are stable (metric label values, docs).
+enum class RejectReason {
+  kUndecodable,     // "undecodable": key or value is not a lease
+  kOutsideNetwork,  // "outside_network": subnet not inside the cluster network
+  kOverlapsSelf,    // "overlaps_self": overlaps this node's own subnet
+  kWrongLength,     // "wrong_length": subnet is not /subnet_len
+  kWrongFamily,     // "wrong_family": public IP not of the network's family
+  kOwnIp,           // "own_ip": public IP is this node's
+  kBadVtepMac,      // "bad_vtep_mac": vxlan VTEP MAC missing, unparsable or not unicast
+  kWrongBackend,    // "wrong_backend": backend type is not the cluster's
+  kOverlapsPeer,    // "overlaps_peer": overlaps an older accepted lease
+};
+inline constexpr std::array<RejectReason, 9> kAllRejectReasons = {
+    RejectReason::kUndecodable, RejectReason::kOutsideNetwork, RejectReason::kOverlapsSelf,
+    RejectReason::kWrongLength, RejectReason::kWrongFamily,    RejectReason::kOwnIp,
+    RejectReason::kBadVtepMac,  RejectReason::kWrongBackend,   RejectReason::kOverlapsPeer};
+const char* RejectReasonName(RejectReason r);
+
+// A lease a registry read but will not hand out as a peer (lease_validation.h).
+struct RejectedLease {
+  std::string key;
+  RejectReason reason = RejectReason::kUndecodable;
+  std::string detail;  // human text naming the offending field and value
+  std::string value;   // the value it was judged on
+  bool operator==(const RejectedLease&) const = default;
+};
+
 class Registry {
  public:
   virtual ~Registry() = default;
@@ -58,11 +86,15 @@ class Registry {
   virtual cni::Result<NodeLease> Acquire(const NodeLease& wanted) = 0;
   virtual cni::Status Renew() = 0;
   virtual cni::Status Release() = 0;
-  // Every lease but this node's.
+  // Every accepted lease but this node's (the rules: lease_validation.h).
   virtual cni::Result<std::vector<NodeLease>> ListPeers() = 0;
   // Blocks up to `timeout` for changes after the last ListPeers/WaitPeers; returns
   // them (empty on timeout). An error means the watch was lost: re-list.
   virtual cni::Result<std::vector<PeerEvent>> WaitPeers(std::chrono::milliseconds timeout) = 0;
+  // The leases the last ListPeers/WaitPeers judged invalid (sorted by key). They are
+  // never among the peers; a registry that refuses bad input outright (the static
+  // topology) has none.
+  virtual std::vector<RejectedLease> Rejected() const { return {}; }
 };
 
 }  // namespace linen::overlay

@@ -8,6 +8,7 @@
 
 #include "libcni/decode.h"
 #include "libcni/types.h"
+#include "overlay/registry/lease_validation.h"
 
 namespace linen::overlay {
 namespace {
@@ -94,24 +95,33 @@ cni::Status Validate(const StaticTopology& t) {
       return Invalid("nodes \"" + it->second->name + "\" and \"" + n.name +
                      "\" have the same node IP " + n.node_ip.ToString());
     }
-    if (n.subnet.family() != c.network.family() || !c.network.Contains(n.subnet.addr) ||
-        n.subnet.prefix < c.network.prefix) {
-      return Invalid("subnet " + n.subnet.ToString() + " of node \"" + n.name +
-                     "\" is outside the cluster network " + c.network.ToString());
-    }
-    if (n.subnet.prefix != c.subnet_len) {
-      return Invalid("subnet " + n.subnet.ToString() + " of node \"" + n.name +
-                     "\" is not a /" + std::to_string(c.subnet_len) + " (subnetLen)");
-    }
   }
-  // Pairwise, but with equal-length subnets an overlap is an equal network, so a
-  // map keyed by subnet finds it in O(n log n).
-  std::map<cni::IpNet, const NodeLease*> by_subnet;
-  for (const NodeLease& n : t.nodes) {
-    if (auto [it, fresh] = by_subnet.emplace(n.subnet, &n); !fresh) {
-      return Invalid("subnets of nodes \"" + it->second->name + "\" and \"" + n.name +
-                     "\" overlap (" + n.subnet.ToString() + ")");
+  // The same rules as for etcd leases (lease_validation.h), applied to the whole
+  // file: an operator's own file with a bad node is refused, never half-applied.
+  // Order is the position in the file, so of two overlapping nodes the later one is
+  // named.
+  std::vector<LeaseCandidate> candidates;
+  for (size_t i = 0; i < t.nodes.size(); ++i) {
+    const NodeLease& n = t.nodes[i];
+    candidates.push_back({"\"" + n.name + "\"",
+                          n.name + " " + n.node_ip.ToString() + " " + n.subnet.ToString(),
+                          static_cast<int64_t>(i), n, "", ""});
+  }
+  auto verdict = ValidateLeases(c, SelfView{}, candidates);
+  if (!verdict.rejected.empty()) {
+    // The first bad node in file order, so the message is stable.
+    const RejectedLease* first = &verdict.rejected.front();
+    auto pos = [&](const RejectedLease& r) {
+      for (size_t i = 0; i < candidates.size(); ++i) {
+        if (candidates[i].key == r.key) return i;
+      }
+      return candidates.size();
+    };
+    for (const RejectedLease& r : verdict.rejected) {
+      if (pos(r) < pos(*first)) first = &r;
     }
+    return Invalid("node " + first->key + " rejected (" + RejectReasonName(first->reason) +
+                   "): " + first->detail);
   }
   return cni::OkStatus();
 }

@@ -86,7 +86,7 @@ TEST(StaticTopologyTest, ExampleTopologyParses) {
 TEST(StaticTopologyTest, OverlappingSubnetsNameBothNodes) {
   ExpectInvalid(WithNodes(R"({"name":"a","ip":"10.0.0.1","subnet":"10.244.1.0/24"},
                              {"name":"b","ip":"10.0.0.2","subnet":"10.244.1.0/24"})"),
-                "subnets of nodes \"a\" and \"b\" overlap");
+                "node \"b\" rejected (overlaps_peer): subnet 10.244.1.0/24 overlaps that of \"a\"");
 }
 
 TEST(StaticTopologyTest, SubnetOutsideNetwork) {

@@ -65,6 +65,7 @@ cni::Result<NetworkConfig> EtcdRegistry::LoadConfig() {
 cni::Result<overlay::ClusterConfig> EtcdRegistry::Config() {
   auto cfg = LoadConfig();
   if (!cfg) return cfg.error();
+  cluster_ = cfg->cluster;
   return cfg->cluster;
 }
 
@@ -186,7 +187,9 @@ cni::Result<NodeLease> EtcdRegistry::Acquire(const NodeLease& wanted) {
     lease_id_ = grant->id;
     lease_expiry_ = granted_at + std::chrono::seconds(grant->ttl);
     own_lost_ = false;
-    peers_.erase(own_key_);
+    cluster_ = cfg->cluster;
+    candidates_.erase(own_key_);
+    if (!candidates_.empty()) (void)Judge(cluster_.value());
     return *own_;
   }
   (void)client_->Revoke(grant->id);
@@ -226,26 +229,59 @@ cni::Status EtcdRegistry::Release() {
   return cni::OkStatus();
 }
 
+std::vector<PeerEvent> EtcdRegistry::Judge(const overlay::ClusterConfig& cfg) {
+  overlay::SelfView self;
+  if (own_) {
+    self.subnet = own_->subnet;
+    self.node_ip = own_->node_ip;
+  }
+  std::vector<overlay::LeaseCandidate> all;
+  all.reserve(candidates_.size());
+  for (const auto& [key, c] : candidates_) all.push_back(c);
+  auto verdict = overlay::ValidateLeases(cfg, self, all);
+  std::vector<PeerEvent> out;
+  for (const auto& [key, lease] : peers_) {
+    if (verdict.accepted.count(key) == 0) out.push_back({PeerEvent::Kind::kRemoved, lease});
+  }
+  for (const auto& [key, lease] : verdict.accepted) {
+    auto old = peers_.find(key);
+    if (old == peers_.end()) {
+      out.push_back({PeerEvent::Kind::kAdded, lease});
+    } else if (!(old->second == lease)) {
+      out.push_back({PeerEvent::Kind::kChanged, lease});
+    }
+  }
+  peers_ = std::move(verdict.accepted);
+  rejected_ = std::move(verdict.rejected);
+  return out;
+}
+
 cni::Result<std::vector<NodeLease>> EtcdRegistry::ListPeers() {
+  if (!cluster_) {
+    auto cfg = LoadConfig();
+    if (!cfg) return cfg.error().Context("list peers");
+    cluster_ = cfg->cluster;
+  }
   const std::string sp = SubnetsPrefix(opts_.prefix);
   auto all = client_->Range(sp, PrefixRangeEnd(sp));
   if (!all) return all.error().Context("list peers");
   watch_.reset();
-  peers_.clear();
+  candidates_.clear();
   bool own_seen = false;
-  std::vector<NodeLease> out;
   for (const auto& kv : all->kvs) {
     if (kv.key == own_key_) {
       own_seen = kv.lease == lease_id_;
       continue;
     }
-    auto l = LeaseFromKv(opts_.prefix, kv.key, kv.value);
-    if (!l) continue;  // foreign or corrupt entries are not peers we can reach
-    peers_[kv.key] = *l;
-    out.push_back(*l);
+    candidates_[kv.key] = CandidateFromKv(opts_.prefix, kv.key, kv.value, kv.create_revision);
   }
   if (own_ && !own_seen) own_lost_ = true;
   revision_ = all->revision;
+  peers_.clear();
+  (void)Judge(*cluster_);
+  std::vector<NodeLease> out;
+  out.reserve(peers_.size());
+  for (const auto& [key, lease] : peers_) out.push_back(lease);
   return out;
 }
 
@@ -254,12 +290,12 @@ void EtcdRegistry::ApplyOwnEvent(const WatchEvent& ev) {
 }
 
 cni::Result<std::vector<PeerEvent>> EtcdRegistry::WaitPeers(std::chrono::milliseconds timeout) {
-  if (revision_ == 0) {
+  if (revision_ == 0 || !cluster_) {
     return cni::Error(cni::Code::kInternal, "etcd registry: WaitPeers before ListPeers");
   }
   if (!watch_) {
     const std::string sp = SubnetsPrefix(opts_.prefix);
-    auto w = Watch::Start(opts_.client, sp, PrefixRangeEnd(sp), revision_ + 1);
+    auto w = Watch::Start(*client_, sp, PrefixRangeEnd(sp), revision_ + 1);
     if (!w) return w.error().Context("watch peers");
     watch_ = *std::move(w);
   }
@@ -268,35 +304,23 @@ cni::Result<std::vector<PeerEvent>> EtcdRegistry::WaitPeers(std::chrono::millise
     watch_.reset();
     return evs.error().Context("watch peers");
   }
-  std::vector<PeerEvent> out;
+  bool changed = false;
   for (const auto& ev : *evs) {
     revision_ = std::max(revision_, ev.kv.mod_revision);
     if (!own_key_.empty() && ev.kv.key == own_key_) {
       ApplyOwnEvent(ev);
       continue;
     }
-    auto known = peers_.find(ev.kv.key);
-    std::optional<NodeLease> now;
+    changed = true;
     if (ev.type == WatchEvent::Type::kPut) {
-      auto l = LeaseFromKv(opts_.prefix, ev.kv.key, ev.kv.value);
-      if (l) now = *l;
-    }
-    if (!now) {
-      if (known != peers_.end()) {
-        out.push_back({PeerEvent::Kind::kRemoved, known->second});
-        peers_.erase(known);
-      }
-      continue;
-    }
-    if (known == peers_.end()) {
-      peers_[ev.kv.key] = *now;
-      out.push_back({PeerEvent::Kind::kAdded, *now});
-    } else if (!(known->second == *now)) {
-      known->second = *now;
-      out.push_back({PeerEvent::Kind::kChanged, *now});
+      candidates_[ev.kv.key] =
+          CandidateFromKv(opts_.prefix, ev.kv.key, ev.kv.value, ev.kv.create_revision);
+    } else {
+      candidates_.erase(ev.kv.key);
     }
   }
-  return out;
+  if (!changed) return std::vector<PeerEvent>{};
+  return Judge(*cluster_);
 }
 
 }  // namespace linen::etcd

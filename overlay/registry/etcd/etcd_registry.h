@@ -4,6 +4,11 @@
 // hold the same one; peers are watched from the revision of the last full read, so
 // no change between a list and its watch is missed.
 //
+// Every key under <prefix>/subnets/ is a candidate; the accepted peers are what
+// overlay::ValidateLeases makes of the whole candidate set, judged again after every
+// change (a rejected lease can become acceptable when the one it overlapped goes),
+// and peer events are the difference between two accepted sets.
+//
 // Not thread-safe: one registry per agent loop (tests use one per simulated node).
 #ifndef LINEN_OVERLAY_REGISTRY_ETCD_ETCD_REGISTRY_H_
 #define LINEN_OVERLAY_REGISTRY_ETCD_ETCD_REGISTRY_H_
@@ -47,6 +52,7 @@ class EtcdRegistry : public overlay::Registry {
   cni::Status Release() override;
   cni::Result<std::vector<overlay::NodeLease>> ListPeers() override;
   cni::Result<std::vector<overlay::PeerEvent>> WaitPeers(std::chrono::milliseconds timeout) override;
+  std::vector<overlay::RejectedLease> Rejected() const override { return rejected_; }
 
   // Writes the cluster config; with overwrite=false an existing one is left alone.
   cni::Status PutConfig(const overlay::ClusterConfig& cfg, bool overwrite);
@@ -63,6 +69,8 @@ class EtcdRegistry : public overlay::Registry {
                                                             const overlay::NodeLease& wanted,
                                                             int64_t lease);
   void ApplyOwnEvent(const WatchEvent& ev);
+  // Judges candidates_ into peers_ and rejected_; returns the accepted-set changes.
+  std::vector<overlay::PeerEvent> Judge(const overlay::ClusterConfig& cfg);
 
   RegistryOptions opts_;
   std::unique_ptr<Client> client_;
@@ -74,7 +82,10 @@ class EtcdRegistry : public overlay::Registry {
   std::chrono::system_clock::time_point lease_expiry_{};
   bool own_lost_ = false;
 
-  std::map<std::string, overlay::NodeLease> peers_;  // by etcd key
+  std::optional<overlay::ClusterConfig> cluster_;  // as last read; judges peers
+  std::map<std::string, overlay::LeaseCandidate> candidates_;  // every peer key
+  std::map<std::string, overlay::NodeLease> peers_;  // accepted, by etcd key
+  std::vector<overlay::RejectedLease> rejected_;
   int64_t revision_ = 0;  // of the last full read; the watch starts after it
   std::unique_ptr<Watch> watch_;
 };

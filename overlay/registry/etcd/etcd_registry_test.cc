@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <thread>
 
@@ -44,6 +45,35 @@ class RegistryTest : public testing::EtcdTest {
     l.node_ip = *cni::IpAddr::Parse(ip);
     l.vtep_mac = overlay::DeriveVtepMac(l.node_ip);
     return l;
+  }
+
+  // A lease value as flannel / linen write it; every field can be overridden.
+  static std::string LeaseJson(const std::string& ip, const std::string& mac,
+                               const std::string& name = "", const std::string& type = "vxlan") {
+    std::string j = R"({"PublicIP":")" + ip + R"(","BackendType":")" + type +
+                    R"(","BackendData":{"VNI":1,"VtepMAC":")" + mac + R"("})";
+    if (!name.empty()) j += R"(,"NodeName":")" + name + R"(")";
+    return j + "}";
+  }
+
+  std::string Key(const std::string& tail) { return SubnetsPrefix(prefix_) + tail; }
+
+  // Waits (bounded) until `r` has seen every change up to now; returns the events.
+  std::vector<PeerEvent> DrainEvents(EtcdRegistry& r) {
+    std::vector<PeerEvent> all;
+    for (int i = 0; i < 20; ++i) {
+      auto evs = r.WaitPeers(milliseconds(i == 0 ? 3000 : 300));
+      EXPECT_TRUE(evs) << evs.error().msg();
+      if (!evs || (evs->empty() && i > 0)) break;
+      all.insert(all.end(), evs->begin(), evs->end());
+    }
+    return all;
+  }
+
+  static std::map<std::string, overlay::RejectReason> Reasons(const EtcdRegistry& r) {
+    std::map<std::string, overlay::RejectReason> out;
+    for (const auto& x : r.Rejected()) out[x.key] = x.reason;
+    return out;
   }
 
   std::string prefix_;
@@ -372,6 +402,124 @@ TEST_F(SecureRegistryTest, ClientCertificateWithCommonNameIsRefusedWithTheFix) {
   ASSERT_FALSE(cfg);
   EXPECT_EQ(cfg.error().code(), cni::Code::kIoFailure) << cfg.error().msg();
   EXPECT_NE(cfg.error().msg().find("without a CN"), std::string::npos) << cfg.error().msg();
+}
+
+// Leases linen did not write, beside real registries: each kind is rejected with its
+// reason, never handed out as a peer, and does not fail the list; a valid flannel
+// lease (no NodeName) is a peer like any other.
+TEST_F(RegistryTest, StrayLeasesAreRejectedWithTheirReason) {
+  WriteConfig(R"({"Network":"10.244.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan"}})");
+  auto a = NewRegistry();
+  auto la = a->Acquire(Wanted("a", "192.168.1.1"));
+  ASSERT_TRUE(la) << la.error().msg();
+  auto b = NewRegistry();
+  auto lb = b->Acquire(Wanted("b", "192.168.1.2"));
+  ASSERT_TRUE(lb) << lb.error().msg();
+  // A watcher that listed before the strays came: it must see them only as rejects.
+  auto w = NewRegistry();
+  auto lw = w->Acquire(Wanted("w", "192.168.1.3"));
+  ASSERT_TRUE(lw) << lw.error().msg();
+  ASSERT_TRUE(w->ListPeers());
+
+  const std::string mac = "0e:4c:c0:a8:01:09";
+  const std::string inside_a = la->subnet.Network().ToString();  // a.b.c.0
+  const std::string half_a = inside_a.substr(0, inside_a.rfind('.')) + ".128-25";
+  const std::map<std::string, std::pair<std::string, overlay::RejectReason>> strays = {
+      {"10.99.0.0-24", {LeaseJson("192.168.1.9", mac, "s1"), overlay::RejectReason::kOutsideNetwork}},
+      {"0.0.0.0-1", {LeaseJson("192.168.1.9", mac, "s2"), overlay::RejectReason::kOutsideNetwork}},
+      {"10.244.200.0-26", {LeaseJson("192.168.1.9", mac, "s3"), overlay::RejectReason::kWrongLength}},
+      {"10.244.201.0-24", {LeaseJson("192.168.1.9", "zz:zz", "s4"), overlay::RejectReason::kBadVtepMac}},
+      {"10.244.202.0-24", {LeaseJson("fd00::9", mac, "s5"), overlay::RejectReason::kWrongFamily}},
+      {"10.244.203.0-24", {LeaseJson("192.168.1.1", mac, "s6"), overlay::RejectReason::kOwnIp}},
+      {"10.244.204.0-24", {LeaseJson("192.168.1.9", mac, "s7", "host-gw"), overlay::RejectReason::kWrongBackend}},
+      {"10.244.205.0-24", {"{not json", overlay::RejectReason::kUndecodable}},
+      {"not-a-subnet", {LeaseJson("192.168.1.9", mac, "s9"), overlay::RejectReason::kUndecodable}},
+      {half_a, {LeaseJson("192.168.1.9", mac, "s10"), overlay::RejectReason::kOverlapsSelf}},
+  };
+  const std::string flannel_key = Key("10.244.206.0-24");
+  auto c = NewClient();
+  std::vector<TxnOp> puts;
+  for (const auto& [tail, v] : strays) puts.push_back(TxnOp::Put(Key(tail), v.first));
+  puts.push_back(TxnOp::Put(flannel_key, LeaseJson("192.168.1.10", "0e:4c:c0:a8:01:0a")));
+  ASSERT_TRUE(c->Txn({}, puts));
+
+  auto peers = a->ListPeers();
+  ASSERT_TRUE(peers) << peers.error().msg();
+  std::set<std::string> seen;
+  for (const auto& p : *peers) seen.insert(p.subnet.ToString());
+  EXPECT_EQ(seen, (std::set<std::string>{lb->subnet.ToString(), lw->subnet.ToString(),
+                                         "10.244.206.0/24"}));
+  auto reasons = Reasons(*a);
+  EXPECT_EQ(reasons.size(), strays.size());
+  for (const auto& [tail, v] : strays) {
+    auto it = reasons.find(Key(tail));
+    ASSERT_NE(it, reasons.end()) << tail;
+    EXPECT_EQ(it->second, v.second) << tail;
+  }
+  for (const auto& r : a->Rejected()) {
+    EXPECT_FALSE(r.detail.empty()) << r.key;
+    EXPECT_EQ(r.value, strays.at(r.key.substr(SubnetsPrefix(prefix_).size())).first);
+  }
+
+  // The watcher: only valid leases arrive as peers. a's IP is not w's own, so that
+  // lease is a valid peer for w.
+  auto evs = DrainEvents(*w);
+  std::set<std::string> added;
+  for (const auto& e : evs) {
+    EXPECT_EQ(e.kind, PeerEvent::Kind::kAdded);
+    added.insert(e.lease.subnet.ToString());
+  }
+  EXPECT_EQ(added, (std::set<std::string>{"10.244.203.0/24", "10.244.206.0/24"}));
+  auto wr = Reasons(*w);
+  EXPECT_EQ(wr.count(Key("10.99.0.0-24")), 1u);
+  // Not ours on w, so only its length is wrong there.
+  EXPECT_EQ(wr[Key(half_a)], overlay::RejectReason::kWrongLength);
+  EXPECT_EQ(wr.size(), strays.size() - 1);
+
+  // A stray fixed in place becomes a peer; a deleted one leaves the rejected set.
+  ASSERT_TRUE(c->Put(Key("10.244.201.0-24"), LeaseJson("192.168.1.11", "0e:4c:c0:a8:01:0b", "s4")));
+  ASSERT_TRUE(c->Delete(Key("10.99.0.0-24")));
+  evs = DrainEvents(*w);
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(evs[0].kind, PeerEvent::Kind::kAdded);
+  EXPECT_EQ(evs[0].lease.subnet.ToString(), "10.244.201.0/24");
+  wr = Reasons(*w);
+  EXPECT_EQ(wr.count(Key("10.99.0.0-24")), 0u);
+  EXPECT_EQ(wr.count(Key("10.244.201.0-24")), 0u);
+  EXPECT_EQ(wr.size(), strays.size() - 3);
+}
+
+// Two keys for one subnet ("-24" and "-024" both parse, in flannel too): the older
+// by create revision wins; when it goes, the other is accepted and reported added.
+TEST_F(RegistryTest, OverlapOlderWinsAndTheOtherTakesOverWhenItGoes) {
+  WriteConfig(R"({"Network":"10.244.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan"}})");
+  auto a = NewRegistry();
+  ASSERT_TRUE(a->Acquire(Wanted("a", "192.168.1.1")));
+  auto c = NewClient();
+  const std::string younger = Key("10.244.50.0-24"), older = Key("10.244.50.0-024");
+  ASSERT_TRUE(c->Put(older, LeaseJson("192.168.1.50", "0e:4c:c0:a8:01:32", "old")));
+  ASSERT_TRUE(c->Put(younger, LeaseJson("192.168.1.51", "0e:4c:c0:a8:01:33", "young")));
+  // A later update of the older one keeps its create revision, so it keeps winning.
+  ASSERT_TRUE(c->Put(older, LeaseJson("192.168.1.52", "0e:4c:c0:a8:01:34", "old")));
+
+  auto peers = a->ListPeers();
+  ASSERT_TRUE(peers) << peers.error().msg();
+  ASSERT_EQ(peers->size(), 1u);
+  EXPECT_EQ((*peers)[0].name, "old");
+  ASSERT_EQ(a->Rejected().size(), 1u);
+  EXPECT_EQ(a->Rejected()[0].key, younger);
+  EXPECT_EQ(a->Rejected()[0].reason, overlay::RejectReason::kOverlapsPeer);
+  EXPECT_NE(a->Rejected()[0].detail.find(older), std::string::npos) << a->Rejected()[0].detail;
+
+  ASSERT_TRUE(c->Delete(older));
+  auto evs = DrainEvents(*a);
+  ASSERT_EQ(evs.size(), 2u);
+  // Removed before added: a consumer keyed by subnet must end up with the new one.
+  EXPECT_EQ(evs[0].kind, PeerEvent::Kind::kRemoved);
+  EXPECT_EQ(evs[0].lease.name, "old");
+  EXPECT_EQ(evs[1].kind, PeerEvent::Kind::kAdded);
+  EXPECT_EQ(evs[1].lease.name, "young");
+  EXPECT_TRUE(a->Rejected().empty());
 }
 
 }  // namespace

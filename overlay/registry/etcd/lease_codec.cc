@@ -143,7 +143,8 @@ std::string LeaseToJson(const overlay::NodeLease& lease, const overlay::ClusterC
 }
 
 cni::Result<overlay::NodeLease> LeaseFromKv(const std::string& prefix, const std::string& key,
-                                            const std::string& value) {
+                                            const std::string& value,
+                                            std::string* backend_type) {
   auto subnet = SubnetFromKey(prefix, key);
   if (!subnet) {
     return cni::Error(cni::Code::kInvalidNetworkConfig, "etcd key " + key + " is not a subnet key");
@@ -164,6 +165,9 @@ cni::Result<overlay::NodeLease> LeaseFromKv(const std::string& prefix, const std
   if (!ip) return ip.error().Context("etcd lease " + key);
   out.node_ip = *ip;
   if (auto st = d.Get("NodeName", &out.name); !st) return st.error().Context("etcd lease " + key);
+  std::string type;
+  if (auto st = d.Get("BackendType", &type); !st) return st.error().Context("etcd lease " + key);
+  if (backend_type != nullptr) *backend_type = type;
   // BackendData is null for host-gw; only vxlan's object carries the VTEP MAC.
   if (const cni::Decoder bd = d["BackendData"]; bd.value().is_object()) {
     if (auto st = bd.Get("VtepMAC", &out.vtep_mac); !st) {
@@ -171,6 +175,21 @@ cni::Result<overlay::NodeLease> LeaseFromKv(const std::string& prefix, const std
     }
   }
   return out;
+}
+
+overlay::LeaseCandidate CandidateFromKv(const std::string& prefix, const std::string& key,
+                                        const std::string& value, int64_t create_revision) {
+  overlay::LeaseCandidate c;
+  c.key = key;
+  c.value = value;
+  c.order = create_revision;
+  auto l = LeaseFromKv(prefix, key, value, &c.backend_type);
+  if (l) {
+    c.lease = *std::move(l);
+  } else {
+    c.decode_error = l.error().msg();
+  }
+  return c;
 }
 
 }  // namespace linen::etcd

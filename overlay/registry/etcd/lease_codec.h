@@ -14,6 +14,7 @@
 
 #include "libcni/error.h"
 #include "libcni/ip_net.h"
+#include "overlay/registry/lease_validation.h"
 #include "overlay/registry/registry.h"
 
 namespace linen::etcd {
@@ -38,9 +39,16 @@ std::optional<cni::IpNet> SubnetFromKey(const std::string& prefix, const std::st
 
 // LeaseAttrs JSON for `lease` (its subnet lives in the key, not the value).
 std::string LeaseToJson(const overlay::NodeLease& lease, const overlay::ClusterConfig& cfg);
-// The lease stored under `key`; code 6/7 when the value is not a lease.
+// The lease stored under `key`; code 6/7 when the value is not a lease. The
+// value's "BackendType" goes to *backend_type when given ("" when absent).
 cni::Result<overlay::NodeLease> LeaseFromKv(const std::string& prefix, const std::string& key,
-                                            const std::string& value);
+                                            const std::string& value,
+                                            std::string* backend_type = nullptr);
+// The same, as a candidate for overlay::ValidateLeases: a value that does not
+// decode becomes a candidate without a lease (rejected as undecodable), so one bad
+// entry never fails a whole list.
+overlay::LeaseCandidate CandidateFromKv(const std::string& prefix, const std::string& key,
+                                        const std::string& value, int64_t create_revision);
 
 }  // namespace linen::etcd
 

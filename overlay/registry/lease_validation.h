@@ -1,0 +1,62 @@
+// Which peer leases may reach the kernel. Every registry (etcd, static topology)
+// judges the leases it read here, so linend and the plugins accept exactly the same
+// peers. A lease is accepted when:
+//   - its value could be decoded (a key or JSON that is not a lease is rejected,
+//     it does not fail the whole list);
+//   - its subnet lies inside the cluster network and is exactly /subnet_len;
+//   - it does not overlap this node's own subnet;
+//   - its public IP has the cluster network's family and is not our own node IP;
+//   - (vxlan) its VTEP MAC is a unicast, non-zero MAC;
+//   - its backend type, when stated, is ours;
+//   - it does not overlap an older accepted lease ("older": lower `order`, i.e. the
+//     etcd create revision, or the position in a topology file; ties by key).
+// Only leases that pass every per-lease rule take part in the overlap contest, so a
+// malformed lease can never displace a valid one. Leases written by flannel itself
+// (no NodeName) are judged by the same rules and accepted when valid.
+#ifndef LINEN_OVERLAY_REGISTRY_LEASE_VALIDATION_H_
+#define LINEN_OVERLAY_REGISTRY_LEASE_VALIDATION_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "overlay/registry/registry.h"
+
+namespace linen::overlay {
+
+// One lease as read from a registry, before judgement.
+struct LeaseCandidate {
+  std::string key;                 // etcd key, or the node name in a topology file
+  std::string value;               // the raw value judged (shown with the rejection)
+  int64_t order = 0;               // lower = older = wins an overlap
+  std::optional<NodeLease> lease;  // nullopt: could not be decoded
+  std::string decode_error;        // why, when lease is nullopt
+  std::string backend_type;        // as stated in the value; "" = not stated
+};
+
+struct LeaseVerdict {
+  std::map<std::string, NodeLease> accepted;  // by key
+  std::vector<RejectedLease> rejected;        // sorted by key
+};
+
+// What the judgement needs to know about this node. An unset subnet (prefix 0 with
+// an unspecified address) or node IP skips the rules that compare with it.
+struct SelfView {
+  std::optional<cni::IpNet> subnet;
+  std::optional<cni::IpAddr> node_ip;
+};
+
+// The per-lease rules only (everything but overlaps_peer).
+std::optional<RejectedLease> CheckLease(const ClusterConfig& cfg, const SelfView& self,
+                                        const LeaseCandidate& c);
+
+// Judges the whole candidate set. Call again whenever any candidate changes: the
+// winner of an overlap may have gone, which makes the next one acceptable.
+LeaseVerdict ValidateLeases(const ClusterConfig& cfg, const SelfView& self,
+                            const std::vector<LeaseCandidate>& candidates);
+
+}  // namespace linen::overlay
+
+#endif  // LINEN_OVERLAY_REGISTRY_LEASE_VALIDATION_H_
