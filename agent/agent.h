@@ -49,6 +49,9 @@ class Agent {
   void ApplyEvents(const std::vector<overlay::PeerEvent>& events);
   // full: Backend::Reconcile (reads the kernel back); otherwise Backend::Update.
   void ReconcileNow(const char* why, bool full);
+  // Logs each peer failure once (again when its reason changes), and a recovery once;
+  // updates the linend_peer_failures gauge.
+  void NotePeerFailures(const std::vector<overlay::PeerFailure>& failures);
   cni::Status WriteSubnetFile();
   void RegistryDown(const cni::Error& e);
   void RegistryUp();
@@ -68,6 +71,8 @@ class Agent {
   bool registry_up_ = true;
   std::chrono::milliseconds backoff_{0};
   std::string last_logged_error_;
+  // The failures of the last reconcile that got through, by PeerFailureKey.
+  std::map<std::string, overlay::PeerFailure> peer_failures_;
 };
 
 }  // namespace linen::agent

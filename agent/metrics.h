@@ -5,8 +5,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <iterator>
 #include <mutex>
 #include <string>
+#include <vector>
+
+#include "overlay/backend/backend.h"
 
 namespace linen::agent {
 
@@ -19,6 +23,9 @@ class Metrics {
   void ObserveReconcile(std::chrono::nanoseconds took, bool ok);
   void SetLastError(const std::string& msg);  // "" clears
   void IncWatchRestarts();
+  // The peers the last reconcile could not program: linend_peer_failures{reason=...},
+  // one series per PeerFailureReason, 0 when none.
+  void SetPeerFailures(const std::vector<overlay::PeerFailure>& failures);
 
   // Prometheus text exposition format 0.0.4.
   std::string RenderPrometheus() const;
@@ -39,6 +46,7 @@ class Metrics {
   uint64_t watch_restarts_ = 0;
   std::string last_error_;
   double last_error_time_ = 0;
+  int peer_failures_[std::size(overlay::kAllPeerFailureReasons)] = {};
 };
 
 // A Prometheus label value: valid UTF-8 (a stray byte becomes U+FFFD), at most
