@@ -71,8 +71,9 @@ cni::Status CheckDesired(cni::nl::Handle& h, const Scope& scope, const DesiredSt
 // the next Update tries it again (its own few requests), and a stale entry that could
 // not be removed stays unmarked and is swept again. A new route is added exclusively:
 // when the kernel already has a route there it is not ours (ours are all in the
-// memory), so that peer fails with foreign_route and nothing is taken over; the next
-// Reconcile describes the route by name.
+// memory), so that peer fails with foreign_route and nothing is taken over (its
+// neighbour and FDB entry, written just before, stay: nothing routes to them); the
+// next Reconcile describes the route by name.
 // MACs in a DesiredState are lower-case (both backends build them so); Update
 // compares them as given, so one changed peer among 5,000 costs about a millisecond
 // of diffing plus its own requests.

@@ -215,19 +215,19 @@ class VxlanBackend : public Backend {
     auto others = OtherPeers(node_.self, peers);
     want.peers.reserve(others.size());
     for (const NodeLease* p : others) {
-      DesiredPeer& d = want.peers.emplace_back();
-      d.name = p->name;
-      d.subnet = p->subnet.Masked();
-      if (u && OnLink(*u, p->node_ip)) {
-        d.route = HostGwRoute(*p, u->link.index);
-        continue;
-      }
-      if (p->vtep_mac.empty()) {
-        want.peers.pop_back();
+      const bool direct = u && OnLink(*u, p->node_ip);
+      if (!direct && p->vtep_mac.empty()) {
         want.refused.push_back(
             {p->name, p->subnet.Masked(), PeerFailureReason::kNoVtepMac,
              cni::Code::kInvalidNetworkConfig,
              "peer \"" + p->name + "\" has no VTEP MAC; is it running the vxlan backend?"});
+        continue;
+      }
+      DesiredPeer& d = want.peers.emplace_back();
+      d.name = p->name;
+      d.subnet = p->subnet.Masked();
+      if (direct) {
+        d.route = HostGwRoute(*p, u->link.index);
         continue;
       }
       cni::IpAddr gw = p->subnet.Network();
