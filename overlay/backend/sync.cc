@@ -298,7 +298,8 @@ cni::Result<ReconcileStats> DesiredSync::Reconcile(cni::nl::Handle& h, const Sco
   if (!cur) return cur.error();
   ReconcileStats st = ApplyAll(h, want, *cur);
   // What the kernel now has, failed peers' entries as they are.
-  Known& k = known_.emplace();
+  known_ = Known{};
+  Known& k = *known_;
   k.cluster = scope.cluster;
   k.vtep_index = scope.vtep_index;
   k.routes.reserve(cur->routes.size());
