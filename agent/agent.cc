@@ -269,12 +269,14 @@ void Agent::ReconcileNow(const char* why, bool full) {
   // relists and the periodic resync read the kernel back and repair drift.
   auto stats = full ? backend_->Reconcile(Values(peers_)) : backend_->Update(Values(peers_));
   auto took = Clock::now() - start;
-  metrics_->ObserveReconcile(took, stats.ok());
+  // A peer left unprogrammed makes the reconcile not ok, though the others are in.
+  metrics_->ObserveReconcile(took, stats.ok() && stats->failures.empty());
   metrics_->SetPeers(static_cast<int>(peers_.size()));
   if (!stats) {
     NoteError(stats.error().Context("reconcile"));
     return;
   }
+  NotePeerFailures(stats->failures);
   if (full) {
     if (auto s = SyncNodeMasquerade(); !s) {
       NoteError(s.error().Context("node masquerade"));
@@ -287,6 +289,41 @@ void Agent::ReconcileNow(const char* why, bool full) {
         std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(took).count()) +
         " us");
   }
+}
+
+namespace {
+
+// Identifies a failure across reconciles: the peer (by subnet and name), or for a
+// departed peer's entry the entry itself.
+std::string PeerFailureKey(const overlay::PeerFailure& f) {
+  if (f.subnet.prefix == 0 && f.subnet.addr.IsUnspecified()) return f.detail;
+  return f.subnet.ToString() + " " + f.peer;
+}
+
+}  // namespace
+
+void Agent::NotePeerFailures(const std::vector<overlay::PeerFailure>& failures) {
+  metrics_->SetPeerFailures(failures);
+  std::map<std::string, overlay::PeerFailure> now;
+  for (const overlay::PeerFailure& f : failures) {
+    std::string key = PeerFailureKey(f);
+    auto before = peer_failures_.find(key);
+    if (before == peer_failures_.end() || before->second.reason != f.reason) {
+      Log("peer not programmed (" + std::string(overlay::PeerFailureName(f.reason)) +
+          "), retrying on every reconcile: " + f.detail);
+    }
+    now.emplace(std::move(key), f);
+  }
+  for (const auto& [key, f] : peer_failures_) {
+    if (now.count(key)) continue;
+    const std::string was = " (was " + std::string(overlay::PeerFailureName(f.reason)) + ")";
+    if (f.peer.empty()) {
+      Log("departed peer's entry removed" + was + ": " + f.detail);
+    } else if (peers_.count(f.subnet)) {
+      Log("peer \"" + f.peer + "\" (" + f.subnet.ToString() + ") programmed" + was);
+    }  // a peer that left while failing needs no line
+  }
+  peer_failures_ = std::move(now);
 }
 
 cni::Status Agent::Run(const std::atomic<bool>& stop) {

@@ -52,6 +52,9 @@ class Agent {
   void NoteRejected();
   // full: Backend::Reconcile (reads the kernel back); otherwise Backend::Update.
   void ReconcileNow(const char* why, bool full);
+  // Logs each peer failure once (again when its reason changes), and a recovery once;
+  // updates the linend_peer_failures gauge.
+  void NotePeerFailures(const std::vector<overlay::PeerFailure>& failures);
   cni::Status WriteSubnetFile();
   void RegistryDown(const cni::Error& e);
   void RegistryUp();
@@ -85,6 +88,8 @@ class Agent {
   std::chrono::milliseconds backoff_{0};
   std::string last_logged_error_;
   std::map<std::string, std::string> rejected_logged_;  // key -> reason + value logged
+  // The failures of the last reconcile that got through, by PeerFailureKey.
+  std::map<std::string, overlay::PeerFailure> peer_failures_;
 };
 
 }  // namespace linen::agent

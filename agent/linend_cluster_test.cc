@@ -243,6 +243,64 @@ TEST_F(LinendCluster, ResyncRepairsDrift) {
   ExpectFullMesh();
 }
 
+// One peer node1 cannot program (someone else's route for node2's subnet) does not
+// keep node1 from programming the others, node3 joining later included; /metrics
+// names the reason, the log says it once; once the route is removed, the next resync
+// programs node2.
+TEST_F(LinendCluster, ForeignRouteBlocksOnlyItsPeer) {
+  WriteConfig(kVxlanConfig);
+  lease_ttl_ = "30";
+  resync_ms_ = "500";  // recovery comes from the periodic reconcile
+  Node& n1 = AddNode();
+  Node& n2 = AddNode();
+  StartAgent(n2);
+  const std::string s2 = WaitSubnet(n2);
+  // Planted before node1's linend starts, so its very first reconcile meets it.
+  const std::string on_n1 = "ip -n " + n1.ns->name() + " route ";
+  ASSERT_EQ(linen::test::Sh(on_n1 + "add blackhole " + s2).exit_code, 0);
+  StartAgent(n1);
+  AddPod(n1, WaitSubnet(n1));
+  AddPod(n2, s2);
+  Node& n3 = AddNode();
+  StartAgent(n3);
+  AddPod(n3, WaitSubnet(n3));
+
+  EXPECT_TRUE(Eventually([&] { return Ping(n1, n3); }, std::chrono::seconds(5)))
+      << "node1 must program node3 although node2 fails\n" << n1.agent->Log();
+  EXPECT_TRUE(Eventually([&] { return Ping(n2, n3); }, std::chrono::seconds(5)));
+  const std::string failing = "\nlinend_peer_failures{reason=\"foreign_route\"} 1\n";
+  EXPECT_TRUE(Eventually([&] { return Http(n1, "/metrics").find(failing) != std::string::npos; }))
+      << Http(n1, "/metrics");
+  EXPECT_NE(Ip(n1, "route show " + s2).find("blackhole"), std::string::npos)
+      << "the foreign route is never taken over";
+  // Let two more reconciles (resyncs) meet the failure: each counts as not ok.
+  auto counter = [&](const std::string& name) {
+    std::string m = Http(n1, "/metrics");
+    auto p = m.find("\n" + name + " ");
+    return p == std::string::npos ? -1 : std::stoi(m.substr(p + name.size() + 2));
+  };
+  const int errors = counter("linend_reconcile_errors_total");
+  EXPECT_GE(errors, 1);
+  EXPECT_TRUE(Eventually([&] { return counter("linend_reconcile_errors_total") >= errors + 2; }));
+
+  ASSERT_EQ(linen::test::Sh(on_n1 + "del blackhole " + s2).exit_code, 0);
+  EXPECT_TRUE(Eventually([&] { return Ping(n1, n2); }, std::chrono::seconds(5)))
+      << n1.agent->Log();
+  EXPECT_TRUE(Eventually([&] {
+    return Http(n1, "/metrics").find("\nlinend_peer_failures{reason=\"foreign_route\"} 0\n") !=
+           std::string::npos;
+  }));
+  // It was logged once, and the recovery once.
+  std::string log = n1.agent->Log();
+  auto count = [&](const std::string& what) {
+    size_t n = 0;
+    for (size_t p = log.find(what); p != std::string::npos; p = log.find(what, p + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("peer not programmed (foreign_route)"), 1u) << log;
+  EXPECT_EQ(count("\"" + n2.name + "\" (" + s2 + ") programmed (was foreign_route)"), 1u) << log;
+}
+
 TEST_F(LinendCluster, StartsBeforeEtcdAndWaits) {
   WriteConfig(kVxlanConfig);
   etcd_->Stop();

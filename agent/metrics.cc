@@ -173,6 +173,12 @@ void Metrics::ObserveReconcile(std::chrono::nanoseconds took, bool ok) {
   if (!ok) ++reconcile_errors_;
 }
 
+void Metrics::SetPeerFailures(const std::vector<overlay::PeerFailure>& failures) {
+  std::lock_guard l(mu_);
+  for (int& n : peer_failures_) n = 0;
+  for (const overlay::PeerFailure& f : failures) ++peer_failures_[static_cast<size_t>(f.reason)];
+}
+
 void Metrics::SetLastError(const std::string& msg) {
   std::lock_guard l(mu_);
   last_error_ = msg;
@@ -202,6 +208,13 @@ std::string Metrics::RenderPrometheus() const {
   Metric(out, "linend_watch_restarts_total", "counter",
          "Times the peer watch was lost and the peer set re-read.",
          std::to_string(watch_restarts_));
+  out += "# HELP linend_peer_failures Peers (or departed peers' entries) the last reconcile "
+         "could not program, by reason.\n"
+         "# TYPE linend_peer_failures gauge\n";
+  for (overlay::PeerFailureReason r : overlay::kAllPeerFailureReasons) {
+    out += "linend_peer_failures{reason=\"" + std::string(overlay::PeerFailureName(r)) + "\"} " +
+           std::to_string(peer_failures_[static_cast<size_t>(r)]) + "\n";
+  }
   Metric(out, "linend_last_error_timestamp_seconds", "gauge",
          "When the last error happened (0: none since the last success).",
          Timestamp(last_error_time_));

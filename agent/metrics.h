@@ -5,11 +5,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "overlay/backend/backend.h"
 #include "overlay/registry/registry.h"
 
 namespace linen::agent {
@@ -47,6 +49,9 @@ class Metrics {
   // The registry's current rejected leases: a count per reason (every reason always
   // present) and one series per lease, at most kMaxRejectedSeries of them.
   void SetRejectedLeases(const std::vector<overlay::RejectedLease>& rejected);
+  // The peers the last reconcile could not program: linend_peer_failures{reason=...},
+  // one series per PeerFailureReason, 0 when none.
+  void SetPeerFailures(const std::vector<overlay::PeerFailure>& failures);
 
   // Prometheus text exposition format 0.0.4.
   std::string RenderPrometheus() const;
@@ -72,6 +77,7 @@ class Metrics {
   std::string last_error_;
   double last_error_time_ = 0;
   std::vector<std::pair<std::string, overlay::RejectReason>> rejected_;  // key, reason
+  int peer_failures_[std::size(overlay::kAllPeerFailureReasons)] = {};
 };
 
 // Per-lease rejection series are capped so a flood of stray keys cannot blow up

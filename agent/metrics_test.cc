@@ -86,6 +86,36 @@ TEST(Metrics, ReadinessNamesWhatIsMissing) {
   EXPECT_EQ(gauge(), 0);
 }
 
+// Every reason has its series, 0 when no peer failed for it; the label values are the
+// fixed reason names, never the failure's text.
+TEST(Metrics, PeerFailuresByReason) {
+  Metrics m;
+  std::string t = m.RenderPrometheus();
+  for (overlay::PeerFailureReason r : overlay::kAllPeerFailureReasons) {
+    EXPECT_NE(t.find("\nlinend_peer_failures{reason=\"" + std::string(overlay::PeerFailureName(r)) +
+                     "\"} 0\n"),
+              std::string::npos)
+        << t;
+  }
+  overlay::PeerFailure f;
+  f.peer = "node2";
+  f.reason = overlay::PeerFailureReason::kForeignRoute;
+  f.detail = "a route \"x\" that linen does not own";
+  overlay::PeerFailure g = f;
+  g.peer = "node3";
+  overlay::PeerFailure h = f;
+  h.reason = overlay::PeerFailureReason::kKernelRefused;
+  m.SetPeerFailures({f, g, h});
+  t = m.RenderPrometheus();
+  EXPECT_NE(t.find("\nlinend_peer_failures{reason=\"foreign_route\"} 2\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("\nlinend_peer_failures{reason=\"kernel_refused\"} 1\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("\nlinend_peer_failures{reason=\"not_on_link\"} 0\n"), std::string::npos) << t;
+  EXPECT_EQ(t.find("does not own"), std::string::npos) << t;
+  m.SetPeerFailures({});
+  EXPECT_NE(m.RenderPrometheus().find("linend_peer_failures{reason=\"foreign_route\"} 0\n"),
+            std::string::npos);
+}
+
 // Timestamps keep their sub-second digits (%.9g printed 1.7e+09, tens of seconds).
 TEST(Metrics, TimestampsAtFullPrecision) {
   Metrics m;

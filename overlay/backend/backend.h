@@ -19,6 +19,7 @@
 #define LINEN_OVERLAY_BACKEND_BACKEND_H_
 
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <string_view>
 #include <string>
@@ -46,16 +47,54 @@ struct NodeSetup {
   int underlay_index = 0;
 };
 
+// Why one peer could not be programmed. The names (PeerFailureName) are stable and
+// few: linend uses them as metric label values.
+enum class PeerFailureReason {
+  kForeignRoute,   // "foreign_route": a route for its subnet exists that linen does not own
+  kNotOnLink,      // "not_on_link": host-gw, its node IP is not on the underlay's L2
+  kNoVtepMac,      // "no_vtep_mac": vxlan, its lease carries no VTEP MAC
+  kKernelRefused,  // "kernel_refused": the kernel refused one of its entries
+  kDeleteRefused,  // "delete_refused": an entry of a departed peer could not be removed
+};
+inline constexpr PeerFailureReason kAllPeerFailureReasons[] = {
+    PeerFailureReason::kForeignRoute, PeerFailureReason::kNotOnLink,
+    PeerFailureReason::kNoVtepMac, PeerFailureReason::kKernelRefused,
+    PeerFailureReason::kDeleteRefused};  // in value order: usable as indices
+static_assert(std::size(kAllPeerFailureReasons) ==
+              static_cast<size_t>(PeerFailureReason::kDeleteRefused) + 1);
+std::string_view PeerFailureName(PeerFailureReason r);
+
+// One peer left unprogrammed (or one departed entry left in place) by a Reconcile or
+// Update. The other peers were programmed regardless; this one is tried again by the
+// next Reconcile/Update.
+struct PeerFailure {
+  std::string peer;       // lease name; "" for an entry of a departed peer
+  cni::IpNet subnet;      // the peer's subnet; departed: the entry's dst (route /
+                          // neighbour address as a host net), unset for an FDB entry
+  PeerFailureReason reason = PeerFailureReason::kKernelRefused;
+  cni::Code code = cni::Code::kInternal;  // what a caller that must fail should return
+  std::string detail;     // the full message, naming the entry and the kernel's answer
+};
+
 // Kernel operations a Reconcile issued (each one netlink request). A reconcile with
 // nothing to change reports ops() == 0.
 struct ReconcileStats {
   int routes_set = 0, routes_deleted = 0;
   int neighs_set = 0, neighs_deleted = 0;
   int fdbs_set = 0, fdbs_deleted = 0;
+  // Peers that could not be programmed, each at most once. Empty: every wanted peer
+  // is in the kernel and every departed one is gone. Each call reports the complete
+  // set: a peer that failed before and is still failing appears again.
+  std::vector<PeerFailure> failures;
   int ops() const {
     return routes_set + routes_deleted + neighs_set + neighs_deleted + fdbs_set + fdbs_deleted;
   }
 };
+
+// Turns a non-empty failure list into one error (the first failure's code and detail,
+// plus how many more peers failed), for callers that cannot go on with a partial
+// data path (the static-mode plugins).
+cni::Status FailuresAsError(const std::vector<PeerFailure>& failures);
 
 class Backend {
  public:
@@ -69,17 +108,22 @@ class Backend {
   virtual cni::Result<NodeSetup> EnsureNode() = 0;
 
   // Brings per-peer entries in line with `peers` (this node's own lease is ignored if
-  // present). Peers are validated first (host-gw: every peer must be on a directly
-  // connected subnet of the underlay, else code 7 suggesting vxlan), so a refused set
-  // changes nothing. Entries of departed peers are deleted; foreign entries are
-  // never touched (a foreign route for a peer's subnet is an error naming it).
+  // present). Peers are isolated from each other: a peer that cannot be programmed
+  // (host-gw: not on a directly connected subnet of the underlay, code 7 suggesting
+  // vxlan; a foreign route for its subnet, which is never touched; an entry the
+  // kernel refuses) is reported in ReconcileStats::failures, its remaining entries are
+  // skipped (never a route to a neighbour that failed), and every other peer is still
+  // programmed; entries of departed peers are still deleted. Only whole-node problems
+  // (a dump failing, no VTEP device) are errors.
   // Requires EnsureNode to have run in this process or an earlier one.
   virtual cni::Result<ReconcileStats> Reconcile(const std::vector<NodeLease>& peers) = 0;
 
   // Like Reconcile, but trusts this object's memory of what the last Reconcile/Update
   // applied instead of reading the kernel back: one changed peer among thousands costs
   // its own few requests. For a stream of peer events; drift someone else caused is
-  // repaired by the next Reconcile. Without a memory it is a Reconcile.
+  // repaired by the next Reconcile. Without a memory it is a Reconcile. Failed peers
+  // are not in the memory as applied, so every Update tries them again (a few
+  // requests each) and reports those still failing.
   virtual cni::Result<ReconcileStats> Update(const std::vector<NodeLease>& peers) = 0;
 
   // Verifies the device and every desired entry for `peers` are in the kernel; the

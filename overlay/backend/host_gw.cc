@@ -80,12 +80,15 @@ class HostGwBackend : public Backend {
     DesiredState want;
     for (const NodeLease* p : OtherPeers(node_.self, peers)) {
       if (!OnLink(*u, p->node_ip)) {
-        return cni::Error(cni::Code::kInvalidNetworkConfig,
-                          "host-gw needs L2 adjacency: peer \"" + p->name + "\" (node IP " +
-                              p->node_ip.ToString() + ") is not on a subnet directly connected to " +
-                              u->link.name + "; use the vxlan backend for routed underlays");
+        want.refused.push_back(
+            {p->name, p->subnet.Masked(), PeerFailureReason::kNotOnLink,
+             cni::Code::kInvalidNetworkConfig,
+             "host-gw needs L2 adjacency: peer \"" + p->name + "\" (node IP " +
+                 p->node_ip.ToString() + ") is not on a subnet directly connected to " +
+                 u->link.name + "; use the vxlan backend for routed underlays"});
+        continue;
       }
-      want.routes.push_back(HostGwRoute(*p, u->link.index));
+      want.peers.push_back({p->name, p->subnet.Masked(), HostGwRoute(*p, u->link.index)});
     }
     return want;
   }

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstring>
 #include <map>
+#include <set>
 
 namespace linen::overlay {
 namespace {
@@ -91,103 +92,183 @@ std::string Describe(const FdbInfo& f) {
   return "fdb " + f.lladdr + " dst " + (f.dst ? f.dst->ToString() : std::string("-"));
 }
 
-cni::Result<ReconcileStats> ApplyDesired(cni::nl::Handle& h, const Scope& scope,
-                                         const DesiredState& want) {
-  auto cur_or = ReadCurrent(h, scope);
-  if (!cur_or) return cur_or.error();
-  Current& cur = *cur_or;
+namespace {
+
+std::string PeerLabel(const std::string& name, const cni::IpNet& subnet) {
+  return "peer \"" + name + "\" (" + subnet.ToString() + ")";
+}
+
+PeerFailure Fail(const DesiredPeer& p, PeerFailureReason reason, const cni::Error& e) {
+  return {p.name, p.subnet, reason, e.code(), PeerLabel(p.name, p.subnet) + ": " + e.msg()};
+}
+
+// An owned entry of a departed peer that the kernel would not remove.
+PeerFailure FailDelete(const cni::IpNet& what, const std::string& describe, const cni::Error& e) {
+  return {"", what, PeerFailureReason::kDeleteRefused, e.code(),
+          "departed peer's " + describe + " left in place: delete: " + e.msg()};
+}
+
+cni::Error ForeignRouteError(const cni::IpNet& dst, const std::string& found) {
+  return cni::Error(cni::Code::kInvalidNetworkConfig,
+                    "a route for " + dst.ToString() + " that linen does not own exists (" + found +
+                        "); remove it or change the topology");
+}
+
+// The full apply. `cur` ends as the owned entries now in the kernel: every request
+// that succeeded is applied to it, every one that failed leaves it as read.
+ReconcileStats ApplyAll(cni::nl::Handle& h, const DesiredState& want, Current& cur) {
   ReconcileStats st;
+  st.failures = want.refused;
 
-  // Refuse to shadow someone else's route before changing anything.
-  for (const RouteInfo& r : want.routes) {
-    if (auto it = cur.foreign.find(r.dst); it != cur.foreign.end() && !cur.routes.count(r.dst)) {
-      return cni::Error(cni::Code::kInvalidNetworkConfig,
-                        "a route for " + r.dst.ToString() + " that linen does not own exists (" +
-                            Describe(it->second) + ", protocol " +
-                            std::to_string(it->second.protocol) +
-                            "); remove it or change the topology");
-    }
+  std::set<cni::IpNet> want_routes;
+  std::set<cni::IpAddr> want_neighs;
+  std::set<std::string> want_fdbs;
+  for (const DesiredPeer& p : want.peers) {
+    want_routes.insert(p.route.dst);
+    if (p.neigh) want_neighs.insert(p.neigh->dst);
+    if (p.fdb) want_fdbs.insert(Lower(p.fdb->lladdr));
   }
-
-  std::map<cni::IpNet, const RouteInfo*> want_routes;
-  for (const RouteInfo& r : want.routes) want_routes[r.dst] = &r;
-  std::map<cni::IpAddr, const NeighInfo*> want_neighs;
-  for (const NeighInfo& n : want.neighs) want_neighs[n.dst] = &n;
-  std::map<std::string, const FdbInfo*> want_fdbs;
-  for (const FdbInfo& f : want.fdbs) want_fdbs[Lower(f.lladdr)] = &f;
 
   // 1. Routes of departed peers (and duplicates) go first.
-  auto del_route = [&](const RouteInfo& r) -> cni::Status {
-    if (auto s = h.DeleteRoute(r); !s) return s.error().Context("delete " + Describe(r));
-    ++st.routes_deleted;
-    return cni::OkStatus();
-  };
   for (const RouteInfo& r : cur.extra_routes) {
-    if (auto s = del_route(r); !s) return s.error();
-  }
-  for (const auto& [dst, r] : cur.routes) {
-    if (!want_routes.count(dst)) {
-      if (auto s = del_route(r); !s) return s.error();
+    if (auto s = h.DeleteRoute(r); !s) {
+      st.failures.push_back(FailDelete(r.dst, Describe(r), s.error()));
+    } else {
+      ++st.routes_deleted;
     }
   }
-  // 2. Neighbours and FDB entries the routes will rely on.
-  for (const NeighInfo& n : want.neighs) {
-    auto it = cur.neighs.find(n.dst);
-    if (it != cur.neighs.end() && it->second.lladdr == Lower(n.lladdr)) continue;
-    if (auto s = h.ReplaceNeigh(n); !s) return s.error().Context("set " + Describe(n));
-    ++st.neighs_set;
+  cur.extra_routes.clear();  // one left behind is found again by the next dump
+  for (auto it = cur.routes.begin(); it != cur.routes.end();) {
+    if (want_routes.count(it->first)) {
+      ++it;
+    } else if (auto s = h.DeleteRoute(it->second); !s) {
+      st.failures.push_back(FailDelete(it->first, Describe(it->second), s.error()));
+      ++it;
+    } else {
+      ++st.routes_deleted;
+      it = cur.routes.erase(it);
+    }
   }
-  for (const FdbInfo& f : want.fdbs) {
-    auto it = cur.fdbs.find(Lower(f.lladdr));
-    if (it != cur.fdbs.end() && it->second.dst == f.dst) continue;
-    if (auto s = h.ReplaceFdb(f); !s) return s.error().Context("set " + Describe(f));
-    ++st.fdbs_set;
+  // 2. Peer by peer: neighbour and FDB entry, then the route that relies on them.
+  for (const DesiredPeer& p : want.peers) {
+    const RouteInfo& r = p.route;
+    auto have_route = cur.routes.find(r.dst);
+    if (have_route == cur.routes.end()) {
+      if (auto f = cur.foreign.find(r.dst); f != cur.foreign.end()) {
+        st.failures.push_back(Fail(p, PeerFailureReason::kForeignRoute,
+                                   ForeignRouteError(r.dst, Describe(f->second) + ", protocol " +
+                                                                std::to_string(f->second.protocol))));
+        continue;
+      }
+    }
+    if (p.neigh) {
+      const NeighInfo& n = *p.neigh;
+      auto it = cur.neighs.find(n.dst);
+      if (it == cur.neighs.end() || it->second.lladdr != Lower(n.lladdr)) {
+        if (auto s = h.ReplaceNeigh(n); !s) {
+          st.failures.push_back(Fail(p, PeerFailureReason::kKernelRefused,
+                                     s.error().Context("set " + Describe(n))));
+          continue;
+        }
+        ++st.neighs_set;
+        NeighInfo& kept = cur.neighs[n.dst];
+        kept = n;
+        kept.lladdr = Lower(n.lladdr);
+      }
+    }
+    if (p.fdb) {
+      const FdbInfo& f = *p.fdb;
+      const std::string mac = Lower(f.lladdr);
+      auto it = cur.fdbs.find(mac);
+      if (it == cur.fdbs.end() || it->second.dst != f.dst) {
+        if (auto s = h.ReplaceFdb(f); !s) {
+          st.failures.push_back(Fail(p, PeerFailureReason::kKernelRefused,
+                                     s.error().Context("set " + Describe(f))));
+          continue;
+        }
+        ++st.fdbs_set;
+        FdbInfo& kept = cur.fdbs[mac];
+        kept = f;
+        kept.lladdr = mac;
+      }
+    }
+    if (have_route == cur.routes.end() || !SameRoute(have_route->second, r)) {
+      if (auto s = h.ReplaceRoute(r); !s) {
+        st.failures.push_back(Fail(p, PeerFailureReason::kKernelRefused,
+                                   s.error().Context("set " + Describe(r))));
+        continue;
+      }
+      ++st.routes_set;
+      cur.routes[r.dst] = r;
+    }
   }
-  // 3. Routes.
-  for (const RouteInfo& r : want.routes) {
-    auto it = cur.routes.find(r.dst);
-    if (it != cur.routes.end() && SameRoute(it->second, r)) continue;
-    if (auto s = h.ReplaceRoute(r); !s) return s.error().Context("set " + Describe(r));
-    ++st.routes_set;
-  }
-  // 4. FDB and neighbours nobody needs any more.
+  // 3. FDB and neighbours nobody needs any more.
   for (const FdbInfo& f : cur.extra_fdbs) {
-    if (auto s = h.DeleteFdb(f); !s) return s.error().Context("delete " + Describe(f));
-    ++st.fdbs_deleted;
+    if (auto s = h.DeleteFdb(f); !s) {
+      st.failures.push_back(FailDelete(cni::IpNet(), Describe(f), s.error()));
+    } else {
+      ++st.fdbs_deleted;
+    }
   }
-  for (const auto& [mac, f] : cur.fdbs) {
-    auto it = want_fdbs.find(mac);
+  cur.extra_fdbs.clear();
+  for (auto it = cur.fdbs.begin(); it != cur.fdbs.end();) {
     // A MAC that moved to another dst was replaced in place above.
-    if (it != want_fdbs.end()) continue;
-    if (auto s = h.DeleteFdb(f); !s) return s.error().Context("delete " + Describe(f));
-    ++st.fdbs_deleted;
+    if (want_fdbs.count(it->first)) {
+      ++it;
+    } else if (auto s = h.DeleteFdb(it->second); !s) {
+      st.failures.push_back(FailDelete(cni::IpNet(), Describe(it->second), s.error()));
+      ++it;
+    } else {
+      ++st.fdbs_deleted;
+      it = cur.fdbs.erase(it);
+    }
   }
-  for (const auto& [dst, n] : cur.neighs) {
-    if (want_neighs.count(dst)) continue;
-    if (auto s = h.DeleteNeigh(n); !s) return s.error().Context("delete " + Describe(n));
-    ++st.neighs_deleted;
+  for (auto it = cur.neighs.begin(); it != cur.neighs.end();) {
+    if (want_neighs.count(it->first)) {
+      ++it;
+    } else if (auto s = h.DeleteNeigh(it->second); !s) {
+      st.failures.push_back(
+          FailDelete(cni::IpNet::Host(it->first), Describe(it->second), s.error()));
+      ++it;
+    } else {
+      ++st.neighs_deleted;
+      it = cur.neighs.erase(it);
+    }
   }
   return st;
 }
 
+}  // namespace
+
+cni::Result<ReconcileStats> ApplyDesired(cni::nl::Handle& h, const Scope& scope,
+                                         const DesiredState& want) {
+  auto cur = ReadCurrent(h, scope);
+  if (!cur) return cur.error();
+  return ApplyAll(h, want, *cur);
+}
+
 cni::Status CheckDesired(cni::nl::Handle& h, const Scope& scope, const DesiredState& want) {
+  if (auto s = FailuresAsError(want.refused); !s) return s;
   auto cur_or = ReadCurrent(h, scope);
   if (!cur_or) return cur_or.error();
   const Current& cur = *cur_or;
   auto missing = [](const std::string& what) {
     return cni::Error(cni::Code::kBackendNotReady, "missing or wrong " + what);
   };
-  for (const RouteInfo& r : want.routes) {
-    auto it = cur.routes.find(r.dst);
-    if (it == cur.routes.end() || !SameRoute(it->second, r)) return missing(Describe(r));
-  }
-  for (const NeighInfo& n : want.neighs) {
-    auto it = cur.neighs.find(n.dst);
-    if (it == cur.neighs.end() || it->second.lladdr != Lower(n.lladdr)) return missing(Describe(n));
-  }
-  for (const FdbInfo& f : want.fdbs) {
-    auto it = cur.fdbs.find(Lower(f.lladdr));
-    if (it == cur.fdbs.end() || it->second.dst != f.dst) return missing(Describe(f));
+  for (const DesiredPeer& p : want.peers) {
+    const RouteInfo& r = p.route;
+    auto rt = cur.routes.find(r.dst);
+    if (rt == cur.routes.end() || !SameRoute(rt->second, r)) return missing(Describe(r));
+    if (p.neigh) {
+      auto it = cur.neighs.find(p.neigh->dst);
+      if (it == cur.neighs.end() || it->second.lladdr != Lower(p.neigh->lladdr)) {
+        return missing(Describe(*p.neigh));
+      }
+    }
+    if (p.fdb) {
+      auto it = cur.fdbs.find(Lower(p.fdb->lladdr));
+      if (it == cur.fdbs.end() || it->second.dst != p.fdb->dst) return missing(Describe(*p.fdb));
+    }
   }
   return cni::OkStatus();
 }
@@ -210,24 +291,23 @@ size_t DesiredSync::NetHash::operator()(const cni::IpNet& n) const {
   return AddrHash{}(n.addr) ^ (static_cast<size_t>(n.prefix) * 0x9e3779b97f4a7c15ULL);
 }
 
-DesiredSync::Known DesiredSync::Remember(const Scope& scope, const DesiredState& want) {
-  Known k;
-  k.cluster = scope.cluster;
-  k.vtep_index = scope.vtep_index;
-  k.routes.reserve(want.routes.size());
-  k.neighs.reserve(want.neighs.size());
-  k.fdbs.reserve(want.fdbs.size());
-  for (const RouteInfo& r : want.routes) k.routes[r.dst] = {r};
-  for (const NeighInfo& n : want.neighs) k.neighs[n.dst] = {n};
-  for (const FdbInfo& f : want.fdbs) k.fdbs[f.lladdr] = {f};
-  return k;
-}
-
 cni::Result<ReconcileStats> DesiredSync::Reconcile(cni::nl::Handle& h, const Scope& scope,
                                                    const DesiredState& want) {
   known_.reset();
-  auto st = ApplyDesired(h, scope, want);
-  if (st) known_ = Remember(scope, want);
+  auto cur = ReadCurrent(h, scope);
+  if (!cur) return cur.error();
+  ReconcileStats st = ApplyAll(h, want, *cur);
+  // What the kernel now has, failed peers' entries as they are.
+  known_ = Known{};
+  Known& k = *known_;
+  k.cluster = scope.cluster;
+  k.vtep_index = scope.vtep_index;
+  k.routes.reserve(cur->routes.size());
+  k.neighs.reserve(cur->neighs.size());
+  k.fdbs.reserve(cur->fdbs.size());
+  for (auto& [dst, r] : cur->routes) k.routes.emplace(dst, Entry<RouteInfo>{std::move(r)});
+  for (auto& [dst, n] : cur->neighs) k.neighs.emplace(dst, Entry<NeighInfo>{std::move(n)});
+  for (auto& [mac, f] : cur->fdbs) k.fdbs.emplace(mac, Entry<FdbInfo>{std::move(f)});
   return st;
 }
 
@@ -236,128 +316,144 @@ cni::Result<ReconcileStats> DesiredSync::Update(cni::nl::Handle& h, const Scope&
   if (!known_ || known_->cluster != scope.cluster || known_->vtep_index != scope.vtep_index) {
     return Reconcile(h, scope, want);
   }
-  bool route_clash = false;
-  auto st = ApplyChanges(h, want, &route_clash);
-  if (st) return st;
-  known_.reset();
-  if (route_clash) return Reconcile(h, scope, want);
-  return st.error();
+  return ApplyChanges(h, want);
 }
 
 namespace {
 
-// Marks the entries of `known` that `want` still has; returns the wanted ones that are
-// new or differ (by `same`) from what is known.
-template <typename Map, typename T, typename KeyOf, typename Same>
-std::vector<const T*> MarkWanted(Map& known, const std::vector<T>& want, uint64_t gen,
-                                 size_t* marked, KeyOf key_of, Same same) {
-  std::vector<const T*> to_set;
-  for (const T& w : want) {
-    auto it = known.find(key_of(w));
-    if (it != known.end()) {
-      it->second.seen = gen;
-      ++*marked;
-      if (same(it->second.info, w)) continue;
-    }
-    to_set.push_back(&w);
-  }
-  return to_set;
+// Marks the entry at `it` as wanted by generation `gen`, counting each entry once.
+template <typename It>
+void Mark(It it, uint64_t gen, size_t* marked) {
+  if (it->second.seen == gen) return;
+  it->second.seen = gen;
+  ++*marked;
 }
 
 // Deletes the entries of `m` the current generation did not mark, erasing them from
-// `m` as the kernel confirms. Skips the walk when every entry was marked.
-template <typename Map, typename Del>
-cni::Status Sweep(Map& m, size_t marked, uint64_t gen, int* counter, Del del) {
-  if (marked == m.size()) return cni::OkStatus();
+// `m` as the kernel confirms; one the kernel refuses stays, unmarked, so the next
+// Update sweeps it again, and is reported. Skips the walk when every entry was marked.
+template <typename Map, typename Del, typename Where>
+void Sweep(Map& m, size_t marked, uint64_t gen, int* counter, std::vector<PeerFailure>* failures,
+           Del del, Where where) {
+  if (marked == m.size()) return;
   for (auto it = m.begin(); it != m.end();) {
     if (it->second.seen == gen) {
       ++it;
       continue;
     }
-    if (auto s = del(it->second.info); !s) return s.error().Context("delete " + Describe(it->second.info));
+    if (auto s = del(it->second.info); !s) {
+      failures->push_back(FailDelete(where(it->first), Describe(it->second.info), s.error()));
+      ++it;
+      continue;
+    }
     ++*counter;
     it = m.erase(it);
   }
-  return cni::OkStatus();
 }
 
 }  // namespace
 
-// Same order as ApplyDesired. `known_` is edited in place as requests succeed; on a
-// failure the caller forgets it, so a half-applied edit is never trusted.
-cni::Result<ReconcileStats> DesiredSync::ApplyChanges(cni::nl::Handle& h,
-                                                      const DesiredState& want,
-                                                      bool* route_clash) {
+// Same order as ApplyAll. `known_` is edited in place as requests succeed, so it
+// keeps describing the kernel whatever failed.
+ReconcileStats DesiredSync::ApplyChanges(cni::nl::Handle& h, const DesiredState& want) {
   Known& k = *known_;
   const uint64_t gen = ++generation_;
   ReconcileStats st;
+  st.failures = want.refused;
 
-  std::vector<const RouteInfo*> new_routes, changed_routes;
-  size_t routes_marked = 0;
-  for (const RouteInfo& r : want.routes) {
-    auto it = k.routes.find(r.dst);
-    if (it == k.routes.end()) {
-      new_routes.push_back(&r);
-      continue;
+  // Which entries of each peer are new or differ from the memory.
+  enum class RouteOp { kKeep, kReplace, kAdd };
+  struct Todo {
+    const DesiredPeer* peer;
+    bool neigh, fdb;
+    RouteOp route;
+  };
+  std::vector<Todo> todo;
+  size_t routes_marked = 0, neighs_marked = 0, fdbs_marked = 0;
+  for (const DesiredPeer& p : want.peers) {
+    Todo t{&p, false, false, RouteOp::kKeep};
+    if (auto it = k.routes.find(p.route.dst); it == k.routes.end()) {
+      t.route = RouteOp::kAdd;
+    } else {
+      Mark(it, gen, &routes_marked);
+      if (!SameRoute(it->second.info, p.route)) t.route = RouteOp::kReplace;
     }
-    it->second.seen = gen;
-    ++routes_marked;
-    if (!SameRoute(it->second.info, r)) changed_routes.push_back(&r);
+    if (p.neigh) {
+      auto it = k.neighs.find(p.neigh->dst);
+      if (it == k.neighs.end()) {
+        t.neigh = true;
+      } else {
+        Mark(it, gen, &neighs_marked);
+        t.neigh = it->second.info.lladdr != p.neigh->lladdr;
+      }
+    }
+    if (p.fdb) {
+      auto it = k.fdbs.find(p.fdb->lladdr);
+      if (it == k.fdbs.end()) {
+        t.fdb = true;
+      } else {
+        Mark(it, gen, &fdbs_marked);
+        t.fdb = it->second.info.dst != p.fdb->dst;
+      }
+    }
+    if (t.neigh || t.fdb || t.route != RouteOp::kKeep) todo.push_back(t);
   }
-  size_t neighs_marked = 0, fdbs_marked = 0;
-  const std::vector<const NeighInfo*> set_neighs = MarkWanted(
-      k.neighs, want.neighs, gen, &neighs_marked, [](const NeighInfo& n) { return n.dst; },
-      [](const NeighInfo& a, const NeighInfo& b) { return a.lladdr == b.lladdr; });
-  const std::vector<const FdbInfo*> set_fdbs = MarkWanted(
-      k.fdbs, want.fdbs, gen, &fdbs_marked,
-      [](const FdbInfo& f) -> const std::string& { return f.lladdr; },
-      [](const FdbInfo& a, const FdbInfo& b) { return a.dst == b.dst; });
 
   // 1. Routes of departed peers.
-  if (auto s = Sweep(k.routes, routes_marked, gen, &st.routes_deleted,
-                     [&](const RouteInfo& r) { return h.DeleteRoute(r); });
-      !s) {
-    return s.error();
-  }
-  // 2. Neighbours and FDB entries the routes will rely on.
-  for (const NeighInfo* n : set_neighs) {
-    if (auto s = h.ReplaceNeigh(*n); !s) return s.error().Context("set " + Describe(*n));
-    ++st.neighs_set;
-    auto [it, fresh] = k.neighs.insert_or_assign(n->dst, Entry<NeighInfo>{*n, gen});
-    if (fresh) ++neighs_marked;
-  }
-  for (const FdbInfo* f : set_fdbs) {
-    if (auto s = h.ReplaceFdb(*f); !s) return s.error().Context("set " + Describe(*f));
-    ++st.fdbs_set;
-    auto [it, fresh] = k.fdbs.insert_or_assign(f->lladdr, Entry<FdbInfo>{*f, gen});
-    if (fresh) ++fdbs_marked;
-  }
-  // 3. Routes. A new one is added exclusively: replacing would silently take over a
-  // route someone else put there.
-  for (const RouteInfo* r : changed_routes) {
-    if (auto s = h.ReplaceRoute(*r); !s) return s.error().Context("set " + Describe(*r));
-    ++st.routes_set;
-    k.routes[r->dst] = {*r, gen};
-  }
-  for (const RouteInfo* r : new_routes) {
-    if (auto s = h.AddRoute(*r); !s) {
-      if (s.error().IsExists()) *route_clash = true;
-      return s.error().Context("add " + Describe(*r));
+  Sweep(k.routes, routes_marked, gen, &st.routes_deleted, &st.failures,
+        [&](const RouteInfo& r) { return h.DeleteRoute(r); },
+        [](const cni::IpNet& dst) { return dst; });
+  // 2. Peer by peer: neighbour and FDB entry, then the route that relies on them.
+  for (const Todo& t : todo) {
+    const DesiredPeer& p = *t.peer;
+    if (t.neigh) {
+      if (auto s = h.ReplaceNeigh(*p.neigh); !s) {
+        st.failures.push_back(Fail(p, PeerFailureReason::kKernelRefused,
+                                   s.error().Context("set " + Describe(*p.neigh))));
+        continue;
+      }
+      ++st.neighs_set;
+      auto it = k.neighs.try_emplace(p.neigh->dst).first;
+      it->second.info = *p.neigh;
+      Mark(it, gen, &neighs_marked);
+    }
+    if (t.fdb) {
+      if (auto s = h.ReplaceFdb(*p.fdb); !s) {
+        st.failures.push_back(Fail(p, PeerFailureReason::kKernelRefused,
+                                   s.error().Context("set " + Describe(*p.fdb))));
+        continue;
+      }
+      ++st.fdbs_set;
+      auto it = k.fdbs.try_emplace(p.fdb->lladdr).first;
+      it->second.info = *p.fdb;
+      Mark(it, gen, &fdbs_marked);
+    }
+    if (t.route == RouteOp::kKeep) continue;
+    // A new route is added exclusively: replacing would silently take over a route
+    // someone else put there.
+    auto s = t.route == RouteOp::kAdd ? h.AddRoute(p.route) : h.ReplaceRoute(p.route);
+    if (!s) {
+      const bool foreign = t.route == RouteOp::kAdd && s.error().IsExists();
+      st.failures.push_back(
+          foreign ? Fail(p, PeerFailureReason::kForeignRoute,
+                         ForeignRouteError(p.route.dst, "found when adding " + Describe(p.route)))
+                  : Fail(p, PeerFailureReason::kKernelRefused,
+                         s.error().Context((t.route == RouteOp::kAdd ? "add " : "set ") +
+                                           Describe(p.route))));
+      continue;
     }
     ++st.routes_set;
-    k.routes[r->dst] = {*r, gen};
+    auto it = k.routes.try_emplace(p.route.dst).first;
+    it->second.info = p.route;
+    Mark(it, gen, &routes_marked);
   }
-  // 4. FDB entries and neighbours nobody needs any more.
-  if (auto s = Sweep(k.fdbs, fdbs_marked, gen, &st.fdbs_deleted,
-                     [&](const FdbInfo& f) { return h.DeleteFdb(f); });
-      !s) {
-    return s.error();
-  }
-  if (auto s = Sweep(k.neighs, neighs_marked, gen, &st.neighs_deleted,
-                     [&](const NeighInfo& n) { return h.DeleteNeigh(n); });
-      !s) {
-    return s.error();
-  }
+  // 3. FDB entries and neighbours nobody needs any more.
+  Sweep(k.fdbs, fdbs_marked, gen, &st.fdbs_deleted, &st.failures,
+        [&](const FdbInfo& f) { return h.DeleteFdb(f); },
+        [](const std::string&) { return cni::IpNet(); });
+  Sweep(k.neighs, neighs_marked, gen, &st.neighs_deleted, &st.failures,
+        [&](const NeighInfo& n) { return h.DeleteNeigh(n); },
+        [](const cni::IpAddr& a) { return cni::IpNet::Host(a); });
   return st;
 }
 

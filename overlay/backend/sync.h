@@ -1,7 +1,12 @@
 // The diff-and-apply engine both backends share: desired routes / neighbours / FDB
 // entries in, one dump of each kind from the kernel, then only the differences are
 // written, in an order that never leaves a route pointing at a missing neighbour:
-// stale routes out, neighbours and FDB in, routes in, stale FDB and neighbours out.
+// stale routes out, then peer by peer its neighbour, FDB entry and route in, then
+// stale FDB and neighbours out.
+// Peers are isolated: the entries are grouped by peer, and a request that fails
+// records a PeerFailure for that peer, skips the rest of its entries and goes on with
+// the next peer; a stale entry that cannot be removed is reported the same way. Only
+// reading the kernel (a dump failing) is an error of the whole call.
 // DesiredSync adds memory of what was applied, so that a change among thousands of
 // peers costs its own few requests instead of three full dumps.
 #ifndef LINEN_OVERLAY_BACKEND_SYNC_H_
@@ -20,10 +25,21 @@
 
 namespace linen::overlay {
 
+// One peer's entries: written in this order (neighbour, FDB, route), and once one
+// fails the rest are skipped, so its route never points at a neighbour that failed.
+struct DesiredPeer {
+  std::string name;
+  cni::IpNet subnet;
+  cni::nl::RouteInfo route;                 // protocol kLinenRouteProtocol, main table
+  std::optional<cni::nl::NeighInfo> neigh;  // vxlan: on the VTEP device
+  std::optional<cni::nl::FdbInfo> fdb;      // vxlan: on the VTEP device
+};
+
 struct DesiredState {
-  std::vector<cni::nl::RouteInfo> routes;  // protocol kLinenRouteProtocol, main table
-  std::vector<cni::nl::NeighInfo> neighs;  // on the VTEP device
-  std::vector<cni::nl::FdbInfo> fdbs;      // on the VTEP device
+  std::vector<DesiredPeer> peers;
+  // Peers the backend could not even describe (not on link, no VTEP MAC). They are
+  // not wanted, so entries they had are removed, and they are reported as failures.
+  std::vector<PeerFailure> refused;
 };
 
 // What is owned: main-table IPv4 routes with protocol kLinenRouteProtocol whose dst
@@ -34,20 +50,30 @@ struct Scope {
   int vtep_index = 0;
 };
 
+// Errors only when the kernel cannot be read; per-peer problems are in `failures`
+// (starting with want.refused). A route for a peer's subnet that linen does not own
+// fails that peer (foreign_route) before any of its entries is written.
 cni::Result<ReconcileStats> ApplyDesired(cni::nl::Handle& h, const Scope& scope,
                                          const DesiredState& want);
 
-// Every desired entry present and equal; the error (code 101) names the first that
-// is not.
+// Every desired entry present and equal and no refused peer; the error names the
+// first that is not (a refused peer: its own code; a missing entry: code 101).
 cni::Status CheckDesired(cni::nl::Handle& h, const Scope& scope, const DesiredState& want);
 
-// ApplyDesired with a memory. Reconcile reads the kernel and repairs everything (at
-// start, on resync, whenever in doubt); Update diffs `want` against what the last
-// successful Reconcile/Update applied and writes only that difference, reading
-// nothing back. Drift made by someone else in between is repaired by the next
-// Reconcile, not by Update. Update falls back to Reconcile when there is no memory
-// (first call, a different scope, or after any failure), and when a new route would
-// land on an existing one (someone else's route: Reconcile refuses it by name).
+// ApplyDesired with a memory of the owned entries in the kernel. Reconcile reads the
+// kernel and repairs everything (at start, on resync, whenever in doubt); Update
+// diffs `want` against the memory and writes only that difference, reading nothing
+// back. Drift made by someone else in between is repaired by the next Reconcile, not
+// by Update. Update falls back to Reconcile when there is no memory (first call, a
+// different scope, or after a Reconcile could not read the kernel).
+// The memory holds what the kernel has, not what was wanted: a failed request leaves
+// its entry as it was (old value or absent), so a failed peer differs from `want` and
+// the next Update tries it again (its own few requests), and a stale entry that could
+// not be removed stays unmarked and is swept again. A new route is added exclusively:
+// when the kernel already has a route there it is not ours (ours are all in the
+// memory), so that peer fails with foreign_route and nothing is taken over (its
+// neighbour and FDB entry, written just before, stay: nothing routes to them); the
+// next Reconcile describes the route by name.
 // MACs in a DesiredState are lower-case (both backends build them so); Update
 // compares them as given, so one changed peer among 5,000 costs about a millisecond
 // of diffing plus its own requests.
@@ -79,9 +105,7 @@ class DesiredSync {
     std::unordered_map<cni::IpAddr, Entry<cni::nl::NeighInfo>, AddrHash> neighs;
     std::unordered_map<std::string, Entry<cni::nl::FdbInfo>> fdbs;  // by MAC
   };
-  static Known Remember(const Scope& scope, const DesiredState& want);
-  cni::Result<ReconcileStats> ApplyChanges(cni::nl::Handle& h, const DesiredState& want,
-                                           bool* route_clash);
+  ReconcileStats ApplyChanges(cni::nl::Handle& h, const DesiredState& want);
 
   std::optional<Known> known_;
   uint64_t generation_ = 0;

@@ -213,29 +213,32 @@ class VxlanBackend : public Backend {
     }
     DesiredState want;
     auto others = OtherPeers(node_.self, peers);
-    want.routes.reserve(others.size());
-    want.neighs.reserve(others.size());
-    want.fdbs.reserve(others.size());
+    want.peers.reserve(others.size());
     for (const NodeLease* p : others) {
-      if (u && OnLink(*u, p->node_ip)) {
-        want.routes.push_back(HostGwRoute(*p, u->link.index));
+      const bool direct = u && OnLink(*u, p->node_ip);
+      if (!direct && p->vtep_mac.empty()) {
+        want.refused.push_back(
+            {p->name, p->subnet.Masked(), PeerFailureReason::kNoVtepMac,
+             cni::Code::kInvalidNetworkConfig,
+             "peer \"" + p->name + "\" has no VTEP MAC; is it running the vxlan backend?"});
         continue;
       }
-      if (p->vtep_mac.empty()) {
-        return cni::Error(cni::Code::kInvalidNetworkConfig,
-                          "peer \"" + p->name + "\" has no VTEP MAC; is it running the vxlan backend?");
+      DesiredPeer& d = want.peers.emplace_back();
+      d.name = p->name;
+      d.subnet = p->subnet.Masked();
+      if (direct) {
+        d.route = HostGwRoute(*p, u->link.index);
+        continue;
       }
       cni::IpAddr gw = p->subnet.Network();
       std::string mac = Lower(p->vtep_mac);
-      want.neighs.push_back({vtep_index, gw, mac});
-      want.fdbs.push_back({vtep_index, std::move(mac), p->node_ip});
-      cni::nl::RouteInfo r;
-      r.dst = p->subnet.Masked();
-      r.gw = gw;
-      r.oif = vtep_index;
-      r.onlink = true;
-      r.protocol = cni::nl::kLinenRouteProtocol;
-      want.routes.push_back(r);
+      d.neigh = cni::nl::NeighInfo{vtep_index, gw, mac};
+      d.fdb = cni::nl::FdbInfo{vtep_index, std::move(mac), p->node_ip};
+      d.route.dst = d.subnet;
+      d.route.gw = gw;
+      d.route.oif = vtep_index;
+      d.route.onlink = true;
+      d.route.protocol = cni::nl::kLinenRouteProtocol;
     }
     return want;
   }

@@ -29,6 +29,10 @@ cni::Result<NodeNet> SetUpWith(const MetaConf& m, Backend& backend, const Static
   if (!setup) return setup.error();
   auto stats = backend.Reconcile(node.peers);
   if (!stats) return stats.error();
+  // The other peers are programmed, but a static topology names every node the
+  // operator wants reachable, and the plugin has no log or metrics to report a
+  // partial data path: the ADD fails with the first peer's reason.
+  if (auto s = FailuresAsError(stats->failures); !s) return s.error();
   const ClusterConfig& c = node.local.cluster;
   NodeNet net{c.network, node.local.self.subnet, setup->mtu, c.ip_masq};
   SubnetEnv env{net.network, net.subnet, net.mtu, net.ip_masq, BackendName(m.backend),
