@@ -191,7 +191,8 @@ std::string Metrics::RenderPrometheus() const {
   Metric(out, "linend_ready", "gauge",
          "1 while /readyz is 200: subnet leased, subnet.env written, last reconcile complete.",
          ReadyLocked() ? "1" : "0");
-  Metric(out, "linend_peers", "gauge", "Valid peer leases known (linend_peer_failures counts those not programmed).",
+  Metric(out, "linend_peers", "gauge",
+         "Valid peer leases known (linend_peer_failures counts those not programmed).",
          std::to_string(peers_));
   Metric(out, "linend_registry_up", "gauge", "1 when the registry answered the last request.",
          registry_up_ ? "1" : "0");
