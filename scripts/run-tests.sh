@@ -40,7 +40,7 @@ for variant in "${variants[@]}"; do
                  -DLINEN_TESTS_BUILD_EXECUTABLES=OFF) ;;
     *) echo "run-tests.sh: unknown variant $variant" >&2; exit 2 ;;
   esac
-  echo "== $variant build =="
+  echo "== $variant build == (${SECONDS}s into the run)"
   cmake -S . -B "$dir" "${flags[@]}" >/dev/null
   targets=()
   ctest_args=()
@@ -51,7 +51,7 @@ for variant in "${variants[@]}"; do
     mkdir -p "$dir/tsan-reports"
   fi
   cmake --build "$dir" -j"$jobs" "${targets[@]}"
-  echo "== $variant tests =="
+  echo "== $variant tests == (${SECONDS}s into the run)"
   log=$dir/ctest-summary.log
   # TSan reports go to files, so one from a linend child process (whose exit code a
   # test may not see) still fails the run below.
@@ -75,7 +75,7 @@ for variant in "${variants[@]}"; do
     failed=$((failed + f))
   fi
   if [[ $variant == asan ]]; then
-    echo "== fuzzers =="
+    echo "== fuzzers == (${SECONDS}s into the run)"
     FUZZ_BUILD_DIR=$PWD/$dir JOBS=$jobs bash scripts/run-fuzz.sh || status=1
   fi
 done
@@ -85,5 +85,5 @@ if ! diff -u "$host_before" "$host_after"; then
   echo "run-tests.sh: the machine's own network namespace changed during the tests (diff above)" >&2
   status=1
 fi
-echo "tests: $passed passed, $failed failed"
+echo "tests: $passed passed, $failed failed (${SECONDS}s)"
 exit $status
