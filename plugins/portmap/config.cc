@@ -15,19 +15,6 @@ using cni::Error;
 
 Error Invalid(const std::string& msg) { return Error(Code::kInvalidNetworkConfig, msg); }
 
-// A boolean key; libcni accepts "true"/"false" strings in conflists, so do we.
-cni::Status GetBool(const cni::Decoder& d, const char* key, bool* out) {
-  const cni::Decoder v = d[key];
-  if (v.value().is_string()) {
-    const std::string& s = v.value().get_ref<const std::string&>();
-    if (s == "true" || s == "false") {
-      *out = s == "true";
-      return cni::OkStatus();
-    }
-  }
-  return d.Get(key, out);
-}
-
 cni::Result<uint16_t> Port(const cni::Decoder& m, const char* key, const std::string& where) {
   auto v = m.Optional<int64_t>(key);
   if (!v) return v.error();
@@ -82,7 +69,7 @@ cni::Result<PortmapConf> ParsePortmapConf(const cni::NetConf& net, bool with_map
   PortmapConf c;
   c.net = net;
   const cni::Decoder d(net.raw);
-  if (auto s = GetBool(d, "snat", &c.snat); !s) return s.error();
+  if (auto s = cni::GetConfBool(d, "snat", &c.snat); !s) return s.error();
   auto bit = d.Optional<int64_t>("markMasqBit");
   if (!bit) return bit.error();
   if (*bit) {
