@@ -394,6 +394,38 @@ TEST_F(PortmapTest, UdpFlowFollowsTheMappingAcrossDeleteAndReAdd) {
   EXPECT_TRUE(client.AnsweredBy("pod-b"));
 }
 
+// Attachments are map elements, not rules: the rule count stays what
+// one attachment needs, and DEL of one among them removes only its own. portmap never
+// enters the pod, so a prevResult naming an address is all it needs here.
+TEST_F(PortmapTest, RulesStayFixedAsAttachmentsGrow) {
+  const auto rules = [&] { return Node("nft -a list table inet linen_portmap | grep -c \"# handle\"").out; };
+  const auto prev = [](int i) {
+    return R"({"cniVersion":"1.0.0","interfaces":[{"name":"eth0","sandbox":"/x"}],"ips":[{"address":"10.80.)" +
+           std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) + R"(/16","interface":0}]})";
+  };
+  const auto maps = [](int i) {
+    return R"([{"hostPort":)" + std::to_string(20000 + i) + R"(,"containerPort":80}])";
+  };
+  constexpr int kPods = 64;
+  std::string one;
+  for (int i = 0; i < kPods; ++i) {
+    ProcResult r = Exec(linen::test::CniBin("portmap"), "ADD", "/x", "scale" + std::to_string(i),
+                        PortmapConf(maps(i), prev(i)));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    if (i == 0) one = rules();
+  }
+  EXPECT_EQ(rules(), one);
+  EXPECT_EQ(Node("nft list map inet linen_portmap any4 | grep -o \"comment\" | wc -l").out,
+            std::to_string(kPods) + "\n");
+  ProcResult del = Exec(linen::test::CniBin("portmap"), "DEL", "", "scale7", PortmapConf("[]", ""));
+  ASSERT_EQ(del.exit_code, 0) << del.out;
+  const std::string rs = Ruleset();
+  EXPECT_EQ(rs.find("\"scale7/eth0\""), std::string::npos);
+  EXPECT_NE(rs.find("\"scale8/eth0\""), std::string::npos);
+  EXPECT_EQ(Node("nft list map inet linen_portmap any4 | grep -o \"comment\" | wc -l").out,
+            std::to_string(kPods - 1) + "\n");
+}
+
 TEST_F(PortmapTest, ChainedAfterTheReferenceBridge) {
   if (!std::filesystem::exists(kRefBridge)) GTEST_SKIP() << kRefBridge << " not installed";
   Pod a = AddPod("pm-ref", Mappings(), kRefBridge);
