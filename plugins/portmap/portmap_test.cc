@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <string>
@@ -424,6 +425,39 @@ TEST_F(PortmapTest, RulesStayFixedAsAttachmentsGrow) {
   EXPECT_NE(rs.find("\"scale8/eth0\""), std::string::npos);
   EXPECT_EQ(Node("nft list map inet linen_portmap any4 | grep -o \"comment\" | wc -l").out,
             std::to_string(kPods - 1) + "\n");
+}
+
+// As a runtime drives it: cnitool with a bridge + portmap conflist and the
+// capability in CAP_ARGS; DEL comes from cnitool's cached result.
+TEST_F(PortmapTest, CnitoolDrivesTheChainWithCapArgs) {
+  TempDir conf, cache;
+  cni::json bridge = cni::json::parse(BridgeConf());
+  bridge.erase("cniVersion");
+  bridge.erase("name");
+  cni::json list = {{"cniVersion", "1.0.0"},
+                    {"name", "pmnet"},
+                    {"plugins", {bridge, {{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}}}}};
+  std::ofstream(conf.path() + "/10-pmnet.conflist") << list.dump();
+  auto pod = TempNetns::Create("pmp");
+  ASSERT_TRUE(pod) << pod.error().msg();
+  const auto cnitool = [&](const std::string& verb) {
+    return linen::test::Run(
+        {"/usr/sbin/ip", "netns", "exec", node_->name(), linen::test::CniBin("cnitool"),
+         "--cache-dir", cache.path(), verb, "pmnet", pod->path()},
+        {{"NETCONFPATH", conf.path()}, {"CNI_PATH", linen::test::CniBinDir()}, {"CNI_ARGS", ""},
+         {"CNI_IFNAME", ""}, {"CNI_CONTAINERID", ""},
+         {"CAP_ARGS", R"({"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]})"}});
+  };
+  ProcResult add = cnitool("add");
+  ASSERT_EQ(add.exit_code, 0) << add.out << add.err;
+  {
+    PodServer server(*pod, "pod-cnitool");
+    EXPECT_EQ(TcpGet(*client_, kNodeIp, 8080), "pod-cnitool");
+  }
+  EXPECT_EQ(cnitool("check").exit_code, 0);
+  ProcResult del = cnitool("del");
+  ASSERT_EQ(del.exit_code, 0) << del.out << del.err;
+  EXPECT_EQ(Ruleset().find("/eth0\""), std::string::npos) << Ruleset();
 }
 
 TEST_F(PortmapTest, ChainedAfterTheReferenceBridge) {
