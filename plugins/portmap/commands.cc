@@ -27,7 +27,7 @@ struct Found {
   nft::Elem elem;
 };
 
-// Every element of the table whose owner `keep` rejects. A missing table is empty.
+// Every element of the table whose owner comment `pick` accepts. A missing table is empty.
 cni::Result<std::vector<Found>> ElemsWhere(nft::Socket& sock,
                                            const std::function<bool(const std::string&)>& pick) {
   std::vector<Found> out;
