@@ -10,13 +10,15 @@
 #                     [--overlay-seq N] [--overlay-par N]
 #                     [--density-pods N] [--density-ref-pods N]
 #                     [--conn-few N] [--conn-many N] [--conn-seconds S] [--conn-rounds N]
-#                     [--skip cni|vxlan|iperf|overlay|density|connrate ...]
+#                     [--portmap-pods N] [--portmap-existing N]
+#                     [--skip cni|vxlan|iperf|overlay|density|connrate|portmap ...]
 #
 # Modes: cni (bridge + host-local latency, parallel, RSS), vxlan (backend scale),
 # iperf (pod-to-pod throughput), overlay (host-gw/vxlan meta-plugins, agent and static,
 # vs linen's bridge alone vs flannel's reference chain), density (1,000 pods on one
 # node, first vs last 100), connrate (new TCP connections/s from a pod through
-# masquerade with 10 and with 1,000 pods on the node).
+# masquerade with 10 and with 1,000 pods on the node), portmap (bridge + portmap with a
+# hostPort per pod, and portmap ADD with 200 mappings already on the node).
 # --quick: small counts (a few minutes, for trying things out); figures are noisy then.
 # Exit status: non-zero if a benchmark failed to run or counted a leak, duplicate
 # IP or failed operation. Missed performance targets are reported, not fatal.
@@ -28,12 +30,15 @@ build="$root/build-bench"
 seq=200 par=100 rss=5 peers=5000 reps=20 iperf_seconds=3 iperf_rounds=5 do_build=1
 skip="" store_root=/dev/shm
 ov_seq=100 ov_par=100 dn_pods=1000 dn_ref_pods="" cr_few=10 cr_many=1000 cr_seconds=2 cr_rounds=5
+pm_pods=50 pm_existing=200
 while (($#)); do
   case "$1" in
     --quick)
       seq=30 par=20 rss=2 peers=1000 reps=5 iperf_seconds=1 iperf_rounds=1
-      ov_seq=20 ov_par=20 dn_pods=200 cr_many=200 cr_seconds=1 cr_rounds=2
+      ov_seq=20 ov_par=20 dn_pods=200 cr_many=200 cr_seconds=1 cr_rounds=2 pm_pods=10
       shift ;;
+    --portmap-pods) pm_pods=$2; shift 2 ;;
+    --portmap-existing) pm_existing=$2; shift 2 ;;
     --overlay-seq) ov_seq=$2; shift 2 ;;
     --overlay-par) ov_par=$2; shift 2 ;;
     --density-pods) dn_pods=$2; shift 2 ;;
@@ -57,7 +62,7 @@ done
 
 if ((do_build)); then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$build" --target linen_bench bridge host-local -j2
+  cmake --build "$build" --target linen_bench bridge host-local portmap -j2
   # The overlay plugins are only needed for iperf and overlay; a broken one skips those.
   if ! cmake --build "$build" --target host-gw vxlan -j2; then
     echo "run.sh: host-gw/vxlan did not build; skipping iperf and overlay" >&2
@@ -111,6 +116,10 @@ if ! skipped connrate; then
   "$bin" --out "$out" connrate --linen "$ours" --few "$cr_few" --many "$cr_many" \
     --seconds "$cr_seconds" --rounds "$cr_rounds" --store-root "$store_root" \
     | tee -a "$report" || status=1
+fi
+if ! skipped portmap; then
+  "$bin" --out "$out" portmap --impl "ref=$ref" --impl "linen=$ours" --pods "$pm_pods" \
+    --existing "$pm_existing" --store-root "$store_root" | tee -a "$report" || status=1
 fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$report"
 

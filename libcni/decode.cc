@@ -58,4 +58,16 @@ Result<int64_t> Decoder::Integer(int64_t min, int64_t max) const {
   return *v;
 }
 
+Status GetConfBool(const Decoder& d, std::string_view key, bool* out) {
+  const Decoder v = d[key];
+  if (v.value().is_string()) {
+    const std::string& s = v.value().get_ref<const std::string&>();
+    if (s == "true" || s == "false") {
+      *out = s == "true";
+      return OkStatus();
+    }
+  }
+  return d.Get(key, out);
+}
+
 }  // namespace cni

@@ -64,6 +64,10 @@ class Decoder {
   std::string path_;
 };
 
+// A boolean member of a plugin config, leaving *out as it was when not set. libcni
+// (Go) accepts "true"/"false" strings for booleans in conflists, so does this.
+Status GetConfBool(const Decoder& d, std::string_view key, bool* out);
+
 template <typename T>
 Result<T> Decoder::As() const {
   if constexpr (std::is_same_v<T, std::string>) {

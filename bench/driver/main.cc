@@ -7,6 +7,8 @@
 //                        [--ref-pods N] [--bucket N]
 //   linen_bench connrate --linen <build>/cni-bin [--few N] [--many N] [--seconds S]
 //                        [--rounds N]
+//   linen_bench portmap  --impl ref=/usr/lib/cni --impl linen=<build>/cni-bin [--pods N]
+//                        [--existing N]
 // Exit status: 0 when every measured run succeeded with no leak and no duplicate,
 // 1 when a count is bad, 2 when the harness could not set up.
 #include <sys/resource.h>
@@ -18,6 +20,7 @@
 #include "bench/driver/connrate_bench.h"
 #include "bench/driver/density_bench.h"
 #include "bench/driver/overlay_bench.h"
+#include "bench/driver/portmap_bench.h"
 #include "bench/driver/proc.h"
 #include "bench/driver/stats.h"
 #include "bench/driver/vxlan_bench.h"
@@ -94,6 +97,14 @@ int main(int argc, char** argv) {
   r->add_option("--rounds", cr.rounds, "rounds per node, alternating (medians compared)");
   r->add_option("--store-root", cr.store_root, "directory the host-local store is made in");
 
+  linen::bench::PortmapBenchOptions pm;
+  std::vector<std::string> pm_impls;
+  auto* m = app.add_subcommand("portmap", "bridge + portmap (a hostPort per pod) ADD/DEL latency");
+  m->add_option("--impl", pm_impls, "label=CNI_PATH dir with bridge, host-local, portmap")->required();
+  m->add_option("--pods", pm.pods, "pods per implementation (each: bridge + portmap)");
+  m->add_option("--existing", pm.existing, "mappings on the node before the loaded ADDs");
+  m->add_option("--store-root", pm.store_root, "directory the host-local stores are made in");
+
   CLI11_PARSE(app, argc, argv);
   linen::bench::InstallInterruptHandlers();
 
@@ -123,6 +134,10 @@ int main(int argc, char** argv) {
   } else if (r->parsed()) {
     ok = linen::bench::RunConnRateBench(cr, report);
     report.Flush("connrate: new TCP connections/s from a pod through masquerade");
+  } else if (m->parsed()) {
+    if (!ParseImpls(pm_impls, &pm.impls)) return 2;
+    ok = linen::bench::RunPortmapBench(pm, report);
+    report.Flush("portmap: bridge + portmap, one hostPort per pod");
   }
   if (linen::bench::Interrupted()) {
     std::fprintf(stderr, "linen_bench: interrupted; its namespaces and files are removed\n");

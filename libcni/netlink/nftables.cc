@@ -5,6 +5,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -158,7 +159,9 @@ Elem ParseElem(std::string_view attrs) {
   Elem out;
   Attrs key = Sub(e, NFTA_SET_ELEM_KEY);
   if (auto it = key.find(NFTA_DATA_VALUE); it != key.end()) out.key = std::string(it->second);
-  Attrs verdict = Sub(Sub(e, NFTA_SET_ELEM_DATA), NFTA_DATA_VERDICT);
+  Attrs data = Sub(e, NFTA_SET_ELEM_DATA);
+  if (auto it = data.find(NFTA_DATA_VALUE); it != data.end()) out.data = std::string(it->second);
+  Attrs verdict = Sub(data, NFTA_DATA_VERDICT);
   out.jump_chain = StrAttr(verdict, NFTA_VERDICT_CHAIN);
   out.comment = UdataComment(e, NFTA_SET_ELEM_USERDATA);
   return out;
@@ -184,9 +187,9 @@ std::string Obj(Family f, const std::string& table, const std::string& name = ""
 
 // ---- Rule -------------------------------------------------------------------
 
-void Rule::Payload(uint32_t base, uint32_t offset, uint32_t len) {
+void Rule::Payload(uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg) {
   Expr(exprs_, "payload", [&] {
-    U32(exprs_, NFTA_PAYLOAD_DREG, kReg1);
+    U32(exprs_, NFTA_PAYLOAD_DREG, dreg);
     U32(exprs_, NFTA_PAYLOAD_BASE, base);
     U32(exprs_, NFTA_PAYLOAD_OFFSET, offset);
     U32(exprs_, NFTA_PAYLOAD_LEN, len);
@@ -288,6 +291,88 @@ Rule& Rule::EtherSaddrNot(const std::string& mac) {
   }
   Payload(NFT_PAYLOAD_LL_HEADER, 6, 6);
   Cmp(NFT_CMP_NEQ, bytes->data(), bytes->size());
+  return *this;
+}
+
+// nft numbers a register slot (4 bytes from the start of register 1) with the
+// 16-byte register's number when it starts one, else with its 32-bit number.
+static uint32_t SlotReg(uint32_t slot) {
+  return slot % 4 == 0 ? NFT_REG_1 + slot / 4 : NFT_REG32_00 + slot;
+}
+
+uint32_t Rule::LoadConcat(const std::vector<Field>& key) {
+  uint32_t slot = 0;
+  for (Field f : key) {
+    const uint32_t reg = SlotReg(slot);
+    uint32_t len = 0;
+    switch (f) {
+      case Field::kSaddr4:
+      case Field::kDaddr4:
+        len = 4;
+        Payload(NFT_PAYLOAD_NETWORK_HEADER, AddrOffset(true, f == Field::kSaddr4), len, reg);
+        break;
+      case Field::kSaddr6:
+      case Field::kDaddr6:
+        len = 16;
+        Payload(NFT_PAYLOAD_NETWORK_HEADER, AddrOffset(false, f == Field::kSaddr6), len, reg);
+        break;
+      case Field::kL4Proto:
+        len = 1;
+        Expr(exprs_, "meta", [&] {
+          U32(exprs_, NFTA_META_DREG, reg);
+          U32(exprs_, NFTA_META_KEY, NFT_META_L4PROTO);
+        });
+        break;
+      case Field::kThDport:
+        len = 2;
+        Payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, len, reg);
+        break;
+    }
+    slot += (len + 3) / 4;
+  }
+  return slot;
+}
+
+Rule& Rule::InSet(const std::vector<Field>& key, const std::string& set) {
+  LoadConcat(key);
+  Lookup(set, false);
+  return *this;
+}
+
+Rule& Rule::DnatMap(bool v4, const std::vector<Field>& key, const std::string& map) {
+  LoadConcat(key);
+  Expr(exprs_, "lookup", [&] {
+    Str(exprs_, NFTA_LOOKUP_SET, map);
+    U32(exprs_, NFTA_LOOKUP_SREG, kReg1);
+    U32(exprs_, NFTA_LOOKUP_DREG, kReg1);
+  });
+  // The value is address . port: the port sits in the slot after the address.
+  const uint32_t port_reg = SlotReg(v4 ? 1 : 4);
+  Expr(exprs_, "nat", [&] {
+    U32(exprs_, NFTA_NAT_TYPE, NFT_NAT_DNAT);
+    U32(exprs_, NFTA_NAT_FAMILY, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+    U32(exprs_, NFTA_NAT_REG_ADDR_MIN, kReg1);
+    U32(exprs_, NFTA_NAT_REG_PROTO_MIN, port_reg);
+  });
+  return *this;
+}
+
+Rule& Rule::FibDaddrLocal() {
+  Expr(exprs_, "fib", [&] {
+    U32(exprs_, NFTA_FIB_DREG, kReg1);
+    U32(exprs_, NFTA_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+    U32(exprs_, NFTA_FIB_FLAGS, NFTA_FIB_F_DADDR);
+  });
+  const uint32_t local = RTN_LOCAL;  // host order, as the fib expression stores it
+  Cmp(NFT_CMP_EQ, &local, sizeof local);
+  return *this;
+}
+
+Rule& Rule::Jump(const std::string& chain) {
+  Expr(exprs_, "immediate", [&] {
+    U32(exprs_, NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT);
+    JumpVerdict(exprs_, NFTA_IMMEDIATE_DATA, NFT_JUMP, chain);
+  });
   return *this;
 }
 
@@ -398,10 +483,16 @@ void Batch::AddSet(Family f, const std::string& table, const SetSpec& set, bool 
   Begin(NFT_MSG_NEWSET, NLM_F_CREATE | (exclusive ? NLM_F_EXCL : 0), f);
   Str(buf_, NFTA_SET_TABLE, table);
   Str(buf_, NFTA_SET_NAME, set.name);
-  U32(buf_, NFTA_SET_FLAGS, set.verdict_map ? NFT_SET_MAP : 0);
+  const bool map = set.verdict_map || set.data_len > 0;
+  U32(buf_, NFTA_SET_FLAGS, map ? NFT_SET_MAP : 0);
   U32(buf_, NFTA_SET_KEY_TYPE, set.key_type);
   U32(buf_, NFTA_SET_KEY_LEN, set.key_len);
-  if (set.verdict_map) U32(buf_, NFTA_SET_DATA_TYPE, NFT_DATA_VERDICT);
+  if (set.verdict_map) {
+    U32(buf_, NFTA_SET_DATA_TYPE, NFT_DATA_VERDICT);
+  } else if (set.data_len > 0) {
+    U32(buf_, NFTA_SET_DATA_TYPE, set.data_type);
+    U32(buf_, NFTA_SET_DATA_LEN, set.data_len);
+  }
   U32(buf_, NFTA_SET_ID, static_cast<uint32_t>(commands_));
   End();
   what_.push_back("add set " + Obj(f, table, set.name));
@@ -431,6 +522,7 @@ void Batch::AddElems(Family f, const std::string& table, const std::string& set,
     size_t el = Nest(buf_, NFTA_LIST_ELEM);
     Data(buf_, NFTA_SET_ELEM_KEY, e.key.data(), e.key.size());
     if (!e.jump_chain.empty()) JumpVerdict(buf_, NFTA_SET_ELEM_DATA, NFT_JUMP, e.jump_chain);
+    if (!e.data.empty()) Data(buf_, NFTA_SET_ELEM_DATA, e.data.data(), e.data.size());
     if (!e.comment.empty()) Comment(buf_, NFTA_SET_ELEM_USERDATA, e.comment);
     Close(buf_, el);
   }
@@ -754,5 +846,27 @@ std::string IfnameKey(const std::string& name) {
   k.resize(kIfnameLen, '\0');
   return k;
 }
+
+uint32_t ConcatType(const std::vector<uint32_t>& types) {
+  uint32_t t = 0;
+  for (uint32_t part : types) t = (t << 6) | part;  // nft's TYPE_BITS
+  return t;
+}
+
+std::string ConcatKey(const std::vector<std::string>& parts) {
+  std::string k;
+  for (const std::string& p : parts) {
+    k += p;
+    k.resize((k.size() + 3) / 4 * 4, '\0');
+  }
+  return k;
+}
+
+std::string PortKey(uint16_t port) {
+  const uint16_t be = htons(port);
+  return std::string(reinterpret_cast<const char*>(&be), sizeof be);
+}
+
+std::string ProtoKey(uint8_t proto) { return std::string(1, static_cast<char>(proto)); }
 
 }  // namespace cni::nft

@@ -30,6 +30,8 @@ enum class Family : uint8_t { kInet = 1, kIp = 2, kBridge = 7, kIp6 = 10 };
 inline constexpr uint32_t kTypeIpv4Addr = 7;
 inline constexpr uint32_t kTypeIpv6Addr = 8;
 inline constexpr uint32_t kTypeIfname = 41;
+inline constexpr uint32_t kTypeInetProto = 12;    // meta l4proto: 1 byte
+inline constexpr uint32_t kTypeInetService = 13;  // a port: 2 bytes, network order
 inline constexpr size_t kIfnameLen = 16;  // IFNAMSIZ: meta iifname loads this many bytes
 
 struct Hook {
@@ -39,18 +41,31 @@ struct Hook {
 };
 
 // A hash set or, with `verdict_map`, a map from key to verdict (`vmap`).
+// nft's type number of a concatenation `a . b . c` (each part 6 bits), and the
+// byte length nft gives it: every part padded to a 4-byte register slot.
+uint32_t ConcatType(const std::vector<uint32_t>& types);
+
+// A hash set or, with `verdict_map`, a map from key to verdict (`vmap`), or, with
+// `data_len`, a map from key to a value (`: ipv4_addr . inet_service`).
 struct SetSpec {
   std::string name;
-  uint32_t key_type = 0;  // kType*
-  uint32_t key_len = 0;   // bytes
+  uint32_t key_type = 0;  // kType* or ConcatType(...)
+  uint32_t key_len = 0;   // bytes (concatenations: parts padded to 4)
   bool verdict_map = false;
+  uint32_t data_type = 0;  // value maps only
+  uint32_t data_len = 0;   // value maps only; 0 = not a value map
 };
 
 struct Elem {
-  std::string key;         // raw key bytes (an address, an ifname padded to 16)
+  std::string key;         // raw key bytes (an address, an ifname padded to 16, ConcatKey)
   std::string jump_chain;  // verdict maps: `jump <chain>`
   std::string comment;     // "" = none
+  std::string data;        // value maps: raw value bytes (ConcatKey of the parts)
 };
+
+// What a rule can load into registers for a set lookup or a map: the parts of a
+// concatenated key, in order.
+enum class Field { kSaddr4, kDaddr4, kSaddr6, kDaddr6, kL4Proto, kThDport };
 
 // The expressions of one rule, in order. Registers: everything loads into and
 // compares from register 1 (NFT_REG_1), as nft does for simple matches.
@@ -69,17 +84,27 @@ class Rule {
   Rule& IifnameVmap(const std::string& set);
   // ether saddr != mac ("aa:bb:cc:dd:ee:ff"); malformed text fails the batch.
   Rule& EtherSaddrNot(const std::string& mac);
+  // `a . b . c @set`: the fields, loaded as nft loads a concatenation (each part
+  // in the next free 4-byte register slot), looked up in a plain set.
+  Rule& InSet(const std::vector<Field>& key, const std::string& set);
+  // `dnat ip[6] to a . b . c map @map`: the map's value is address . port.
+  Rule& DnatMap(bool v4, const std::vector<Field>& key, const std::string& map);
+  // fib daddr type local
+  Rule& FibDaddrLocal();
   Rule& Counter();
   Rule& Masquerade();
   Rule& Drop();
+  Rule& Jump(const std::string& chain);
 
   const std::string& exprs() const { return exprs_; }
 
  private:
   friend class Batch;
-  void Payload(uint32_t base, uint32_t offset, uint32_t len);
+  void Payload(uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg = 1);
   void Cmp(uint32_t op, const void* data, size_t len);
   void Lookup(const std::string& set, bool vmap);
+  // Loads `key` from register 1 on; returns the slots used.
+  uint32_t LoadConcat(const std::vector<Field>& key);
   void AddrMatch(bool saddr, const IpNet& net, uint32_t op);
   std::string exprs_;  // NFTA_LIST_ELEM attributes, ready to nest
   std::string error_;  // set by a builder step that got bad input
@@ -174,6 +199,11 @@ class Socket {
 // Key bytes for an address or a padded interface name.
 std::string AddrKey(const IpAddr& a);
 std::string IfnameKey(const std::string& name);
+// A concatenated key or value: each part padded with zeros to a multiple of 4.
+std::string ConcatKey(const std::vector<std::string>& parts);
+// A port (network order, 2 bytes) and an L4 protocol number (1 byte), as parts.
+std::string PortKey(uint16_t port);
+std::string ProtoKey(uint8_t proto);
 
 }  // namespace cni::nft
 

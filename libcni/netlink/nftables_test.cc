@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <optional>
+#include <regex>
 
 #include <gtest/gtest.h>
 
@@ -43,6 +44,13 @@ class NftablesTest : public ::testing::Test {
 };
 
 IpAddr Ip(const char* s) { return *IpAddr::Parse(s); }
+
+// `--debug=netlink` heads each rule with its handle (and the previous one's); those
+// count objects in creation order, which is not the bytecode.
+std::string WithoutHandles(const std::string& s) {
+  return std::regex_replace(s, std::regex(R"(^(inet \S+ \S+)( \d+)+$)", std::regex::multiline),
+                            "$1");
+}
 IpNet Net(const char* s) { return *IpNet::Parse(s); }
 
 Rule PodRule() {
@@ -141,6 +149,72 @@ TEST_F(NftablesTest, RuleBytecodeIsExactlyNfts) {
             0);
   // Counters differ only in what they counted (nothing, both).
   EXPECT_EQ(ours, Nft("--debug=netlink list ruleset"));
+}
+
+// The portmap table: concatenated keys, value maps, DNAT from a map, fib, jump,
+// and elements with values and comments — bytecode and listing both nft's.
+TEST_F(NftablesTest, ConcatMapsDnatAndFibAreExactlyNfts) {
+  const std::string t = "pm";
+  const Family f = Family::kInet;
+  Batch b;
+  b.AddTable(f, t);
+  const uint32_t proto_port = ConcatType({kTypeInetProto, kTypeInetService});
+  b.AddSet(f, t, {"h4", ConcatType({kTypeIpv4Addr, kTypeInetProto, kTypeInetService}), 12, false,
+                  ConcatType({kTypeIpv4Addr, kTypeInetService}), 8});
+  b.AddSet(f, t, {"a6", proto_port, 8, false, ConcatType({kTypeIpv6Addr, kTypeInetService}), 20});
+  b.AddSet(f, t, {"hp4", ConcatType({kTypeIpv4Addr, kTypeIpv4Addr}), 8});
+  b.AddChain(f, t, "ports", std::nullopt, "");
+  Rule d4;
+  d4.NfProto(true).DnatMap(true, {Field::kDaddr4, Field::kL4Proto, Field::kThDport}, "h4");
+  b.AddRule(f, t, "ports", d4, "");
+  Rule d6;
+  d6.NfProto(false).DnatMap(false, {Field::kL4Proto, Field::kThDport}, "a6");
+  b.AddRule(f, t, "ports", d6, "");
+  b.AddChain(f, t, "pre", Hook{NF_INET_PRE_ROUTING, -100, "nat"}, "");
+  Rule pre;
+  pre.FibDaddrLocal().Jump("ports");
+  b.AddRule(f, t, "pre", pre, "");
+  b.AddChain(f, t, "post", Hook{NF_INET_POST_ROUTING, 100, "nat"}, "");
+  Rule hp;
+  hp.NfProto(true).InSet({Field::kSaddr4, Field::kDaddr4}, "hp4").Masquerade();
+  b.AddRule(f, t, "post", hp, "");
+  const std::string pod = AddrKey(Ip("10.77.0.2"));
+  b.AddElems(f, t, "h4",
+             {{ConcatKey({AddrKey(Ip("10.0.0.1")), ProtoKey(6), PortKey(8080)}), "", "c1 eth0",
+               ConcatKey({pod, PortKey(80)})}});
+  b.AddElems(f, t, "a6",
+             {{ConcatKey({ProtoKey(17), PortKey(53)}), "", "c1 eth0",
+               ConcatKey({AddrKey(Ip("fd00::2")), PortKey(5353)})}});
+  b.AddElems(f, t, "hp4", {{ConcatKey({pod, pod}), "", "c1 eth0"}});
+  ASSERT_TRUE(sock_->Commit(b, "portmap").ok());
+  const std::string ours = Nft("--debug=netlink list ruleset");
+  const std::string ours_text = Nft("list ruleset");
+  EXPECT_NE(ours_text.find("10.0.0.1 . tcp . 8080 comment \"c1 eth0\" : 10.77.0.2 . 80"),
+            std::string::npos) << ours_text;
+  auto elems = sock_->ListElems(f, t, "a6");
+  ASSERT_TRUE(elems.ok()) << elems.error().msg();
+  ASSERT_EQ(elems->size(), 1u);
+  EXPECT_EQ(elems->front().data, ConcatKey({AddrKey(Ip("fd00::2")), PortKey(5353)}));
+  EXPECT_EQ(elems->front().comment, "c1 eth0");
+  ASSERT_EQ(Nft("flush ruleset"), "");
+  ASSERT_EQ(NftScript(
+                "table inet pm {\n"
+                " map h4 { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }\n"
+                " map a6 { type inet_proto . inet_service : ipv6_addr . inet_service; }\n"
+                " set hp4 { type ipv4_addr . ipv4_addr; }\n"
+                " chain ports {\n"
+                "  meta nfproto ipv4 dnat ip to ip daddr . meta l4proto . th dport map @h4\n"
+                "  meta nfproto ipv6 dnat ip6 to meta l4proto . th dport map @a6\n }\n"
+                " chain pre { type nat hook prerouting priority dstnat;\n"
+                "  fib daddr type local jump ports\n }\n"
+                " chain post { type nat hook postrouting priority srcnat;\n"
+                "  ip saddr . ip daddr @hp4 masquerade\n }\n}\n"
+                "add element inet pm h4 { 10.0.0.1 . tcp . 8080 comment \"c1 eth0\" : 10.77.0.2 . 80 }\n"
+                "add element inet pm a6 { udp . 53 comment \"c1 eth0\" : fd00::2 . 5353 }\n"
+                "add element inet pm hp4 { 10.77.0.2 . 10.77.0.2 comment \"c1 eth0\" }\n"),
+            0);
+  EXPECT_EQ(WithoutHandles(ours), WithoutHandles(Nft("--debug=netlink list ruleset")));
+  EXPECT_EQ(ours_text, Nft("list ruleset"));
 }
 
 TEST_F(NftablesTest, ErrorsNameTheCommandAndCarryTheCause) {

@@ -14,20 +14,6 @@ using cni::Error;
 
 Error Invalid(const std::string& msg) { return Error(Code::kInvalidNetworkConfig, msg); }
 
-// A boolean key; libcni accepts "true"/"false" strings for booleans in conflists, so
-// do we.
-cni::Status GetBool(const cni::Decoder& d, const char* key, bool* out) {
-  const cni::Decoder v = d[key];
-  if (v.value().is_string()) {
-    const std::string& s = v.value().get_ref<const std::string&>();
-    if (s == "true" || s == "false") {
-      *out = s == "true";
-      return cni::OkStatus();
-    }
-  }
-  return d.Get(key, out);
-}
-
 // vlanTrunk: [{"id":N} | {"minID":A,"maxID":B}], each VID 1..4094.
 cni::Status ParseTrunk(const cni::Decoder& trunk, BridgeConf* c) {
   if (!trunk.IsSet()) return cni::OkStatus();
@@ -94,7 +80,7 @@ cni::Result<BridgeConf> ParseBridgeConf(const cni::NetConf& net, const std::stri
                           {"portIsolation", &c.port_isolation}};
   for (auto [key, dst] : bools) {
     if (!s) return s.error();
-    s = GetBool(raw, key, dst);
+    s = cni::GetConfBool(raw, key, dst);
   }
   if (!s) return s.error();
   if (s = raw.Get("ipMasqBackend", &backend); !s) return s.error();

@@ -19,7 +19,8 @@ namespace {
 using nlohmann::json;
 using Env = std::map<std::string, std::string>;
 
-const std::set<std::string> kAll = {"bridge", "host-local", "loopback", "host-gw", "vxlan"};
+const std::set<std::string> kAll = {"bridge", "host-local", "loopback", "host-gw", "vxlan",
+                                    "portmap"};
 // Plugins that open CNI_NETNS (host-local, like the reference, never looks at it).
 const std::set<std::string> kNetnsUsers = {"bridge", "loopback", "host-gw", "vxlan"};
 const std::set<std::string> kIpam = {"bridge", "host-local"};
@@ -208,6 +209,49 @@ std::vector<Case> Cases() {
                  (*j)["ipam"]["ranges"] = {{{{"subnet", "10.77.0.0/33"}}}};
                }),
                {7}});
+  // portmap: the portMappings capability and the reference's keys.
+  const std::set<std::string> kPortmap = {"portmap"};
+  auto Mapping = [](std::string key, json value) {
+    return Conf([=](const Node&, json* j) { (*j)["runtimeConfig"]["portMappings"][1][key] = value; });
+  };
+  c.push_back({"PortMappingsIsObject", kPortmap,
+               Conf([](const Node&, json* j) { (*j)["runtimeConfig"]["portMappings"] = json::object(); }),
+               {6}});
+  c.push_back({"PortMappingIsNumber", kPortmap,
+               Conf([](const Node&, json* j) { (*j)["runtimeConfig"]["portMappings"][1] = 5; }), {6}});
+  c.push_back({"HostPortZero", kPortmap, Mapping("hostPort", 0), {7}});
+  c.push_back({"HostPortTooBig", kPortmap, Mapping("hostPort", 65536), {7}});
+  c.push_back({"HostPortNegative", kPortmap, Mapping("hostPort", -80), {7}});
+  c.push_back({"HostPortIsString", kPortmap, Mapping("hostPort", "80"), {6}});
+  c.push_back({"HostPortIsFloat", kPortmap, Mapping("hostPort", 80.5), {6}});
+  c.push_back({"HostPortMissing", kPortmap, Mapping("hostPort", nullptr), {7}});
+  c.push_back({"ContainerPortTooBig", kPortmap, Mapping("containerPort", 70000), {7}});
+  c.push_back({"ContainerPortIsBool", kPortmap, Mapping("containerPort", true), {6}});
+  c.push_back({"ProtocolUnknown", kPortmap, Mapping("protocol", "icmp"), {7}});
+  c.push_back({"ProtocolIsNumber", kPortmap, Mapping("protocol", 17), {6}});
+  c.push_back({"HostIpInvalid", kPortmap, Mapping("hostIP", "10.0.0.256"), {7}});
+  c.push_back({"HostIpIsList", kPortmap, Mapping("hostIP", json::array()), {6}});
+  c.push_back({"SameHostPortTwice", kPortmap,
+               Conf([](const Node&, json* j) {
+                 (*j)["runtimeConfig"]["portMappings"][1] = (*j)["runtimeConfig"]["portMappings"][0];
+                 (*j)["runtimeConfig"]["portMappings"][1]["containerPort"] = 81;
+               }),
+               {7}});
+  c.push_back({"SnatIsNumber", kPortmap, Conf([](const Node&, json* j) { (*j)["snat"] = 1; }), {6}});
+  c.push_back({"MarkMasqBitOutOfRange", kPortmap,
+               Conf([](const Node&, json* j) { (*j)["markMasqBit"] = 32; }), {7}});
+  c.push_back({"MarkMasqBitWithExternalChain", kPortmap,
+               Conf([](const Node&, json* j) {
+                 (*j)["markMasqBit"] = 13;
+                 (*j)["externalSetMarkChain"] = "KUBE-MARK-MASQ";
+               }),
+               {7}});
+  c.push_back({"ConditionsV4Given", kPortmap,
+               Conf([](const Node&, json* j) { (*j)["conditionsV4"] = {"-s", "10.0.0.0/8"}; }), {7}});
+  c.push_back({"ConditionsV6IsString", kPortmap,
+               Conf([](const Node&, json* j) { (*j)["conditionsV6"] = "x"; }), {6}});
+  c.push_back({"BackendUnknown", kPortmap, Conf([](const Node&, json* j) { (*j)["backend"] = "bpf"; }), {7}});
+  c.push_back({"NoPrevResult", kPortmap, Conf([](const Node&, json* j) { j->erase("prevResult"); }), {7}});
   c.push_back({"TopologyIsNumber", kOverlay, Conf([](const Node&, json* j) { (*j)["topology"] = 5; }), {6}});
   c.push_back({"NodeNameUnknown", kOverlay,
                Conf([](const Node&, json* j) { (*j)["nodeName"] = "nodeX"; }), {7}});

@@ -87,7 +87,7 @@ std::string NormaliseSection(const std::string& text) {
 
 const std::vector<std::string>& AllPlugins() {
   static const std::vector<std::string> kAll = {"bridge", "host-local", "loopback", "host-gw",
-                                                "vxlan"};
+                                                "vxlan", "portmap"};
   return kAll;
 }
 
@@ -143,6 +143,16 @@ nlohmann::json Node::Config() const {
             {"ipam", ipam}};
   }
   if (plugin_ == "loopback") return {{"cniVersion", "1.0.0"}, {"name", "hnet"}, {"type", plugin_}};
+  if (plugin_ == "portmap") {
+    // Chained after a network plugin that gave the container 10.77.0.5.
+    json prev = {{"cniVersion", "1.0.0"},
+                 {"interfaces", json::array({{{"name", "eth0"}, {"sandbox", ctr_path()}}})},
+                 {"ips", json::array({{{"address", "10.77.0.5/24"}, {"interface", 0}}})}};
+    json maps = json::array({{{"hostPort", 8080}, {"containerPort", 80}, {"protocol", "tcp"}},
+                             {{"hostPort", 5353}, {"containerPort", 53}, {"protocol", "udp"}}});
+    return {{"cniVersion", "1.0.0"}, {"name", "hnet"}, {"type", plugin_},
+            {"runtimeConfig", {{"portMappings", maps}}}, {"prevResult", prev}};
+  }
   json topo = {{"network", "10.78.0.0/16"},
                {"subnetLen", 24},
                {"ipMasq", true},

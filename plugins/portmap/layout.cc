@@ -1,0 +1,194 @@
+#include "plugins/portmap/layout.h"
+
+#include <arpa/inet.h>
+#include <linux/netfilter.h>
+#include <netinet/in.h>
+
+#include <cstring>
+#include <set>
+
+#include "libcni/sha512.h"
+
+namespace portmap {
+namespace {
+
+namespace nft = cni::nft;
+using nft::Field;
+
+constexpr size_t kCommentMax = 127;  // nft's limit less the NUL
+constexpr int32_t kDstNat = -100;    // NF_IP_PRI_NAT_DST, nft's "dstnat"
+constexpr int32_t kSrcNat = 100;     // NF_IP_PRI_NAT_SRC, "srcnat"
+
+std::string ProtoName(uint8_t p) {
+  switch (p) {
+    case IPPROTO_TCP: return "tcp";
+    case IPPROTO_UDP: return "udp";
+    case IPPROTO_SCTP: return "sctp";
+  }
+  return std::to_string(p);
+}
+
+bool IsV4Set(const std::string& set) { return set == kHostIp4 || set == kAny4; }
+bool IsHostIpSet(const std::string& set) { return set == kHostIp4 || set == kHostIp6; }
+bool IsMap(const std::string& set) { return set != kHairpin4 && set != kHairpin6; }
+
+struct KeyParts {
+  std::optional<cni::IpAddr> host_ip;
+  uint8_t proto = 0;
+  uint16_t port = 0;
+};
+
+std::optional<KeyParts> ParseKey(const std::string& set, const std::string& key) {
+  if (!IsMap(set)) return std::nullopt;
+  const bool v4 = IsV4Set(set);
+  const size_t addr_len = IsHostIpSet(set) ? (v4 ? 4 : 16) : 0;
+  if (key.size() != addr_len + 8) return std::nullopt;
+  KeyParts k;
+  if (addr_len > 0) {
+    k.host_ip = cni::IpAddr::FromBytes(v4 ? cni::Family::kV4 : cni::Family::kV6,
+                                       reinterpret_cast<const uint8_t*>(key.data()));
+  }
+  k.proto = static_cast<uint8_t>(key[addr_len]);
+  uint16_t be;
+  std::memcpy(&be, key.data() + addr_len + 4, 2);
+  k.port = ntohs(be);
+  return k;
+}
+
+}  // namespace
+
+const std::vector<std::string>& AllSets() {
+  static const std::vector<std::string> kSets = {kHostIp4, kHostIp6, kAny4,
+                                                 kAny6,    kHairpin4, kHairpin6};
+  return kSets;
+}
+
+std::string Owner(const std::string& container_id, const std::string& ifname) {
+  std::string o = container_id + "/" + ifname;
+  if (o.size() <= kCommentMax) return o;
+  return "sha512:" + cni::HexPrefix(cni::Sha512(o), 32);
+}
+
+void EnsureLayout(nft::Batch& b) {
+  using nft::ConcatType;
+  const uint32_t proto_port = ConcatType({nft::kTypeInetProto, nft::kTypeInetService});
+  const uint32_t to4 = ConcatType({nft::kTypeIpv4Addr, nft::kTypeInetService});
+  const uint32_t to6 = ConcatType({nft::kTypeIpv6Addr, nft::kTypeInetService});
+  b.AddTable(kFamily, kTable);
+  b.AddSet(kFamily, kTable,
+           {kHostIp4, ConcatType({nft::kTypeIpv4Addr, nft::kTypeInetProto, nft::kTypeInetService}),
+            12, false, to4, 8});
+  b.AddSet(kFamily, kTable,
+           {kHostIp6, ConcatType({nft::kTypeIpv6Addr, nft::kTypeInetProto, nft::kTypeInetService}),
+            24, false, to6, 20});
+  b.AddSet(kFamily, kTable, {kAny4, proto_port, 8, false, to4, 8});
+  b.AddSet(kFamily, kTable, {kAny6, proto_port, 8, false, to6, 20});
+  b.AddSet(kFamily, kTable, {kHairpin4, ConcatType({nft::kTypeIpv4Addr, nft::kTypeIpv4Addr}), 8});
+  b.AddSet(kFamily, kTable, {kHairpin6, ConcatType({nft::kTypeIpv6Addr, nft::kTypeIpv6Addr}), 32});
+
+  const std::string comment = "linen portmap";
+  b.AddChain(kFamily, kTable, "hostports", std::nullopt, comment);
+  b.AddChain(kFamily, kTable, "prerouting", nft::Hook{NF_INET_PRE_ROUTING, kDstNat, "nat"}, comment);
+  b.AddChain(kFamily, kTable, "output", nft::Hook{NF_INET_LOCAL_OUT, kDstNat, "nat"}, comment);
+  b.AddChain(kFamily, kTable, "postrouting", nft::Hook{NF_INET_POST_ROUTING, kSrcNat, "nat"},
+             comment);
+  for (const char* chain : {"hostports", "prerouting", "output", "postrouting"}) {
+    b.FlushChain(kFamily, kTable, chain);
+  }
+  // hostports: a specific host address first, then any local address.
+  nft::Rule r;
+  r.NfProto(true).DnatMap(true, {Field::kDaddr4, Field::kL4Proto, Field::kThDport}, kHostIp4);
+  b.AddRule(kFamily, kTable, "hostports", r, "");
+  r = nft::Rule();
+  r.NfProto(true).DnatMap(true, {Field::kL4Proto, Field::kThDport}, kAny4);
+  b.AddRule(kFamily, kTable, "hostports", r, "");
+  r = nft::Rule();
+  r.NfProto(false).DnatMap(false, {Field::kDaddr6, Field::kL4Proto, Field::kThDport}, kHostIp6);
+  b.AddRule(kFamily, kTable, "hostports", r, "");
+  r = nft::Rule();
+  r.NfProto(false).DnatMap(false, {Field::kL4Proto, Field::kThDport}, kAny6);
+  b.AddRule(kFamily, kTable, "hostports", r, "");
+  // Only packets addressed to this node; from outside (prerouting) and from the
+  // node itself (output), loopback destinations excepted: a DNAT to a pod of a
+  // packet from 127.0.0.1 would be dropped as a martian.
+  r = nft::Rule();
+  r.FibDaddrLocal().Jump("hostports");
+  b.AddRule(kFamily, kTable, "prerouting", r, "");
+  r = nft::Rule();
+  r.NfProto(true).AddrNotIn(false, *cni::IpNet::Parse("127.0.0.0/8")).FibDaddrLocal().Jump("hostports");
+  b.AddRule(kFamily, kTable, "output", r, "");
+  r = nft::Rule();
+  r.NfProto(false).AddrNotIn(false, *cni::IpNet::Parse("::1/128")).FibDaddrLocal().Jump("hostports");
+  b.AddRule(kFamily, kTable, "output", r, "");
+  // Hairpin: a pod reaching its own host port comes back with its own address as
+  // source; masquerade so the reply returns through the node's conntrack entry.
+  r = nft::Rule();
+  r.NfProto(true).InSet({Field::kSaddr4, Field::kDaddr4}, kHairpin4).Masquerade();
+  b.AddRule(kFamily, kTable, "postrouting", r, "");
+  r = nft::Rule();
+  r.NfProto(false).InSet({Field::kSaddr6, Field::kDaddr6}, kHairpin6).Masquerade();
+  b.AddRule(kFamily, kTable, "postrouting", r, "");
+}
+
+cni::Result<std::vector<Entry>> EntriesFor(const PortmapConf& conf, const PodAddrs& pod,
+                                           const std::string& owner) {
+  std::vector<Entry> out;
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const PortMapping& m : conf.mappings) {
+    for (const std::optional<cni::IpAddr>& addr : {pod.v4, pod.v6}) {
+      if (!addr) continue;
+      const bool v4 = addr->is_v4();
+      if (m.family && *m.family != addr->family()) continue;
+      Entry e;
+      std::string key = nft::ConcatKey({nft::ProtoKey(m.proto), nft::PortKey(m.host_port)});
+      e.set = v4 ? kAny4 : kAny6;
+      if (m.host_ip) {
+        e.set = v4 ? kHostIp4 : kHostIp6;
+        key = nft::ConcatKey({nft::AddrKey(*m.host_ip), nft::ProtoKey(m.proto),
+                              nft::PortKey(m.host_port)});
+      }
+      e.elem.key = key;
+      e.elem.data = nft::ConcatKey({nft::AddrKey(*addr), nft::PortKey(m.container_port)});
+      e.elem.comment = owner;
+      e.what = DescribeKey(e.set, key);
+      if (!seen.insert({e.set, key}).second) {
+        return cni::Error(cni::Code::kInvalidNetworkConfig,
+                          "portMappings: " + e.what + " is listed twice");
+      }
+      out.push_back(std::move(e));
+    }
+  }
+  if (conf.snat && !out.empty()) {
+    for (const std::optional<cni::IpAddr>& addr : {pod.v4, pod.v6}) {
+      if (!addr) continue;
+      Entry e;
+      e.set = addr->is_v4() ? kHairpin4 : kHairpin6;
+      e.elem.key = nft::ConcatKey({nft::AddrKey(*addr), nft::AddrKey(*addr)});
+      e.elem.comment = owner;
+      e.what = "hairpin masquerade of " + addr->ToString();
+      out.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
+std::optional<cni::ct::Match> UdpMatchOf(const std::string& set, const std::string& key) {
+  auto k = ParseKey(set, key);
+  if (!k || k->proto != IPPROTO_UDP) return std::nullopt;
+  cni::ct::Match m;
+  m.family = IsV4Set(set) ? cni::Family::kV4 : cni::Family::kV6;
+  m.proto = IPPROTO_UDP;
+  m.dport = k->port;
+  m.dst = k->host_ip;
+  return m;
+}
+
+std::string DescribeKey(const std::string& set, const std::string& key) {
+  auto k = ParseKey(set, key);
+  if (!k) return set + " element";
+  std::string s = "host port " + std::to_string(k->port) + "/" + ProtoName(k->proto);
+  if (k->host_ip) return s + " on " + k->host_ip->ToString();
+  return s + (IsV4Set(set) ? " (IPv4)" : " (IPv6)");
+}
+
+}  // namespace portmap
