@@ -183,8 +183,9 @@ TEST_F(BandwidthTest, CapabilityAndOlderResultVersion) {
                                                      ? "4"
                                                      : "6";
   prev04["cniVersion"] = "0.4.0";
+  // containerd's burst for an annotated pod: far more than the kernel's bucket holds.
   json conf = BwConf(prev04, {{"runtimeConfig", {{"bandwidth", {{"ingressRate", 8'000'000},
-                                                                {"ingressBurst", 80'000}}}}}},
+                                                                {"ingressBurst", 4'294'967'295ull}}}}}},
                      "0.4.0");
   auto add = Bw("ADD", pod.path(), "bwcap", conf);
   ASSERT_EQ(add.exit_code, 0) << add.out << add.err;
@@ -194,7 +195,9 @@ TEST_F(BandwidthTest, CapabilityAndOlderResultVersion) {
   EXPECT_EQ(Qdisc(veth, "tbf")["options"]["rate"], 1'000'000);
   EXPECT_TRUE(Qdisc(veth, "ingress").is_null());  // no egress limit: no IFB either
   EXPECT_TRUE(Ifbs().empty());
-  EXPECT_EQ(Bw("CHECK", pod.path(), "bwcap", conf).exit_code, 0);
+  // What was sent reads back unchanged (the kernel did not have to clamp it).
+  auto check = Bw("CHECK", pod.path(), "bwcap", conf);
+  EXPECT_EQ(check.exit_code, 0) << check.out;
   EXPECT_EQ(Bw("DEL", pod.path(), "bwcap", conf).exit_code, 0);
   EXPECT_TRUE(Qdisc(veth, "tbf").is_null());
 }
@@ -293,7 +296,7 @@ TEST_F(BandwidthTest, BadInputChangesNothing) {
       {BwConf(prev, {{"egressRate", 8000}, {"egressBurst", 34'359'738'360ull}}), 7, "egressBurst"},
       {BwConf(prev, {{"ingressRate", 4}, {"ingressBurst", 800}}), 7, "ingressRate"},
       {BwConf(prev, {{"ingressRate", -8000}, {"ingressBurst", 800}}), 7, "ingressRate"},
-      {BwConf(prev, {{"egressRate", 2'000'000'000'000ull}, {"egressBurst", 800}}), 7, "egressRate"},
+      {BwConf(prev, {{"egressRate", 1e20}, {"egressBurst", 800}}), 7, "egressRate"},
       {BwConf(prev, {{"ingressRate", "8000"}, {"ingressBurst", 800}}), 6, "ingressRate"},
       {BwConf(prev, {{"egressRate", 8000}, {"egressBurst", 1.5}}), 6, "egressBurst"},
       {BwConf(prev, {{"egressRate", true}}), 6, "egressRate"},
@@ -335,7 +338,7 @@ TEST_F(BandwidthTest, ThroughputFollowsTheRateBothWays) {
   auto measure = [&](const std::string& extra) -> double {
     // The server may take a moment to listen: retry connecting, bounded.
     for (int attempt = 0; attempt < 50; ++attempt) {
-      auto r = In(shaped, "iperf3 -J -t 2 -c " + peer_ip + " " + extra);
+      auto r = In(shaped, "iperf3 -J -t 1 -O 1 -c " + peer_ip + " " + extra);
       if (r.exit_code == 0) {
         return json::parse(r.out)["end"]["sum_received"]["bits_per_second"].get<double>();
       }

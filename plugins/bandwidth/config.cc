@@ -1,9 +1,11 @@
 // Reading the limits and turning them into TBF parameters. The arithmetic follows
 // the reference step by step (same float operations, same truncations) so a qdisc
 // either plugin made passes the other's CHECK; where the reference overflows
-// 32 bits we refuse (queue limit) or clamp (bucket time) instead.
+// 32 bits (bucket time, queue limit) we clamp to what the kernel holds instead.
 #include "plugins/bandwidth/config.h"
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "libcni/sha512.h"
@@ -27,8 +29,16 @@ cni::Result<uint64_t> ReadBits(const json& obj, std::string_view key, const std:
     return Error(Code::kInvalidNetworkConfig,
                  path + ": must not be negative, got " + std::to_string(it->get<int64_t>()));
   }
-  std::string got = it->is_number_float() ? "a fraction (" + it->dump() + ")" : it->type_name();
-  return Error(Code::kDecodingFailure, path + ": expected integer, got " + got);
+  if (it->is_number_float()) {
+    const double v = it->get<double>();
+    // Integers past 64 bits reach us as floats.
+    if (v >= 18446744073709551616.0 && std::floor(v) == v) {
+      return Error(Code::kInvalidNetworkConfig, path + ": " + it->dump() + " is above 2^64 - 1");
+    }
+    return Error(Code::kDecodingFailure, path + ": expected integer, got " + it->dump());
+  }
+  return Error(Code::kDecodingFailure,
+               path + ": expected integer, got " + std::string(it->type_name()));
 }
 
 cni::Status ReadLimits(const json& obj, const std::string& path_prefix, BandwidthConf* out) {
@@ -103,28 +113,29 @@ cni::Result<cni::nl::TbfParams> TbfFor(const Limit& limit, std::string_view pref
 
   constexpr double kUsecPerSec = 1e6;
   constexpr double kLatencyUsec = kUsecPerSec * (25 / 1000.0);  // 25 ms of queue
-  const double queue = static_cast<double>(rate) * kLatencyUsec / kUsecPerSec;
-  const double total = static_cast<double>(static_cast<uint64_t>(queue)) + static_cast<double>(burst);
-  if (queue >= static_cast<double>(kMax32) || total > static_cast<double>(kMax32)) {
-    return Bad(rate_key + ": " + std::to_string(limit.rate) + " bits/s with " + burst_key +
-               " " + std::to_string(limit.burst) +
-               " needs a queue limit (25 ms at the rate plus the burst) above the kernel's "
-               "32-bit TBF limit");
-  }
   cni::nl::TbfParams t;
   t.rate = rate;
-  t.limit = static_cast<uint32_t>(static_cast<uint64_t>(queue) + burst);
   // The bucket as transmit time: µs, truncated to 32 bits, then 64 ns ticks
-  // (15.625 per µs: /proc/net/psched has been 1000/64 since 2.6.31).
+  // (15.625 per µs: /proc/net/psched has said 1000/64 since 2.6.31).
   constexpr double kTicksPerUsec = 1000.0 / 64.0;
   const double usec = static_cast<double>(burst) * kUsecPerSec / static_cast<double>(rate);
-  const double ticks =
-      usec >= static_cast<double>(kMax32)
-          ? static_cast<double>(cni::nl::kTbfMaxBufferTicks)
-          : static_cast<double>(static_cast<uint32_t>(usec)) * kTicksPerUsec;
-  t.buffer = ticks >= static_cast<double>(cni::nl::kTbfMaxBufferTicks)
-                 ? cni::nl::kTbfMaxBufferTicks
-                 : static_cast<uint32_t>(ticks);
+  const double ticks = usec >= static_cast<double>(kMax32)
+                           ? static_cast<double>(cni::nl::kTbfMaxBufferTicks)
+                           : static_cast<double>(static_cast<uint32_t>(usec)) * kTicksPerUsec;
+  const bool clamped = ticks >= static_cast<double>(cni::nl::kTbfMaxBufferTicks);
+  t.buffer = clamped ? cni::nl::kTbfMaxBufferTicks : static_cast<uint32_t>(ticks);
+  // The queue: 25 ms at the rate plus the burst, or plus what the clamped bucket
+  // holds (a runtime's "unlimited" burst would otherwise make it gigabytes; the
+  // reference's 32-bit sum wraps around to a few bytes instead). At most 32 bits.
+  const double queue = static_cast<double>(rate) * kLatencyUsec / kUsecPerSec;
+  double bucket = static_cast<double>(burst);
+  if (clamped) {
+    bucket = std::min(bucket, std::floor(static_cast<double>(rate) *
+                                         (cni::nl::kTbfMaxBufferTicks * 64.0) / 1e9));
+  }
+  const double total = std::floor(std::min(queue, static_cast<double>(kMax32))) + bucket;
+  t.limit = total >= static_cast<double>(kMax32) ? static_cast<uint32_t>(kMax32)
+                                                 : static_cast<uint32_t>(total);
   return t;
 }
 
