@@ -111,7 +111,7 @@ class BandwidthTest : public BridgeEnv {
     json link = NodeJson("ip -j -d link show dev " + ifb);
     ASSERT_EQ(link.size(), 1u);
     EXPECT_EQ(link[0]["linkinfo"]["info_kind"], "ifb");
-    EXPECT_EQ(link[0]["ifalias"], IfbAlias("bnet", cid));
+    if (link[0].contains("ifalias")) EXPECT_EQ(link[0]["ifalias"], IfbAlias("bnet", cid));
     EXPECT_EQ(link[0]["mtu"], NodeJson("ip -j link show dev " + veth)[0]["mtu"]);
     json ifb_tbf = Qdisc(ifb, "tbf");
     ASSERT_FALSE(ifb_tbf.is_null());
@@ -136,6 +136,8 @@ TEST_F(BandwidthTest, AfterLinenBridgeShapesChecksAndDeletes) {
   ASSERT_EQ(add.exit_code, 0) << add.out << add.err;
   EXPECT_EQ(Json(add), HandedOn(prev));  // prevResult handed on unchanged
   ExpectShaped(veth, "bw1");
+  EXPECT_EQ(NodeJson("ip -j link show dev " + IfbName("bnet", "bw1"))[0]["ifalias"],
+            IfbAlias("bnet", "bw1"));
 
   auto check = Bw("CHECK", pod.path(), "bw1", BwConf(prev));
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
@@ -170,6 +172,32 @@ TEST_F(BandwidthTest, AfterReferenceBridge) {
   auto del = Bw("DEL", pod.path(), "bwref", BwConf(prev));
   EXPECT_EQ(del.exit_code, 0) << del.out << del.err;
   ExpectUnshaped(veth, "bwref");
+}
+
+// A node switching binaries: each plugin's CHECK accepts the other's qdiscs (same
+// numbers), and each one's DEL finds the other's IFB by its name.
+TEST_F(BandwidthTest, InteropWithReferenceBandwidth) {
+  const std::string ref = "/usr/lib/cni/bandwidth";
+  if (!std::filesystem::exists(ref)) GTEST_SKIP() << ref << " not installed";
+  TempNetns pod = NewPod();
+  json prev = AddPod(pod, "bwint");
+  const std::string veth = HostVeth(prev);
+  auto add = Exec("ADD", pod.path(), "bwint", BwConf(prev).dump(), ref);
+  ASSERT_EQ(add.exit_code, 0) << add.out << add.err;
+  ExpectShaped(veth, "bwint");  // the reference's IFB has the same name (alias aside)
+  auto check = Bw("CHECK", pod.path(), "bwint", BwConf(prev));
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  auto del = Bw("DEL", pod.path(), "bwint", BwConf(prev));
+  EXPECT_EQ(del.exit_code, 0) << del.out;
+  ExpectUnshaped(veth, "bwint");
+
+  add = Bw("ADD", pod.path(), "bwint", BwConf(prev));
+  ASSERT_EQ(add.exit_code, 0) << add.out << add.err;
+  check = Exec("CHECK", pod.path(), "bwint", BwConf(prev).dump(), ref);
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  del = Exec("DEL", pod.path(), "bwint", BwConf(prev).dump(), ref);
+  EXPECT_EQ(del.exit_code, 0) << del.out << del.err;
+  EXPECT_TRUE(Ifbs().empty());
 }
 
 TEST_F(BandwidthTest, CapabilityAndOlderResultVersion) {
