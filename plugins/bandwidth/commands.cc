@@ -167,9 +167,13 @@ cni::Status CmdDel(const cni::CmdArgs& args) {
   if (!conf) return conf.error();
   auto host = nl::Handle::Open();
   if (!host) return host.error();
-  const std::string name = IfbName(conf->net.name, args.container_id);
-  auto ifb = host->LinkByName(name);
-  if (!ifb && !ifb.error().IsNotFound()) return ifb.error();
+  // The IFB, found by its name; a device of that name of another kind is not ours.
+  std::optional<nl::LinkInfo> ifb;
+  if (auto l = host->LinkByName(IfbName(conf->net.name, args.container_id))) {
+    if (l->kind == "ifb") ifb = *std::move(l);
+  } else if (!l.error().IsNotFound()) {
+    return l.error();
+  }
 
   // The veth's qdiscs, when the veth can still be found: a netns that is gone took
   // the veth pair (and so its qdiscs) with it. Found from the pod's side, so
@@ -178,7 +182,6 @@ cni::Status CmdDel(const cni::CmdArgs& args) {
   if (!args.netns.empty()) {
     if (auto opened = cni::NetNs::Open(args.netns)) ns.emplace(std::move(*opened));
   }
-  if (ifb && ifb->kind != "ifb") ifb = Error(Code::kOk, "", "", cni::Cause::kNotFound);  // not ours
   if (ns) {
     if (auto veth = HostVeth(*host, *ns, args.ifname, nullptr)) {
       // The ingress qdisc only when it feeds our IFB: it may be someone else's.
