@@ -74,6 +74,21 @@ cni::Result<nl::LinkInfo> HostVeth(nl::Handle& host, const cni::NetNs& ns,
                                                 ") is not a host interface in prevResult");
 }
 
+// The node's netlink handle and the host end of the pod's veth, for ADD and CHECK.
+struct Pod {
+  nl::Handle host;
+  nl::LinkInfo veth;
+};
+cni::Result<Pod> OpenPod(const cni::CmdArgs& args, const cni::AddResult& prev) {
+  auto ns = cni::NetNs::Open(args.netns);
+  if (!ns) return ns.error().Context("failed to open netns \"" + args.netns + "\"");
+  auto host = nl::Handle::Open();
+  if (!host) return host.error();
+  auto veth = HostVeth(*host, *ns, args.ifname, &prev);
+  if (!veth) return veth.error();
+  return Pod{std::move(*host), std::move(*veth)};
+}
+
 // Our TBF at the root of `index` with `want`, or an error naming what differs.
 cni::Status CheckTbf(nl::Handle& host, int index, const std::string& dev,
                      const nl::TbfParams& want) {
@@ -119,12 +134,10 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
   }
   if (!conf->any()) return **prev;
 
-  auto ns = cni::NetNs::Open(args.netns);
-  if (!ns) return ns.error().Context("failed to open netns \"" + args.netns + "\"");
-  auto host = nl::Handle::Open();
-  if (!host) return host.error();
-  auto veth = HostVeth(*host, *ns, args.ifname, &**prev);
-  if (!veth) return veth.error();
+  auto pod = OpenPod(args, **prev);
+  if (!pod) return pod.error();
+  nl::Handle* host = &pod->host;
+  const nl::LinkInfo* veth = &pod->veth;
   // Validated by ParseBandwidthConf; computed before anything changes.
   std::optional<nl::TbfParams> in_tbf, out_tbf;
   if (conf->ingress.on()) in_tbf = *TbfFor(conf->ingress, conf->source + "ingress");
@@ -213,12 +226,10 @@ cni::Status CmdCheck(const cni::CmdArgs& args) {
   auto prev = PrevResult(conf->net);
   if (!prev) return prev.error();
   if (!*prev) return Drift("bandwidth must be called as a chained plugin (no prevResult)");
-  auto ns = cni::NetNs::Open(args.netns);
-  if (!ns) return ns.error().Context("failed to open netns \"" + args.netns + "\"");
-  auto host = nl::Handle::Open();
-  if (!host) return host.error();
-  auto veth = HostVeth(*host, *ns, args.ifname, &**prev);
-  if (!veth) return veth.error();
+  auto pod = OpenPod(args, **prev);
+  if (!pod) return pod.error();
+  nl::Handle* host = &pod->host;
+  const nl::LinkInfo* veth = &pod->veth;
   if (conf->ingress.on()) {
     auto want = TbfFor(conf->ingress, conf->source + "ingress");
     if (auto s = CheckTbf(*host, veth->index, veth->name, *want); !s) return s;
