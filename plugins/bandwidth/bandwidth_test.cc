@@ -278,6 +278,22 @@ TEST_F(BandwidthTest, FailedAddLeavesNothingOfItsOwn) {
   EXPECT_NE(add.out.find("ingress qdisc"), std::string::npos) << add.out;
   EXPECT_EQ(NodeState(), before);  // TBF and IFB rolled back, their ingress qdisc kept
   EXPECT_TRUE(Ifbs().empty());
+
+  // A device already holding the IFB's name: the veth's TBF made before is undone,
+  // the device is left alone.
+  ASSERT_EQ(Node("tc qdisc del dev " + veth + " ingress && ip link add " +
+                 IfbName("bnet", "bwrb") + " type bridge")
+                .exit_code,
+            0);
+  const std::string before2 = NodeState();
+  add = Bw("ADD", pod.path(), "bwrb", BwConf(prev));
+  EXPECT_NE(add.exit_code, 0) << add.out;
+  EXPECT_NE(add.out.find("create ifb"), std::string::npos) << add.out;
+  EXPECT_EQ(NodeState(), before2);
+  // Nor does DEL take it for its IFB.
+  auto del = Bw("DEL", pod.path(), "bwrb", BwConf(prev));
+  EXPECT_EQ(del.exit_code, 0) << del.out;
+  EXPECT_EQ(Node("ip link show dev " + IfbName("bnet", "bwrb") + " >/dev/null").exit_code, 0);
 }
 
 TEST_F(BandwidthTest, GcRemovesOnlyThisNetworksStaleIfbs) {
