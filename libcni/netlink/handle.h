@@ -130,10 +130,8 @@ inline constexpr uint32_t kTcRoot = 0xffffffffu;       // TC_H_ROOT
 inline constexpr uint32_t kTcIngress = 0xfffffff1u;    // TC_H_INGRESS (parent of the ingress qdisc)
 inline constexpr uint32_t kTcIngressHandle = 0xffff0000u;  // "ffff:"
 inline constexpr uint16_t kEthPAll = 0x0003;           // ETH_P_ALL, host order
-// The kernel keeps a TBF bucket as nanoseconds in 32 bits (~4.29 s) and reports it
-// back in 64 ns ticks: a larger `buffer` is clamped, so this is the largest one
-// that reads back as sent.
-inline constexpr uint32_t kTbfMaxBufferTicks = 0xffffffffu >> 6;
+// A TBF bucket travels as 64 ns ticks in 32 bits: at most ~274.9 s at the rate.
+inline constexpr uint32_t kTbfMaxBufferTicks = 0xffffffffu;
 
 // A token bucket filter as the kernel's tc_tbf_qopt carries it (no peak rate).
 struct TbfParams {

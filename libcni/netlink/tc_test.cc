@@ -82,6 +82,15 @@ TEST_F(TcTest, TbfRateAbove32BitsUsesRate64) {
   EXPECT_EQ(QdiscOf("va", "tbf")["options"]["rate"], 12'500'000'000ull);
 }
 
+// The whole 32-bit tick field is kept: a bucket of ~275 s reads back as sent.
+TEST_F(TcTest, TbfLargestBucketReadsBackAsSent) {
+  int va = UpVethPair("va", "vb");
+  ASSERT_TRUE(h_->AddRootTbf(va, 0x10000, {.rate = 1000, .buffer = kTbfMaxBufferTicks, .limit = 1000}));
+  auto list = h_->ListQdiscs(va);
+  ASSERT_TRUE(list && list->size() == 1u && (*list)[0].tbf);
+  EXPECT_EQ((*list)[0].tbf->buffer, kTbfMaxBufferTicks);
+}
+
 TEST_F(TcTest, TbfOnMissingDeviceIsNotFound) {
   auto s = h_->AddRootTbf(4242, 0x10000, {.rate = 1000, .buffer = 1000, .limit = 1000});
   ASSERT_FALSE(s);

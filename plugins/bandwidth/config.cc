@@ -1,7 +1,7 @@
 // Reading the limits and turning them into TBF parameters. The arithmetic follows
 // the reference step by step (same float operations, same truncations) so a qdisc
 // either plugin made passes the other's CHECK; where the reference overflows
-// 32 bits (bucket time, queue limit) we clamp to what the kernel holds instead.
+// 32 bits (bucket ticks, queue limit) we saturate instead of wrapping around.
 #include "plugins/bandwidth/config.h"
 
 #include <algorithm>
@@ -116,24 +116,20 @@ cni::Result<cni::nl::TbfParams> TbfFor(const Limit& limit, std::string_view pref
   cni::nl::TbfParams t;
   t.rate = rate;
   // The bucket as transmit time: µs, truncated to 32 bits, then 64 ns ticks
-  // (15.625 per µs: /proc/net/psched has said 1000/64 since 2.6.31).
+  // (15.625 per µs: /proc/net/psched has said 1000/64 since 2.6.31). Past 32 bits
+  // of ticks (~275 s at the rate) the reference wraps around; we saturate.
   constexpr double kTicksPerUsec = 1000.0 / 64.0;
+  constexpr double kMaxTicks = static_cast<double>(cni::nl::kTbfMaxBufferTicks);
   const double usec = static_cast<double>(burst) * kUsecPerSec / static_cast<double>(rate);
   const double ticks = usec >= static_cast<double>(kMax32)
-                           ? static_cast<double>(cni::nl::kTbfMaxBufferTicks)
+                           ? kMaxTicks
                            : static_cast<double>(static_cast<uint32_t>(usec)) * kTicksPerUsec;
-  const bool clamped = ticks >= static_cast<double>(cni::nl::kTbfMaxBufferTicks);
-  t.buffer = clamped ? cni::nl::kTbfMaxBufferTicks : static_cast<uint32_t>(ticks);
-  // The queue: 25 ms at the rate plus the burst, or plus what the clamped bucket
-  // holds (a runtime's "unlimited" burst would otherwise make it gigabytes; the
-  // reference's 32-bit sum wraps around to a few bytes instead). At most 32 bits.
+  t.buffer = ticks >= kMaxTicks ? cni::nl::kTbfMaxBufferTicks : static_cast<uint32_t>(ticks);
+  // The queue: 25 ms at the rate plus the burst; saturated at 32 bits where the
+  // reference's sum wraps around (CRI-O's burst would leave it a few bytes).
   const double queue = static_cast<double>(rate) * kLatencyUsec / kUsecPerSec;
-  double bucket = static_cast<double>(burst);
-  if (clamped) {
-    bucket = std::min(bucket, std::floor(static_cast<double>(rate) *
-                                         (cni::nl::kTbfMaxBufferTicks * 64.0) / 1e9));
-  }
-  const double total = std::floor(std::min(queue, static_cast<double>(kMax32))) + bucket;
+  const double total =
+      std::floor(std::min(queue, static_cast<double>(kMax32))) + static_cast<double>(burst);
   t.limit = total >= static_cast<double>(kMax32) ? static_cast<uint32_t>(kMax32)
                                                  : static_cast<uint32_t>(total);
   return t;

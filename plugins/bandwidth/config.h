@@ -38,11 +38,10 @@ struct BandwidthConf {
 cni::Result<BandwidthConf> ParseBandwidthConf(const cni::NetConf& net);
 
 // The TBF the reference installs for `limit` (bytes/s; buffer for the burst at that
-// rate, in ticks; limit = 25 ms at the rate plus the burst), with linen's bounds:
-// a bucket longer than the kernel holds (kTbfMaxBufferTicks, ~4.29 s) is clamped to
-// it, and the queue limit then counts only what that bucket holds; a limit past 32
-// bits is clamped. The reference wraps both around. `prefix` ("ingress"/"egress"
-// after the source) names the keys in errors (code 7).
+// rate, in ticks; limit = 25 ms at the rate plus the burst). Where those overflow
+// their 32-bit fields (a bucket over ~275 s at the rate, a queue over 4 GB) they
+// saturate; the reference wraps them around. `prefix` ("ingress"/"egress" after the
+// source) names the keys in errors (code 7).
 cni::Result<cni::nl::TbfParams> TbfFor(const Limit& limit, std::string_view prefix);
 
 // "bwp" + the first 12 hex digits of SHA-512(network name + container ID): the

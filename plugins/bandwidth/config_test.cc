@@ -40,20 +40,24 @@ TEST(BandwidthConfig, RateAbove32BitsIsKept) {
   EXPECT_EQ(t->rate, 12'500'000'000ull);
 }
 
-TEST(BandwidthConfig, LongBucketIsClampedNotWrapped) {
+TEST(BandwidthConfig, LongBucketSaturatesNotWraps) {
   // containerd's bandwidth annotation sends burst = 2^32-1 bits: at 1 Mbit/s that
-  // is ~4295 s of bucket, which the reference's 32-bit arithmetic wraps around.
-  // The kernel holds at most 2^32-1 ns (4.295 s) of it: 536870 bytes at this rate.
+  // is ~4295 s of bucket, past the 32-bit tick field, which the reference's
+  // arithmetic wraps around.
   auto t = TbfFor({.rate = 1'000'000, .burst = 4'294'967'295ull}, "ingress");
   ASSERT_TRUE(t) << t.error().msg();
   EXPECT_EQ(t->buffer, cni::nl::kTbfMaxBufferTicks);
-  EXPECT_EQ(t->limit, 3'125u + 536'870u);
-  // CRI-O sends 2^35-9 bits (just under the 4 GB bound): the reference's queue
-  // limit would wrap past 32 bits; ours counts what the bucket holds.
+  EXPECT_EQ(t->limit, 3'125u + 536'870'911u);  // as the reference: it fits
+  // At 1 Gbit/s the same burst is 4.3 s: it fits, and the number is the reference's.
+  t = TbfFor({.rate = 1'000'000'000, .burst = 4'294'967'295ull}, "ingress");
+  ASSERT_TRUE(t) << t.error().msg();
+  EXPECT_EQ(t->buffer, static_cast<uint32_t>(4'294'967u * 15.625));
+  // CRI-O sends 2^35-9 bits (just under the 4 GB bound): the reference's 32-bit
+  // queue limit wraps around to a few bytes; ours saturates.
   t = TbfFor({.rate = 10'000'000, .burst = 34'359'738'359ull}, "egress");
   ASSERT_TRUE(t) << t.error().msg();
   EXPECT_EQ(t->buffer, cni::nl::kTbfMaxBufferTicks);
-  EXPECT_EQ(t->limit, 31'250u + 5'368'709u);
+  EXPECT_EQ(t->limit, 0xffffffffu);
 }
 
 TEST(BandwidthConfig, QueueLimitIsClampedTo32Bits) {
