@@ -33,4 +33,8 @@ fi
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then
   systemctl stop etcd || true
 fi
+# The bandwidth plugin's tests create IFB devices inside their namespaces. Loaded on
+# demand, the ifb module would also put ifb0 and ifb1 in the initial namespace
+# (numifbs=2); loaded here first it adds none. Built in (or no modprobe): no change.
+modprobe ifb numifbs=0 2>/dev/null || true
 echo "setup.sh: all dependencies present"

@@ -78,6 +78,7 @@ bool ParseLinkMsg(nlmsghdr* hdr, LinkInfo* out) {
   if (tb[IFLA_MTU]) l.mtu = static_cast<int>(nla_get_u32(tb[IFLA_MTU]));
   if (tb[IFLA_ADDRESS]) l.mac = MacToString(tb[IFLA_ADDRESS]);
   if (tb[IFLA_MASTER]) l.master_index = static_cast<int>(nla_get_u32(tb[IFLA_MASTER]));
+  if (tb[IFLA_IFALIAS]) l.alias = nla_get_string(tb[IFLA_IFALIAS]);
   if (tb[IFLA_LINK]) l.peer_index = static_cast<int>(nla_get_u32(tb[IFLA_LINK]));
   // Loopback and some virtual devices never leave UNKNOWN; with carrier and
   // IFF_UP they pass traffic, which is what callers mean by "up".

@@ -52,6 +52,7 @@ struct LinkInfo {
   // nullopt when the device has no IPv6.
   std::optional<int> ipv6_accept_ra;
   std::optional<int> ipv6_accept_dad;
+  std::string alias;  // IFLA_IFALIAS ("ip link set X alias ..."), "" when none
 };
 
 struct VethSpec {
@@ -116,6 +117,48 @@ struct FdbInfo {
   uint16_t state = 0x80;  // NUD_PERMANENT
   bool self = true;       // NTF_SELF
   bool operator==(const FdbInfo&) const = default;
+};
+
+struct IfbSpec {
+  std::string name;
+  int mtu = 0;  // 0 = kernel default
+  bool up = true;
+};
+
+// Traffic control. Handles are "major:minor" packed in 32 bits, as tc(8) writes them.
+inline constexpr uint32_t kTcRoot = 0xffffffffu;       // TC_H_ROOT
+inline constexpr uint32_t kTcIngress = 0xfffffff1u;    // TC_H_INGRESS (parent of the ingress qdisc)
+inline constexpr uint32_t kTcIngressHandle = 0xffff0000u;  // "ffff:"
+inline constexpr uint16_t kEthPAll = 0x0003;           // ETH_P_ALL, host order
+// A TBF bucket travels as 64 ns ticks in 32 bits: at most ~274.9 s at the rate.
+inline constexpr uint32_t kTbfMaxBufferTicks = 0xffffffffu;
+
+// A token bucket filter as the kernel's tc_tbf_qopt carries it (no peak rate).
+struct TbfParams {
+  uint64_t rate = 0;    // bytes per second (64-bit through TCA_TBF_RATE64)
+  uint32_t buffer = 0;  // bucket size as transmit time, in psched ticks (64 ns)
+  uint32_t limit = 0;   // bytes queued before dropping
+  bool operator==(const TbfParams&) const = default;
+};
+
+struct QdiscInfo {
+  int ifindex = 0;
+  uint32_t handle = 0;
+  uint32_t parent = 0;
+  std::string kind;              // "tbf", "ingress", "noqueue", ...
+  std::optional<TbfParams> tbf;  // kind == "tbf"
+};
+
+struct FilterInfo {
+  int ifindex = 0;
+  uint32_t parent = 0;
+  uint32_t handle = 0;
+  uint16_t priority = 0;
+  uint16_t protocol = 0;  // host order
+  std::string kind;       // "u32", ...
+  uint32_t classid = 0;   // u32's flowid, 0 = none
+  // Target devices of its `mirred egress redirect` actions.
+  std::vector<int> redirect_to;
 };
 
 class Handle {
@@ -185,6 +228,32 @@ class Handle {
   Status ReplaceFdb(const FdbInfo& f);
   Status DeleteFdb(const FdbInfo& f);  // absent is success
   Result<std::vector<FdbInfo>> ListFdb(int index);
+
+  // Intermediate functional block devices (kind "ifb"); exclusive create.
+  Status CreateIfb(const IfbSpec& spec);
+  Status SetAlias(int index, const std::string& alias);  // "" clears it
+
+  // Traffic control (tc.cc), the messages `tc qdisc/filter` sends. Adds are
+  // exclusive: an existing qdisc at that place (other than the kernel's default
+  // one) is kExists and stays as it was.
+  // `tc qdisc add dev <index> root handle <handle> tbf ...`.
+  Status AddRootTbf(int index, uint32_t handle, const TbfParams& tbf);
+  // `tc qdisc add dev <index> handle ffff: ingress`.
+  Status AddIngressQdisc(int index);
+  // `tc filter add dev <index> parent <parent> protocol all prio <prio> u32 match u32 0 0
+  //  flowid <classid> action mirred egress redirect dev <target>`.
+  Status AddRedirectFilter(int index, uint32_t parent, uint16_t priority, uint32_t classid,
+                           int target_index);
+  // `tc qdisc del dev <index> parent <parent> handle <handle>` (handle != 0);
+  // absent (no such device, or the qdisc there has another handle, e.g. the
+  // default one) is success, so another handle's qdisc is never removed.
+  // Filters under it go too.
+  Status DeleteQdisc(int index, uint32_t parent, uint32_t handle);
+  // Qdiscs of link `index` (0 = all links), as `tc qdisc show` lists them; the
+  // kernel's default ones (noqueue on a veth, ...) have handle 0.
+  Result<std::vector<QdiscInfo>> ListQdiscs(int index = 0);
+  // Filters of link `index` attached under qdisc `parent` (e.g. kTcIngressHandle).
+  Result<std::vector<FilterInfo>> ListFilters(int index, uint32_t parent);
 
  private:
   explicit Handle(nl_sock* sock);

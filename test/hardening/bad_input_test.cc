@@ -21,8 +21,16 @@ using Env = std::map<std::string, std::string>;
 
 const std::set<std::string> kAll = {"bridge", "host-local", "loopback", "host-gw", "vxlan",
                                     "portmap"};
+// bandwidth runs the same skeleton as the others, so it takes only the cases about
+// what it reads itself (netns, prevResult, runtimeConfig, its keys): each case costs
+// two namespaces and two snapshots.
+std::set<std::string> WithBw(std::set<std::string> s) {
+  s.insert("bandwidth");
+  return s;
+}
 // Plugins that open CNI_NETNS (host-local, like the reference, never looks at it).
-const std::set<std::string> kNetnsUsers = {"bridge", "loopback", "host-gw", "vxlan"};
+const std::set<std::string> kNetnsUsers = {"bridge", "loopback", "host-gw", "vxlan", "bandwidth"};
+const std::set<std::string> kBandwidth = {"bandwidth"};
 const std::set<std::string> kIpam = {"bridge", "host-local"};
 const std::set<std::string> kOverlay = {"host-gw", "vxlan"};
 // Plugins that read CNI_ARGS (loopback, like the reference, never looks at it).
@@ -88,7 +96,7 @@ std::vector<Case> Cases() {
   c.push_back({"LowercaseCommand", kAll, SetEnv("CNI_COMMAND", "add"), {4}});
   c.push_back({"AddNoContainerId", kAll, UnsetEnv("ADD", "CNI_CONTAINERID"), {4}});
   c.push_back({"AddEmptyContainerId", kAll, SetEnv("CNI_CONTAINERID", ""), {4}});
-  c.push_back({"AddNoNetns", kAll, UnsetEnv("ADD", "CNI_NETNS"), {4}});
+  c.push_back({"AddNoNetns", WithBw(kAll), UnsetEnv("ADD", "CNI_NETNS"), {4}});
   c.push_back({"AddNoIfname", kAll, UnsetEnv("ADD", "CNI_IFNAME"), {4}});
   c.push_back({"AddNoPath", kAll, UnsetEnv("ADD", "CNI_PATH"), {4}});
   c.push_back({"DelNoContainerId", kAll, UnsetEnv("DEL", "CNI_CONTAINERID"), {4}});
@@ -103,10 +111,10 @@ std::vector<Case> Cases() {
                [](const Node& n, Env* e, std::string*) { (*e)["CNI_NETNS"] = "/etc/hostname"; },
                {8}});
   c.push_back({"NetnsDirectory", kNetnsUsers, SetEnv("CNI_NETNS", "/tmp"), {8}});
-  c.push_back({"NetnsIsPluginsOwn", kAll,
+  c.push_back({"NetnsIsPluginsOwn", WithBw(kAll),
                [](const Node& n, Env* e, std::string*) { (*e)["CNI_NETNS"] = n.node_path(); },
                {8}});
-  c.push_back({"DelNetnsIsPluginsOwn", kAll,
+  c.push_back({"DelNetnsIsPluginsOwn", WithBw(kAll),
                Verb("DEL", [](const Node& n, Env* e, std::string*) {
                  (*e)["CNI_NETNS"] = n.node_path();
                }),
@@ -114,12 +122,12 @@ std::vector<Case> Cases() {
   // --- container IDs (pkg/utils: ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$) ---
   c.push_back({"IdSlash", kAll, SetEnv("CNI_CONTAINERID", "abc/def"), {4}});
   c.push_back({"IdDotDot", kAll, SetEnv("CNI_CONTAINERID", ".."), {4}});
-  c.push_back({"IdTraversal", kAll, SetEnv("CNI_CONTAINERID", "../../../etc/passwd"), {4}});
+  c.push_back({"IdTraversal", WithBw(kAll), SetEnv("CNI_CONTAINERID", "../../../etc/passwd"), {4}});
   c.push_back({"IdSpace", kAll, SetEnv("CNI_CONTAINERID", "abc def"), {4}});
   c.push_back({"IdNewline", kAll, SetEnv("CNI_CONTAINERID", "abc\ndef"), {4}});
   c.push_back({"IdLeadingDash", kAll, SetEnv("CNI_CONTAINERID", "-abc"), {4}});
   c.push_back({"IdNonAscii", kAll, SetEnv("CNI_CONTAINERID", "caf\xc3\xa9"), {4}});
-  c.push_back({"DelIdSlash", kAll, Verb("DEL", SetEnv("CNI_CONTAINERID", "a/b")), {4}});
+  c.push_back({"DelIdSlash", WithBw(kAll), Verb("DEL", SetEnv("CNI_CONTAINERID", "a/b")), {4}});
   // --- interface names ---
   c.push_back({"Ifname16Bytes", kAll, SetEnv("CNI_IFNAME", "abcdefghijklmnop"), {4}});
   c.push_back({"IfnameDot", kAll, SetEnv("CNI_IFNAME", "."), {4}});
@@ -136,7 +144,7 @@ std::vector<Case> Cases() {
   c.push_back({"ArgsBadMac", {"bridge"}, SetEnv("CNI_ARGS", "IgnoreUnknown=1;MAC=zz:zz"), {4, 7}});
   // --- stdin ---
   c.push_back({"StdinEmpty", kAll, Stdin(""), {6}});
-  c.push_back({"StdinNotJson", kAll, Stdin("hello"), {6}});
+  c.push_back({"StdinNotJson", WithBw(kAll), Stdin("hello"), {6}});
   c.push_back({"StdinArray", kAll, Stdin("[]"), {6}});
   c.push_back({"StdinTruncated", kAll,
                [](const Node& n, Env*, std::string* in) {
@@ -149,7 +157,7 @@ std::vector<Case> Cases() {
   c.push_back({"VersionIsNumber", kAll, Conf([](const Node&, json* j) { (*j)["cniVersion"] = 1; }), {6}});
   c.push_back({"IpamIsString", kAll, Conf([](const Node&, json* j) { (*j)["ipam"] = "x"; }), {6}});
   c.push_back({"DeepNestedDocument", kAll, Stdin(Deep(100000)), {6}});
-  c.push_back({"DeepNestedPrevResult", kAll,
+  c.push_back({"DeepNestedPrevResult", WithBw(kAll),
                ConfRaw([](json* j) { return &(*j)["prevResult"]; }, Deep(100000)), {6}});
   c.push_back({"DeepNestedRanges", kIpam,
                ConfRaw([](json* j) { return &(*j)["ipam"]["ranges"]; }, Deep(100000)), {6}});
@@ -163,9 +171,9 @@ std::vector<Case> Cases() {
                  *in = text + ",\"pad\":\"" + std::string(64u << 20, 'A');
                },
                {6}});
-  c.push_back({"VersionUnsupported", kAll, Conf([](const Node&, json* j) { (*j)["cniVersion"] = "9.9.9"; }), {1}});
+  c.push_back({"VersionUnsupported", WithBw(kAll), Conf([](const Node&, json* j) { (*j)["cniVersion"] = "9.9.9"; }), {1}});
   c.push_back({"VersionGarbage", kAll, Conf([](const Node&, json* j) { (*j)["cniVersion"] = "one"; }), {1}});
-  c.push_back({"CheckOnOldVersion", kAll,
+  c.push_back({"CheckOnOldVersion", WithBw(kAll),
                Verb("CHECK", Conf([](const Node&, json* j) { (*j)["cniVersion"] = "0.3.1"; })), {1}});
   c.push_back({"GcOnOldVersion", kAll, Verb("GC"), {1}});
   c.push_back({"StatusOnOldVersion", kAll, Verb("STATUS"), {1}});
@@ -173,17 +181,17 @@ std::vector<Case> Cases() {
   c.push_back({"NameWithSlash", kAll, Conf([](const Node&, json* j) { (*j)["name"] = "a/b"; }), {7}});
   c.push_back({"NameEmpty", kAll, Conf([](const Node&, json* j) { (*j)["name"] = ""; }), {7}});
   c.push_back({"TypeWithSlash", kAll, Conf([](const Node&, json* j) { (*j)["type"] = "../bridge"; }), {7}});
-  c.push_back({"PrevResultIsString", kAll, Conf([](const Node&, json* j) { (*j)["prevResult"] = "x"; }), {6}});
+  c.push_back({"PrevResultIsString", WithBw(kAll), Conf([](const Node&, json* j) { (*j)["prevResult"] = "x"; }), {6}});
   // CHECK whose prevResult is in another version's shape (0.2.0 ip4) than the config
   // (for an attachment that does not exist): any error, but a clean one.
-  c.push_back({"CheckPrevResultOtherVersion", kAll,
+  c.push_back({"CheckPrevResultOtherVersion", WithBw(kAll),
                Verb("CHECK", Conf([](const Node&, json* j) {
                  (*j)["prevResult"] = {{"cniVersion", "0.2.0"},
                                        {"ip4", {{"ip", "10.77.0.5/24"}, {"gateway", "10.77.0.1"}}}};
                })),
                {kAnyCode}});
   // --- capability args of the wrong shape ---
-  c.push_back({"RuntimeConfigIsString", kAll,
+  c.push_back({"RuntimeConfigIsString", WithBw(kAll),
                Conf([](const Node&, json* j) { (*j)["runtimeConfig"] = "x"; }), {6}});
   c.push_back({"ArgsIsList", kAll, Conf([](const Node&, json* j) { (*j)["args"] = json::array(); }), {6}});
   c.push_back({"CapIpsIsString", kIpam,
@@ -260,6 +268,49 @@ std::vector<Case> Cases() {
                  (*j)["topology"]["nodes"][1]["subnet"] = "10.99.2.0/24";
                }),
                {7}});
+  // --- bandwidth: every key, wrong types, out-of-range values, halves of a pair ---
+  auto Bw = [](json edits) {
+    return Conf([edits](const Node&, json* j) {
+      for (auto k : {"ingressRate", "ingressBurst", "egressRate", "egressBurst"}) j->erase(k);
+      j->update(edits);
+    });
+  };
+  c.push_back({"BwIngressRateIsString", kBandwidth, Bw({{"ingressRate", "1M"}, {"ingressBurst", 800}}), {6}});
+  c.push_back({"BwIngressBurstIsFraction", kBandwidth, Bw({{"ingressRate", 8000}, {"ingressBurst", 80.5}}), {6}});
+  c.push_back({"BwEgressRateIsBool", kBandwidth, Bw({{"egressRate", true}, {"egressBurst", 800}}), {6}});
+  c.push_back({"BwEgressBurstIsObject", kBandwidth, Bw({{"egressRate", 8000}, {"egressBurst", json::object()}}), {6}});
+  c.push_back({"BwIngressBurstWithoutRate", kBandwidth, Bw({{"ingressBurst", 800}}), {7}});
+  c.push_back({"BwIngressRateWithoutBurst", kBandwidth, Bw({{"ingressRate", 8000}}), {7}});
+  c.push_back({"BwEgressBurstWithoutRate", kBandwidth, Bw({{"egressBurst", 800}}), {7}});
+  c.push_back({"BwEgressRateWithoutBurst", kBandwidth, Bw({{"egressRate", 8000}}), {7}});
+  c.push_back({"BwIngressRateNegative", kBandwidth, Bw({{"ingressRate", -8000}, {"ingressBurst", 800}}), {7}});
+  c.push_back({"BwEgressRateBelowOneByte", kBandwidth, Bw({{"egressRate", 7}, {"egressBurst", 800}}), {7}});
+  c.push_back({"BwIngressBurstBelowOneByte", kBandwidth, Bw({{"ingressRate", 8000}, {"ingressBurst", 4}}), {7}});
+  c.push_back({"BwEgressBurstAbove4GB", kBandwidth,
+               Bw({{"egressRate", 8000}, {"egressBurst", 34'359'738'360ull}}), {7}});
+  c.push_back({"BwIngressRateAbove64Bits", kBandwidth,
+               Bw({{"ingressRate", 1e20}, {"ingressBurst", 800}}), {7}});
+  c.push_back({"BwEgressRateIsExponent", kBandwidth,
+               Bw({{"egressRate", 1e6}, {"egressBurst", 800}}), {6}});
+  c.push_back({"BwCapabilityIsString", kBandwidth,
+               Bw({{"runtimeConfig", {{"bandwidth", "fast"}}}}), {6}});
+  c.push_back({"BwCapabilityBurstWithoutRate", kBandwidth,
+               Bw({{"runtimeConfig", {{"bandwidth", {{"egressBurst", 800}}}}}}), {7}});
+  c.push_back({"BwNoPrevResult", kBandwidth,
+               Conf([](const Node&, json* j) { j->erase("prevResult"); }), {7}});
+  c.push_back({"BwPrevResultWithoutHostInterface", kBandwidth,
+               Conf([](const Node&, json* j) {
+                 auto& ifs = (*j)["prevResult"]["interfaces"];
+                 ifs.erase(ifs.begin());
+                 (*j)["prevResult"]["ips"][0]["interface"] = 0;
+               }),
+               {7}});
+  c.push_back({"BwVersionBeforeChaining", kBandwidth,
+               Conf([](const Node&, json* j) {
+                 (*j)["cniVersion"] = "0.2.0";
+                 j->erase("prevResult");
+               }),
+               {1}});
   return c;
 }
 

@@ -33,6 +33,9 @@ std::string NodeSnapshotScript(const std::string& ctr_name) {
   s += "echo '# fdb'; bridge -j fdb show | jq -c '[.[] | select(.state != \"\")]'\n";
   s += "echo '# nft'; nft list ruleset\n";
   s += "echo '# forward'; cat /proc/sys/net/ipv4/ip_forward\n";
+  // Traffic control (the bandwidth plugin): qdiscs, and filters under ingress qdiscs.
+  s += "echo '# qdisc'; tc -j qdisc show\n";
+  s += "echo '# tc-filter'; for d in $(ls /sys/class/net); do tc -j filter show dev $d ingress; done\n";
   s += "echo '# ctr-link'; ip -n " + ctr_name + " -j link show\n";
   s += "echo '# ctr-addr'; ip -n " + ctr_name + " -j addr show\n";
   s += "echo '# ctr-route'; ip -n " + ctr_name + " -j route show table all\n";
@@ -87,7 +90,7 @@ std::string NormaliseSection(const std::string& text) {
 
 const std::vector<std::string>& AllPlugins() {
   static const std::vector<std::string> kAll = {"bridge", "host-local", "loopback", "host-gw",
-                                                "vxlan", "portmap"};
+                                                "vxlan", "portmap", "bandwidth"};
   return kAll;
 }
 
@@ -124,6 +127,13 @@ std::unique_ptr<Node> Node::Create(const std::string& plugin, std::string* err) 
                      "link set hu0 up\n"
                      "link set hu1 up\n");
   if (r.exit_code == 0) r = test::Sh("ip -n " + n->ctr_name() + " link set lo down");
+  // bandwidth is chained after a network plugin: the pod's veth is already there.
+  if (r.exit_code == 0 && plugin == "bandwidth") {
+    r = test::Run({"/usr/sbin/ip", "-n", ns, "-batch", "-"}, {},
+                  "link add hbw0 type veth peer name eth0 netns " + n->ctr_name() + "\n"
+                  "link set hbw0 addrgenmode none\n"
+                  "link set hbw0 up\n");
+  }
   if (r.exit_code != 0) {
     *err = "underlay setup: " + r.err;
     return nullptr;
@@ -152,6 +162,15 @@ nlohmann::json Node::Config() const {
                              {{"hostPort", 5353}, {"containerPort", 53}, {"protocol", "udp"}}});
     return {{"cniVersion", "1.0.0"}, {"name", "hnet"}, {"type", plugin_},
             {"runtimeConfig", {{"portMappings", maps}}}, {"prevResult", prev}};
+  }
+  if (plugin_ == "bandwidth") {
+    json prev = {{"cniVersion", "1.0.0"},
+                 {"interfaces", json::array({{{"name", "hbw0"}},
+                                             {{"name", "eth0"}, {"sandbox", ctr_path()}}})},
+                 {"ips", json::array({{{"address", "10.77.0.5/24"}, {"interface", 1}}})}};
+    return {{"cniVersion", "1.0.0"}, {"name", "hnet"},         {"type", plugin_},
+            {"ingressRate", 8'000'000}, {"ingressBurst", 80'000}, {"egressRate", 8'000'000},
+            {"egressBurst", 80'000},    {"prevResult", prev}};
   }
   json topo = {{"network", "10.78.0.0/16"},
                {"subnetLen", 24},

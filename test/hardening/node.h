@@ -17,7 +17,7 @@
 
 namespace linen::hardening {
 
-// The five executables under test.
+// The executables under test.
 const std::vector<std::string>& AllPlugins();
 
 // A plugin name as a gtest name part: "host-local" -> "host_local".

@@ -6,7 +6,7 @@
 set -euo pipefail
 src=$1 bin=$2
 fail=0
-for p in bridge host-local loopback host-gw vxlan portmap; do
+for p in bridge host-local loopback host-gw vxlan portmap bandwidth; do
   f=$bin/$p
   [[ -x $f ]] || { echo "FAIL: $f missing"; fail=1; continue; }
   desc=$(file -b "$f")

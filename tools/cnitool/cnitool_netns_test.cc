@@ -298,6 +298,50 @@ TEST_F(CnitoolLinen11Test, StatusReady) {
   EXPECT_EQ(st.exit_code, 0) << st.err;
 }
 
+// The `bandwidth` capability as a runtime passes it (CAP_ARGS -> runtimeConfig of
+// the plugins that declare it), through bridge + bandwidth: ADD shapes the pod, the
+// cached result is the bridge's, CHECK passes, DEL removes the IFB.
+TEST(CnitoolBandwidth, CapabilityDrivesTheChain) {
+  if (!OursBuilt() || !fs::exists(linen::test::CniBin("bandwidth"))) {
+    GTEST_SKIP() << "linen bridge/host-local/bandwidth not built in " << linen::test::CniBinDir();
+  }
+  Node node(linen::test::CniBinDir());
+  ASSERT_TRUE(node.ns);
+  std::ofstream(node.conf.path() + "/10-podnet.conflist")
+      << R"({"cniVersion":"1.0.0","name":"podnet","plugins":[
+        {"type":"bridge","bridge":"cni0","isGateway":true,"ipMasq":false,
+         "ipam":{"type":"host-local","ranges":[[{"subnet":"10.99.0.0/24"}]],
+                 "dataDir":")" << node.ipam.path() << R"("}},
+        {"type":"bandwidth","capabilities":{"bandwidth":true}}]})";
+  auto pod = TempNetns::Create("cpod");
+  ASSERT_TRUE(pod) << pod.error().msg();
+  const std::string caps = R"({"bandwidth":{"ingressRate":10000000,"ingressBurst":4294967295,)"
+                           R"("egressRate":20000000,"egressBurst":4294967295}})";
+  ProcResult add = node.Cnitool({"add", "podnet", pod->path()}, {{"CAP_ARGS", caps}});
+  ASSERT_EQ(add.exit_code, 0) << add.err << add.out;
+  auto tc = [&](const std::string& args) {
+    ProcResult r = Sh("tc -n " + node.ns->name() + " -j " + args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out.empty() ? "[]" : r.out);
+  };
+  std::string ifb;
+  for (const json& l : json::parse(Sh(std::string(kIp) + " -n " + node.ns->name() +
+                                      " -j link show type ifb").out)) {
+    ifb = l["ifname"];
+  }
+  ASSERT_EQ(ifb.rfind("bwp", 0), 0u) << ifb;
+  int rates = 0;
+  for (const json& q : tc("qdisc show")) {
+    if (q.value("kind", "") != "tbf") continue;
+    rates += q["options"]["rate"] == (q["dev"] == ifb ? 2'500'000 : 1'250'000);
+  }
+  EXPECT_EQ(rates, 2) << tc("qdisc show").dump();
+  EXPECT_EQ(node.Cnitool({"check", "podnet", pod->path()}, {{"CAP_ARGS", caps}}).exit_code, 0);
+  ProcResult del = node.Cnitool({"del", "podnet", pod->path()}, {{"CAP_ARGS", caps}});
+  EXPECT_EQ(del.exit_code, 0) << del.err;
+  EXPECT_EQ(Sh(std::string(kIp) + " -n " + node.ns->name() + " link show type ifb").out, "");
+}
+
 INSTANTIATE_TEST_SUITE_P(Plugins, CnitoolNetnsTest, ::testing::Values("reference", "linen"),
                          [](const auto& info) { return info.param; });
 
