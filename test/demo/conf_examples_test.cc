@@ -71,6 +71,7 @@ TEST_P(Conflist, ParsesAsCniConfig) {
 INSTANTIATE_TEST_SUITE_P(All, Conflist,
                          ::testing::Values("10-linen-bridge.conflist",
                                            "10-linen-bridge-dualstack.conflist",
+                                           "10-linen-bridge-portmap-bandwidth.conflist",
                                            "vxlan.conflist", "host-gw.conflist",
                                            "vxlan-agent.conflist", "host-gw-agent.conflist"),
                          [](const auto& info) {
