@@ -3,7 +3,9 @@
 # (optimised with g++, and with clang + ASan + UBSan) and runs every test in both
 # builds; the clang build also holds the libFuzzer targets, each run for a bounded
 # time. A third, ThreadSanitizer build covers the multi-threaded part, linend and the
-# etcd client, with the tests labelled `tsan`. Run as root.
+# etcd client, with the tests labelled `tsan`. Each variant's tests run while the next
+# variant compiles (the compiler niced), and their log is printed when they finish.
+# Run as root.
 # Tests change the kernel only inside network namespaces they create; the guard
 # around the run fails the suite if the machine's own namespace changed anyway.
 set -euo pipefail
@@ -26,44 +28,63 @@ bash scripts/host-state.sh >"$host_before"
 status=0
 passed=0
 failed=0
-for variant in "${variants[@]}"; do
-  dir=build-test-$variant
-  case $variant in
+
+configure() {  # configure <variant>: sets dir, flags, targets, ctest_args
+  dir=build-test-$1
+  case $1 in
     release) flags=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++) ;;
     # -g1 (line tables) is all a sanitizer report needs, and compiles faster than -g.
     # -O1 as ASan recommends: the code under test runs 5x faster than at -O0, while
     # test files stay at -O0 (linen_test_code_options in CMakeLists.txt).
     asan) flags=(-DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1"
-                 -DLINEN_SANITIZE=ON -DLINEN_FUZZ=ON) ;;
+                 -DLINEN_SANITIZE=ON -DLINEN_FUZZ=ON -DLINEN_BENCH=OFF) ;;
     tsan) flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++
                  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DLINEN_TSAN=ON
                  -DLINEN_TESTS_BUILD_EXECUTABLES=OFF) ;;
-    *) echo "run-tests.sh: unknown variant $variant" >&2; exit 2 ;;
+    *) echo "run-tests.sh: unknown variant $1" >&2; exit 2 ;;
   esac
-  echo "== $variant build == (${SECONDS}s into the run)"
-  cmake -S . -B "$dir" "${flags[@]}" >/dev/null
   targets=()
   ctest_args=()
-  if [[ $variant == tsan ]]; then
+  if [[ $1 == tsan ]]; then
     targets=(--target "${tsan_targets[@]}")
     ctest_args=(-L tsan)
+  fi
+}
+
+# Runs one variant's tests (and, after the ASan tests, the fuzzers); output to
+# $dir/ctest-output.log, exit status non-zero on any failure.
+run_tests() {  # run_tests <variant>
+  local variant=$1 rc=0
+  configure "$variant"
+  if [[ $variant == tsan ]]; then
     rm -rf "$dir/tsan-reports"
     mkdir -p "$dir/tsan-reports"
   fi
-  cmake --build "$dir" -j"$jobs" "${targets[@]}"
-  echo "== $variant tests == (${SECONDS}s into the run)"
-  log=$dir/ctest-summary.log
   # TSan reports go to files, so one from a linend child process (whose exit code a
   # test may not see) still fails the run below.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     TSAN_OPTIONS="halt_on_error=0 exitcode=66 log_path=$PWD/$dir/tsan-reports/report" \
     ctest --test-dir "$dir" --output-on-failure -j"$test_jobs" --timeout 300 "${ctest_args[@]}" \
-    | tee "$log" || status=1
+    >"$dir/ctest-summary.log" 2>&1 || rc=1
   if [[ $variant == tsan ]] && compgen -G "$dir/tsan-reports/report.*" >/dev/null; then
-    echo "run-tests.sh: ThreadSanitizer reports:" >&2
-    head -n 60 "$dir"/tsan-reports/report.* >&2
-    status=1
+    echo "run-tests.sh: ThreadSanitizer reports:" >>"$dir/ctest-summary.log"
+    head -n 60 "$dir"/tsan-reports/report.* >>"$dir/ctest-summary.log"
+    rc=1
   fi
+  if [[ $variant == asan ]]; then
+    echo "== fuzzers ==" >>"$dir/ctest-summary.log"
+    FUZZ_BUILD_DIR=$PWD/$dir JOBS=$jobs bash scripts/run-fuzz.sh >>"$dir/ctest-summary.log" 2>&1 || rc=1
+  fi
+  return $rc
+}
+
+# Prints a finished variant's test log and adds its counts to the totals.
+report() {  # report <variant> <exit status of run_tests>
+  configure "$1"
+  local log=$dir/ctest-summary.log
+  echo "== $1 tests (finished ${SECONDS}s into the run) =="
+  cat "$log"
+  ((${2} == 0)) || status=1
   # "NN% tests passed, F tests failed out of T"
   f="" t=""
   read -r f t < <(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1 \2/p' "$log") || true
@@ -74,11 +95,35 @@ for variant in "${variants[@]}"; do
     passed=$((passed + t - f))
     failed=$((failed + f))
   fi
-  if [[ $variant == asan ]]; then
-    echo "== fuzzers == (${SECONDS}s into the run)"
-    FUZZ_BUILD_DIR=$PWD/$dir JOBS=$jobs bash scripts/run-fuzz.sh || status=1
+}
+
+# Pipelined: a variant's tests (which mostly wait on the kernel) run while the next
+# variant compiles. The compiler runs niced, so the tests keep their share of the CPU.
+pending=""      # the variant whose tests are running
+pending_pid=""
+finish_pending() {
+  [[ -n $pending ]] || return 0
+  local rc=0
+  wait "$pending_pid" || rc=$?
+  report "$pending" "$rc"
+  pending=""
+}
+for variant in "${variants[@]}"; do
+  configure "$variant"
+  echo "== $variant build == (${SECONDS}s into the run)"
+  cmake -S . -B "$dir" "${flags[@]}" >/dev/null
+  if ! nice -n 10 cmake --build "$dir" -j"$jobs" "${targets[@]}"; then
+    finish_pending
+    echo "run-tests.sh: the $variant build failed" >&2
+    exit 1
   fi
+  finish_pending
+  echo "== $variant tests started == (${SECONDS}s into the run)"
+  run_tests "$variant" &
+  pending=$variant
+  pending_pid=$!
 done
+finish_pending
 
 bash scripts/host-state.sh >"$host_after"
 if ! diff -u "$host_before" "$host_after"; then
