@@ -41,14 +41,14 @@ std::string Where(int index, const IpNet& addr) {
 Status Handle::AddAddr(int index, const IpNet& addr) {
   const std::string what = "add address " + Where(index, addr);
   auto msg = AddrMsg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, index, addr);
-  if (!msg) return Error(Code::kInternal, what + ": cannot build netlink message");
+  if (!msg) return internal::BuildError(what);
   return internal::Transact(sock_, msg.get(), what);
 }
 
 Status Handle::DeleteAddr(int index, const IpNet& addr) {
   const std::string what = "delete address " + Where(index, addr);
   auto msg = AddrMsg(RTM_DELADDR, 0, index, addr);
-  if (!msg) return Error(Code::kInternal, what + ": cannot build netlink message");
+  if (!msg) return internal::BuildError(what);
   int err = 0;
   auto s = internal::Transact(sock_, msg.get(), what, nullptr, &err);
   // The kernel says EADDRNOTAVAIL for an address that is not there; absent is success.

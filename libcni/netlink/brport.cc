@@ -22,7 +22,7 @@ Status SetPortFlag(nl_sock* sock, int index, int attr, bool on, const std::strin
   nlattr* nest = msg ? nla_nest_start(msg.get(), IFLA_PROTINFO | NLA_F_NESTED) : nullptr;
   if (nest == nullptr || nla_put_u8(msg.get(), attr, on ? 1 : 0) < 0 ||
       nla_nest_end(msg.get(), nest) < 0) {
-    return Error(Code::kInternal, what + ": cannot build netlink message");
+    return internal::BuildError(what);
   }
   return internal::Transact(sock, msg.get(), what);
 }

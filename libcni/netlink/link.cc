@@ -21,10 +21,6 @@ namespace {
 // Counters are the bulk of a link message and nobody here reads them.
 constexpr uint32_t kSkipStats = 1 << 3;  // RTEXT_FILTER_SKIP_STATS
 
-Error OutOfMemory(const std::string& what) {
-  return Error(Code::kInternal, what + ": cannot build netlink message");
-}
-
 Result<LinkInfo> GetLink(nl_sock* sock, int index, const std::string& name,
                          const std::string& what) {
   ifinfomsg ifi{};
@@ -33,7 +29,7 @@ Result<LinkInfo> GetLink(nl_sock* sock, int index, const std::string& name,
   MsgPtr msg = NewMsg(RTM_GETLINK, 0, &ifi, sizeof(ifi));
   if (!msg || (!name.empty() && nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()) < 0) ||
       nla_put_u32(msg.get(), IFLA_EXT_MASK, kSkipStats) < 0) {
-    return OutOfMemory(what);
+    return internal::BuildError(what);
   }
   std::optional<LinkInfo> found;
   auto s = internal::Transact(sock, msg.get(), what, [&](nlmsghdr* hdr) {
@@ -55,7 +51,7 @@ Status ChangeLink(nl_sock* sock, int index, unsigned flags, unsigned change,
   ifi.ifi_flags = flags;
   ifi.ifi_change = change;
   MsgPtr msg = NewMsg(RTM_NEWLINK, 0, &ifi, sizeof(ifi));
-  if (!msg || (fill && fill(msg.get()) < 0)) return OutOfMemory(what);
+  if (!msg || (fill && fill(msg.get()) < 0)) return internal::BuildError(what);
   return internal::Transact(sock, msg.get(), what);
 }
 
@@ -96,7 +92,9 @@ Status Handle::DeleteLink(const std::string& name) {
   ifinfomsg ifi{};
   ifi.ifi_family = AF_UNSPEC;
   MsgPtr msg = NewMsg(RTM_DELLINK, 0, &ifi, sizeof(ifi));
-  if (!msg || nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()) < 0) return OutOfMemory(what);
+  if (!msg || nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()) < 0) {
+    return internal::BuildError(what);
+  }
   auto s = internal::Transact(sock_, msg.get(), what);
   // Delete is idempotent: CNI DEL may run many times, after a half-done ADD.
   if (!s && s.error().IsNotFound()) return OkStatus();
@@ -109,7 +107,7 @@ Status Handle::DeleteLinkByIndex(int index) {
   ifi.ifi_family = AF_UNSPEC;
   ifi.ifi_index = index;
   MsgPtr msg = NewMsg(RTM_DELLINK, 0, &ifi, sizeof(ifi));
-  if (!msg) return OutOfMemory(what);
+  if (!msg) return internal::BuildError(what);
   auto s = internal::Transact(sock_, msg.get(), what);
   if (!s && s.error().IsNotFound()) return OkStatus();
   return s;

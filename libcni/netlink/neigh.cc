@@ -20,9 +20,9 @@ Status SendNeigh(nl_sock* sock, int type, int flags, const NeighReq& n, const st
   ndm.ndm_state = n.state;
   ndm.ndm_flags = n.flags;
   internal::MsgPtr msg = internal::NewMsg(type, flags, &ndm, sizeof(ndm));
-  if (!msg) return Error(Code::kInternal, what + ": cannot build netlink message");
+  if (!msg) return internal::BuildError(what);
   if (n.dst && internal::PutAddr(msg.get(), NDA_DST, *n.dst) < 0) {
-    return Error(Code::kInternal, what + ": cannot build netlink message");
+    return internal::BuildError(what);
   }
   if (!n.lladdr.empty()) {
     auto mac = ParseMac(n.lladdr);
@@ -30,7 +30,7 @@ Status SendNeigh(nl_sock* sock, int type, int flags, const NeighReq& n, const st
       return Error(Code::kInvalidNetworkConfig, what + ": malformed MAC address " + n.lladdr);
     }
     if (nla_put(msg.get(), NDA_LLADDR, static_cast<int>(mac->size()), mac->data()) < 0) {
-      return Error(Code::kInternal, what + ": cannot build netlink message");
+      return internal::BuildError(what);
     }
   }
   return internal::Transact(sock, msg.get(), what);

@@ -30,7 +30,7 @@ Status SetLinkAf(nl_sock* sock, int index, int family, const std::string& what,
   nlattr* spec = msg ? nla_nest_start(msg.get(), IFLA_AF_SPEC) : nullptr;
   nlattr* af = spec ? nla_nest_start(msg.get(), family) : nullptr;
   if (af == nullptr || fill(msg.get()) < 0) {
-    return Error(Code::kInternal, what + ": cannot build netlink message");
+    return internal::BuildError(what);
   }
   nla_nest_end(msg.get(), af);
   nla_nest_end(msg.get(), spec);
@@ -66,7 +66,7 @@ Result<bool> Handle::ForwardingEnabled(Family family) {
   ncm.ncm_family = static_cast<uint8_t>(internal::FamilyToAf(family));
   internal::MsgPtr msg = internal::NewMsg(RTM_GETNETCONF, 0, &ncm, sizeof(ncm));
   if (!msg || nla_put_s32(msg.get(), NETCONFA_IFINDEX, NETCONFA_IFINDEX_ALL) < 0) {
-    return Error(Code::kInternal, what + ": cannot build netlink message");
+    return internal::BuildError(what);
   }
   std::optional<bool> on;
   auto s = internal::Transact(sock_, msg.get(), what, [&](nlmsghdr* hdr) {

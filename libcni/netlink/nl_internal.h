@@ -35,6 +35,11 @@ using MsgPtr = std::unique_ptr<nl_msg, NlDeleter<nlmsg_free>>;
 using LinkPtr = std::unique_ptr<rtnl_link, NlDeleter<rtnl_link_put>>;
 using AddrPtr = std::unique_ptr<nl_addr, NlDeleter<nl_addr_put>>;
 
+// The error for a message that could not be built (allocation or attribute space).
+inline Error BuildError(std::string_view what) {
+  return Error(Code::kInternal, std::string(what) + ": cannot build netlink message");
+}
+
 // A message of `type` with `flags` and a fixed family header copied in.
 // Allocation failure is not recoverable in a plugin; callers check for null.
 MsgPtr NewMsg(int type, int flags, const void* hdr, size_t hdr_len);

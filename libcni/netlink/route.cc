@@ -57,7 +57,7 @@ Status SendRoute(nl_sock* sock, int type, int flags, const RouteInfo& r, const s
     return Error(Code::kInvalidNetworkConfig, what + ": gateway family differs from destination");
   }
   auto msg = RouteMsg(type, flags, r);
-  if (!msg) return Error(Code::kInternal, what + ": cannot build netlink message");
+  if (!msg) return internal::BuildError(what);
   return internal::Transact(sock, msg.get(), what);
 }
 

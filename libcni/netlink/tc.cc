@@ -39,10 +39,6 @@ std::string HandleText(uint32_t h) {
   return buf;
 }
 
-Error OutOfMemory(const std::string& what) {
-  return Error(Code::kInternal, what + ": cannot build netlink message");
-}
-
 tcmsg TcHeader(int index, uint32_t parent, uint32_t handle, uint32_t info = 0) {
   tcmsg t{};
   t.tcm_family = AF_UNSPEC;
@@ -155,7 +151,7 @@ Status Handle::SetAlias(int index, const std::string& alias) {
   MsgPtr msg = NewMsg(RTM_NEWLINK, 0, &ifi, sizeof(ifi));
   // An empty IFLA_IFALIAS clears it.
   if (!msg || nla_put(msg.get(), IFLA_IFALIAS, static_cast<int>(alias.size()), alias.data()) < 0) {
-    return OutOfMemory(what);
+    return internal::BuildError(what);
   }
   return internal::Transact(sock_, msg.get(), what);
 }
@@ -166,7 +162,7 @@ Status Handle::AddRootTbf(int index, uint32_t handle, const TbfParams& tbf) {
   tcmsg t = TcHeader(index, kTcRoot, handle);
   MsgPtr msg = NewMsg(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, &t, sizeof t);
   if (!msg || nla_put_string(msg.get(), TCA_KIND, "tbf") < 0 || PutTbfOptions(msg.get(), tbf) < 0) {
-    return OutOfMemory(what);
+    return internal::BuildError(what);
   }
   return internal::Transact(sock_, msg.get(), what);
 }
@@ -175,7 +171,7 @@ Status Handle::AddIngressQdisc(int index) {
   const std::string what = "add ingress qdisc on " + Dev(index);
   tcmsg t = TcHeader(index, kTcIngress, kTcIngressHandle);
   MsgPtr msg = NewMsg(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, &t, sizeof t);
-  if (!msg || nla_put_string(msg.get(), TCA_KIND, "ingress") < 0) return OutOfMemory(what);
+  if (!msg || nla_put_string(msg.get(), TCA_KIND, "ingress") < 0) return internal::BuildError(what);
   return internal::Transact(sock_, msg.get(), what);
 }
 
@@ -186,10 +182,10 @@ Status Handle::AddRedirectFilter(int index, uint32_t parent, uint16_t priority, 
   const uint32_t info = (static_cast<uint32_t>(priority) << 16) | htons(kEthPAll);
   tcmsg t = TcHeader(index, parent, 0, info);
   MsgPtr msg = NewMsg(RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, &t, sizeof t);
-  if (!msg || nla_put_string(msg.get(), TCA_KIND, "u32") < 0) return OutOfMemory(what);
+  if (!msg || nla_put_string(msg.get(), TCA_KIND, "u32") < 0) return internal::BuildError(what);
   nl_msg* m = msg.get();
   Nest opts(m, TCA_OPTIONS);
-  if (!opts.ok()) return OutOfMemory(what);
+  if (!opts.ok()) return internal::BuildError(what);
   // Match everything: one key with mask 0, terminal.
   // (tc_u32_sel ends in a flexible array of keys, hence the byte buffer.)
   tc_u32_sel sel{};
@@ -197,12 +193,14 @@ Status Handle::AddRedirectFilter(int index, uint32_t parent, uint16_t priority, 
   sel.nkeys = 1;
   unsigned char sel_buf[sizeof(tc_u32_sel) + sizeof(tc_u32_key)] = {};
   std::memcpy(sel_buf, &sel, sizeof sel);
-  if (nla_put(m, TCA_U32_SEL, sizeof sel_buf, sel_buf) < 0) return OutOfMemory(what);
-  if (classid != 0 && nla_put_u32(m, TCA_U32_CLASSID, classid) < 0) return OutOfMemory(what);
+  if (nla_put(m, TCA_U32_SEL, sizeof sel_buf, sel_buf) < 0) return internal::BuildError(what);
+  if (classid != 0 && nla_put_u32(m, TCA_U32_CLASSID, classid) < 0) {
+    return internal::BuildError(what);
+  }
   Nest acts(m, TCA_U32_ACT);
   Nest act(m, 1);
   if (!acts.ok() || !act.ok() || nla_put_string(m, TCA_ACT_KIND, "mirred") < 0) {
-    return OutOfMemory(what);
+    return internal::BuildError(what);
   }
   Nest act_opts(m, TCA_ACT_OPTIONS);
   tc_mirred p{};
@@ -211,7 +209,7 @@ Status Handle::AddRedirectFilter(int index, uint32_t parent, uint16_t priority, 
   p.ifindex = static_cast<uint32_t>(target_index);
   if (!act_opts.ok() || nla_put(m, TCA_MIRRED_PARMS, sizeof p, &p) < 0 || act_opts.End() < 0 ||
       act.End() < 0 || acts.End() < 0 || opts.End() < 0) {
-    return OutOfMemory(what);
+    return internal::BuildError(what);
   }
   return internal::Transact(sock_, m, what);
 }
@@ -221,7 +219,7 @@ Status Handle::DeleteQdisc(int index, uint32_t parent, uint32_t handle) {
       "delete qdisc " + HandleText(handle) + " at " + HandleText(parent) + " on " + Dev(index);
   tcmsg t = TcHeader(index, parent, handle);
   MsgPtr msg = NewMsg(RTM_DELQDISC, 0, &t, sizeof t);
-  if (!msg) return OutOfMemory(what);
+  if (!msg) return internal::BuildError(what);
   int kerr = 0;
   auto s = internal::Transact(sock_, msg.get(), what, nullptr, &kerr);
   // ENOENT/ENODEV: no device or nothing there; EINVAL: what is there has another
