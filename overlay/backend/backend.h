@@ -42,7 +42,8 @@ struct LocalNode {
 // What EnsureNode established; published by linend, written to subnet.env.
 struct NodeSetup {
   int mtu = 0;              // pod MTU: underlay (or cluster.mtu) minus encapsulation
-  std::string vtep_mac;     // vxlan: the device's MAC; host-gw: ""
+  std::string vtep_mac;     // vxlan: the IPv4 VTEP's MAC; host-gw: ""
+  std::string vtep_mac_v6;  // vxlan with IPv6 enabled: the IPv6 VTEP's MAC
   std::string underlay;     // resolved device name
   int underlay_index = 0;
 };
@@ -152,6 +153,8 @@ std::string VxlanDeviceName(uint32_t vni);
 
 // VXLAN over IPv4: 14 inner Ethernet + 20 IPv4 + 8 UDP + 8 VXLAN.
 inline constexpr int kVxlanOverhead = 50;
+// VXLAN over IPv6: the outer header is 40 bytes, not 20 (flannel#1781 used 50).
+inline constexpr int kVxlanOverheadV6 = 70;
 
 }  // namespace linen::overlay
 

@@ -20,10 +20,17 @@ enum class BackendType { kHostGw, kVxlan };
 const char* BackendName(BackendType t);                          // "host-gw", "vxlan"
 cni::Result<BackendType> ParseBackendName(std::string_view name);  // code 7 otherwise
 
-// Cluster-wide settings, identical on every node.
+// Cluster-wide settings, identical on every node. Dual-stack follows flannel's
+// model: each family has its own network and subnet length, and a family's fields
+// (here and in NodeLease) mean something only when that family is enabled.
+// IPv6-only: enable_ipv4 = false, enable_ipv6 = true.
 struct ClusterConfig {
-  cni::IpNet network;          // e.g. 10.244.0.0/16
+  bool enable_ipv4 = true;     // flannel's EnableIPv4
+  bool enable_ipv6 = false;    // flannel's EnableIPv6
+  cni::IpNet network;          // IPv4, e.g. 10.244.0.0/16 (flannel's Network)
   int subnet_len = 24;         // flannel's defaulting rules when unset
+  cni::IpNet ipv6_network;     // e.g. fd00:10:244::/56 (flannel's IPv6Network)
+  int ipv6_subnet_len = 64;    // flannel's IPv6SubnetLen
   BackendType backend = BackendType::kVxlan;
   uint32_t vni = 1;
   uint16_t port = 8472;
@@ -32,12 +39,16 @@ struct ClusterConfig {
   bool ip_masq = true;         // masquerade traffic leaving `network`
 };
 
-// One node's lease: what peers need to reach its pods.
+// One node's lease: what peers need to reach its pods. The IPv4 fields are
+// meaningful when the cluster enables IPv4, the IPv6 ones when it enables IPv6.
 struct NodeLease {
   std::string name;
-  cni::IpAddr node_ip;         // underlay (public) address
-  cni::IpNet subnet;           // pod subnet, network address form
-  std::string vtep_mac;        // vxlan only; "" for host-gw
+  cni::IpAddr node_ip;         // IPv4 underlay (public) address (flannel's PublicIP)
+  cni::IpNet subnet;           // IPv4 pod subnet, network address form
+  std::string vtep_mac;        // IPv4 VTEP MAC; vxlan only, "" for host-gw
+  cni::IpAddr node_ipv6;       // IPv6 underlay address (flannel's PublicIPv6)
+  cni::IpNet ipv6_subnet;      // IPv6 pod subnet, network address form
+  std::string vtep_mac_v6;     // IPv6 VTEP MAC (flannel's BackendV6Data.VtepMAC)
   bool operator==(const NodeLease&) const = default;
 };
 
