@@ -17,11 +17,37 @@
 
 namespace linen::overlay {
 
+namespace {
+
+bool Unset(const cni::IpNet& n) { return n.prefix == 0 && n.addr.IsUnspecified(); }
+
+// flannel writes the node subnet's first usable address with the prefix.
+std::string FirstUsable(const cni::IpNet& subnet) {
+  return cni::IpNet{subnet.Network().Next(), subnet.prefix}.ToString();
+}
+
+}  // namespace
+
+bool SubnetEnv::has_ipv4() const { return !Unset(subnet); }
+bool SubnetEnv::has_ipv6() const { return !Unset(ipv6_subnet); }
+
 cni::Status WriteSubnetEnv(const std::string& path, const SubnetEnv& env) {
+  auto bad = [&](const std::string& what) {
+    return cni::Error(cni::Code::kInvalidNetworkConfig, "subnet file " + path + ": " + what);
+  };
+  if (!env.has_ipv4() && !env.has_ipv6()) return bad("no subnet of either family to write");
+  if (env.has_ipv4() && Unset(env.network)) return bad("an IPv4 subnet without its network");
+  if (env.has_ipv6() && Unset(env.ipv6_network)) return bad("an IPv6 subnet without its network");
+  // flannel's order: the IPv4 pair, the IPv6 pair, MTU, masquerade.
   std::string text;
-  text += "FLANNEL_NETWORK=" + env.network.Masked().ToString() + "\n";
-  // flannel writes the node subnet's first usable address with the prefix.
-  text += "FLANNEL_SUBNET=" + cni::IpNet{env.subnet.Network().Next(), env.subnet.prefix}.ToString() + "\n";
+  if (env.has_ipv4()) {
+    text += "FLANNEL_NETWORK=" + env.network.Masked().ToString() + "\n";
+    text += "FLANNEL_SUBNET=" + FirstUsable(env.subnet) + "\n";
+  }
+  if (env.has_ipv6()) {
+    text += "FLANNEL_IPV6_NETWORK=" + env.ipv6_network.Masked().ToString() + "\n";
+    text += "FLANNEL_IPV6_SUBNET=" + FirstUsable(env.ipv6_subnet) + "\n";
+  }
   text += "FLANNEL_MTU=" + std::to_string(env.mtu) + "\n";
   text += std::string("FLANNEL_IPMASQ=") + (env.ip_masq ? "true" : "false") + "\n";
   if (!env.backend.empty()) text += "LINEN_BACKEND=" + env.backend + "\n";
@@ -84,15 +110,37 @@ cni::Result<SubnetEnv> ReadSubnetEnv(const std::string& path) {
     return cni::Error(cni::Code::kInvalidNetworkConfig, "subnet file " + path + ": " + what);
   };
   SubnetEnv env;
-  for (const char* key : {"FLANNEL_NETWORK", "FLANNEL_SUBNET", "FLANNEL_MTU"}) {
-    if (!vars.count(key)) return bad(std::string(key) + " is missing");
+  // Each family is a pair, and at least one pair is there.
+  struct Pair {
+    const char* network_key;
+    const char* subnet_key;
+    cni::Family family;
+    cni::IpNet* network;
+    cni::IpNet* subnet;
+  };
+  const Pair pairs[] = {
+      {"FLANNEL_NETWORK", "FLANNEL_SUBNET", cni::Family::kV4, &env.network, &env.subnet},
+      {"FLANNEL_IPV6_NETWORK", "FLANNEL_IPV6_SUBNET", cni::Family::kV6, &env.ipv6_network,
+       &env.ipv6_subnet}};
+  bool any = false;
+  for (const Pair& p : pairs) {
+    const bool has_net = vars.count(p.network_key) > 0, has_sub = vars.count(p.subnet_key) > 0;
+    if (!has_net && !has_sub) continue;
+    if (!has_net || !has_sub) {
+      return bad(std::string(has_net ? p.subnet_key : p.network_key) + " is missing (" +
+                 (has_net ? p.network_key : p.subnet_key) + " is set)");
+    }
+    const std::string fam = p.family == cni::Family::kV4 ? "IPv4" : "IPv6";
+    for (const char* key : {p.network_key, p.subnet_key}) {
+      auto net = cni::IpNet::Parse(vars[key]);
+      if (!net) return bad(std::string(key) + " is not a CIDR: " + vars[key]);
+      if (net->family() != p.family) return bad(std::string(key) + " is not " + fam + ": " + vars[key]);
+      *(key == p.network_key ? p.network : p.subnet) = net->Masked();
+    }
+    any = true;
   }
-  auto net = cni::IpNet::Parse(vars["FLANNEL_NETWORK"]);
-  if (!net) return bad("FLANNEL_NETWORK is not a CIDR: " + vars["FLANNEL_NETWORK"]);
-  env.network = net->Masked();
-  auto sub = cni::IpNet::Parse(vars["FLANNEL_SUBNET"]);
-  if (!sub) return bad("FLANNEL_SUBNET is not a CIDR: " + vars["FLANNEL_SUBNET"]);
-  env.subnet = sub->Masked();
+  if (!any) return bad("FLANNEL_NETWORK is missing (and there is no FLANNEL_IPV6_NETWORK either)");
+  if (!vars.count("FLANNEL_MTU")) return bad("FLANNEL_MTU is missing");
   // 68: the least an IPv4 link must carry (RFC 791); 65535: the most an interface takes.
   auto mtu = cni::ParseDecimal(vars["FLANNEL_MTU"], 68, 65535);
   if (!mtu) {

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "libcni/sys/file.h"
 #include "test/support/test_support.h"
@@ -31,6 +32,106 @@ TEST(SubnetEnvTest, WritesFlannelLayoutAndReadsItBack) {
   auto back = ReadSubnetEnv(path);
   ASSERT_TRUE(back) << back.error().msg();
   EXPECT_EQ(*back, env);
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// flannel's WriteSubnetFile (pkg/subnet/subnet.go): the IPv4 pair when EnableIPv4,
+// then FLANNEL_IPV6_NETWORK / FLANNEL_IPV6_SUBNET (first usable address) when
+// EnableIPv6, then MTU and IPMASQ.
+TEST(SubnetEnvTest, DualStackWritesBothPairsInFlannelsOrder) {
+  test::TempDir dir;
+  const std::string path = dir.path() + "/subnet.env";
+  SubnetEnv env{*cni::IpNet::Parse("10.244.0.0/16"), *cni::IpNet::Parse("10.244.3.0/24"), 1430,
+                true, "vxlan", "node3"};
+  env.ipv6_network = *cni::IpNet::Parse("fd00:10:244::/56");
+  env.ipv6_subnet = *cni::IpNet::Parse("fd00:10:244:3::/64");
+  ASSERT_TRUE(WriteSubnetEnv(path, env));
+  EXPECT_EQ(ReadAll(path),
+            "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.3.1/24\n"
+            "FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:3::1/64\n"
+            "FLANNEL_MTU=1430\nFLANNEL_IPMASQ=true\nLINEN_BACKEND=vxlan\nLINEN_NODE=node3\n");
+  auto back = ReadSubnetEnv(path);
+  ASSERT_TRUE(back) << back.error().msg();
+  EXPECT_EQ(*back, env);
+  EXPECT_TRUE(back->has_ipv4());
+  EXPECT_TRUE(back->has_ipv6());
+}
+
+TEST(SubnetEnvTest, Ipv6OnlyHasNoIpv4Pair) {
+  test::TempDir dir;
+  const std::string path = dir.path() + "/subnet.env";
+  SubnetEnv env;
+  env.mtu = 1430;
+  env.backend = "host-gw";
+  env.ipv6_network = *cni::IpNet::Parse("fd00:10:244::/56");
+  env.ipv6_subnet = *cni::IpNet::Parse("fd00:10:244:3::/64");
+  ASSERT_TRUE(WriteSubnetEnv(path, env));
+  EXPECT_EQ(ReadAll(path),
+            "FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:3::1/64\n"
+            "FLANNEL_MTU=1430\nFLANNEL_IPMASQ=true\nLINEN_BACKEND=host-gw\n");
+  auto back = ReadSubnetEnv(path);
+  ASSERT_TRUE(back) << back.error().msg();
+  EXPECT_EQ(*back, env);
+  EXPECT_FALSE(back->has_ipv4());
+  // A file flannel wrote for an IPv6-only node reads too.
+  std::ofstream(path) << "FLANNEL_IPV6_NETWORK=fd00:10:244::/56\n"
+                         "FLANNEL_IPV6_SUBNET=fd00:10:244:7::1/64\nFLANNEL_MTU=1430\n"
+                         "FLANNEL_IPMASQ=false\n";
+  back = ReadSubnetEnv(path);
+  ASSERT_TRUE(back) << back.error().msg();
+  EXPECT_EQ(back->ipv6_subnet.ToString(), "fd00:10:244:7::/64");
+  EXPECT_FALSE(back->ip_masq);
+}
+
+TEST(SubnetEnvTest, BadIpv6PairsAreRefusedNamingTheVariable) {
+  test::TempDir dir;
+  const std::string path = dir.path() + "/subnet.env";
+  struct Case {
+    const char* text;
+    const char* words;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_MTU=1430\n",
+            "FLANNEL_IPV6_SUBNET is missing"},
+           {"FLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\nFLANNEL_MTU=1430\n",
+            "FLANNEL_IPV6_NETWORK is missing"},
+           {"FLANNEL_IPV6_NETWORK=10.244.0.0/16\nFLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\n"
+            "FLANNEL_MTU=1430\n",
+            "FLANNEL_IPV6_NETWORK is not IPv6"},
+           {"FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=nope\nFLANNEL_MTU=1430\n",
+            "FLANNEL_IPV6_SUBNET is not a CIDR"},
+           {"FLANNEL_NETWORK=fd00:10:244::/56\nFLANNEL_SUBNET=fd00:10:244:1::1/64\n"
+            "FLANNEL_MTU=1430\n",
+            "FLANNEL_NETWORK is not IPv4"},
+           {"FLANNEL_MTU=1430\n", "FLANNEL_NETWORK is missing"},
+       }) {
+    std::ofstream(path) << c.text;
+    auto env = ReadSubnetEnv(path);
+    ASSERT_FALSE(env) << c.text;
+    EXPECT_EQ(env.error().code(), cni::Code::kInvalidNetworkConfig);
+    EXPECT_NE(env.error().msg().find(c.words), std::string::npos) << env.error().msg();
+  }
+}
+
+TEST(SubnetEnvTest, WritingNoFamilyOrASubnetWithoutItsNetworkIsRefused) {
+  test::TempDir dir;
+  const std::string path = dir.path() + "/subnet.env";
+  SubnetEnv none;
+  none.mtu = 1450;
+  auto r = WriteSubnetEnv(path, none);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), cni::Code::kInvalidNetworkConfig);
+  SubnetEnv half = none;
+  half.ipv6_subnet = *cni::IpNet::Parse("fd00:10:244:3::/64");
+  EXPECT_FALSE(WriteSubnetEnv(path, half));
+  struct stat st;
+  EXPECT_NE(stat(path.c_str(), &st), 0);  // nothing written
 }
 
 TEST(SubnetEnvTest, MissingFileAndVariables) {

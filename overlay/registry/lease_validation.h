@@ -3,13 +3,21 @@
 // peers. A lease is accepted when:
 //   - its value could be decoded (a key or JSON that is not a lease is rejected,
 //     it does not fail the whole list);
-//   - its subnet lies inside the cluster network and is exactly /subnet_len;
-//   - it does not overlap this node's own subnet;
-//   - its public IP has the cluster network's family and is not our own node IP;
-//   - (vxlan) its VTEP MAC is a unicast, non-zero MAC;
+//   - for each family the cluster enables (IPv4: network/subnet_len/node_ip/
+//     vtep_mac; IPv6: ipv6_network/ipv6_subnet_len/node_ipv6/vtep_mac_v6):
+//       - it has a subnet and a public IP of that family (missing: wrong_family);
+//       - the subnet lies inside the family's cluster network and is exactly
+//         /subnet_len (ipv6_subnet_len);
+//       - it does not overlap this node's own subnet of that family;
+//       - its public IP has the family and is not our own node IP of that family;
+//       - (vxlan) its VTEP MAC for that family is a unicast, non-zero MAC;
 //   - its backend type, when stated, is ours;
-//   - it does not overlap an older accepted lease ("older": lower `order`, i.e. the
-//     etcd create revision, or the position in a topology file; ties by key).
+//   - none of its subnets overlaps one of an older accepted lease ("older": lower
+//     `order`, i.e. the etcd create revision, or the position in a topology file;
+//     ties by key).
+// A family the cluster does not enable is not looked at, and an accepted lease
+// carries only the enabled families' fields (the others are cleared), so the data
+// plane never sees a half-judged family.
 // Only leases that pass every per-lease rule take part in the overlap contest, so a
 // malformed lease can never displace a valid one. Leases written by flannel itself
 // (no NodeName) are judged by the same rules and accepted when valid.
@@ -46,14 +54,20 @@ struct LeaseVerdict {
 struct SelfView {
   std::optional<cni::IpNet> subnet;
   std::optional<cni::IpAddr> node_ip;
+  std::optional<cni::IpNet> ipv6_subnet;
+  std::optional<cni::IpAddr> node_ipv6;
 };
 
-// The per-lease rules only (everything but overlaps_peer).
+// The per-lease rules only (everything but overlaps_peer). Of several broken rules
+// the first in the order above is named, IPv4 before IPv6.
 std::optional<RejectedLease> CheckLease(const ClusterConfig& cfg, const SelfView& self,
                                         const LeaseCandidate& c);
 
 // Judges the whole candidate set. Call again whenever any candidate changes: the
 // winner of an overlap may have gone, which makes the next one acceptable.
+// `lease` with the fields of the families `cfg` does not enable cleared.
+NodeLease EnabledFamiliesOnly(const ClusterConfig& cfg, NodeLease lease);
+
 LeaseVerdict ValidateLeases(const ClusterConfig& cfg, const SelfView& self,
                             const std::vector<LeaseCandidate>& candidates);
 

@@ -113,7 +113,10 @@ TEST(LeaseValidationTest, PublicIpIsOurOwn) {
   EXPECT_EQ(ReasonOf(Peer("a", "10.244.2.0/24", "192.168.0.1")), RejectReason::kOwnIp);
   SelfView unknown = Self();
   unknown.node_ip = cni::IpAddr();  // file registry without an interface
-  EXPECT_EQ(ReasonOf(Peer("a", "10.244.2.0/24", "0.0.0.0"), Vxlan(), unknown), std::nullopt);
+  EXPECT_EQ(ReasonOf(Peer("a", "10.244.2.0/24", "192.168.0.1"), Vxlan(), unknown), std::nullopt);
+  // A peer without a public IP is not "ours" even then: it has none to route to.
+  EXPECT_EQ(ReasonOf(Peer("a", "10.244.2.0/24", "0.0.0.0"), Vxlan(), unknown),
+            RejectReason::kWrongFamily);
 }
 
 TEST(LeaseValidationTest, VtepMacMustBeUnicast) {
@@ -196,6 +199,165 @@ TEST(LeaseValidationTest, VerdictListsRejectedByKeyAndKeepsTheRest) {
   EXPECT_EQ(v.rejected[1].reason, RejectReason::kOwnIp);
   EXPECT_EQ(v.rejected[2].key, "z");
   EXPECT_EQ(v.rejected[2].reason, RejectReason::kOutsideNetwork);
+}
+
+// ---- dual-stack and IPv6-only ----
+
+ClusterConfig DualStack(BackendType backend = BackendType::kVxlan) {
+  ClusterConfig c = Vxlan();
+  c.backend = backend;
+  c.enable_ipv6 = true;
+  c.ipv6_network = *cni::IpNet::Parse("fd00:10:244::/56");
+  c.ipv6_subnet_len = 64;
+  return c;
+}
+
+ClusterConfig V6Only() {
+  ClusterConfig c = DualStack();
+  c.enable_ipv4 = false;
+  c.network = {};
+  return c;
+}
+
+SelfView DualSelf() {
+  SelfView s = Self();
+  s.ipv6_subnet = *cni::IpNet::Parse("fd00:10:244:1::/64");
+  s.node_ipv6 = *cni::IpAddr::Parse("fd00:50::1");
+  return s;
+}
+
+LeaseCandidate DualPeer(const std::string& key, const std::string& subnet, const std::string& ip,
+                        const std::string& subnet6, const std::string& ip6, int64_t order = 1) {
+  LeaseCandidate c = Peer(key, subnet, ip, order);
+  c.lease->ipv6_subnet = *cni::IpNet::Parse(subnet6);
+  c.lease->node_ipv6 = *cni::IpAddr::Parse(ip6);
+  c.lease->vtep_mac_v6 = DeriveVtepMacV6(c.lease->node_ipv6);
+  return c;
+}
+
+LeaseCandidate GoodDual(int64_t order = 1) {
+  return DualPeer("n2", "10.244.2.0/24", "192.168.0.2", "fd00:10:244:2::/64", "fd00:50::2", order);
+}
+
+std::optional<RejectReason> DualReasonOf(const LeaseCandidate& c,
+                                         const ClusterConfig& cfg = DualStack()) {
+  return ReasonOf(c, cfg, DualSelf());
+}
+
+TEST(LeaseValidationDualStackTest, ValidDualStackPeerIsAccepted) {
+  EXPECT_EQ(DualReasonOf(GoodDual()), std::nullopt);
+  auto hg = GoodDual();
+  hg.backend_type = "host-gw";
+  EXPECT_EQ(DualReasonOf(hg, DualStack(BackendType::kHostGw)), std::nullopt);
+}
+
+TEST(LeaseValidationDualStackTest, MissingEnabledFamilyIsWrongFamily) {
+  // An IPv4-only lease (flannel's key without "&<v6>") in a dual-stack cluster.
+  EXPECT_EQ(DualReasonOf(Peer("a", "10.244.2.0/24", "192.168.0.2")), RejectReason::kWrongFamily);
+  auto no_ip6 = GoodDual();
+  no_ip6.lease->node_ipv6 = {};
+  EXPECT_EQ(DualReasonOf(no_ip6), RejectReason::kWrongFamily);
+  // An IPv6-only lease in a dual-stack cluster.
+  auto no_v4 = GoodDual();
+  no_v4.lease->subnet = {};
+  no_v4.lease->node_ip = {};
+  EXPECT_EQ(DualReasonOf(no_v4), RejectReason::kWrongFamily);
+  // ... which is exactly right in an IPv6-only cluster.
+  EXPECT_EQ(DualReasonOf(no_v4, V6Only()), std::nullopt);
+}
+
+TEST(LeaseValidationDualStackTest, PublicIpv6NotIpv6IsWrongFamily) {
+  auto c = GoodDual();
+  c.lease->node_ipv6 = *cni::IpAddr::Parse("192.168.0.2");
+  auto r = CheckLease(DualStack(), DualSelf(), c);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->reason, RejectReason::kWrongFamily);
+  EXPECT_NE(r->detail.find("public IPv6 192.168.0.2"), std::string::npos) << r->detail;
+}
+
+TEST(LeaseValidationDualStackTest, Ipv6SubnetRulesPerFamily) {
+  auto outside = GoodDual();
+  outside.lease->ipv6_subnet = *cni::IpNet::Parse("fd00:99::/64");
+  EXPECT_EQ(DualReasonOf(outside), RejectReason::kOutsideNetwork);
+  auto v4_in_v6 = GoodDual();
+  v4_in_v6.lease->ipv6_subnet = *cni::IpNet::Parse("10.244.9.0/24");
+  EXPECT_EQ(DualReasonOf(v4_in_v6), RejectReason::kOutsideNetwork);
+  auto length = GoodDual();
+  length.lease->ipv6_subnet = *cni::IpNet::Parse("fd00:10:244:2::/80");
+  auto r = CheckLease(DualStack(), DualSelf(), length);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->reason, RejectReason::kWrongLength);
+  EXPECT_NE(r->detail.find("IPv6SubnetLen"), std::string::npos) << r->detail;
+  auto self = GoodDual();
+  self.lease->ipv6_subnet = *cni::IpNet::Parse("fd00:10:244:1::/64");
+  EXPECT_EQ(DualReasonOf(self), RejectReason::kOverlapsSelf);
+}
+
+TEST(LeaseValidationDualStackTest, OwnIpv6IsOwnIp) {
+  auto c = GoodDual();
+  c.lease->node_ipv6 = *cni::IpAddr::Parse("fd00:50::1");
+  EXPECT_EQ(DualReasonOf(c), RejectReason::kOwnIp);
+}
+
+TEST(LeaseValidationDualStackTest, Ipv6VtepMacMustBeUnicast) {
+  for (const char* bad : {"", "zz", "33:33:00:00:00:01", "00:00:00:00:00:00"}) {
+    auto c = GoodDual();
+    c.lease->vtep_mac_v6 = bad;
+    auto r = CheckLease(DualStack(), DualSelf(), c);
+    ASSERT_TRUE(r) << bad;
+    EXPECT_EQ(r->reason, RejectReason::kBadVtepMac) << bad;
+    EXPECT_NE(r->detail.find("IPv6 VtepMAC"), std::string::npos) << r->detail;
+  }
+  auto hg = GoodDual();
+  hg.lease->vtep_mac_v6.clear();
+  hg.lease->vtep_mac.clear();
+  hg.backend_type = "host-gw";
+  EXPECT_EQ(DualReasonOf(hg, DualStack(BackendType::kHostGw)), std::nullopt);
+}
+
+TEST(LeaseValidationDualStackTest, Ipv4OnlyClusterIgnoresAndStripsTheIpv6Part) {
+  // A dual-stack lease with a broken IPv6 part is fine where IPv6 is off ...
+  auto c = GoodDual();
+  c.lease->vtep_mac_v6 = "zz";
+  EXPECT_EQ(ReasonOf(c), std::nullopt);
+  // ... and the accepted lease carries no IPv6 fields for the data plane to misuse.
+  auto v = ValidateLeases(Vxlan(), Self(), {c});
+  ASSERT_EQ(v.accepted.count("n2"), 1u);
+  EXPECT_TRUE(IsUnset(v.accepted["n2"].ipv6_subnet));
+  EXPECT_TRUE(v.accepted["n2"].vtep_mac_v6.empty());
+  EXPECT_EQ(v.accepted["n2"].subnet, c.lease->subnet);
+  // And the other way round in an IPv6-only cluster.
+  v = ValidateLeases(V6Only(), DualSelf(), {GoodDual()});
+  ASSERT_EQ(v.accepted.count("n2"), 1u);
+  EXPECT_TRUE(IsUnset(v.accepted["n2"].subnet));
+  EXPECT_TRUE(IsUnset(v.accepted["n2"].node_ip));
+  EXPECT_EQ(v.accepted["n2"].ipv6_subnet, GoodDual().lease->ipv6_subnet);
+}
+
+TEST(LeaseValidationDualStackTest, OverlapInEitherFamilyLosesToTheOlderLease) {
+  auto old_one = GoodDual(10);
+  old_one.key = "k1";
+  // Same IPv6 subnet, different IPv4 subnet.
+  auto young6 = DualPeer("k2", "10.244.3.0/24", "192.168.0.3", "fd00:10:244:2::/64",
+                         "fd00:50::3", 20);
+  // Same IPv4 subnet, different IPv6 subnet.
+  auto young4 = DualPeer("k3", "10.244.2.0/24", "192.168.0.4", "fd00:10:244:4::/64",
+                         "fd00:50::4", 30);
+  auto v = ValidateLeases(DualStack(), DualSelf(), {young4, young6, old_one});
+  ASSERT_EQ(v.accepted.size(), 1u);
+  EXPECT_EQ(v.accepted.count("k1"), 1u);
+  ASSERT_EQ(v.rejected.size(), 2u);
+  EXPECT_EQ(v.rejected[0].key, "k2");
+  EXPECT_EQ(v.rejected[0].reason, RejectReason::kOverlapsPeer);
+  EXPECT_NE(v.rejected[0].detail.find("IPv6 subnet fd00:10:244:2::/64"), std::string::npos)
+      << v.rejected[0].detail;
+  EXPECT_EQ(v.rejected[1].key, "k3");
+  EXPECT_EQ(v.rejected[1].reason, RejectReason::kOverlapsPeer);
+  // A loser never claims its other subnet: k4 may take k2's IPv4 subnet.
+  auto k4 = DualPeer("k4", "10.244.3.0/24", "192.168.0.5", "fd00:10:244:5::/64",
+                     "fd00:50::5", 40);
+  v = ValidateLeases(DualStack(), DualSelf(), {old_one, young6, k4});
+  EXPECT_EQ(v.accepted.count("k4"), 1u);
 }
 
 }  // namespace

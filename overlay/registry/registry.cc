@@ -37,13 +37,20 @@ const char* RejectReasonName(RejectReason r) {
   return "unknown";
 }
 
-std::string DeriveVtepMac(const cni::IpAddr& node_ip) {
+namespace {
+
+std::string VtepMac(uint8_t second, const cni::IpAddr& ip) {
   // 0x0e: locally administered (bit 1) and unicast (bit 0 clear), so it can never
   // collide with a vendor MAC; the node IP makes it unique within the cluster.
-  const uint8_t* b = node_ip.bytes() + (node_ip.byte_len() - 4);
+  const uint8_t* b = ip.bytes() + (ip.byte_len() - 4);
   char buf[18];
-  std::snprintf(buf, sizeof(buf), "0e:4c:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3]);
+  std::snprintf(buf, sizeof(buf), "0e:%02x:%02x:%02x:%02x:%02x", second, b[0], b[1], b[2], b[3]);
   return buf;
 }
+
+}  // namespace
+
+std::string DeriveVtepMac(const cni::IpAddr& node_ip) { return VtepMac(0x4c, node_ip); }
+std::string DeriveVtepMacV6(const cni::IpAddr& node_ipv6) { return VtepMac(0x6c, node_ipv6); }
 
 }  // namespace linen::overlay

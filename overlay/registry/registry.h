@@ -52,9 +52,18 @@ struct NodeLease {
   bool operator==(const NodeLease&) const = default;
 };
 
+// "Not set" for a lease's per-family fields: the default-constructed value
+// (0.0.0.0/0, 0.0.0.0), or the unspecified address of either family. flannel writes
+// an IPv6-only lease's IPv4 part as 0.0.0.0-0 and PublicIP "0.0.0.0".
+inline bool IsUnset(const cni::IpNet& n) { return n.prefix == 0 && n.addr.IsUnspecified(); }
+inline bool IsUnset(const cni::IpAddr& a) { return a.IsUnspecified(); }
+
 // A VTEP MAC every node can compute for a static topology: locally administered,
 // unicast, 0e:4c:<node IPv4 bytes> (v6: last four bytes).
 std::string DeriveVtepMac(const cni::IpAddr& node_ip);
+// The IPv6 VTEP's: 0e:6c:<last four bytes of the node's IPv6 address>, so it never
+// equals an IPv4 VTEP's MAC (both VTEPs sit on the same node).
+std::string DeriveVtepMacV6(const cni::IpAddr& node_ipv6);
 
 struct PeerEvent {
   enum class Kind { kAdded, kChanged, kRemoved } kind;
@@ -67,9 +76,11 @@ enum class RejectReason {
   kOutsideNetwork,  // "outside_network": subnet not inside the cluster network
   kOverlapsSelf,    // "overlaps_self": overlaps this node's own subnet
   kWrongLength,     // "wrong_length": subnet is not /subnet_len
-  kWrongFamily,     // "wrong_family": public IP not of the network's family
-  kOwnIp,           // "own_ip": public IP is this node's
-  kBadVtepMac,      // "bad_vtep_mac": vxlan VTEP MAC missing, unparsable or not unicast
+  kWrongFamily,     // "wrong_family": public IP not of its family, or an enabled
+                    //   family's subnet or public IP missing from the lease
+  kOwnIp,           // "own_ip": a public IP (either family) is this node's
+  kBadVtepMac,      // "bad_vtep_mac": vxlan VTEP MAC (either family) missing,
+                    //   unparsable or not unicast
   kWrongBackend,    // "wrong_backend": backend type is not the cluster's
   kOverlapsPeer,    // "overlaps_peer": overlaps an older accepted lease
 };

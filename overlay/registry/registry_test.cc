@@ -32,5 +32,24 @@ TEST(DeriveVtepMacTest, DistinctNodesDistinctMacs) {
             DeriveVtepMac(*cni::IpAddr::Parse("10.0.0.2")));
 }
 
+TEST(DeriveVtepMacTest, V6MacDiffersFromV4MacOfTheSameBytes) {
+  const auto v6 = *cni::IpAddr::Parse("fd00::1:2:a0b:c0d");
+  EXPECT_EQ(DeriveVtepMacV6(v6), "0e:6c:0a:0b:0c:0d");
+  EXPECT_NE(DeriveVtepMacV6(v6), DeriveVtepMac(v6));
+  EXPECT_NE(DeriveVtepMacV6(*cni::IpAddr::Parse("fd00::1")),
+            DeriveVtepMacV6(*cni::IpAddr::Parse("fd00::2")));
+}
+
+TEST(IsUnsetTest, DefaultAndUnspecifiedOfEitherFamily) {
+  EXPECT_TRUE(IsUnset(cni::IpNet{}));
+  EXPECT_TRUE(IsUnset(*cni::IpNet::Parse("0.0.0.0/0")));
+  EXPECT_TRUE(IsUnset(*cni::IpNet::Parse("::/0")));
+  EXPECT_FALSE(IsUnset(*cni::IpNet::Parse("10.244.0.0/16")));
+  EXPECT_FALSE(IsUnset(*cni::IpNet::Parse("fd00::/64")));
+  EXPECT_TRUE(IsUnset(cni::IpAddr{}));
+  EXPECT_TRUE(IsUnset(*cni::IpAddr::Parse("::")));
+  EXPECT_FALSE(IsUnset(*cni::IpAddr::Parse("fd00::1")));
+}
+
 }  // namespace
 }  // namespace linen::overlay

@@ -54,31 +54,64 @@ cni::Status ParseBackend(const cni::Decoder& b, StaticTopology* topo) {
   return cni::OkStatus();
 }
 
-cni::Result<NodeLease> ParseNode(const cni::Decoder& n, size_t index) {
-  std::string where = "nodes[" + std::to_string(index) + "]";
-  if (!n.value().is_object()) return n.TypeError("object");
-  std::string name, ip, subnet;
-  if (auto s = n.Get("name", &name); !s) return s.error();
-  if (auto s = n.Get("ip", &ip); !s) return s.error();
-  if (auto s = n.Get("subnet", &subnet); !s) return s.error();
-  if (name.empty()) return Invalid(where + ": \"name\" is missing");
-  where += " (" + name + ")";
-  if (ip.empty()) return Invalid(where + ": \"ip\" is missing");
-  if (subnet.empty()) return Invalid(where + ": \"subnet\" is missing");
-  NodeLease lease;
-  lease.name = name;
+// One family's "ip"/"subnet" pair of a node ("ip"/"subnet" or "ipv6"/"ipv6Subnet").
+cni::Status ParseNodeFamily(const cni::Decoder& n, const std::string& where, cni::Family family,
+                            cni::IpAddr* ip_out, cni::IpNet* subnet_out) {
+  const bool v4 = family == cni::Family::kV4;
+  const char* ip_key = v4 ? "ip" : "ipv6";
+  const char* subnet_key = v4 ? "subnet" : "ipv6Subnet";
+  std::string ip, subnet;
+  if (auto s = n.Get(ip_key, &ip); !s) return s;
+  if (auto s = n.Get(subnet_key, &subnet); !s) return s;
+  const std::string fam = v4 ? "IPv4" : "IPv6";
+  if (ip.empty()) {
+    return Invalid(where + ": \"" + ip_key + "\" is missing (the cluster enables " + fam + ")");
+  }
+  if (subnet.empty()) {
+    return Invalid(where + ": \"" + subnet_key + "\" is missing (the cluster enables " + fam + ")");
+  }
   auto addr = cni::IpAddr::Parse(ip);
-  if (!addr) return Invalid(where + ": \"ip\" " + ip + " is not an IP address");
-  if (!addr->is_v4()) return Invalid(where + ": node IP " + ip + " must be IPv4 (IPv6 underlays are not supported yet)");
-  lease.node_ip = *addr;
+  if (!addr) return Invalid(where + ": \"" + ip_key + "\" " + ip + " is not an IP address");
+  if (addr->family() != family) {
+    return Invalid(where + ": \"" + ip_key + "\" " + ip + " must be " + fam +
+                   (v4 ? " (a node's IPv6 address goes in \"ipv6\")"
+                       : " (a node's IPv4 address goes in \"ip\")"));
+  }
   auto net = cni::IpNet::Parse(subnet);
-  if (!net) return Invalid(where + ": \"subnet\" " + subnet + " is not a CIDR");
+  if (!net) return Invalid(where + ": \"" + subnet_key + "\" " + subnet + " is not a CIDR");
   if (net->addr != net->Network()) {
-    return Invalid(where + ": subnet " + subnet + " has host bits set; did you mean " +
+    return Invalid(where + ": " + subnet_key + " " + subnet + " has host bits set; did you mean " +
                    net->Masked().ToString() + "?");
   }
-  lease.subnet = *net;
-  lease.vtep_mac = DeriveVtepMac(lease.node_ip);
+  *ip_out = *addr;
+  *subnet_out = *net;
+  return cni::OkStatus();
+}
+
+cni::Result<NodeLease> ParseNode(const cni::Decoder& n, size_t index, const ClusterConfig& c) {
+  std::string where = "nodes[" + std::to_string(index) + "]";
+  if (!n.value().is_object()) return n.TypeError("object");
+  std::string name;
+  if (auto s = n.Get("name", &name); !s) return s.error();
+  if (name.empty()) return Invalid(where + ": \"name\" is missing");
+  where += " (" + name + ")";
+  NodeLease lease;
+  lease.name = name;
+  // A disabled family's keys are not read (flannel's model: they mean nothing), so
+  // a topology can carry IPv6 addresses before the cluster turns IPv6 on.
+  if (c.enable_ipv4) {
+    if (auto s = ParseNodeFamily(n, where, cni::Family::kV4, &lease.node_ip, &lease.subnet); !s) {
+      return s.error();
+    }
+    lease.vtep_mac = DeriveVtepMac(lease.node_ip);
+  }
+  if (c.enable_ipv6) {
+    if (auto s = ParseNodeFamily(n, where, cni::Family::kV6, &lease.node_ipv6, &lease.ipv6_subnet);
+        !s) {
+      return s.error();
+    }
+    lease.vtep_mac_v6 = DeriveVtepMacV6(lease.node_ipv6);
+  }
   return lease;
 }
 
@@ -87,13 +120,26 @@ cni::Status Validate(const StaticTopology& t) {
   if (t.nodes.empty()) return Invalid("\"nodes\" is empty");
   std::map<std::string, const NodeLease*> by_name;
   std::map<cni::IpAddr, const NodeLease*> by_ip;
+  std::map<std::string, const NodeLease*> by_mac_v6;
   for (const NodeLease& n : t.nodes) {
     if (auto [it, fresh] = by_name.emplace(n.name, &n); !fresh) {
       return Invalid("duplicate node name \"" + n.name + "\"");
     }
-    if (auto [it, fresh] = by_ip.emplace(n.node_ip, &n); !fresh) {
-      return Invalid("nodes \"" + it->second->name + "\" and \"" + n.name +
-                     "\" have the same node IP " + n.node_ip.ToString());
+    for (const cni::IpAddr* ip : {&n.node_ip, &n.node_ipv6}) {
+      if (IsUnset(*ip)) continue;
+      if (auto [it, fresh] = by_ip.emplace(*ip, &n); !fresh) {
+        return Invalid("nodes \"" + it->second->name + "\" and \"" + n.name +
+                       "\" have the same node IP " + ip->ToString());
+      }
+    }
+    // The IPv6 VTEP MAC keeps only the last four bytes of the address.
+    if (!n.vtep_mac_v6.empty()) {
+      if (auto [it, fresh] = by_mac_v6.emplace(n.vtep_mac_v6, &n); !fresh) {
+        return Invalid("nodes \"" + it->second->name + "\" and \"" + n.name +
+                       "\" have IPv6 addresses ending in the same four bytes (" +
+                       it->second->node_ipv6.ToString() + ", " + n.node_ipv6.ToString() +
+                       "): their derived IPv6 VTEP MACs " + n.vtep_mac_v6 + " would collide");
+      }
     }
   }
   // The same rules as for etcd leases (lease_validation.h), applied to the whole
@@ -103,9 +149,10 @@ cni::Status Validate(const StaticTopology& t) {
   std::vector<LeaseCandidate> candidates;
   for (size_t i = 0; i < t.nodes.size(); ++i) {
     const NodeLease& n = t.nodes[i];
-    candidates.push_back({"\"" + n.name + "\"",
-                          n.name + " " + n.node_ip.ToString() + " " + n.subnet.ToString(),
-                          static_cast<int64_t>(i), n, "", ""});
+    std::string shown = n.name;
+    if (c.enable_ipv4) shown += " " + n.node_ip.ToString() + " " + n.subnet.ToString();
+    if (c.enable_ipv6) shown += " " + n.node_ipv6.ToString() + " " + n.ipv6_subnet.ToString();
+    candidates.push_back({"\"" + n.name + "\"", shown, static_cast<int64_t>(i), n, "", ""});
   }
   auto verdict = ValidateLeases(c, SelfView{}, candidates);
   if (!verdict.rejected.empty()) {
@@ -132,6 +179,52 @@ int DefaultSubnetLen(int network_prefix) {
   return network_prefix <= 22 ? 24 : network_prefix + 2;
 }
 
+int DefaultIpv6SubnetLen(int network_prefix) {
+  return network_prefix <= 62 ? 64 : network_prefix + 2;
+}
+
+namespace {
+
+// One family's "network"/"subnetLen" ("ipv6Network"/"ipv6SubnetLen").
+cni::Status ParseClusterFamily(const cni::Decoder& d, cni::Family family, cni::IpNet* network,
+                               int* subnet_len) {
+  const bool v4 = family == cni::Family::kV4;
+  const char* net_key = v4 ? "network" : "ipv6Network";
+  const char* len_key = v4 ? "subnetLen" : "ipv6SubnetLen";
+  std::string text;
+  if (auto s = d.Get(net_key, &text); !s) return s;
+  if (text.empty()) {
+    return Invalid(std::string("\"") + net_key + "\" is missing" +
+                   (v4 ? " (for an IPv6-only cluster set \"enableIPv4\": false)"
+                       : " (\"enableIPv6\" is true)"));
+  }
+  auto net = cni::IpNet::Parse(text);
+  if (!net) return Invalid(std::string("\"") + net_key + "\" " + text + " is not a CIDR");
+  if (net->family() != family) {
+    return Invalid(std::string("\"") + net_key + "\" " + text +
+                   (v4 ? " must be IPv4 (an IPv6 network goes in \"ipv6Network\" with "
+                         "\"enableIPv6\": true)"
+                       : " must be IPv6 (the IPv4 network goes in \"network\")"));
+  }
+  *network = net->Masked();
+  // Each family needs room for at least four subnets of four addresses.
+  const int max_prefix = net->addr.bits() - 4;
+  if (network->prefix > max_prefix) {
+    return Invalid(std::string("\"") + net_key + "\" " + text + " is smaller than a /" +
+                   std::to_string(max_prefix));
+  }
+  *subnet_len = v4 ? DefaultSubnetLen(network->prefix) : DefaultIpv6SubnetLen(network->prefix);
+  if (auto s = d.Get(len_key, subnet_len); !s) return s;
+  if (*subnet_len < network->prefix || *subnet_len > net->addr.bits() - 2) {
+    return Invalid(std::string("\"") + len_key + "\" " + std::to_string(*subnet_len) +
+                   " must be between /" + std::to_string(network->prefix) + " and /" +
+                   std::to_string(net->addr.bits() - 2));
+  }
+  return cni::OkStatus();
+}
+
+}  // namespace
+
 cni::Result<StaticTopology> ParseTopology(std::string_view json_text) {
   auto parsed = cni::ParseJsonText(json_text, "topology: invalid JSON");
   if (!parsed) return parsed.error();
@@ -139,28 +232,29 @@ cni::Result<StaticTopology> ParseTopology(std::string_view json_text) {
   const cni::Decoder d(j, "topology");
   if (!j.is_object()) return d.TypeError("object");
   StaticTopology topo;
-  std::string network;
-  if (auto s = d.Get("network", &network); !s) return s.error();
-  if (network.empty()) return Invalid("\"network\" is missing");
-  auto net = cni::IpNet::Parse(network);
-  if (!net) return Invalid("\"network\" " + network + " is not a CIDR");
-  if (net->family() != cni::Family::kV4) return Invalid("\"network\" must be IPv4");
-  topo.config.network = net->Masked();
-  if (topo.config.network.prefix > 28) {
-    return Invalid("\"network\" " + network + " is smaller than a /28");
+  ClusterConfig& c = topo.config;
+  if (auto s = d.Get("enableIPv4", &c.enable_ipv4); !s) return s.error();
+  if (auto s = d.Get("enableIPv6", &c.enable_ipv6); !s) return s.error();
+  if (!c.enable_ipv4 && !c.enable_ipv6) {
+    return Invalid("\"enableIPv4\" and \"enableIPv6\" are both false: enable at least one family");
   }
-  topo.config.subnet_len = DefaultSubnetLen(topo.config.network.prefix);
-  if (auto s = d.Get("subnetLen", &topo.config.subnet_len); !s) return s.error();
-  if (topo.config.subnet_len < topo.config.network.prefix || topo.config.subnet_len > 30) {
-    return Invalid("\"subnetLen\" " + std::to_string(topo.config.subnet_len) + " must be between /" +
-                   std::to_string(topo.config.network.prefix) + " and /30");
+  if (c.enable_ipv4) {
+    if (auto s = ParseClusterFamily(d, cni::Family::kV4, &c.network, &c.subnet_len); !s) {
+      return s.error();
+    }
+  }
+  if (c.enable_ipv6) {
+    if (auto s = ParseClusterFamily(d, cni::Family::kV6, &c.ipv6_network, &c.ipv6_subnet_len);
+        !s) {
+      return s.error();
+    }
   }
   if (auto s = ParseBackend(d["backend"], &topo); !s) return s.error();
   if (auto s = d.Get("ipMasq", &topo.config.ip_masq); !s) return s.error();
   const cni::Decoder nodes = d["nodes"];
   if (!nodes.value().is_array()) return nodes.TypeError("list");
   for (size_t i = 0; i < nodes.size(); ++i) {
-    auto lease = ParseNode(nodes[i], i);
+    auto lease = ParseNode(nodes[i], i, c);
     if (!lease) return lease.error();
     topo.nodes.push_back(std::move(*lease));
   }
@@ -193,7 +287,8 @@ cni::Result<NodeLease> FindSelf(const StaticTopology& topo,
   }
   for (const NodeLease& n : topo.nodes) {
     for (const cni::IpAddr& a : local_addrs) {
-      if (a == n.node_ip) return n;
+      if (IsUnset(a)) continue;
+      if (a == n.node_ip || a == n.node_ipv6) return n;
     }
   }
   std::string addrs;

@@ -3,15 +3,24 @@
 // the same document and finds itself in it; VTEP MACs are derived from node IPs.
 //
 // {
-//   "network": "10.244.0.0/16",          required
+//   "enableIPv4": true,                  flannel's EnableIPv4 (default true)
+//   "network": "10.244.0.0/16",          required when IPv4 is enabled
 //   "subnetLen": 24,                     default: flannel's rule (24, or prefix+2)
+//   "enableIPv6": false,                 flannel's EnableIPv6 (default false)
+//   "ipv6Network": "fd00:10:244::/56",   required when IPv6 is enabled
+//   "ipv6SubnetLen": 64,                 default: flannel's rule (64, or prefix+2)
 //   "backend": {"type": "vxlan", "vni": 1, "port": 8472, "directRouting": false,
 //               "mtu": 0},               or just "vxlan"; optional. Without "type"
 //                                        the plugin type decides. mtu: the underlay
 //                                        MTU to assume (0 = the device's), as flannel
 //   "ipMasq": true,
-//   "nodes": [ {"name": "node1", "ip": "192.168.50.1", "subnet": "10.244.1.0/24"} ]
+//   "nodes": [ {"name": "node1", "ip": "192.168.50.1", "subnet": "10.244.1.0/24",
+//               "ipv6": "fd00:50::1", "ipv6Subnet": "fd00:10:244:1::/64"} ]
 // }
+// Each enabled family needs its pair on every node ("ip"/"subnet" for IPv4,
+// "ipv6"/"ipv6Subnet" for IPv6: the node's underlay address and pod subnet); a
+// disabled family's keys are not read. IPv6-only: "enableIPv4": false,
+// "enableIPv6": true, no "network".
 #ifndef LINEN_OVERLAY_REGISTRY_STATIC_TOPOLOGY_H_
 #define LINEN_OVERLAY_REGISTRY_STATIC_TOPOLOGY_H_
 
@@ -29,21 +38,27 @@ namespace linen::overlay {
 struct StaticTopology {
   ClusterConfig config;
   bool backend_given = false;    // "backend" present in the document
-  std::vector<NodeLease> nodes;  // vtep_mac filled with DeriveVtepMac(node_ip)
+  std::vector<NodeLease> nodes;  // vtep_mac filled with DeriveVtepMac(node_ip),
+                                 // vtep_mac_v6 with DeriveVtepMacV6(node_ipv6)
 };
 
-// Parses and validates: JSON syntax/types -> code 6; bad CIDR/IP, subnet outside the
+// Parses and validates: JSON syntax/types -> code 6; bad CIDR/IP, a family's network
+// missing or of the other family, both families disabled, subnet outside the
 // network, wrong subnet length, host bits, overlapping subnets, duplicate names or
-// IPs, no nodes -> code 7. Messages name the nodes involved.
+// IPs (either family), colliding derived IPv6 VTEP MACs, no nodes -> code 7.
+// Messages name the keys and nodes involved.
 cni::Result<StaticTopology> ParseTopology(std::string_view json_text);
 cni::Result<StaticTopology> LoadTopologyFile(const std::string& path);  // + I/O code 5
 
 // flannel's default subnet length for a cluster network prefix (24 if <= /22, else
-// prefix + 2).
+// prefix + 2), and for an IPv6 network (64 if <= /62, else prefix + 2; flannel's
+// pkg/subnet/config.go CheckNetworkConfig).
 int DefaultSubnetLen(int network_prefix);
+int DefaultIpv6SubnetLen(int network_prefix);
 
 // Finds this node: by `node_name` when given (must exist), else by `hostname`, else
-// by a node IP among `local_addrs` (the addresses of the node namespace). Code 7 with
+// by a node IP (IPv4 or IPv6) among `local_addrs` (the addresses of the node
+// namespace). Code 7 with
 // the names and addresses tried when nothing matches.
 cni::Result<NodeLease> FindSelf(const StaticTopology& topo,
                                 const std::optional<std::string>& node_name,

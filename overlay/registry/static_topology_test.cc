@@ -158,6 +158,141 @@ TEST(StaticTopologyTest, LoadFileReportsPath) {
   EXPECT_NE(missing.error().msg().find("nope.json"), std::string::npos);
 }
 
+// ---- dual-stack and IPv6-only ----
+
+constexpr const char* kDual = R"({
+  "network": "10.244.0.0/16",
+  "enableIPv6": true,
+  "ipv6Network": "fd00:10:244::/56",
+  "nodes": [
+    {"name": "n1", "ip": "192.168.50.1", "subnet": "10.244.1.0/24",
+     "ipv6": "fd00:50::1", "ipv6Subnet": "fd00:10:244:1::/64"},
+    {"name": "n2", "ip": "192.168.50.2", "subnet": "10.244.2.0/24",
+     "ipv6": "fd00:50::2", "ipv6Subnet": "fd00:10:244:2::/64"}
+  ]})";
+
+std::string V6Only(const std::string& nodes, const std::string& extra = "") {
+  return R"({"enableIPv4": false, "enableIPv6": true, "ipv6Network": "fd00:10:244::/56",)" +
+         extra + R"( "nodes": [)" + nodes + "]}";
+}
+
+std::string Dual(const std::string& nodes, const std::string& extra = "") {
+  return R"({"network": "10.244.0.0/16", "enableIPv6": true, "ipv6Network": "fd00:10:244::/56",)" +
+         extra + R"( "nodes": [)" + nodes + "]}";
+}
+
+TEST(StaticTopologyDualStackTest, ParsesBothFamiliesAndDerivesBothMacs) {
+  auto t = ParseTopology(kDual);
+  ASSERT_TRUE(t) << t.error().msg();
+  EXPECT_TRUE(t->config.enable_ipv4);
+  EXPECT_TRUE(t->config.enable_ipv6);
+  EXPECT_EQ(t->config.ipv6_network.ToString(), "fd00:10:244::/56");
+  EXPECT_EQ(t->config.ipv6_subnet_len, 64);
+  const NodeLease& n2 = t->nodes[1];
+  EXPECT_EQ(n2.node_ip, Ip("192.168.50.2"));
+  EXPECT_EQ(n2.node_ipv6, Ip("fd00:50::2"));
+  EXPECT_EQ(n2.ipv6_subnet.ToString(), "fd00:10:244:2::/64");
+  EXPECT_EQ(n2.vtep_mac, "0e:4c:c0:a8:32:02");
+  EXPECT_EQ(n2.vtep_mac_v6, "0e:6c:00:00:00:02");
+}
+
+TEST(StaticTopologyDualStackTest, Ipv6OnlyNeedsNoIpv4Keys) {
+  auto t = ParseTopology(V6Only(R"({"name":"a","ipv6":"fd00:50::1","ipv6Subnet":"fd00:10:244:1::/64"},
+                                   {"name":"b","ipv6":"fd00:50::2","ipv6Subnet":"fd00:10:244:2::/64"})"));
+  ASSERT_TRUE(t) << t.error().msg();
+  EXPECT_FALSE(t->config.enable_ipv4);
+  EXPECT_TRUE(IsUnset(t->nodes[0].subnet));
+  EXPECT_TRUE(IsUnset(t->nodes[0].node_ip));
+  EXPECT_TRUE(t->nodes[0].vtep_mac.empty());
+  EXPECT_EQ(t->nodes[0].vtep_mac_v6, "0e:6c:00:00:00:01");
+  // Found by its IPv6 address.
+  auto self = FindSelf(*t, std::nullopt, "host", {Ip("127.0.0.1"), Ip("fd00:50::2")});
+  ASSERT_TRUE(self) << self.error().msg();
+  EXPECT_EQ(self->name, "b");
+}
+
+TEST(StaticTopologyDualStackTest, Ipv6KeysOfAnIpv4OnlyClusterAreNotRead) {
+  auto t = ParseTopology(WithNodes(
+      R"({"name":"a","ip":"10.0.0.1","subnet":"10.244.1.0/24","ipv6":"fd00::1","ipv6Subnet":"fd00::/64"})"));
+  ASSERT_TRUE(t) << t.error().msg();
+  EXPECT_TRUE(IsUnset(t->nodes[0].ipv6_subnet));
+  EXPECT_TRUE(t->nodes[0].vtep_mac_v6.empty());
+}
+
+TEST(StaticTopologyDualStackTest, Ipv6DefaultsFollowFlannel) {
+  EXPECT_EQ(DefaultIpv6SubnetLen(48), 64);
+  EXPECT_EQ(DefaultIpv6SubnetLen(62), 64);
+  EXPECT_EQ(DefaultIpv6SubnetLen(63), 65);
+  EXPECT_EQ(DefaultIpv6SubnetLen(120), 122);
+  auto t = ParseTopology(
+      R"({"enableIPv4": false, "enableIPv6": true, "ipv6Network": "fd00:10:244::/120",
+          "nodes": [{"name":"a","ipv6":"fd00:50::1","ipv6Subnet":"fd00:10:244::40/122"}]})");
+  ASSERT_TRUE(t) << t.error().msg();
+  EXPECT_EQ(t->config.ipv6_subnet_len, 122);
+}
+
+TEST(StaticTopologyDualStackTest, BadClusterValuesNameTheKey) {
+  const std::string node = R"({"name":"a","ip":"10.0.0.1","subnet":"10.244.1.0/24",
+                               "ipv6":"fd00:50::1","ipv6Subnet":"fd00:10:244:1::/64"})";
+  ExpectInvalid(R"({"enableIPv4": false, "enableIPv6": false, "nodes": [)" + node + "]}",
+                "\"enableIPv4\" and \"enableIPv6\" are both false");
+  ExpectInvalid(WithNodes(node, R"("enableIPv6": true,)"), "\"ipv6Network\" is missing");
+  ExpectInvalid(R"({"network": "10.244.0.0/16", "enableIPv6": true, "ipv6Network": "10.245.0.0/16",
+                    "nodes": [)" + node + "]}",
+                "\"ipv6Network\" 10.245.0.0/16 must be IPv6");
+  ExpectInvalid(R"({"network": "fd00::/48", "nodes": [)" + node + "]}",
+                "\"network\" fd00::/48 must be IPv4");
+  ExpectInvalid(R"({"enableIPv4": false, "enableIPv6": true, "ipv6Network": "fd00::/125",
+                    "nodes": [)" + node + "]}",
+                "smaller than a /124");
+  ExpectInvalid(Dual(node, R"("ipv6SubnetLen": 127,)"), "\"ipv6SubnetLen\" 127 must be between");
+  ExpectInvalid(R"({"enableIPv4": "no", "nodes": []})", "enableIPv4", cni::Code::kDecodingFailure);
+}
+
+TEST(StaticTopologyDualStackTest, BadNodeValuesNameTheNodeAndKey) {
+  ExpectInvalid(Dual(R"({"name":"a","ip":"10.0.0.1","subnet":"10.244.1.0/24"})"),
+                "nodes[0] (a): \"ipv6\" is missing (the cluster enables IPv6)");
+  ExpectInvalid(Dual(R"({"name":"a","ip":"10.0.0.1","subnet":"10.244.1.0/24","ipv6":"fd00:50::1"})"),
+                "\"ipv6Subnet\" is missing");
+  ExpectInvalid(Dual(R"({"name":"a","ip":"10.0.0.1","subnet":"10.244.1.0/24",
+                         "ipv6":"10.0.0.9","ipv6Subnet":"fd00:10:244:1::/64"})"),
+                "\"ipv6\" 10.0.0.9 must be IPv6");
+  ExpectInvalid(Dual(R"({"name":"a","ip":"fd00:50::1","subnet":"10.244.1.0/24",
+                         "ipv6":"fd00:50::1","ipv6Subnet":"fd00:10:244:1::/64"})"),
+                "\"ip\" fd00:50::1 must be IPv4 (a node's IPv6 address goes in \"ipv6\")");
+  ExpectInvalid(Dual(R"({"name":"a","ip":"10.0.0.1","subnet":"10.244.1.0/24",
+                         "ipv6":"fd00:50::1","ipv6Subnet":"fd00:10:244:1::5/64"})"),
+                "did you mean fd00:10:244:1::/64");
+  ExpectInvalid(Dual(R"({"name":"a","ip":"10.0.0.1","subnet":"10.244.1.0/24",
+                         "ipv6":"fd00:50::1","ipv6Subnet":"fd00:99::/64"})"),
+                "node \"a\" rejected (outside_network): IPv6 subnet fd00:99::/64 is outside");
+  ExpectInvalid(Dual(R"({"name":"a","ip":"10.0.0.1","subnet":"10.244.1.0/24",
+                         "ipv6":"fd00:50::1","ipv6Subnet":"fd00:10:244:1::/80"})"),
+                "(wrong_length)");
+  ExpectInvalid(Dual(R"({"name":"a","ip":"10.0.0.1","subnet":"10.244.1.0/24",
+                         "ipv6":"fd00:50::1","ipv6Subnet":"fd00:10:244:1::/64"},
+                        {"name":"b","ip":"10.0.0.2","subnet":"10.244.2.0/24",
+                         "ipv6":"fd00:50::2","ipv6Subnet":"fd00:10:244:1::/64"})"),
+                "node \"b\" rejected (overlaps_peer): IPv6 subnet fd00:10:244:1::/64 overlaps that of \"a\"");
+  ExpectInvalid(Dual(R"({"name":"a","ip":"10.0.0.1","subnet":"10.244.1.0/24",
+                         "ipv6":"fd00:50::1","ipv6Subnet":"fd00:10:244:1::/64"},
+                        {"name":"b","ip":"10.0.0.2","subnet":"10.244.2.0/24",
+                         "ipv6":"fd00:50::1","ipv6Subnet":"fd00:10:244:2::/64"})"),
+                "same node IP fd00:50::1");
+  ExpectInvalid(Dual(R"({"name":"a","ip":"10.0.0.1","subnet":"10.244.1.0/24",
+                         "ipv6":"fd00:50::1","ipv6Subnet":"fd00:10:244:1::/64"},
+                        {"name":"b","ip":"10.0.0.2","subnet":"10.244.2.0/24",
+                         "ipv6":"fd00:51::1","ipv6Subnet":"fd00:10:244:2::/64"})"),
+                "derived IPv6 VTEP MACs 0e:6c:00:00:00:01 would collide");
+}
+
+TEST(StaticTopologyDualStackTest, ExampleDualStackTopologyParses) {
+  auto t = LoadTopologyFile(test::SourcePath("conf-examples/topology-dualstack.json"));
+  ASSERT_TRUE(t) << t.error().msg();
+  EXPECT_EQ(t->nodes.size(), 3u);
+  EXPECT_TRUE(t->config.enable_ipv6);
+}
+
 TEST(FindSelfTest, ByNodeNameThenHostnameThenAddress) {
   auto t = ParseTopology(kThree);
   ASSERT_TRUE(t);

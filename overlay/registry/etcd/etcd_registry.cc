@@ -7,6 +7,7 @@
 namespace linen::etcd {
 namespace {
 
+using overlay::IsUnset;
 using overlay::NodeLease;
 using overlay::PeerEvent;
 
@@ -86,72 +87,90 @@ cni::Status EtcdRegistry::PutConfig(const overlay::ClusterConfig& cfg, bool over
 cni::Result<std::optional<NodeLease>> EtcdRegistry::TryAcquire(const NetworkConfig& cfg,
                                                                const NodeLease& wanted,
                                                                int64_t lease) {
+  const overlay::ClusterConfig& c = cfg.cluster;
   const std::string sp = SubnetsPrefix(opts_.prefix);
   auto all = client_->Range(sp, PrefixRangeEnd(sp));
   if (!all) return all.error();
 
-  std::set<cni::IpNet> taken;
+  // Our own lease is the one named after us; a lease without a name (flannel's) is
+  // ours when its public IP of the first enabled family is ours.
+  const cni::IpAddr& my_ip = c.enable_ipv4 ? wanted.node_ip : wanted.node_ipv6;
+  std::set<cni::IpNet> taken4, taken6;
   const KeyValue* mine = nullptr;
   std::optional<NodeLease> mine_lease;
   for (const auto& kv : all->kvs) {
-    auto subnet = SubnetFromKey(opts_.prefix, kv.key);
-    if (!subnet) continue;
-    // A value we cannot read still occupies its subnet.
-    taken.insert(*subnet);
+    auto subnets = SubnetsFromKey(opts_.prefix, kv.key);
+    if (!subnets) continue;
+    // A value we cannot read still occupies its subnets.
+    if (!overlay::IsUnset(subnets->subnet)) taken4.insert(subnets->subnet);
+    if (!overlay::IsUnset(subnets->ipv6_subnet)) taken6.insert(subnets->ipv6_subnet);
     auto l = LeaseFromKv(opts_.prefix, kv.key, kv.value);
     if (!l || mine != nullptr) continue;
-    bool same = !l->name.empty() ? l->name == wanted.name : l->node_ip == wanted.node_ip;
+    const cni::IpAddr& their_ip = c.enable_ipv4 ? l->node_ip : l->node_ipv6;
+    bool same = !l->name.empty() ? l->name == wanted.name
+                                 : !overlay::IsUnset(my_ip) && their_ip == my_ip;
     if (same) {
       mine = &kv;
       mine_lease = *l;
     }
   }
 
-  NodeLease out = wanted;
-  if (mine != nullptr) {
-    if (!InPool(cfg, mine_lease->subnet)) {
-      // The network config changed under an old lease: drop it and allocate anew.
-      auto r = client_->Txn({Compare::ModRevision(mine->key, mine->mod_revision)},
-                            {TxnOp::Delete(mine->key)});
-      if (!r) return r.error();
-      return std::optional<NodeLease>();
+  // Per family: the subnet we hold when still in the pool (a config change may have
+  // moved the pool, or enabled the family), else the hint when free, else a random
+  // one among the first free ones (flannel's way of keeping racing nodes apart).
+  auto pick = [&](cni::Family family, const cni::IpNet& held, const cni::IpNet& hint,
+                  const std::set<cni::IpNet>& taken) -> cni::Result<cni::IpNet> {
+    const SubnetRange r = RangeOf(cfg, family);
+    if (!overlay::IsUnset(held) && InPool(r, held)) return held;
+    if (!overlay::IsUnset(hint) && InPool(r, hint.Masked()) && taken.count(hint.Masked()) == 0) {
+      return hint.Masked();
     }
-    out.subnet = mine_lease->subnet;
-    // Move the key onto our fresh etcd lease, unless it changed since we read it.
-    auto r = client_->Txn({Compare::ModRevision(mine->key, mine->mod_revision)},
-                          {TxnOp::Put(mine->key, LeaseToJson(out, cfg.cluster), lease)});
-    if (!r) return r.error();
-    if (!r->succeeded) return std::optional<NodeLease>();
-    if (mine->lease != 0 && mine->lease != lease) {
-      // The previous process's etcd lease now holds nothing; let it go early.
-      (void)client_->Revoke(mine->lease);
-    }
-    return std::optional<NodeLease>(out);
-  }
-
-  std::vector<cni::IpNet> candidates;
-  if (wanted.subnet.prefix != 0) {
-    cni::IpNet hint = wanted.subnet.Masked();
-    if (InPool(cfg, hint) && taken.count(hint) == 0) candidates.push_back(hint);
-  }
-  if (candidates.empty()) {
-    auto free = FreeSubnets(cfg, taken, kRandomPickWindow);
+    auto free = FreeSubnets(r, taken, kRandomPickWindow);
     if (free.empty()) {
       return cni::Error(cni::Code::kNoAddressAvailable,
-                        "network " + cfg.cluster.network.ToString() + " is full: all " +
-                            U128(PoolSize(cfg)) + " /" + std::to_string(cfg.cluster.subnet_len) +
-                            " subnets from " + cfg.subnet_min.ToString() + " to " +
-                            cfg.subnet_max.ToString() + " are leased");
+                        "network " + r.network.ToString() + " is full: all " +
+                            U128(PoolSize(r)) + " /" + std::to_string(r.subnet_len) +
+                            " subnets from " + r.min.ToString() + " to " + r.max.ToString() +
+                            " are leased");
     }
-    std::uniform_int_distribution<size_t> pick(0, free.size() - 1);
-    candidates.push_back(free[pick(rng_)]);
+    std::uniform_int_distribution<size_t> dist(0, free.size() - 1);
+    return free[dist(rng_)];
+  };
+  NodeLease out = wanted;
+  out.subnet = {};
+  out.ipv6_subnet = {};
+  const NodeLease held = mine_lease.value_or(NodeLease{});
+  if (c.enable_ipv4) {
+    auto s = pick(cni::Family::kV4, held.subnet, wanted.subnet, taken4);
+    if (!s) return s.error();
+    out.subnet = *s;
   }
-  out.subnet = candidates.front();
-  const std::string key = SubnetKey(opts_.prefix, out.subnet);
-  auto r = client_->Txn({Compare::Absent(key)},
-                        {TxnOp::Put(key, LeaseToJson(out, cfg.cluster), lease)});
+  if (c.enable_ipv6) {
+    auto s = pick(cni::Family::kV6, held.ipv6_subnet, wanted.ipv6_subnet, taken6);
+    if (!s) return s.error();
+    out.ipv6_subnet = *s;
+  }
+  out = overlay::EnabledFamiliesOnly(c, out);
+
+  const std::string key = SubnetKey(opts_.prefix, out);
+  const std::string value = LeaseToJson(out, c);
+  std::vector<Compare> cmp;
+  std::vector<TxnOp> ops;
+  if (mine != nullptr) {
+    // Unless it changed since we read it: a key that stays is moved onto our fresh
+    // etcd lease; one whose subnets changed is replaced.
+    cmp.push_back(Compare::ModRevision(mine->key, mine->mod_revision));
+    if (mine->key != key) ops.push_back(TxnOp::Delete(mine->key));
+  }
+  if (mine == nullptr || mine->key != key) cmp.push_back(Compare::Absent(key));
+  ops.push_back(TxnOp::Put(key, value, lease));
+  auto r = client_->Txn(cmp, ops);
   if (!r) return r.error();
   if (!r->succeeded) return std::optional<NodeLease>();
+  if (mine != nullptr && mine->lease != 0 && mine->lease != lease) {
+    // The previous process's etcd lease now holds nothing; let it go early.
+    (void)client_->Revoke(mine->lease);
+  }
   return std::optional<NodeLease>(out);
 }
 
@@ -161,18 +180,26 @@ cni::Result<NodeLease> EtcdRegistry::Acquire(const NodeLease& wanted) {
   }
   auto cfg = LoadConfig();
   if (!cfg) return cfg.error();
-  if (cfg->cluster.network.family() != wanted.node_ip.family() &&
-      cfg->cluster.backend == overlay::BackendType::kVxlan && !wanted.node_ip.is_v4()) {
+  // Each enabled family needs this node's underlay address of that family: peers
+  // route (host-gw) or tunnel (vxlan) to it.
+  if (cfg->cluster.enable_ipv4 && (IsUnset(wanted.node_ip) || !wanted.node_ip.is_v4())) {
     return cni::Error(cni::Code::kInvalidNetworkConfig,
-                      "etcd registry: vxlan needs an IPv4 node IP, got " + wanted.node_ip.ToString());
+                      "etcd registry: the network enables IPv4 but node " + wanted.name +
+                          " has no IPv4 node IP (got " + wanted.node_ip.ToString() + ")");
+  }
+  if (cfg->cluster.enable_ipv6 && (IsUnset(wanted.node_ipv6) || wanted.node_ipv6.is_v4())) {
+    return cni::Error(cni::Code::kInvalidNetworkConfig,
+                      "etcd registry: the network enables IPv6 but node " + wanted.name +
+                          " has no IPv6 node IP (got " + wanted.node_ipv6.ToString() + ")");
   }
   auto grant = client_->Grant(opts_.lease_ttl.count());
   if (!grant) return grant.error().Context("lease subnet for node " + wanted.name);
   const auto granted_at = std::chrono::system_clock::now();
 
-  // After our lease expired (e.g. a long outage) prefer the subnet we had.
+  // After our lease expired (e.g. a long outage) prefer the subnets we had.
   NodeLease want = wanted;
-  if (want.subnet.prefix == 0 && own_) want.subnet = own_->subnet;
+  if (IsUnset(want.subnet) && own_) want.subnet = own_->subnet;
+  if (IsUnset(want.ipv6_subnet) && own_) want.ipv6_subnet = own_->ipv6_subnet;
   for (int attempt = 0; attempt < kMaxAcquireAttempts; ++attempt) {
     auto got = TryAcquire(*cfg, want, grant->id);
     if (!got) {
@@ -183,7 +210,7 @@ cni::Result<NodeLease> EtcdRegistry::Acquire(const NodeLease& wanted) {
     // A different etcd lease held by this object before (re-acquire) is obsolete.
     if (lease_id_ != 0 && lease_id_ != grant->id) (void)client_->Revoke(lease_id_);
     own_ = **got;
-    own_key_ = SubnetKey(opts_.prefix, own_->subnet);
+    own_key_ = SubnetKey(opts_.prefix, *own_);
     lease_id_ = grant->id;
     lease_expiry_ = granted_at + std::chrono::seconds(grant->ttl);
     own_lost_ = false;
@@ -212,7 +239,7 @@ cni::Status EtcdRegistry::Renew() {
   auto ttl = client_->KeepAlive(lease_id_);
   if (!ttl) {
     if (ttl.error().IsNotFound()) own_lost_ = true;
-    return ttl.error().Context("renew lease of " + own_->subnet.ToString());
+    return ttl.error().Context("renew lease " + own_key_);
   }
   lease_expiry_ = now + std::chrono::seconds(*ttl);
   return cni::OkStatus();
@@ -234,6 +261,8 @@ std::vector<PeerEvent> EtcdRegistry::Judge(const overlay::ClusterConfig& cfg) {
   if (own_) {
     self.subnet = own_->subnet;
     self.node_ip = own_->node_ip;
+    self.ipv6_subnet = own_->ipv6_subnet;
+    self.node_ipv6 = own_->node_ipv6;
   }
   std::vector<overlay::LeaseCandidate> all;
   all.reserve(candidates_.size());

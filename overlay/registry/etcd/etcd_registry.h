@@ -41,9 +41,12 @@ class EtcdRegistry : public overlay::Registry {
 
   // Missing config: code 7 with the kNotFound cause, naming the key to write.
   cni::Result<overlay::ClusterConfig> Config() override;
-  // Keeps the subnet already leased under wanted.name (moving it onto a fresh etcd
-  // lease), else tries wanted.subnet when set (e.g. from subnet.env) and free, else
-  // a random free one among the first 100. A full network is code 100.
+  // Leases one subnet per enabled family, under one key (lease_codec.h). Per family
+  // it keeps the subnet already leased under wanted.name (moving the key onto a
+  // fresh etcd lease, or replacing it when a family was added or left the pool),
+  // else tries wanted.subnet / wanted.ipv6_subnet when set (e.g. from subnet.env)
+  // and free, else a random free one among the first 100. wanted needs the node IP
+  // of each enabled family (code 7 otherwise). A full network is code 100.
   cni::Result<overlay::NodeLease> Acquire(const overlay::NodeLease& wanted) override;
   // One keepalive. An expired lease (or our key taken away) is an error with the
   // kNotFound cause: Acquire again.

@@ -522,5 +522,187 @@ TEST_F(RegistryTest, OverlapOlderWinsAndTheOtherTakesOverWhenItGoes) {
   EXPECT_TRUE(a->Rejected().empty());
 }
 
+// ---- dual-stack and IPv6-only ----
+
+NodeLease WantedDual(const std::string& name, const std::string& ip, const std::string& ip6) {
+  NodeLease l;
+  l.name = name;
+  l.node_ip = *cni::IpAddr::Parse(ip);
+  l.vtep_mac = overlay::DeriveVtepMac(l.node_ip);
+  l.node_ipv6 = *cni::IpAddr::Parse(ip6);
+  l.vtep_mac_v6 = overlay::DeriveVtepMacV6(l.node_ipv6);
+  return l;
+}
+
+// A dual-stack lease value in flannel's field order (pkg/lease LeaseAttrs).
+std::string DualJson(const std::string& ip, const std::string& ip6, const std::string& mac,
+                     const std::string& mac6, const std::string& name = "") {
+  std::string j = R"({"PublicIP":")" + ip + R"(","PublicIPv6":")" + ip6 +
+                  R"(","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":")" + mac +
+                  R"("},"BackendV6Data":{"VNI":1,"VtepMAC":")" + mac6 + R"("})";
+  if (!name.empty()) j += R"(,"NodeName":")" + name + R"(")";
+  return j + "}";
+}
+
+constexpr const char* kDualConfig =
+    R"({"Network":"10.244.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:10:244::/56",
+        "Backend":{"Type":"vxlan"}})";
+
+TEST_F(RegistryTest, DualStackAcquireListAndReject) {
+  WriteConfig(kDualConfig);
+  auto a = NewRegistry();
+  auto la = a->Acquire(WantedDual("a", "192.168.1.1", "fd00:50::1"));
+  ASSERT_TRUE(la) << la.error().msg();
+  EXPECT_EQ(la->subnet.prefix, 24);
+  EXPECT_EQ(la->ipv6_subnet.prefix, 64);
+  EXPECT_TRUE(cni::IpNet::Parse("fd00:10:244::/56")->Contains(la->ipv6_subnet.addr));
+  EXPECT_NE(la->ipv6_subnet.addr.ToString(), "fd00:10:244::") << "the first subnet is skipped";
+  auto b = NewRegistry();
+  auto lb = b->Acquire(WantedDual("b", "192.168.1.2", "fd00:50::2"));
+  ASSERT_TRUE(lb) << lb.error().msg();
+  EXPECT_NE(la->ipv6_subnet, lb->ipv6_subnet);
+
+  // Published under flannel's dual-stack key, with flannel's IPv6 fields.
+  auto c = NewClient();
+  const std::string key_a = SubnetKey(prefix_, la->subnet, la->ipv6_subnet);
+  EXPECT_NE(key_a.find("-24&fd00:10:244:"), std::string::npos) << key_a;
+  auto kv = c->Get(key_a);
+  ASSERT_TRUE(kv && kv->has_value()) << key_a;
+  EXPECT_NE((*kv)->value.find(R"("PublicIPv6":"fd00:50::1")"), std::string::npos) << (*kv)->value;
+  EXPECT_NE((*kv)->value.find(R"("BackendV6Data":{"VNI":1,"VtepMAC":"0e:6c:00:00:00:01"})"),
+            std::string::npos)
+      << (*kv)->value;
+  auto stored = LeaseFromKv(prefix_, key_a, (*kv)->value);
+  ASSERT_TRUE(stored) << stored.error().msg();
+  EXPECT_EQ(*stored, *la);
+
+  // Strays next to them: a flannel-written dual-stack lease is a peer; each bad
+  // IPv6 part is rejected with its reason.
+  const std::string a6 = la->ipv6_subnet.Network().ToString();  // fd00:10:244:N::
+  const std::string m = "0e:4c:c0:a8:01:09", m6 = "0e:6c:00:00:00:09";
+  const std::map<std::string, std::pair<std::string, overlay::RejectReason>> strays = {
+      {"10.244.210.0-24", {LeaseJson("192.168.1.9", m, "v4only"), overlay::RejectReason::kWrongFamily}},
+      {"10.244.211.0-24&fd00:10:244:d3::-64",
+       {DualJson("192.168.1.9", "192.168.1.19", m, m6, "s1"), overlay::RejectReason::kWrongFamily}},
+      {"10.244.212.0-24&fd00:99::-64",
+       {DualJson("192.168.1.9", "fd00:50::9", m, m6, "s2"), overlay::RejectReason::kOutsideNetwork}},
+      {"10.244.213.0-24&fd00:10:244:d5::-80",
+       {DualJson("192.168.1.9", "fd00:50::9", m, m6, "s3"), overlay::RejectReason::kWrongLength}},
+      {"10.244.214.0-24&" + a6 + "-64",
+       {DualJson("192.168.1.9", "fd00:50::9", m, m6, "s4"), overlay::RejectReason::kOverlapsSelf}},
+      {"10.244.215.0-24&fd00:10:244:d7::-64",
+       {DualJson("192.168.1.9", "fd00:50::1", m, m6, "s5"), overlay::RejectReason::kOwnIp}},
+      {"10.244.216.0-24&fd00:10:244:d8::-64",
+       {DualJson("192.168.1.9", "fd00:50::9", m, "33:33:00:00:00:01", "s6"),
+        overlay::RejectReason::kBadVtepMac}},
+      {"10.244.217.0-24&" + lb->ipv6_subnet.Network().ToString() + "-64",
+       {DualJson("192.168.1.9", "fd00:50::9", m, m6, "s7"), overlay::RejectReason::kOverlapsPeer}},
+  };
+  // Exactly what flannel's etcd manager writes for a dual-stack vxlan node.
+  const std::string flannel_key = Key("10.244.220.0-24&fd00:10:244:dc::-64");
+  const std::string flannel_value =
+      R"({"PublicIP":"192.168.1.20","PublicIPv6":"fd00:50::20","BackendType":"vxlan",)"
+      R"("BackendData":{"VNI":1,"VtepMAC":"86:3a:9c:11:22:33"},)"
+      R"("BackendV6Data":{"VNI":1,"VtepMAC":"9a:e1:04:44:55:66"}})";
+  std::vector<TxnOp> puts;
+  for (const auto& [tail, v] : strays) puts.push_back(TxnOp::Put(Key(tail), v.first));
+  puts.push_back(TxnOp::Put(flannel_key, flannel_value));
+  ASSERT_TRUE(c->Txn({}, puts));
+
+  auto peers = a->ListPeers();
+  ASSERT_TRUE(peers) << peers.error().msg();
+  std::map<std::string, NodeLease> by_v6;
+  for (const auto& p : *peers) by_v6[p.ipv6_subnet.ToString()] = p;
+  ASSERT_EQ(by_v6.size(), 2u);
+  EXPECT_EQ(by_v6[lb->ipv6_subnet.ToString()], *lb);
+  const NodeLease& f = by_v6["fd00:10:244:dc::/64"];
+  EXPECT_EQ(f.subnet.ToString(), "10.244.220.0/24");
+  EXPECT_EQ(f.node_ipv6.ToString(), "fd00:50::20");
+  EXPECT_EQ(f.vtep_mac_v6, "9a:e1:04:44:55:66");
+  auto reasons = Reasons(*a);
+  EXPECT_EQ(reasons.size(), strays.size());
+  for (const auto& [tail, v] : strays) {
+    auto it = reasons.find(Key(tail));
+    ASSERT_NE(it, reasons.end()) << tail;
+    EXPECT_EQ(it->second, v.second) << tail;
+  }
+
+  // A restart keeps both subnets and the key.
+  auto a2 = NewRegistry();
+  auto la2 = a2->Acquire(WantedDual("a", "192.168.1.1", "fd00:50::1"));
+  ASSERT_TRUE(la2) << la2.error().msg();
+  EXPECT_EQ(*la2, *la);
+  EXPECT_EQ((*c->Get(key_a))->lease, a2->lease_id());
+
+  // Without an IPv6 node address a dual-stack network cannot be joined.
+  auto bad = NewRegistry()->Acquire(Wanted("x", "192.168.1.30"));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), cni::Code::kInvalidNetworkConfig);
+  EXPECT_NE(bad.error().msg().find("no IPv6 node IP"), std::string::npos) << bad.error().msg();
+}
+
+// An IPv4 cluster turned dual-stack: a restarted node keeps its IPv4 subnet (its
+// pods keep their addresses) and gains an IPv6 one; the old key is replaced.
+TEST_F(RegistryTest, EnablingIpv6KeepsTheIpv4SubnetAndAddsOne) {
+  WriteConfig(R"({"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}})");
+  auto r = NewRegistry();
+  auto l4 = r->Acquire(Wanted("a", "192.168.1.1"));
+  ASSERT_TRUE(l4) << l4.error().msg();
+  WriteConfig(kDualConfig);
+  auto r2 = NewRegistry();
+  auto l = r2->Acquire(WantedDual("a", "192.168.1.1", "fd00:50::1"));
+  ASSERT_TRUE(l) << l.error().msg();
+  EXPECT_EQ(l->subnet, l4->subnet);
+  EXPECT_EQ(l->ipv6_subnet.prefix, 64);
+  auto c = NewClient();
+  auto old = c->Get(SubnetKey(prefix_, l4->subnet));
+  ASSERT_TRUE(old);
+  EXPECT_FALSE(old->has_value()) << "the IPv4-only key is gone";
+  auto now = c->Get(SubnetKey(prefix_, *l));
+  ASSERT_TRUE(now && now->has_value());
+  EXPECT_EQ((*now)->lease, r2->lease_id());
+}
+
+TEST_F(RegistryTest, Ipv6OnlyAcquireAndPeers) {
+  WriteConfig(R"({"EnableIPv4":false,"EnableIPv6":true,"IPv6Network":"fd00:10:244::/56",
+                  "Backend":{"Type":"host-gw"}})");
+  NodeLease wa;
+  wa.name = "a";
+  wa.node_ipv6 = *cni::IpAddr::Parse("fd00:50::1");
+  NodeLease wb = wa;
+  wb.name = "b";
+  wb.node_ipv6 = *cni::IpAddr::Parse("fd00:50::2");
+  auto a = NewRegistry();
+  auto b = NewRegistry();
+  auto la = a->Acquire(wa);
+  auto lb = b->Acquire(wb);
+  ASSERT_TRUE(la) << la.error().msg();
+  ASSERT_TRUE(lb) << lb.error().msg();
+  EXPECT_TRUE(overlay::IsUnset(la->subnet));
+  EXPECT_NE(la->ipv6_subnet, lb->ipv6_subnet);
+  // flannel's IPv6-only key form, and flannel's placeholder PublicIP.
+  const std::string key = SubnetKey(prefix_, *la);
+  EXPECT_NE(key.find("/subnets/0.0.0.0-0&fd00:10:244:"), std::string::npos) << key;
+  auto kv = NewClient()->Get(key);
+  ASSERT_TRUE(kv && kv->has_value());
+  EXPECT_NE((*kv)->value.find(R"("PublicIP":"0.0.0.0")"), std::string::npos) << (*kv)->value;
+  auto peers = a->ListPeers();
+  ASSERT_TRUE(peers) << peers.error().msg();
+  ASSERT_EQ(peers->size(), 1u);
+  EXPECT_EQ((*peers)[0], *lb);
+  EXPECT_TRUE(a->Rejected().empty());
+  // An unnamed (flannel) lease of another node is not mistaken for ours because
+  // both have no IPv4 address.
+  ASSERT_TRUE(NewClient()->Put(Key("0.0.0.0-0&fd00:10:244:f0::-64"),
+                               R"({"PublicIP":"0.0.0.0","PublicIPv6":"fd00:50::7","BackendType":"host-gw"})"));
+  auto a2 = NewRegistry();
+  auto la2 = a2->Acquire(wa);
+  ASSERT_TRUE(la2) << la2.error().msg();
+  EXPECT_EQ(*la2, *la);
+  peers = a2->ListPeers();
+  ASSERT_TRUE(peers) << peers.error().msg();
+  EXPECT_EQ(peers->size(), 2u);
+}
+
 }  // namespace
 }  // namespace linen::etcd
