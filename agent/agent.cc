@@ -126,8 +126,14 @@ void Agent::DropReadyMark() {
 
 cni::Status Agent::WriteSubnetFile() {
   overlay::SubnetEnv env;
-  env.network = node_.cluster.network;
-  env.subnet = node_.self.subnet;
+  if (node_.cluster.enable_ipv4) {
+    env.network = node_.cluster.network;
+    env.subnet = node_.self.subnet;
+  }
+  if (node_.cluster.enable_ipv6) {
+    env.ipv6_network = node_.cluster.ipv6_network;
+    env.ipv6_subnet = node_.self.ipv6_subnet;
+  }
   env.mtu = setup_.mtu;
   env.ip_masq = node_.cluster.ip_masq;
   env.backend = overlay::BackendName(node_.cluster.backend);
@@ -141,15 +147,23 @@ cni::Status Agent::WriteSubnetFile() {
 cni::Status Agent::SyncNodeMasquerade() {
   auto nft = cni::nft::Socket::Open();
   if (!nft) return nft.error();
-  const cni::IpNet& net = node_.cluster.network;
-  if (!node_.cluster.ip_masq) {
-    return overlay::DeleteMasquerade(*nft, overlay::kAgentMasqName, net.family());
-  }
-  auto changed = overlay::SyncMasquerade(*nft, overlay::kAgentMasqName, net);
-  if (!changed) return changed.error();
-  if (*changed) {
-    Log("masquerade for traffic leaving " + net.Masked().ToString() + " set in table " +
-        overlay::MasqTableName(overlay::kAgentMasqName));
+  // One table per family (ip / ip6), each for its own cluster network; a family the
+  // cluster does not enable has none.
+  for (const auto& [on, net] : {std::pair{node_.cluster.enable_ipv4, node_.cluster.network},
+                                std::pair{node_.cluster.enable_ipv6, node_.cluster.ipv6_network}}) {
+    if (!on) continue;
+    if (!node_.cluster.ip_masq) {
+      if (auto s = overlay::DeleteMasquerade(*nft, overlay::kAgentMasqName, net.family()); !s) {
+        return s;
+      }
+      continue;
+    }
+    auto changed = overlay::SyncMasquerade(*nft, overlay::kAgentMasqName, net);
+    if (!changed) return changed.error();
+    if (*changed) {
+      Log("masquerade for traffic leaving " + net.Masked().ToString() + " set in table " +
+          overlay::MasqTableName(overlay::kAgentMasqName));
+    }
   }
   return cni::OkStatus();
 }
@@ -157,44 +171,63 @@ cni::Status Agent::SyncNodeMasquerade() {
 cni::Status Agent::SetUpNode() {
   auto cfg = registry_->Config();
   if (!cfg) return cfg.error();
-  auto ip = opts_.registry == "file" && opts_.iface.empty() && opts_.public_ip.empty()
-                ? cni::Result<cni::IpAddr>(cni::IpAddr())
-                : ResolveNodeIp(*handle_, opts_.iface, opts_.public_ip);
-  if (!ip) return ip.error();
+  // The node's underlay address of each enabled family. A static topology names the
+  // node, so without an interface or address given there is nothing to resolve.
+  const bool from_topology = opts_.registry == "file" && opts_.iface.empty();
+  cni::IpAddr ip, ip6;
+  if (cfg->enable_ipv4 && !(from_topology && opts_.public_ip.empty())) {
+    auto r = ResolveNodeIp(*handle_, opts_.iface, opts_.public_ip);
+    if (!r) return r.error();
+    ip = *r;
+  }
+  if (cfg->enable_ipv6 && !(from_topology && opts_.public_ipv6.empty())) {
+    auto r = ResolveNodeIpv6(*handle_, opts_.iface, opts_.public_ipv6);
+    if (!r) return r.error();
+    ip6 = *r;
+  }
 
   overlay::NodeLease wanted;
   wanted.name = opts_.node_name;
-  wanted.node_ip = *ip;
+  wanted.node_ip = ip;
+  wanted.node_ipv6 = ip6;
   if (cfg->backend == overlay::BackendType::kVxlan) {
     // Derived from the node IP, so the MAC stays the same across restarts and device
     // re-creation (flannel#1795: a MAC that drifts from the published one).
-    wanted.vtep_mac = overlay::DeriveVtepMac(*ip);
+    if (cfg->enable_ipv4) wanted.vtep_mac = overlay::DeriveVtepMac(ip);
+    if (cfg->enable_ipv6) wanted.vtep_mac_v6 = overlay::DeriveVtepMacV6(ip6);
   }
-  // Our previous subnet, from the subnet file of an earlier run, if it fits.
-  if (node_.self.subnet.prefix != 0) {
+  // Our previous subnets, from the subnet file of an earlier run, if they fit.
+  if (!overlay::IsUnset(node_.self.subnet) || !overlay::IsUnset(node_.self.ipv6_subnet)) {
     wanted.subnet = node_.self.subnet;
+    wanted.ipv6_subnet = node_.self.ipv6_subnet;
   } else if (auto prev = overlay::ReadSubnetEnv(opts_.subnet_file);
-             prev && (prev->node.empty() || prev->node == wanted.name) &&
-             prev->network == cfg->network) {
-    wanted.subnet = prev->subnet;
+             prev && (prev->node.empty() || prev->node == wanted.name)) {
+    if (prev->has_ipv4() && prev->network == cfg->network) wanted.subnet = prev->subnet;
+    if (prev->has_ipv6() && prev->ipv6_network == cfg->ipv6_network) {
+      wanted.ipv6_subnet = prev->ipv6_subnet;
+    }
   }
   auto lease = registry_->Acquire(wanted);
   if (!lease) return lease.error();
   metrics_->SetLeased(true);
 
   overlay::LocalNode node{*lease, *cfg, opts_.iface};
-  if (node.self.node_ip.IsUnspecified()) node.self.node_ip = *ip;
+  if (cfg->enable_ipv4 && node.self.node_ip.IsUnspecified()) node.self.node_ip = ip;
+  if (cfg->enable_ipv6 && node.self.node_ipv6.IsUnspecified()) node.self.node_ipv6 = ip6;
   backend_.reset();  // it refers to node_, which changes now
   node_ = std::move(node);
   backend_ = overlay::NewBackend(*handle_, node_, [](std::string_view m) { Log(m); });
   auto setup = backend_->EnsureNode();
   if (!setup) return setup.error().Context("set up " + std::string(BackendName(cfg->backend)));
   setup_ = *setup;
-  if (!setup_.vtep_mac.empty() && setup_.vtep_mac != node_.self.vtep_mac &&
-      opts_.registry == "etcd") {
-    // The device kept another MAC: publish the one peers must use.
+  const bool mac_moved = !setup_.vtep_mac.empty() && setup_.vtep_mac != node_.self.vtep_mac;
+  const bool mac6_moved =
+      !setup_.vtep_mac_v6.empty() && setup_.vtep_mac_v6 != node_.self.vtep_mac_v6;
+  if ((mac_moved || mac6_moved) && opts_.registry == "etcd") {
+    // A device kept another MAC: publish the one peers must use.
     overlay::NodeLease fix = node_.self;
-    fix.vtep_mac = setup_.vtep_mac;
+    if (mac_moved) fix.vtep_mac = setup_.vtep_mac;
+    if (mac6_moved) fix.vtep_mac_v6 = setup_.vtep_mac_v6;
     auto again = registry_->Acquire(fix);
     if (!again) return again.error();
     node_.self = *again;
@@ -207,10 +240,19 @@ cni::Status Agent::SetUpNode() {
   metrics_->SetLeaseExpiry(opts_.registry == "etcd"
                                ? std::chrono::system_clock::now() + opts_.lease_ttl
                                : std::chrono::system_clock::time_point{});
-  Log("node " + node_.self.name + " leased " + node_.self.subnet.ToString() + " (node IP " +
-      node_.self.node_ip.ToString() + ", " + BackendName(node_.cluster.backend) + ", MTU " +
-      std::to_string(setup_.mtu) + (setup_.vtep_mac.empty() ? "" : ", VTEP " + setup_.vtep_mac) +
-      ")");
+  std::string leased, via;
+  if (node_.cluster.enable_ipv4) {
+    leased = node_.self.subnet.ToString();
+    via = "node IP " + node_.self.node_ip.ToString();
+  }
+  if (node_.cluster.enable_ipv6) {
+    leased += (leased.empty() ? "" : " and ") + node_.self.ipv6_subnet.ToString();
+    via += (via.empty() ? "" : ", ") + std::string("node IPv6 ") + node_.self.node_ipv6.ToString();
+  }
+  Log("node " + node_.self.name + " leased " + leased + " (" + via + ", " +
+      BackendName(node_.cluster.backend) + ", MTU " + std::to_string(setup_.mtu) +
+      (setup_.vtep_mac.empty() ? "" : ", VTEP " + setup_.vtep_mac) +
+      (setup_.vtep_mac_v6.empty() ? "" : ", IPv6 VTEP " + setup_.vtep_mac_v6) + ")");
   return Relist();
 }
 
@@ -219,8 +261,8 @@ cni::Status Agent::Relist() {
   if (!peers) return peers.error();
   peers_.clear();
   for (auto& p : *peers) {
-    if (p.subnet == node_.self.subnet) continue;
-    peers_[p.subnet] = std::move(p);
+    if (PeerKey(p) == PeerKey(node_.self)) continue;
+    peers_[PeerKey(p)] = std::move(p);
   }
   NoteRejected();
   ReconcileNow("full sync", /*full=*/true);
@@ -229,17 +271,18 @@ cni::Status Agent::Relist() {
 
 void Agent::ApplyEvents(const std::vector<overlay::PeerEvent>& events) {
   for (const auto& ev : events) {
-    if (ev.lease.subnet == node_.self.subnet) continue;
+    const cni::IpNet key = PeerKey(ev.lease);
+    if (key == PeerKey(node_.self)) continue;
     if (ev.kind == overlay::PeerEvent::Kind::kRemoved) {
-      peers_.erase(ev.lease.subnet);
+      peers_.erase(key);
     } else {
-      peers_[ev.lease.subnet] = ev.lease;
+      peers_[key] = ev.lease;
     }
     if (opts_.verbose) {
       const char* what = ev.kind == overlay::PeerEvent::Kind::kAdded     ? "joined"
                          : ev.kind == overlay::PeerEvent::Kind::kRemoved ? "left"
                                                                          : "changed";
-      Log("peer " + ev.lease.name + " " + ev.lease.subnet.ToString() + " " + what);
+      Log("peer " + ev.lease.name + " " + key.ToString() + " " + what);
     }
   }
 }
@@ -448,14 +491,19 @@ cni::Status Agent::RunCleanup() {
   node.cluster = *cfg;
   node.underlay = opts_.iface;
   node.self.name = opts_.node_name;
-  if (auto ip = ResolveNodeIp(*handle_, opts_.iface, opts_.public_ip); ip) {
+  auto ip = cfg->enable_ipv4 ? ResolveNodeIp(*handle_, opts_.iface, opts_.public_ip)
+                            : cni::Result<cni::IpAddr>(cni::IpAddr());
+  auto ip6 = cfg->enable_ipv6 ? ResolveNodeIpv6(*handle_, opts_.iface, opts_.public_ipv6)
+                              : cni::Result<cni::IpAddr>(cni::IpAddr());
+  if (ip && ip6) {
     node.self.node_ip = *ip;
+    node.self.node_ipv6 = *ip6;
     // Taking the lease over and releasing it is how a new process gives up what an
     // old one held (the etcd lease ID died with it).
     overlay::NodeLease wanted = node.self;
     if (auto l = registry_->Acquire(wanted); l) {
       if (auto r = registry_->Release(); !r) return r.error().Context("release lease");
-      Log("released lease " + l->subnet.ToString());
+      Log("released lease " + (cfg->enable_ipv4 ? l->subnet : l->ipv6_subnet).ToString());
     }
   }
   node_ = node;
@@ -463,9 +511,11 @@ cni::Status Agent::RunCleanup() {
   if (auto s = backend_->Cleanup(); !s) return s.error().Context("cleanup");
   auto nft = cni::nft::Socket::Open();
   if (!nft) return nft.error();
-  if (auto s = overlay::DeleteMasquerade(*nft, overlay::kAgentMasqName, cfg->network.family());
-      !s) {
-    return s.error().Context("cleanup");
+  // Both families' tables, whatever the config says now: one may be left from before.
+  for (cni::Family f : {cni::Family::kV4, cni::Family::kV6}) {
+    if (auto s = overlay::DeleteMasquerade(*nft, overlay::kAgentMasqName, f); !s) {
+      return s.error().Context("cleanup");
+    }
   }
   if (unlink(opts_.subnet_file.c_str()) != 0 && errno != ENOENT) {
     return cni::ErrnoError("remove " + opts_.subnet_file, errno);

@@ -69,7 +69,12 @@ class Agent {
   overlay::LocalNode node_;
   std::unique_ptr<overlay::Backend> backend_;
   overlay::NodeSetup setup_;
-  std::map<cni::IpNet, overlay::NodeLease> peers_;  // by subnet
+  std::map<cni::IpNet, overlay::NodeLease> peers_;  // by PeerKey
+  // A lease's identity among peers: its IPv4 subnet, or in an IPv6-only cluster its
+  // IPv6 subnet (every IPv4 subnet is unset there).
+  cni::IpNet PeerKey(const overlay::NodeLease& l) const {
+    return node_.cluster.enable_ipv4 ? l.subnet : l.ipv6_subnet;
+  }
 
   // Liveness and readiness (docs/linend.md "Health and readiness"): Beat() once per
   // loop turn records the heartbeat and keeps the readiness mark next to subnet.env

@@ -1,5 +1,7 @@
-// Which address peers reach this node on: --public-ip, else the first global IPv4
-// address of --iface (in the calling thread's namespace).
+// Which addresses peers reach this node on: --public-ip, else the first global IPv4
+// address of --iface; with IPv6 enabled also --public-ipv6, else the first global
+// IPv6 address of --iface (flannel's --public-ip / --public-ipv6). In the calling
+// thread's namespace.
 #ifndef LINEN_AGENT_NODE_IP_H_
 #define LINEN_AGENT_NODE_IP_H_
 
@@ -15,6 +17,10 @@ namespace linen::agent {
 // yet: the caller retries, the interface may still be coming up.
 cni::Result<cni::IpAddr> ResolveNodeIp(cni::nl::Handle& h, const std::string& iface,
                                        const std::string& public_ip);
+// The same for IPv6 (a global address: link-local, tentative and DAD-failed ones do
+// not count). A --public-ipv6 that is not IPv6, or no --iface to look in, is code 7.
+cni::Result<cni::IpAddr> ResolveNodeIpv6(cni::nl::Handle& h, const std::string& iface,
+                                         const std::string& public_ipv6);
 
 }  // namespace linen::agent
 

@@ -42,6 +42,9 @@ cni::Result<Options> ParseOptions(int argc, const char* const* argv) {
   app.add_option("--node-name", o.node_name, "This node's name (default: hostname)");
   app.add_option("--iface", o.iface, "Underlay interface (default: the one holding --public-ip)");
   app.add_option("--public-ip", o.public_ip, "Node IP peers use (default: first IPv4 of --iface)");
+  app.add_option("--public-ipv6", o.public_ipv6,
+                 "Node IPv6 address peers use when the cluster enables IPv6 (default: first "
+                 "global IPv6 of --iface)");
   app.add_option("--subnet-file", o.subnet_file, "Where to write subnet.env")
       ->capture_default_str();
   app.add_option("--metrics-address", o.metrics_address,
@@ -100,7 +103,7 @@ cni::Result<Options> ParseOptions(int argc, const char* const* argv) {
                           " has no password: set LINEN_ETCD_PASSWORD in the environment, "
                           "etcd-password in the --config file, or --etcd-password");
   }
-  if (o.registry == "etcd" && o.iface.empty() && o.public_ip.empty()) {
+  if (o.registry == "etcd" && o.iface.empty() && o.public_ip.empty() && o.public_ipv6.empty()) {
     return cni::Error(cni::Code::kInvalidNetworkConfig,
                       "linend: give --iface or --public-ip (which address peers reach us on)");
   }

@@ -31,6 +31,7 @@ struct Options {
   std::string node_name;                 // default: hostname
   std::string iface;                     // underlay device; "" = the one holding public_ip
   std::string public_ip;                 // default: first IPv4 address of iface
+  std::string public_ipv6;               // IPv6 clusters; default: first global IPv6 of iface
   std::string subnet_file = "/run/linen/subnet.env";
   std::string metrics_address = "127.0.0.1:9925";  // "" = no HTTP endpoint
   std::chrono::milliseconds resync_interval{10000};

@@ -165,6 +165,13 @@ TEST(Options, EtcdTlsAndAuthErrors) {
       << noUser.error().msg();
 }
 
+TEST(Options, PublicIpv6AloneIsEnoughForEtcd) {
+  auto o = Parse({"--registry", "etcd", "--node-name", "x", "--public-ipv6", "fd00::5"});
+  ASSERT_TRUE(o) << o.error().msg();
+  EXPECT_EQ(o->public_ipv6, "fd00::5");
+  EXPECT_TRUE(o->public_ip.empty());
+}
+
 TEST(Options, Errors) {
   auto bad = Parse({"--registry", "consul", "--iface", "eth0"});
   ASSERT_FALSE(bad);

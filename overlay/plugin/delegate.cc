@@ -10,8 +10,16 @@
 #include <sstream>
 
 #include "libcni/sys/file.h"
+#include "overlay/registry/registry.h"
 
 namespace linen::overlay {
+
+std::vector<cni::IpNet> NodeNet::Networks() const {
+  std::vector<cni::IpNet> out;
+  if (!IsUnset(subnet)) out.push_back(network);
+  if (!IsUnset(ipv6_subnet)) out.push_back(ipv6_network);
+  return out;
+}
 
 cni::json RenderDelegate(const cni::NetConf& conf, const MetaConf& m, const NodeNet& n) {
   cni::json d = {
@@ -24,7 +32,12 @@ cni::json RenderDelegate(const cni::NetConf& conf, const MetaConf& m, const Node
   d["name"] = conf.name;
   cni::json ipam = {{"type", "host-local"}};
   for (auto& [k, v] : m.ipam.items()) ipam[k] = v;
-  ipam["ranges"] = cni::json::array({cni::json::array({{{"subnet", n.subnet.Masked().ToString()}}})});
+  cni::json ranges = cni::json::array();
+  const bool v4 = !IsUnset(n.subnet), v6 = !IsUnset(n.ipv6_subnet);
+  // Neither (a NodeNet that was never filled in) keeps the old single range.
+  if (v4 || !v6) ranges.push_back(cni::json::array({{{"subnet", n.subnet.Masked().ToString()}}}));
+  if (v6) ranges.push_back(cni::json::array({{{"subnet", n.ipv6_subnet.Masked().ToString()}}}));
+  ipam["ranges"] = ranges;
   d["ipam"] = ipam;
   if (!conf.runtime_config.empty()) d["runtimeConfig"] = conf.runtime_config;
   if (!conf.args.empty()) d["args"] = conf.args;

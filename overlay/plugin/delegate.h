@@ -3,14 +3,18 @@
 //   type bridge, bridge cni0, isGateway + isDefaultGateway (the gateway is the
 //   node subnet's first address; the default route lets pods leave the cluster),
 //   hairpinMode true, ipMasq false (node-level masquerade instead, see
-//   masquerade.h), mtu = backend MTU; ipam type host-local with ranges = [[node
-//   subnet]] (forced). name, cniVersion, runtimeConfig, args come from the config.
+//   masquerade.h), mtu = backend MTU; ipam type host-local with ranges = one range
+//   set per family the node has a subnet in, [[IPv4 subnet], [IPv6 subnet]]
+//   (forced), as flannel's CNI plugin does with FLANNEL_SUBNET/FLANNEL_IPV6_SUBNET;
+//   the bridge's isDefaultGateway then gives the pod a gateway and a default route
+//   per family. name, cniVersion, runtimeConfig, args come from the config.
 // The rendered config is saved per attachment so DEL works after the node's
 // subnet or the topology changed (as flannel's dataDir).
 #ifndef LINEN_OVERLAY_PLUGIN_DELEGATE_H_
 #define LINEN_OVERLAY_PLUGIN_DELEGATE_H_
 
 #include <string>
+#include <vector>
 
 #include "libcni/attachments.h"
 #include "libcni/types.h"
@@ -19,10 +23,15 @@
 namespace linen::overlay {
 
 struct NodeNet {
-  cni::IpNet network;  // cluster
-  cni::IpNet subnet;   // this node's
+  cni::IpNet network;  // cluster, IPv4; unset (0.0.0.0/0) when IPv4 is off
+  cni::IpNet subnet;   // this node's IPv4 subnet; unset when IPv4 is off
   int mtu = 0;
   bool ip_masq = true;
+  cni::IpNet ipv6_network;  // cluster, IPv6; unset when IPv6 is off
+  cni::IpNet ipv6_subnet;   // this node's IPv6 subnet; unset when IPv6 is off
+  // The cluster network of each family the node has a subnet in (IPv4 first): one
+  // masquerade table each.
+  std::vector<cni::IpNet> Networks() const;
 };
 
 cni::json RenderDelegate(const cni::NetConf& conf, const MetaConf& m, const NodeNet& n);

@@ -118,5 +118,31 @@ TEST(DelegateTest, RendersBridgeOverNodeSubnetWithOverrides) {
   EXPECT_EQ(DelegateType(d), "bridge");
 }
 
+// flannel's CNI plugin: one range set per family of subnet.env, so the pod gets an
+// address of each; the bridge's isDefaultGateway adds a default route per family.
+TEST(DelegateTest, DualStackAndIpv6OnlyGetOneRangePerFamily) {
+  cni::NetConf conf = Conf("");
+  auto m = ParseMetaConf(conf);
+  ASSERT_TRUE(m) << m.error().msg();
+  NodeNet n{*cni::IpNet::Parse("10.244.0.0/16"), *cni::IpNet::Parse("10.244.3.0/24"), 1430, true,
+            *cni::IpNet::Parse("fd00:10:244::/56"), *cni::IpNet::Parse("fd00:10:244:3::/64")};
+  cni::json d = RenderDelegate(conf, *m, n);
+  ASSERT_EQ(d["ipam"]["ranges"].size(), 2u) << d.dump();
+  EXPECT_EQ(d["ipam"]["ranges"][0][0]["subnet"], "10.244.3.0/24");
+  EXPECT_EQ(d["ipam"]["ranges"][1][0]["subnet"], "fd00:10:244:3::/64");
+  EXPECT_EQ(d["isDefaultGateway"], true);
+  EXPECT_EQ(n.Networks().size(), 2u);
+
+  NodeNet v6;
+  v6.mtu = 1430;
+  v6.ipv6_network = *cni::IpNet::Parse("fd00:10:244::/56");
+  v6.ipv6_subnet = *cni::IpNet::Parse("fd00:10:244:3::/64");
+  d = RenderDelegate(conf, *m, v6);
+  ASSERT_EQ(d["ipam"]["ranges"].size(), 1u) << d.dump();
+  EXPECT_EQ(d["ipam"]["ranges"][0][0]["subnet"], "fd00:10:244:3::/64");
+  ASSERT_EQ(v6.Networks().size(), 1u);
+  EXPECT_EQ(v6.Networks()[0].ToString(), "fd00:10:244::/56");
+}
+
 }  // namespace
 }  // namespace linen::overlay

@@ -24,6 +24,23 @@
 namespace linen::overlay {
 namespace {
 
+// The node's network as the topology gives it, only the families the cluster enables.
+NodeNet NodeNetOf(const LocalNode& local, int mtu) {
+  const ClusterConfig& c = local.cluster;
+  NodeNet n;
+  n.mtu = mtu;
+  n.ip_masq = c.ip_masq;
+  if (c.enable_ipv4) {
+    n.network = c.network;
+    n.subnet = local.self.subnet;
+  }
+  if (c.enable_ipv6) {
+    n.ipv6_network = c.ipv6_network;
+    n.ipv6_subnet = local.self.ipv6_subnet;
+  }
+  return n;
+}
+
 cni::Result<NodeNet> SetUpWith(const MetaConf& m, Backend& backend, const StaticNode& node) {
   auto setup = backend.EnsureNode();
   if (!setup) return setup.error();
@@ -33,10 +50,9 @@ cni::Result<NodeNet> SetUpWith(const MetaConf& m, Backend& backend, const Static
   // operator wants reachable, and the plugin has no log or metrics to report a
   // partial data path: the ADD fails with the first peer's reason.
   if (auto s = FailuresAsError(stats->failures); !s) return s.error();
-  const ClusterConfig& c = node.local.cluster;
-  NodeNet net{c.network, node.local.self.subnet, setup->mtu, c.ip_masq};
-  SubnetEnv env{net.network, net.subnet, net.mtu, net.ip_masq, BackendName(m.backend),
-                node.local.self.name};
+  NodeNet net = NodeNetOf(node.local, setup->mtu);
+  SubnetEnv env{net.network,      net.subnet,     net.mtu, net.ip_masq, BackendName(m.backend),
+                node.local.self.name, net.ipv6_network, net.ipv6_subnet};
   if (auto s = WriteSubnetEnv(m.subnet_file, env); !s) return s.error();
   return net;
 }
@@ -83,8 +99,7 @@ cni::Result<NodeNet> ReadNodeNet(const MetaConf& m) {
   // The MTU as it is now; CHECK/STATUS do not need the exact value, DEL none at all.
   auto env = ReadSubnetEnv(m.subnet_file);
   int mtu = env ? env->mtu : 0;
-  const ClusterConfig& c = node->local.cluster;
-  return NodeNet{c.network, node->local.self.subnet, mtu, c.ip_masq};
+  return NodeNetOf(node->local, mtu);
 }
 
 cni::Result<cni::json> DelegateFor(const cni::CmdArgs& args, const MetaConf& m) {
@@ -169,13 +184,15 @@ cni::Result<cni::AddResult> MetaAdd(const cni::CmdArgs& args) {
     auto opened = cni::nft::Socket::Open();
     if (!opened) return opened.error();
     nft.emplace(std::move(*opened));
-    auto added = AddMasqueradeIfAbsent(*nft, args.conf.name, net.network);
-    if (!added) return added.error();
-    if (*added) {
-      created = true;
-      undo.Add([&nft, name = args.conf.name, family = net.network.family()] {
-        (void)DeleteMasquerade(*nft, name, family);
-      });
+    for (const cni::IpNet& cluster : net.Networks()) {  // one table per family
+      auto added = AddMasqueradeIfAbsent(*nft, args.conf.name, cluster);
+      if (!added) return added.error();
+      if (*added) {
+        created = true;
+        undo.Add([&nft, name = args.conf.name, family = cluster.family()] {
+          (void)DeleteMasquerade(*nft, name, family);
+        });
+      }
     }
   }
   if (!created) {
@@ -231,13 +248,15 @@ cni::Status MetaCheck(const cni::CmdArgs& args) {
     if (auto s = backend->Check(src->node->peers); !s) {
       return s.error().Context("node " + local.self.name);
     }
-    net = NodeNet{local.cluster.network, local.self.subnet, 0, local.cluster.ip_masq};
+    net = NodeNetOf(local, 0);
   }
   if (net.ip_masq) {
     auto nft = cni::nft::Socket::Open();
     if (!nft) return nft.error();
     const std::string owner = src->node ? args.conf.name : std::string(kAgentMasqName);
-    if (auto s = CheckMasquerade(*nft, owner, net.network); !s) return s;
+    for (const cni::IpNet& cluster : net.Networks()) {
+      if (auto s = CheckMasquerade(*nft, owner, cluster); !s) return s;
+    }
   }
   auto delegate = DelegateFor(args, *m);
   if (!delegate) return delegate.error();
@@ -271,7 +290,7 @@ cni::Status MetaStatus(const cni::CmdArgs& args) {
     if (!node) return not_ready(node.error());
     auto backend = NewBackend(*h, node->local);
     if (auto s = backend->Ready(); !s) return not_ready(s.error());
-    net = NodeNet{node->local.cluster.network, node->local.self.subnet, 0, node->local.cluster.ip_masq};
+    net = NodeNetOf(node->local, 0);
   }
   cni::json delegate = RenderDelegate(args.conf, *m, net);
   return cni::DelegateCommand("STATUS", DelegateType(delegate), args, delegate.dump());

@@ -35,7 +35,8 @@ cni::Result<NodeNet> ReadAgentNode(const MetaConf& m) {
     }
     return env.error();
   }
-  return NodeNet{env->network, env->subnet, env->mtu, env->ip_masq};
+  return NodeNet{env->network,  env->subnet,       env->mtu, env->ip_masq,
+                 env->ipv6_network, env->ipv6_subnet};
 }
 
 cni::Status CheckAgentReady(const MetaConf& m, std::chrono::system_clock::time_point now) {
