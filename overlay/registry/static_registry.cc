@@ -68,15 +68,21 @@ cni::Status StaticRegistry::StartWatch() {
 cni::Result<ClusterConfig> StaticRegistry::Config() { return topo_.config; }
 
 cni::Result<NodeLease> StaticRegistry::Acquire(const NodeLease& wanted) {
+  // Without a name, by a node address of either family (an unset one matches
+  // nothing: in an IPv6-only topology every node's IPv4 address is unset).
+  auto same_ip = [](const cni::IpAddr& a, const cni::IpAddr& b) { return !IsUnset(a) && a == b; };
   for (const NodeLease& n : topo_.nodes) {
     if ((!wanted.name.empty() && n.name == wanted.name) ||
-        (wanted.name.empty() && n.node_ip == wanted.node_ip)) {
+        (wanted.name.empty() &&
+         (same_ip(n.node_ip, wanted.node_ip) || same_ip(n.node_ipv6, wanted.node_ipv6)))) {
       self_ = n;
       return n;
     }
   }
+  std::string who = wanted.name;
+  if (who.empty()) who = !IsUnset(wanted.node_ip) ? wanted.node_ip.ToString() : wanted.node_ipv6.ToString();
   return cni::Error(cni::Code::kInvalidNetworkConfig,
-                    "topology: this node (" + (wanted.name.empty() ? wanted.node_ip.ToString() : wanted.name) +
+                    "topology: this node (" + who +
                         ") is not in the topology; a static topology leases nothing, add the node to it");
 }
 

@@ -26,6 +26,31 @@ void WriteAtomically(const std::string& path, const std::string& text) {
   ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
 }
 
+// IPv6-only: every node's IPv4 address is unset, so an unnamed node is found by its
+// IPv6 address, never by the shared unset one (the first node, before).
+TEST(StaticRegistryTest, Ipv6OnlyAcquireByIpv6Address) {
+  auto topo = ParseTopology(
+      R"({"enableIPv4": false, "enableIPv6": true, "ipv6Network": "fd00:10:244::/56", "nodes": [
+          {"name":"n1","ipv6":"fd00:50::1","ipv6Subnet":"fd00:10:244:1::/64"},
+          {"name":"n2","ipv6":"fd00:50::2","ipv6Subnet":"fd00:10:244:2::/64"}]})");
+  ASSERT_TRUE(topo) << topo.error().msg();
+  auto reg = StaticRegistry::FromTopology(*topo);
+  NodeLease wanted;
+  wanted.node_ipv6 = *cni::IpAddr::Parse("fd00:50::2");
+  auto self = reg->Acquire(wanted);
+  ASSERT_TRUE(self) << self.error().msg();
+  EXPECT_EQ(self->name, "n2");
+  NodeLease nobody;
+  nobody.node_ipv6 = *cni::IpAddr::Parse("fd00:50::9");
+  auto none = reg->Acquire(nobody);
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().msg().find("fd00:50::9"), std::string::npos) << none.error().msg();
+  auto peers = reg->ListPeers();
+  ASSERT_TRUE(peers);
+  ASSERT_EQ(peers->size(), 1u);
+  EXPECT_EQ((*peers)[0].name, "n1");
+}
+
 TEST(StaticRegistryTest, AcquireByNameOrIpAndListPeers) {
   auto topo = ParseTopology(Topo(3));
   ASSERT_TRUE(topo);
