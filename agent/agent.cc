@@ -181,7 +181,7 @@ cni::Status Agent::SetUpNode() {
     ip = *r;
   }
   if (cfg->enable_ipv6 && !(from_topology && opts_.public_ipv6.empty())) {
-    auto r = ResolveNodeIpv6(*handle_, opts_.iface, opts_.public_ipv6);
+    auto r = ResolveNodeIpv6(*handle_, opts_.iface, opts_.public_ipv6, ip);
     if (!r) return r.error();
     ip6 = *r;
   }
@@ -493,8 +493,9 @@ cni::Status Agent::RunCleanup() {
   node.self.name = opts_.node_name;
   auto ip = cfg->enable_ipv4 ? ResolveNodeIp(*handle_, opts_.iface, opts_.public_ip)
                             : cni::Result<cni::IpAddr>(cni::IpAddr());
-  auto ip6 = cfg->enable_ipv6 ? ResolveNodeIpv6(*handle_, opts_.iface, opts_.public_ipv6)
-                              : cni::Result<cni::IpAddr>(cni::IpAddr());
+  auto ip6 = cfg->enable_ipv6
+                 ? ResolveNodeIpv6(*handle_, opts_.iface, opts_.public_ipv6, ip ? *ip : cni::IpAddr())
+                 : cni::Result<cni::IpAddr>(cni::IpAddr());
   if (ip && ip6) {
     node.self.node_ip = *ip;
     node.self.node_ipv6 = *ip6;

@@ -50,8 +50,20 @@ cni::Result<cni::IpAddr> ResolveNodeIp(cni::nl::Handle& h, const std::string& if
 }
 
 cni::Result<cni::IpAddr> ResolveNodeIpv6(cni::nl::Handle& h, const std::string& iface,
-                                         const std::string& public_ipv6) {
-  return Resolve(h, iface, public_ipv6, cni::Family::kV6);
+                                         const std::string& public_ipv6,
+                                         const cni::IpAddr& node_ip) {
+  if (!iface.empty() || !public_ipv6.empty() || node_ip.IsUnspecified()) {
+    return Resolve(h, iface, public_ipv6, cni::Family::kV6);
+  }
+  auto addrs = h.ListAddrs(0, cni::Family::kV4);
+  if (!addrs) return addrs.error().Context("local addresses");
+  for (const auto& a : *addrs) {
+    if (a.addr.addr != node_ip) continue;
+    auto link = h.LinkByIndex(a.ifindex);
+    if (!link) return link.error().Context("interface holding " + node_ip.ToString());
+    return Resolve(h, link->name, "", cni::Family::kV6);
+  }
+  return Resolve(h, iface, public_ipv6, cni::Family::kV6);  // names what to give
 }
 
 }  // namespace linen::agent

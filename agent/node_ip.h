@@ -18,9 +18,12 @@ namespace linen::agent {
 cni::Result<cni::IpAddr> ResolveNodeIp(cni::nl::Handle& h, const std::string& iface,
                                        const std::string& public_ip);
 // The same for IPv6 (a global address: link-local, tentative and DAD-failed ones do
-// not count). A --public-ipv6 that is not IPv6, or no --iface to look in, is code 7.
+// not count). Without --iface it looks on the interface holding `node_ip` (the IPv4
+// node IP, when known), as flannel does with --public-ip. A --public-ipv6 that is
+// not IPv6, or no interface to look on, is code 7.
 cni::Result<cni::IpAddr> ResolveNodeIpv6(cni::nl::Handle& h, const std::string& iface,
-                                         const std::string& public_ipv6);
+                                         const std::string& public_ipv6,
+                                         const cni::IpAddr& node_ip = {});
 
 }  // namespace linen::agent
 

@@ -42,6 +42,19 @@ TEST_F(NodeIpTest, FirstGlobalAddressOfEachFamily) {
   EXPECT_EQ(v6->ToString(), "fd00:77::5");
 }
 
+// flannel: --public-ip alone picks the interface, its IPv6 address comes from there.
+TEST_F(NodeIpTest, WithoutIfaceTheIpv6ComesFromTheInterfaceHoldingTheNodeIp) {
+  Ip("link add ul0 type veth peer name ul1");
+  Ip("link set ul0 up");
+  Ip("link set ul1 up");
+  Ip("addr add 192.168.78.5/24 dev ul1");
+  Ip("addr add fd00:78::5/64 dev ul1 nodad");
+  Ip("addr add fd00:77::5/64 dev ul0 nodad");
+  auto v6 = ResolveNodeIpv6(*h_, "", "", *cni::IpAddr::Parse("192.168.78.5"));
+  ASSERT_TRUE(v6) << v6.error().msg();
+  EXPECT_EQ(v6->ToString(), "fd00:78::5");
+}
+
 TEST_F(NodeIpTest, NoIpv6AddressYetIsRetryable) {
   Ip("link add ul0 type veth peer name ul1");
   Ip("link set ul0 up");

@@ -44,7 +44,7 @@ cni::Result<Options> ParseOptions(int argc, const char* const* argv) {
   app.add_option("--public-ip", o.public_ip, "Node IP peers use (default: first IPv4 of --iface)");
   app.add_option("--public-ipv6", o.public_ipv6,
                  "Node IPv6 address peers use when the cluster enables IPv6 (default: first "
-                 "global IPv6 of --iface)");
+                 "global IPv6 of --iface, or of the interface holding --public-ip)");
   app.add_option("--subnet-file", o.subnet_file, "Where to write subnet.env")
       ->capture_default_str();
   app.add_option("--metrics-address", o.metrics_address,
