@@ -559,3 +559,52 @@ TEST_F(LinendCluster, StaticTopologyFileAndLiveEdit) {
 
 }  // namespace
 }  // namespace linen::agent::testing
+
+namespace linen::agent::testing {
+namespace {
+
+// Dual-stack, control side end to end: each linend resolves its IPv6 underlay
+// address from --iface, leases one subnet per family under flannel's key, and writes
+// subnet.env with both pairs; the IPv4 data path works as before beside it.
+// (Masquerade off: the IPv6 table is the data plane's part.)
+TEST_F(LinendCluster, DualStackLeasesBothFamiliesAndWritesBothPairs) {
+  WriteConfig(R"({"Network":"10.245.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:10:245::/56",
+                  "IPMasq":false,"Backend":{"Type":"host-gw"}})");
+  std::vector<Node*> added;
+  for (int i = 0; i < 2; ++i) {
+    Node& n = AddNode();
+    Ip(n, "-6 addr add fd00:99::" + std::to_string(10 + n.index) + "/64 dev eth0 nodad");
+    StartAgent(n);
+    added.push_back(&n);
+  }
+  std::set<std::string> v6_subnets;
+  for (Node* n : added) {
+    const std::string v4 = WaitSubnet(*n);
+    AddPod(*n, v4);
+    std::ifstream f(n->subnet_file);
+    std::string env((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    EXPECT_NE(env.find("FLANNEL_IPV6_NETWORK=fd00:10:245::/56\n"), std::string::npos) << env;
+    auto at = env.find("FLANNEL_IPV6_SUBNET=fd00:10:245:");
+    ASSERT_NE(at, std::string::npos) << env;
+    v6_subnets.insert(env.substr(at, env.find('\n', at) - at));
+    EXPECT_NE(env.find("::1/64\n", at), std::string::npos) << env;
+  }
+  EXPECT_EQ(v6_subnets.size(), 2u) << "IPv6 subnets must be distinct";
+
+  etcd::ClientOptions o;
+  o.endpoints = {etcd_->endpoint()};
+  auto client = etcd::Client::Create(o);
+  ASSERT_TRUE(client) << client.error().msg();
+  const std::string sp = prefix_ + "/subnets/";
+  auto all = (*client)->Range(sp, etcd::PrefixRangeEnd(sp));
+  ASSERT_TRUE(all) << all.error().msg();
+  ASSERT_EQ(all->kvs.size(), 2u);
+  for (const auto& kv : all->kvs) {
+    EXPECT_NE(kv.key.find("-24&fd00:10:245:"), std::string::npos) << kv.key;
+    EXPECT_NE(kv.value.find(R"("PublicIPv6":"fd00:99::1)"), std::string::npos) << kv.value;
+  }
+  EXPECT_TRUE(Eventually([&] { return Ping(*added[0], *added[1]); }, std::chrono::seconds(5)));
+}
+
+}  // namespace
+}  // namespace linen::agent::testing
