@@ -496,7 +496,8 @@ TEST_F(RegistryTest, OverlapOlderWinsAndTheOtherTakesOverWhenItGoes) {
   auto a = NewRegistry();
   ASSERT_TRUE(a->Acquire(Wanted("a", "192.168.1.1")));
   auto c = NewClient();
-  const std::string younger = Key("10.244.50.0-24"), older = Key("10.244.50.0-024");
+  // Above 10.244.100.0: a's own subnet is one of the first 100, so never this one.
+  const std::string younger = Key("10.244.150.0-24"), older = Key("10.244.150.0-024");
   ASSERT_TRUE(c->Put(older, LeaseJson("192.168.1.50", "0e:4c:c0:a8:01:32", "old")));
   ASSERT_TRUE(c->Put(younger, LeaseJson("192.168.1.51", "0e:4c:c0:a8:01:33", "young")));
   // A later update of the older one keeps its create revision, so it keeps winning.
