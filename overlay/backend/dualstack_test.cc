@@ -229,6 +229,16 @@ TEST_F(DualStackTest, VxlanCreatesOneVtepPerFamilyWithTheFamilysMtu) {
   EXPECT_EQ(s2->mtu, 1330);
   EXPECT_EQ(h_->LinkByName("linen.1")->mtu, 1350);
   EXPECT_EQ(h_->LinkByName("linen-v6.1")->mtu, 1330);
+
+  // Below 1350 the IPv6 VTEP would fall under IPv6's 1280-byte minimum.
+  LocalNode tiny = Node(BackendType::kVxlan);
+  tiny.cluster.mtu = 1349;
+  auto s3 = NewBackend(*h_, tiny)->EnsureNode();
+  ASSERT_FALSE(s3);
+  EXPECT_EQ(s3.error().code(), cni::Code::kInvalidNetworkConfig);
+  EXPECT_NE(s3.error().msg().find("1280"), std::string::npos) << s3.error().msg();
+  EXPECT_EQ(h_->LinkByName("linen.1")->mtu, 1350) << "left as it was";
+  EXPECT_EQ(h_->LinkByName("linen-v6.1")->mtu, 1330) << "left as it was";
 }
 
 TEST_F(DualStackTest, VxlanProgramsBothFamiliesThenNothingToDoAndCleansUp) {

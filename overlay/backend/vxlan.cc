@@ -28,6 +28,7 @@ namespace linen::overlay {
 namespace {
 
 constexpr uint16_t kDefaultVxlanPort = 8472;
+constexpr int kIpv6MinMtu = 1280;  // RFC 8200
 
 std::string Lower(std::string s) {
   for (char& c : s) {
@@ -85,6 +86,16 @@ class VxlanBackend : public Backend {
     auto u = NodeUnderlay(h_, node_);
     if (!u) return u.error();
     const int base = node_.cluster.mtu > 0 ? node_.cluster.mtu : u->link.mtu;
+    const Vtep& v6 = VtepOf(cni::Family::kV6);
+    if (node_.cluster.enable_ipv6 && base - v6.overhead < kIpv6MinMtu) {
+      // The kernel turns IPv6 off on a device below 1280 bytes; say why up front,
+      // before anything is changed.
+      return cni::Error(cni::Code::kInvalidNetworkConfig,
+                        "an underlay MTU of " + std::to_string(base) + " leaves " + v6.name + " " +
+                            std::to_string(base - v6.overhead) + " bytes, below IPv6's minimum of " +
+                            std::to_string(kIpv6MinMtu) + " (the underlay needs at least " +
+                            std::to_string(kIpv6MinMtu + v6.overhead) + ")");
+    }
     NodeSetup setup;
     setup.underlay = u->link.name;
     setup.underlay_index = u->link.index;
