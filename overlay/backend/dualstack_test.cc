@@ -1,7 +1,6 @@
-// Both backends with IPv6 enabled, against a real kernel: a TempNetns plays the node,
-// a veth pair inside it the underlay (172.20.0.1/16 and fd20::1/64). Every entry is
-// read back with iproute2 (ip -6 route/neigh, bridge fdb, ip -d link), a reader
-// independent of the netlink code under test.
+// Both backends with IPv6 enabled, against a real kernel (BackendNodeTest: the
+// underlay holds 172.20.0.1/16 and fd20::1/64). Every entry is read back with
+// iproute2 (ip -6 route/neigh, bridge fdb, ip -d link).
 #include <gtest/gtest.h>
 
 #include <map>
@@ -11,6 +10,7 @@
 
 #include "libcni/types.h"
 #include "overlay/backend/backend.h"
+#include "overlay/backend/backend_test_fixture.h"
 #include "test/support/test_support.h"
 
 namespace linen::overlay {
@@ -55,26 +55,8 @@ std::vector<NodeLease> Peers(int n, bool v4 = true) {
 
 const std::string kProto = std::to_string(cni::nl::kLinenRouteProtocol);
 
-class DualStackTest : public ::testing::Test {
+class DualStackTest : public BackendNodeTest {
  protected:
-  void SetUp() override {
-    auto ns = test::TempNetns::Create("ovd");
-    ASSERT_TRUE(ns) << ns.error().msg();
-    node_.emplace(std::move(*ns));
-    auto h = Handle::OpenIn(node_->ns());
-    ASSERT_TRUE(h) << h.error().msg();
-    h_.emplace(std::move(*h));
-    ASSERT_TRUE(h_->CreateVeth({.name = "ul0", .peer_name = "ul1"}));
-    auto ul0 = h_->LinkByName("ul0");
-    auto ul1 = h_->LinkByName("ul1");
-    ASSERT_TRUE(ul0 && ul1);
-    ASSERT_TRUE(h_->AddAddr(ul0->index, Net("172.20.0.1/16")));
-    ASSERT_TRUE(h_->AddAddr(ul0->index, Net("fd20::1/64"), cni::nl::kAddrNoDad));
-    ASSERT_TRUE(h_->SetUp(ul0->index));
-    ASSERT_TRUE(h_->SetUp(ul1->index));
-    ul_index_ = ul0->index;
-  }
-
   // Dual-stack unless told otherwise.
   LocalNode Node(BackendType type, bool v4 = true) {
     LocalNode n;
@@ -93,17 +75,6 @@ class DualStackTest : public ::testing::Test {
     n.cluster.ipv6_network = Net("fd00:10::/48");
     n.cluster.backend = type;
     return n;
-  }
-
-  cni::json Kernel(const std::string& tool, const std::string& args) {
-    test::ProcResult r = test::Sh("ip netns exec " + node_->name() + " " + tool + " -j " + args);
-    EXPECT_EQ(r.exit_code, 0) << tool << " " << args << ": " << r.err;
-    try {
-      return r.out.empty() ? cni::json::array() : cni::json::parse(r.out);
-    } catch (const cni::json::exception&) {
-      ADD_FAILURE() << tool << " -j " << args << " printed no JSON: " << r.out;
-      return cni::json::array();
-    }
   }
 
   // Our routes of one family as iproute2 lists them, "dst via gw dev".
@@ -178,9 +149,6 @@ class DualStackTest : public ::testing::Test {
 
   void ExpectPeerChangesTouchOnlyTheirEntries(BackendType type, bool full);
 
-  std::optional<test::TempNetns> node_;
-  std::optional<Handle> h_;
-  int ul_index_ = 0;
 };
 
 TEST_F(DualStackTest, VxlanCreatesOneVtepPerFamilyWithTheFamilysMtu) {
