@@ -378,6 +378,38 @@ TEST_F(DualStackTest, VxlanIpv6FailureIsPerFamily) {
   EXPECT_EQ(OurRoutes(Family::kV6).size(), 1u);
 }
 
+// Someone else's IPv6 route for a peer's IPv6 subnet blocks that peer in IPv6 only,
+// and is never taken over, through Reconcile and Update alike.
+TEST_F(DualStackTest, ForeignIpv6RouteBlocksOnlyThatPeersIpv6) {
+  for (BackendType type : {BackendType::kVxlan, BackendType::kHostGw}) {
+    auto be = NewBackend(*h_, Node(type));
+    ASSERT_TRUE(be->EnsureNode());
+    Kernel("ip", "-6 route add fd00:10:0:2::/64 via fd20::99 dev ul0");
+    const auto peers = Peers(3);
+    for (bool full : {true, false}) {
+      auto st = full ? be->Reconcile(peers) : be->Update(peers);
+      ASSERT_TRUE(st) << st.error().msg();
+      ASSERT_EQ(st->failures.size(), 1u);
+      EXPECT_EQ(st->failures[0].reason, PeerFailureReason::kForeignRoute)
+          << BackendName(type) << (full ? " Reconcile: " : " Update: ") << st->failures[0].detail;
+      EXPECT_EQ(st->failures[0].peer, "peer2");
+      EXPECT_EQ(st->failures[0].subnet, Net("fd00:10:0:2::/64"));
+      EXPECT_TRUE(Programmed(type, Family::kV4, Peer(2)));
+      EXPECT_TRUE(Programmed(type, Family::kV6, Peer(1)));
+      EXPECT_TRUE(Programmed(type, Family::kV6, Peer(3)));
+      cni::json kept = Kernel("ip", "-6 route show fd00:10:0:2::/64");
+      ASSERT_EQ(kept.size(), 1u) << kept.dump();
+      EXPECT_EQ(kept[0].value("gateway", ""), "fd20::99");
+    }
+    Kernel("ip", "-6 route del fd00:10:0:2::/64 via fd20::99 dev ul0");
+    auto healed = be->Update(peers);
+    ASSERT_TRUE(healed) << healed.error().msg();
+    EXPECT_TRUE(healed->failures.empty()) << healed->failures[0].detail;
+    ExpectAllProgrammed(type, peers);
+    ASSERT_TRUE(be->Cleanup());
+  }
+}
+
 // IPv6-only: no IPv4 VTEP (one left from a dual-stack config goes), no IPv4 entry,
 // the pod MTU is the IPv6 VTEP's.
 TEST_F(DualStackTest, VxlanIpv6OnlyHasOnlyTheIpv6Vtep) {

@@ -374,6 +374,20 @@ cni::Result<ReconcileStats> DesiredSync::Update(cni::nl::Handle& h, const Plan& 
 
 namespace {
 
+// Someone else's route for `dst` that ours would collide with (as ReadCurrent's
+// `foreign`), if the kernel can be read and has one.
+std::optional<RouteInfo> FindForeign(cni::nl::Handle& h, const cni::IpNet& dst) {
+  auto routes = h.ListRoutes(dst.family(), cni::nl::kMainTable);
+  if (!routes) return std::nullopt;
+  for (const RouteInfo& r : *routes) {
+    if (r.dst == dst && r.protocol != cni::nl::kLinenRouteProtocol &&
+        r.priority == OwnedRouteMetric(dst.family())) {
+      return r;
+    }
+  }
+  return std::nullopt;
+}
+
 // Marks the entry at `it` as wanted by generation `gen`, counting each entry once.
 template <typename It>
 void Mark(It it, uint64_t gen, size_t* marked) {
@@ -485,10 +499,20 @@ ReconcileStats DesiredSync::ApplyChanges(cni::nl::Handle& h, Known& k, const Des
     // someone else put there.
     auto s = t.route == RouteOp::kAdd ? h.AddRoute(p.route) : h.ReplaceRoute(p.route);
     if (!s) {
-      const bool foreign = t.route == RouteOp::kAdd && s.error().IsExists();
+      bool foreign = t.route == RouteOp::kAdd && s.error().IsExists();
+      std::string found = "found when adding " + Describe(p.route);
+      if (t.route == RouteOp::kAdd && !foreign) {
+        // IPv6 checks an onlink gateway against the routing table before it looks for
+        // an equal route, so someone else's route for the subnet makes the add fail
+        // with EINVAL ("device mismatch"), not EEXIST. One read on this failure path
+        // tells the two apart, so the reason does not depend on Update vs Reconcile.
+        if (auto f = FindForeign(h, p.route.dst)) {
+          foreign = true;
+          found = Describe(*f) + ", protocol " + std::to_string(f->protocol);
+        }
+      }
       st.failures.push_back(
-          foreign ? Fail(p, PeerFailureReason::kForeignRoute,
-                         ForeignRouteError(p.route.dst, "found when adding " + Describe(p.route)))
+          foreign ? Fail(p, PeerFailureReason::kForeignRoute, ForeignRouteError(p.route.dst, found))
                   : Fail(p, PeerFailureReason::kKernelRefused,
                          s.error().Context((t.route == RouteOp::kAdd ? "add " : "set ") +
                                            Describe(p.route))));

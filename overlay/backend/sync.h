@@ -95,7 +95,10 @@ cni::Status CheckDesired(cni::nl::Handle& h, const Plan& plan);
 // when the kernel already has a route there it is not ours (ours are all in the
 // memory), so that peer fails with foreign_route and nothing is taken over (its
 // neighbour and FDB entry, written just before, stay: nothing routes to them); the
-// next Reconcile describes the route by name.
+// next Reconcile describes the route by name. An add the kernel refuses otherwise
+// costs one read of the family's routes, to tell a foreign route (IPv6 refuses an
+// onlink gateway that someone else's route for the subnet shadows with EINVAL,
+// before it looks for an equal route) from a refusal.
 // MACs in a DesiredState are lower-case (both backends build them so); Update
 // compares them as given, so one changed peer among 5,000 costs about a millisecond
 // of diffing plus its own requests.
