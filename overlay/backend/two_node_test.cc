@@ -1,8 +1,8 @@
-// Two dual-stack nodes programmed by the vxlan backend, with traffic: each node is a
+// Two dual-stack nodes programmed by a backend, with traffic: each node is a
 // TempNetns, the underlay one veth between them (1500 bytes, IPv4 and IPv6), and
 // each node has one pod (its own TempNetns, MTU 1500 so that the node, not the pod,
-// meets the VTEP's MTU). The pods ping each other in both families through the
-// VTEPs, and the path MTU is exactly underlay − 50 (IPv4) and underlay − 70 (IPv6).
+// meets the VTEP's MTU). The pods ping each other in both families; through vxlan
+// the path MTU is exactly underlay − 50 (IPv4) and underlay − 70 (IPv6).
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -68,23 +68,29 @@ class TwoNodeTest : public ::testing::Test {
       Must("ip -n " + pod + " link set eth0 up");
       Must("ip -n " + pod + " route add default via 10.0." + x + ".1");
       Must("ip -n " + pod + " -6 route add default via fd00:10:0:" + x + "::1");
+    }
+  }
 
+  // Both nodes on `type`, each told about the other.
+  void Start(BackendType type, int want_mtu) {
+    for (TestNode& n : nodes_) {
       LocalNode& l = n.local;
-      l.self = Lease(i);
+      l.self = Lease(&n == &nodes_[0] ? 0 : 1);
       l.cluster.network = Net("10.0.0.0/16");
       l.cluster.enable_ipv6 = true;
       l.cluster.ipv6_network = Net("fd00:10::/48");
-      l.cluster.backend = BackendType::kVxlan;
+      l.cluster.backend = type;
       n.backend = NewBackend(*n.h, l);
       auto setup = n.backend->EnsureNode();
       ASSERT_TRUE(setup) << setup.error().msg();
-      ASSERT_EQ(setup->mtu, 1430);
+      ASSERT_EQ(setup->mtu, want_mtu);
     }
-    for (int i = 0; i < 2; ++i) {
-      auto st = nodes_[i].backend->Reconcile({Lease(0), Lease(1)});
+    const int per_family = type == BackendType::kVxlan ? 3 : 1;
+    for (TestNode& n : nodes_) {
+      auto st = n.backend->Reconcile({Lease(0), Lease(1)});
       ASSERT_TRUE(st) << st.error().msg();
       ASSERT_TRUE(st->failures.empty()) << st->failures[0].detail;
-      ASSERT_EQ(st->ops(), 6) << "one peer, three entries in each family";
+      ASSERT_EQ(st->ops(), 2 * per_family) << "one peer, in each family";
     }
   }
 
@@ -118,7 +124,8 @@ class TwoNodeTest : public ::testing::Test {
   TestNode nodes_[2];
 };
 
-TEST_F(TwoNodeTest, PodsReachEachOtherInBothFamiliesAtExactlyTheVtepMtu) {
+TEST_F(TwoNodeTest, VxlanPodsReachEachOtherInBothFamiliesAtExactlyTheVtepMtu) {
+  ASSERT_NO_FATAL_FAILURE(Start(BackendType::kVxlan, 1430));
   // IPv6 through linen-v6.1: 1430 bytes fit (1430 + 70 = the underlay's 1500)...
   test::ProcResult ok6 = Ping("fd00:10:0:1::5", 1430);
   EXPECT_EQ(ok6.exit_code, 0) << ok6.out;
@@ -147,6 +154,21 @@ TEST_F(TwoNodeTest, PodsReachEachOtherInBothFamiliesAtExactlyTheVtepMtu) {
   ASSERT_TRUE(st) << st.error().msg();
   EXPECT_EQ(st->ops(), 6);
   EXPECT_NE(Ping("fd00:10:0:1::5", 100).exit_code, 0);
+}
+
+// host-gw: no encapsulation, so full-size packets of both families pass, routed via
+// the peer's node address of their family.
+TEST_F(TwoNodeTest, HostGwPodsReachEachOtherInBothFamilies) {
+  ASSERT_NO_FATAL_FAILURE(Start(BackendType::kHostGw, 1500));
+  test::ProcResult ok6 = Ping("fd00:10:0:1::5", 1500);
+  EXPECT_EQ(ok6.exit_code, 0) << ok6.out;
+  test::ProcResult ok4 = Ping("10.0.1.5", 1500);
+  EXPECT_EQ(ok4.exit_code, 0) << ok4.out;
+  auto st = nodes_[0].backend->Reconcile({Lease(0)});
+  ASSERT_TRUE(st) << st.error().msg();
+  EXPECT_EQ(st->routes_deleted, 2);
+  EXPECT_NE(Ping("fd00:10:0:1::5", 100).exit_code, 0);
+  EXPECT_NE(Ping("10.0.1.5", 100).exit_code, 0);
 }
 
 }  // namespace
