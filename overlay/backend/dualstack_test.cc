@@ -530,6 +530,14 @@ TEST_F(DualStackTest, UnderlayWithoutTheIpv6AddressIsNotReady) {
   EXPECT_NE(r2.error().msg().find("no IPv6 address"), std::string::npos) << r2.error().msg();
   EXPECT_TRUE(NewBackend(*h_, Node(BackendType::kHostGw))->Ready());
 
+  LocalNode no_subnet = Node(BackendType::kVxlan);
+  no_subnet.self.ipv6_subnet = cni::IpNet();
+  auto s4 = NewBackend(*h_, no_subnet)->EnsureNode();
+  ASSERT_FALSE(s4);
+  EXPECT_EQ(s4.error().code(), cni::Code::kInvalidNetworkConfig);
+  EXPECT_NE(s4.error().msg().find("no IPv6 subnet"), std::string::npos) << s4.error().msg();
+  EXPECT_FALSE(h_->LinkByName("linen.1")) << "nothing created";
+
   LocalNode big = Node(BackendType::kVxlan);
   big.cluster.vni = 1000000;
   auto s3 = NewBackend(*h_, big)->EnsureNode();

@@ -96,6 +96,13 @@ class VxlanBackend : public Backend {
                             std::to_string(kIpv6MinMtu) + " (the underlay needs at least " +
                             std::to_string(kIpv6MinMtu + v6.overhead) + ")");
     }
+    for (cni::Family f : EnabledFamilies(node_.cluster)) {
+      if (!InFamily(node_.self, f)) {
+        return cni::Error(cni::Code::kInvalidNetworkConfig,
+                          std::string("the cluster enables ") + FamilyName(f) + " but node \"" +
+                              node_.self.name + "\" has no " + FamilyName(f) + " subnet");
+      }
+    }
     NodeSetup setup;
     setup.underlay = u->link.name;
     setup.underlay_index = u->link.index;
@@ -188,14 +195,9 @@ class VxlanBackend : public Backend {
     return want;
   }
 
-  // The device of `v` made right; returns its MAC.
+  // The device of `v` made right; returns its MAC. The node has a subnet in its family.
   cni::Result<std::string> EnsureVtep(Vtep& v, const Underlay& u, int mtu) {
-    auto self = InFamily(node_.self, v.family);
-    if (!self) {
-      return cni::Error(cni::Code::kInvalidNetworkConfig,
-                        std::string("the cluster enables ") + FamilyName(v.family) + " but node \"" +
-                            node_.self.name + "\" has no " + FamilyName(v.family) + " subnet");
-    }
+    auto self = InFamily(node_.self, v.family);  // EnsureNode checked it is there
     auto link = EnsureDevice(v, Want(v, u), mtu);
     if (!link) return link.error();
     if (link->mtu != mtu) {
