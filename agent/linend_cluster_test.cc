@@ -563,24 +563,23 @@ TEST_F(LinendCluster, StaticTopologyFileAndLiveEdit) {
 namespace linen::agent::testing {
 namespace {
 
-// Dual-stack, control side end to end: each linend resolves its IPv6 underlay
-// address from --iface, leases one subnet per family under flannel's key, and writes
-// subnet.env with both pairs; the IPv4 data path works as before beside it.
-// (Masquerade off: the IPv6 table is the data plane's part.)
-TEST_F(LinendCluster, DualStackLeasesBothFamiliesAndWritesBothPairs) {
+// Dual-stack end to end (etcd registry, host-gw; the static vxlan dual-stack case is
+// test/cluster, etcd vxlan IPv6-only is linend_plugin_test): each linend resolves its
+// IPv6 underlay address from --iface, leases one subnet per family under flannel's
+// key, writes subnet.env with both pairs, and programs both families; pods made by
+// the real CNI chain get one address per family and every pair pings over both.
+TEST_F(LinendCluster, DualStackHostGwLeasesBothFamiliesAndPodsPingInBoth) {
   WriteConfig(R"({"Network":"10.245.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:10:245::/56",
-                  "IPMasq":false,"Backend":{"Type":"host-gw"}})");
+                  "Backend":{"Type":"host-gw"}})");
   std::vector<Node*> added;
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < 3; ++i) {
     Node& n = AddNode();
-    Ip(n, "-6 addr add fd00:99::" + std::to_string(10 + n.index) + "/64 dev eth0 nodad");
     StartAgent(n);
     added.push_back(&n);
   }
   std::set<std::string> v6_subnets;
   for (Node* n : added) {
-    const std::string v4 = WaitSubnet(*n);
-    AddPod(*n, v4);
+    WaitSubnet(*n);
     std::ifstream f(n->subnet_file);
     std::string env((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     EXPECT_NE(env.find("FLANNEL_IPV6_NETWORK=fd00:10:245::/56\n"), std::string::npos) << env;
@@ -588,8 +587,10 @@ TEST_F(LinendCluster, DualStackLeasesBothFamiliesAndWritesBothPairs) {
     ASSERT_NE(at, std::string::npos) << env;
     v6_subnets.insert(env.substr(at, env.find('\n', at) - at));
     EXPECT_NE(env.find("::1/64\n", at), std::string::npos) << env;
+    AddPluginPod(*n, "host-gw");
+    ASSERT_EQ(n->pod_ips.size(), 2u) << "one pod address per family";
   }
-  EXPECT_EQ(v6_subnets.size(), 2u) << "IPv6 subnets must be distinct";
+  EXPECT_EQ(v6_subnets.size(), 3u) << "IPv6 subnets must be distinct";
 
   etcd::ClientOptions o;
   o.endpoints = {etcd_->endpoint()};
@@ -598,12 +599,33 @@ TEST_F(LinendCluster, DualStackLeasesBothFamiliesAndWritesBothPairs) {
   const std::string sp = prefix_ + "/subnets/";
   auto all = (*client)->Range(sp, etcd::PrefixRangeEnd(sp));
   ASSERT_TRUE(all) << all.error().msg();
-  ASSERT_EQ(all->kvs.size(), 2u);
+  ASSERT_EQ(all->kvs.size(), 3u);
   for (const auto& kv : all->kvs) {
     EXPECT_NE(kv.key.find("-24&fd00:10:245:"), std::string::npos) << kv.key;
     EXPECT_NE(kv.value.find(R"("PublicIPv6":"fd00:99::1)"), std::string::npos) << kv.value;
   }
-  EXPECT_TRUE(Eventually([&] { return Ping(*added[0], *added[1]); }, std::chrono::seconds(5)));
+  for (Node* a : added) {
+    for (Node* b : added) {
+      if (a == b) continue;
+      for (const std::string& ip : b->pod_ips) {
+        EXPECT_TRUE(Eventually([&] { return PingIp(*a, ip); }, std::chrono::seconds(5)))
+            << a->name << " pod cannot reach " << b->name << " pod " << ip;
+      }
+    }
+  }
+  // Each family routed via the peer's node address of that family; the masquerade
+  // has one table per family; /metrics counts the peers once, not once per family.
+  Node& n1 = *added[0];
+  std::string r6 = Ip(n1, "-6 route show proto 76");
+  EXPECT_NE(r6.find("via fd00:99::12 dev eth0"), std::string::npos) << r6;
+  EXPECT_NE(r6.find("via fd00:99::13 dev eth0"), std::string::npos) << r6;
+  std::string tables = linen::test::Sh("ip netns exec " + n1.ns->name() + " nft list tables").out;
+  EXPECT_NE(tables.find("table ip "), std::string::npos) << tables;
+  EXPECT_NE(tables.find("table ip6 "), std::string::npos) << tables;
+  EXPECT_TRUE(Eventually([&] { return Http(n1, "/readyz") == "ok\n"; })) << Http(n1, "/readyz");
+  std::string m = Http(n1, "/metrics");
+  EXPECT_NE(m.find("\nlinend_peers 2\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("\nlinend_ready 1\n"), std::string::npos) << m;
 }
 
 }  // namespace

@@ -15,10 +15,11 @@ namespace {
 
 class LinendWithPlugins : public ClusterTest {
  protected:
-  void RunMesh(const std::string& type) {
+  // `subnet_key`: which subnet.env line the pod's (first) address lies in.
+  void RunMesh(const std::string& type, const std::string& subnet_key = "FLANNEL_SUBNET") {
     std::vector<std::string> subnets;
     for (int i = 0; i < 3; ++i) StartAgent(AddNode());
-    for (auto& n : nodes_) subnets.push_back(WaitSubnet(*n));
+    for (auto& n : nodes_) subnets.push_back(WaitSubnet(*n, subnet_key));
     for (size_t i = 0; i < nodes_.size(); ++i) {
       std::string out = AddPluginPod(*nodes_[i], type);
       auto net = cni::IpNet::Parse(subnets[i]);
@@ -30,8 +31,10 @@ class LinendWithPlugins : public ClusterTest {
     for (auto& a : nodes_) {
       for (auto& b : nodes_) {
         if (a == b) continue;
-        EXPECT_TRUE(Eventually([&] { return Ping(*a, *b); }, std::chrono::seconds(5)))
-            << a->name << " pod cannot reach " << b->name << " pod " << b->pod_ip;
+        for (const std::string& ip : b->pod_ips) {
+          EXPECT_TRUE(Eventually([&] { return PingIp(*a, ip); }, std::chrono::seconds(5)))
+              << a->name << " pod cannot reach " << b->name << " pod " << ip;
+        }
       }
     }
   }
@@ -45,6 +48,36 @@ TEST_F(LinendWithPlugins, VxlanPodsPingAcrossNodes) {
 TEST_F(LinendWithPlugins, HostGwPodsPingAcrossNodes) {
   WriteConfig(R"({"Network":"10.245.0.0/16","Backend":{"Type":"host-gw"}})");
   RunMesh("host-gw");
+}
+
+// IPv6-only over vxlan with etcd (the other IPv6-only case, static host-gw, is in
+// test/cluster): one IPv6 VTEP per node at underlay - 70, pods with only an IPv6
+// address, and exactly the pod MTU crosses nodes with DF set while one byte more is
+// refused naming that MTU (flannel#1781 sized it for an IPv4 outer header).
+TEST_F(LinendWithPlugins, VxlanIpv6OnlyPodsPingAcrossNodesAtThePodMtu) {
+  WriteConfig(R"({"EnableIPv4":false,"EnableIPv6":true,"IPv6Network":"fd00:10:244::/56",
+                  "Backend":{"Type":"vxlan"}})");
+  RunMesh("vxlan", "FLANNEL_IPV6_SUBNET");
+  Node& a = *nodes_[0];
+  Node& b = *nodes_[1];
+  ASSERT_EQ(a.pod_ips.size(), 1u);
+  std::ifstream f(a.subnet_file);
+  std::string env((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_NE(env.find("FLANNEL_MTU=1430\n"), std::string::npos) << env;
+  EXPECT_EQ(env.find("FLANNEL_SUBNET="), std::string::npos) << env;
+  EXPECT_NE(Ip(a, "-d link show linen-v6.1").find("mtu 1430"), std::string::npos);
+  EXPECT_EQ(Ip(a, "link show linen.1"), "") << "no IPv4 VTEP";
+  auto ping = [&](int payload) {
+    return linen::test::Sh("ip netns exec " + a.pod->name() + " ping -6 -n -c1 -W2 -M do -s " +
+                           std::to_string(payload) + " " + b.pod_ip + " 2>&1");
+  };
+  auto fits = ping(1430 - 40 - 8);
+  EXPECT_EQ(fits.exit_code, 0) << fits.out;
+  auto big = ping(1431 - 40 - 8);
+  EXPECT_NE(big.exit_code, 0) << big.out;
+  EXPECT_NE(big.out.find("mtu=1430"), std::string::npos) << big.out;
+  std::string m = Http(a, "/metrics");
+  EXPECT_NE(m.find("\nlinend_peers 2\n"), std::string::npos) << m;
 }
 
 // Agent mode: linend owns the node masquerade; pod ADDs never touch nftables.

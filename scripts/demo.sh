@@ -4,12 +4,17 @@
 # or vxlan config from conf-examples/, adds two pods per node with cnitool, pings
 # every pod from every pod and shows what the backend programmed.
 #
-#   scripts/demo.sh [--backend vxlan|host-gw] [--registry static|etcd] [--keep] [--bin DIR]
+#   scripts/demo.sh [--backend vxlan|host-gw] [--registry static|etcd]
+#                   [--dual-stack|--ipv6-only] [--keep] [--bin DIR]
 #
 # --registry static (default): the plugins read conf-examples/topology.json.
 # --registry etcd: etcd runs in the underlay namespace (192.168.50.254:2379), the
 #   network config is written under /linen/network, linend runs on every node and
 #   the plugins run in agent mode (conf-examples/<backend>-agent.conflist).
+# --dual-stack: pods get an IPv4 and an IPv6 address and every pair pings over both
+#   (conf-examples/topology-dualstack.json, or etcd-config-dualstack.json in etcd);
+#   --ipv6-only: pods get only IPv6 (topology-ipv6only.json / etcd-config-ipv6only.json).
+#   The underlay always carries both families (nodes 192.168.50.<i>, fd00:50::<i>).
 # --bin DIR skips the build and uses linen executables already built or installed in
 #   DIR (e.g. build/cni-bin or /opt/cni/bin).
 #
@@ -22,6 +27,7 @@ src=$PWD
 
 backend=vxlan
 registry=static
+families=ipv4   # ipv4 | dual | ipv6
 keep=0
 prebuilt=""
 while (($#)); do
@@ -30,6 +36,8 @@ while (($#)); do
     --backend=*) backend=${1#*=}; shift ;;
     --registry) registry=${2:-}; shift 2 ;;
     --registry=*) registry=${1#*=}; shift ;;
+    --dual-stack) families=dual; shift ;;
+    --ipv6-only) families=ipv6; shift ;;
     --keep) keep=1; shift ;;
     --bin) prebuilt=${2:-}; shift 2 ;;
     --bin=*) prebuilt=${1#*=}; shift ;;
@@ -39,6 +47,14 @@ while (($#)); do
 done
 case $backend in vxlan|host-gw) ;; *) echo "demo.sh: --backend must be vxlan or host-gw" >&2; exit 2 ;; esac
 case $registry in static|etcd) ;; *) echo "demo.sh: --registry must be static or etcd" >&2; exit 2 ;; esac
+fams=()   # the pod network's families, in matrix order
+[[ $families == ipv6 ]] || fams+=(4)
+[[ $families == ipv4 ]] || fams+=(6)
+case $families in
+  ipv4) mode_name="" ;;
+  dual) mode_name=", dual-stack" ;;
+  ipv6) mode_name=", IPv6-only" ;;
+esac
 if [[ $(id -u) -ne 0 ]]; then
   echo "demo.sh: run as root (it creates network namespaces)" >&2
   exit 1
@@ -68,7 +84,7 @@ created=()      # namespaces, in creation order; each is listed before it is
                 # made, so a signal right after `ip netns add` cannot leak it
 procs=()        # background processes (linend per node, etcd), in start order
 linend_pid=()   # node index -> its linend
-declare -A pod_ip pod_node
+declare -A pod_ip pod_ip4 pod_ip6 pod_node
 
 stop_procs() {
   # Agents first (they talk to etcd), then etcd. SIGTERM lets linend stop cleanly; its
@@ -130,7 +146,7 @@ echo "linen executables: $bin ($(ls "$bin" | tr '\n' ' '))"
 echo "work dir: $tmp"
 
 # --- namespaces ---------------------------------------------------------------------
-say "underlay: bridge ulbr in namespace $ul, nodes on 192.168.50.0/24"
+say "underlay: bridge ulbr in namespace $ul, nodes on 192.168.50.0/24 and fd00:50::/64"
 created+=("$ul"); ip netns add "$ul"
 ip -n "$ul" link set lo up   # etcd and etcdctl there talk over the local address
 # A fixed MAC: a bridge without one carries its lowest port's, and when that port goes
@@ -144,9 +160,11 @@ for i in 1 2 3; do
   ip -n "$n" link set lo up
   ip -n "$n" link add eth0 type veth peer name ul$i netns "$ul"
   ip -n "$n" addr add 192.168.50.$i/24 dev eth0
+  # nodad: usable at once (no duplicate address detection wait on a private segment).
+  ip -n "$n" addr add fd00:50::$i/64 dev eth0 nodad
   ip -n "$n" link set eth0 up
   ip -n "$ul" link set ul$i master ulbr up
-  echo "node$i: namespace $n, eth0 192.168.50.$i"
+  echo "node$i: namespace $n, eth0 192.168.50.$i fd00:50::$i"
 done
 
 # Polls `cond` (a command) every 50 ms until it succeeds, at most `limit` seconds.
@@ -188,7 +206,11 @@ if [[ $registry == etcd ]]; then
   }
   etcd_ready() { alive "$etcd_pid" etcd "$tmp/etcd.log"; etcdctl_ul endpoint health >/dev/null 2>&1; }
   wait_for 20 "etcd health" etcd_ready
-  netconf=$(jq -cn --arg type "$backend" '{Network: "10.244.0.0/16", SubnetLen: 24, Backend: {Type: $type}}')
+  case $families in
+    ipv4) netconf=$(jq -cn --arg type "$backend" '{Network: "10.244.0.0/16", SubnetLen: 24, Backend: {Type: $type}}') ;;
+    dual) netconf=$(jq -c --arg type "$backend" '.Backend.Type = $type' conf-examples/etcd-config-dualstack.json) ;;
+    ipv6) netconf=$(jq -c --arg type "$backend" '.Backend.Type = $type' conf-examples/etcd-config-ipv6only.json) ;;
+  esac
   etcdctl_ul put "$prefix/config" "$netconf" >/dev/null
   echo "$prefix/config = $netconf"
 
@@ -204,8 +226,8 @@ if [[ $registry == etcd ]]; then
     linend_pid[$i]=$!
   done
   # Ready = /readyz answers 200 (lease, subnet.env, every peer programmed) on every node, and
-  # every node has picked up both peers (one linen route each; for vxlan the route is
-  # added after its neighbour and FDB entries).
+  # every node has picked up both peers (one linen route each per family; for vxlan the
+  # route is added after its neighbour and FDB entries).
   healthy() {  # healthy <i>
     alive "${linend_pid[$1]}" "linend on node$1" "$tmp/node$1/linend.log"
     ip netns exec "$(nsof node$1)" bash -c '
@@ -215,12 +237,15 @@ if [[ $registry == etcd ]]; then
   }
   has_peers() {  # has_peers <i>
     alive "${linend_pid[$1]}" "linend on node$1" "$tmp/node$1/linend.log"
-    (($(ip -n "$(nsof node$1)" route show proto 76 | wc -l) == ${#nodes[@]} - 1))
+    local f
+    for f in "${fams[@]}"; do
+      (($(ip -$f -n "$(nsof node$1)" route show proto 76 | wc -l) == ${#nodes[@]} - 1)) || return 1
+    done
   }
   for i in 1 2 3; do wait_for 20 "linend readyz on node$i" healthy $i; done
   for i in 1 2 3; do wait_for 20 "node$i to learn its peers" has_peers $i; done
   for i in 1 2 3; do
-    echo "node$i: linend pid ${linend_pid[$i]} healthy, $(grep FLANNEL_SUBNET "$tmp/node$i/run/subnet.env")"
+    echo "node$i: linend pid ${linend_pid[$i]} healthy, $(grep -E 'FLANNEL_(IPV6_)?SUBNET' "$tmp/node$i/run/subnet.env" | paste -sd' ')"
   done
 fi
 
@@ -229,8 +254,13 @@ fi
 # with private state paths (on a real node the defaults are right).
 if [[ $registry == static ]]; then
   conf=conf-examples/$backend.conflist
-  say "config $conf + conf-examples/topology.json"
-  cp conf-examples/topology.json "$tmp/topology.json"
+  case $families in
+    ipv4) topology=conf-examples/topology.json ;;
+    dual) topology=conf-examples/topology-dualstack.json ;;
+    ipv6) topology=conf-examples/topology-ipv6only.json ;;
+  esac
+  say "config $conf + $topology"
+  cp "$topology" "$tmp/topology.json"
 else
   conf=conf-examples/$backend-agent.conflist
   say "config $conf (agent mode: reads linend's subnet.env)"
@@ -268,45 +298,56 @@ for node in "${nodes[@]}"; do
       echo "$out" >&2
       exit 1
     fi
-    ip=$(jq -r '.ips[0].address' <<<"$out")
-    pod_ip[$pod]=${ip%/*}
+    ips=$(jq -r '[.ips[].address] | join(" ")' <<<"$out")
+    for ip in $ips; do
+      if [[ $ip == *:* ]]; then pod_ip6[$pod]=${ip%/*}; else pod_ip4[$pod]=${ip%/*}; fi
+    done
+    pod_ip[$pod]=${pod_ip4[$pod]:-${pod_ip6[$pod]:-}}
     pod_node[$pod]=$node
     pods+=("$pod")
-    printf '%-7s on %s: %s\n' "$pod" "$node" "$ip"
+    printf '%-7s on %s: %s\n' "$pod" "$node" "$ips"
   done
 done
 
 # --- ping matrix ----------------------------------------------------------------------
-say "ping matrix (row pings column)"
-printf '%-8s' ""
-for to in "${pods[@]}"; do printf '%-8s' "$to"; done
-echo
+# One matrix per family of the pod network (dual-stack: IPv4, then IPv6).
 fail=0
-for from in "${pods[@]}"; do
-  printf '%-8s' "$from"
-  for to in "${pods[@]}"; do
-    if [[ $from == "$to" ]]; then printf '%-8s' " -"; continue; fi
-    if ip netns exec "$(nsof "$from")" ping -c 1 -W 2 "${pod_ip[$to]}" >/dev/null 2>&1; then
-      printf '%-8s' " ok"
-    else
-      printf '%-8s' " FAIL"; fail=$((fail + 1))
-    fi
-  done
+for f in "${fams[@]}"; do
+  say "ping matrix over IPv$f (row pings column)"
+  printf '%-8s' ""
+  for to in "${pods[@]}"; do printf '%-8s' "$to"; done
   echo
+  for from in "${pods[@]}"; do
+    printf '%-8s' "$from"
+    for to in "${pods[@]}"; do
+      if [[ $from == "$to" ]]; then printf '%-8s' " -"; continue; fi
+      if [[ $f == 4 ]]; then dst=${pod_ip4[$to]:-}; else dst=${pod_ip6[$to]:-}; fi
+      if [[ -n $dst ]] && ip netns exec "$(nsof "$from")" ping -$f -c 1 -W 2 "$dst" >/dev/null 2>&1; then
+        printf '%-8s' " ok"
+      else
+        printf '%-8s' " FAIL"; fail=$((fail + 1))
+      fi
+    done
+    echo
+  done
 done
 
 # --- what the backend programmed ----------------------------------------------------------
 for node in "${nodes[@]}"; do
   n=$(nsof "$node")
   say "$node: routes to peers (protocol 76 = linen)"
-  ip -n "$n" route show proto 76
+  for f in "${fams[@]}"; do ip -$f -n "$n" route show proto 76; done
   if [[ $backend == vxlan ]]; then
-    echo "-- linen.1:"
-    ip -n "$n" -d link show linen.1 | grep -oE ' mtu [0-9]+|link/ether [0-9a-f:]+|vxlan id .* nolearning' | paste -sd' '
-    echo "-- FDB (VTEP MAC -> peer node):"
-    bridge -n "$n" fdb show dev linen.1
-    echo "-- neighbours (peer subnet.0 -> VTEP MAC):"
-    ip -n "$n" neigh show dev linen.1
+    # One VTEP per family: linen.1 over IPv4, linen-v6.1 over IPv6 (MTU underlay - 70).
+    for f in "${fams[@]}"; do
+      if [[ $f == 4 ]]; then dev=linen.1; else dev=linen-v6.1; fi
+      echo "-- $dev:"
+      ip -n "$n" -d link show $dev | grep -oE ' mtu [0-9]+|link/ether [0-9a-f:]+|vxlan id .* nolearning' | paste -sd' '
+      echo "-- FDB (VTEP MAC -> peer node):"
+      bridge -n "$n" fdb show dev $dev
+      echo "-- neighbours (peer subnet's first address -> VTEP MAC):"
+      ip -n "$n" neigh show dev $dev
+    done
   fi
   echo "-- subnet.env:"
   cat "$tmp/$node/run/subnet.env"
@@ -318,7 +359,7 @@ fi
 
 echo
 if ((fail)); then
-  echo "demo.sh: $fail pod pairs could not reach each other ($backend, $registry registry)" >&2
+  echo "demo.sh: $fail pod pairs could not reach each other ($backend, $registry registry$mode_name)" >&2
   exit 1
 fi
-echo "demo.sh: all ${#pods[@]} pods reach each other over $backend ($registry registry)"
+echo "demo.sh: all ${#pods[@]} pods reach each other over $backend ($registry registry$mode_name)"

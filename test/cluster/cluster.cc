@@ -9,9 +9,11 @@ namespace linen::test {
 
 std::string ClusterCniPath() { return CniBinDir() + ":/usr/lib/cni"; }
 
-cni::Result<std::unique_ptr<Cluster>> Cluster::Create(const std::string& type, int nodes) {
+cni::Result<std::unique_ptr<Cluster>> Cluster::Create(const std::string& type, int nodes,
+                                                      Families families) {
   std::unique_ptr<Cluster> c(new Cluster());
   c->type_ = type;
+  c->families_ = families;
   c->net_name_ = "lt" + std::to_string(getpid());
   c->dir_ = std::make_unique<TempDir>();
   auto u = TempNetns::Create("ovu");
@@ -41,6 +43,8 @@ cni::Status Cluster::AddNode(bool in_topology) {
   n->name = "n" + std::to_string(i);
   n->ip = "192.168.77." + std::to_string(i);
   n->subnet = "10.77." + std::to_string(i) + ".0/24";
+  n->ip6 = "fd00:77::" + std::to_string(i);
+  n->subnet6 = "fd00:10:77:" + std::to_string(i) + "::/64";
   n->dir = dir_->path() + "/" + n->name;
   auto ns = TempNetns::Create("ovn");
   if (!ns) return ns.error();
@@ -56,6 +60,11 @@ cni::Status Cluster::AddNode(bool in_topology) {
   auto eth0 = hn->LinkByName("eth0");
   if (!eth0) return eth0.error();
   if (auto s = hn->AddAddr(eth0->index, *cni::IpNet::Parse(n->ip + "/24")); !s) return s.error();
+  // No DAD: a tentative address cannot be the source of the first packets.
+  if (auto s = hn->AddAddr(eth0->index, *cni::IpNet::Parse(n->ip6 + "/64"), cni::nl::kAddrNoDad);
+      !s) {
+    return s.error();
+  }
   if (auto s = hn->SetUp(eth0->index); !s) return s.error();
   auto p = hu->LinkByName(port);
   auto br = hu->LinkByName("ulbr");
@@ -63,7 +72,16 @@ cni::Status Cluster::AddNode(bool in_topology) {
   if (auto s = hu->SetMaster(p->index, br->index); !s) return s.error();
   if (auto s = hu->SetUp(p->index); !s) return s.error();
   if (in_topology) {
-    topo_nodes_.push_back({{"name", n->name}, {"ip", n->ip}, {"subnet", n->subnet}});
+    nlohmann::json entry = {{"name", n->name}};
+    if (families_.ipv4) {
+      entry["ip"] = n->ip;
+      entry["subnet"] = n->subnet;
+    }
+    if (families_.ipv6) {
+      entry["ipv6"] = n->ip6;
+      entry["ipv6Subnet"] = n->subnet6;
+    }
+    topo_nodes_.push_back(std::move(entry));
   }
   nodes_.push_back(std::move(n));
   return cni::OkStatus();
@@ -81,11 +99,19 @@ std::string Cluster::ConfFor(const std::string& node_name) const {
   for (auto& x : nodes_) {
     if (x->name == node_name) n = x.get();
   }
+  nlohmann::json topology = {{"nodes", topo_nodes_}};
+  if (families_.ipv4) topology["network"] = "10.77.0.0/16";
+  if (!families_.ipv4) topology["enableIPv4"] = false;
+  if (families_.ipv6) {
+    topology["enableIPv6"] = true;
+    topology["ipv6Network"] = "fd00:10:77::/48";
+    topology["ipv6SubnetLen"] = 64;
+  }
   nlohmann::json conf = {
       {"cniVersion", "1.0.0"},
       {"name", net_name_},
       {"type", type_},
-      {"topology", {{"network", "10.77.0.0/16"}, {"nodes", topo_nodes_}}},
+      {"topology", topology},
       {"subnetFile", n->dir + "/subnet.env"},
       {"dataDir", n->dir + "/delegates"},
       {"ipam", {{"dataDir", n->dir + "/ipam"}}},
@@ -133,8 +159,11 @@ cni::Result<Pod*> Cluster::AddPod(const std::string& node_name) {
   }
   try {
     auto j = nlohmann::json::parse(r.out);
-    std::string addr = j.at("ips").at(0).at("address");
-    (*p)->ip = addr.substr(0, addr.find('/'));
+    for (const auto& ipc : j.at("ips")) {
+      std::string addr = ipc.at("address");
+      (*p)->ips.push_back(addr.substr(0, addr.find('/')));
+    }
+    (*p)->ip = (*p)->ips.at(0);
   } catch (const std::exception& e) {
     return cni::Error(cni::Code::kInternal, "ADD result unreadable: " + r.out);
   }
@@ -157,9 +186,11 @@ std::vector<std::string> Cluster::FailingPairs() const {
   for (auto& a : pods_) {
     for (auto& b : pods_) {
       if (a == b || b->ip.empty() || a->ip.empty()) continue;
-      script += "(ip netns exec " + a->ns->name() + " ping -c 1 -W 2 " + b->ip +
-                " >/dev/null 2>&1 || echo '" + a->node + "/" + a->ip + "->" + b->node + "/" +
-                b->ip + "') &\n";
+      for (const std::string& to : b->ips) {
+        script += "(ip netns exec " + a->ns->name() + " ping -c 1 -W 2 " + to +
+                  " >/dev/null 2>&1 || echo '" + a->node + "/" + a->ip + "->" + b->node + "/" +
+                  to + "') &\n";
+      }
     }
   }
   script += "wait\n";

@@ -1,6 +1,6 @@
 // A small cluster in namespaces for multi-node tests: an "underlay" namespace with
-// a bridge, N node namespaces each joined to it by a veth (eth0, 192.168.77.<i>/24),
-// and pods (namespaces) added through the built host-gw / vxlan plugins run inside
+// a bridge, N node namespaces each joined to it by a veth (eth0, 192.168.77.<i>/24
+// and fd00:77::<i>/64, the latter without DAD so it is usable at once), and pods (namespaces) added through the built host-gw / vxlan plugins run inside
 // the node namespace. Everything is removed by the destructor, even after a failed
 // ASSERT. Names are unique per process so tests can run in parallel.
 #ifndef LINEN_TEST_CLUSTER_CLUSTER_H_
@@ -23,6 +23,8 @@ struct ClusterNode {
   std::string name;     // n1, n2, ...
   std::string ip;       // 192.168.77.<i>
   std::string subnet;   // 10.77.<i>.0/24
+  std::string ip6;      // fd00:77::<i>
+  std::string subnet6;  // fd00:10:77:<i>::/64
   std::optional<TempNetns> ns;
   std::string dir;      // per-node state (subnet.env, delegate configs, host-local)
 };
@@ -31,13 +33,22 @@ struct Pod {
   std::string node;
   std::string id;       // container ID
   std::optional<TempNetns> ns;
-  std::string ip;       // without prefix
+  std::string ip;       // without prefix: the first address of the ADD result
+  std::vector<std::string> ips;  // every address of the ADD result, without prefix
+};
+
+// Which address families the cluster's topology enables (the underlay always carries
+// both). IPv4 only is the default; {true, true} is dual-stack, {false, true} IPv6-only.
+struct Families {
+  bool ipv4 = true;
+  bool ipv6 = false;
 };
 
 class Cluster {
  public:
   // `type`: "vxlan" or "host-gw". Nodes n1..n<nodes>, all in the topology.
-  static cni::Result<std::unique_ptr<Cluster>> Create(const std::string& type, int nodes);
+  static cni::Result<std::unique_ptr<Cluster>> Create(const std::string& type, int nodes,
+                                                      Families families = {});
   ~Cluster();
 
   // Adds a node namespace on the underlay (and to the topology unless told not to).
@@ -65,13 +76,15 @@ class Cluster {
   static ProcResult InNs(const TempNetns& ns, const std::string& cmd);
   // ping from one pod to another; true on reply. `size`/`df` for MTU tests.
   bool Ping(const Pod& from, const std::string& to_ip, int size = 56, bool df = false) const;
-  // "a->b" for every failing ordered pair of pods.
+  // "a->b" for every failing ordered pair of pods, over every address of each pod
+  // (both families in a dual-stack cluster).
   std::vector<std::string> FailingPairs() const;
 
  private:
   Cluster() = default;
   std::string type_;
   std::string net_name_;
+  Families families_;
   std::optional<TempNetns> underlay_;
   std::unique_ptr<TempDir> dir_;
   std::vector<std::unique_ptr<ClusterNode>> nodes_;

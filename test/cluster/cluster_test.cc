@@ -29,6 +29,16 @@ int CountLines(const std::string& s) {
   return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
 }
 
+// One don't-fragment ping from `from` to `to` of `size` bytes on the wire (IP header
+// included), with ping's output: a refused size names the path MTU there.
+ProcResult DfPing(const Pod& from, const std::string& to, int size) {
+  const bool v6 = to.find(':') != std::string::npos;
+  const int payload = size - (v6 ? 40 : 20) - 8;
+  return Cluster::InNs(*from.ns, std::string("ping ") + (v6 ? "-6" : "-4") +
+                                     " -n -c 1 -W 2 -M do -s " + std::to_string(payload) + " " +
+                                     to + " 2>&1");
+}
+
 class ClusterTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -261,10 +271,13 @@ TEST_F(VxlanClusterTest, MtuLeavesRoomForEncapsulation) {
   ASSERT_TRUE(a && b);
   std::string link = Cluster::InNs(*(*a)->ns, "ip -o link show eth0").out;
   EXPECT_NE(link.find("mtu 1450"), std::string::npos) << link;
-  // 1400 bytes of payload + 28 of headers fit in 1450; 1500 do not and DF forbids
-  // fragmenting.
-  EXPECT_TRUE(cluster_->Ping(**a, (*b)->ip, 1400, /*df=*/true));
-  EXPECT_FALSE(cluster_->Ping(**a, (*b)->ip, 1500, /*df=*/true));
+  // Exactly the pod MTU crosses nodes with DF set; one byte more is refused, and the
+  // error names the path MTU.
+  ProcResult fits = DfPing(**a, (*b)->ip, 1450);
+  EXPECT_EQ(fits.exit_code, 0) << fits.out;
+  ProcResult big = DfPing(**a, (*b)->ip, 1451);
+  EXPECT_NE(big.exit_code, 0) << big.out;
+  EXPECT_NE(big.out.find("mtu=1450"), std::string::npos) << big.out;
 }
 
 TEST_F(VxlanClusterTest, MasqueradeOnlyTrafficLeavingTheClusterNetwork) {
@@ -368,6 +381,98 @@ TEST(HostGwClusterTest, PeerBeyondTheUnderlaySubnetIsRefused) {
   EXPECT_NE(msg.find("vxlan"), std::string::npos) << msg;
   EXPECT_EQ(LinenRoutes(cl.node("n1")), "");
   EXPECT_NE(Cluster::InNs(*(*pod)->ns, "ip link show eth0").exit_code, 0);
+}
+
+// Dual-stack and IPv6-only clusters over an underlay carrying both families. Kept to
+// two tests, each 3 nodes: static vxlan dual-stack and static host-gw IPv6-only (the
+// linend tests take the other two combinations: etcd vxlan IPv6-only, etcd host-gw
+// dual-stack). Per-peer add/remove in both families is covered by the backend tests
+// (overlay/backend/dualstack_test.cc), the VTEP's own ICMPv6 "packet too big" by
+// overlay/backend/two_node_test.cc.
+TEST(DualStackClusterTest, VxlanAllPodPairsPingInBothFamiliesAtThePodMtu) {
+  auto c = Cluster::Create("vxlan", 3, {.ipv4 = true, .ipv6 = true});
+  ASSERT_TRUE(c) << c.error().msg();
+  Cluster& cl = **c;
+  for (const char* n : {"n1", "n2", "n3"}) {
+    auto p = cl.AddPod(n);
+    ASSERT_TRUE(p) << p.error().msg();
+    ASSERT_EQ((*p)->ips.size(), 2u) << "one address per family";
+  }
+  auto fails = cl.FailingPairs();  // 6 ordered pairs, each over IPv4 and IPv6
+  EXPECT_TRUE(fails.empty()) << "failing pairs:\n" << Lines(fails);
+
+  // Node state per family: one route per peer through the family's VTEP.
+  auto& n1 = *cl.node("n1").ns;
+  std::string r4 = LinenRoutes(cl.node("n1"));
+  std::string r6 = Cluster::InNs(n1, "ip -6 route show proto 76").out;
+  EXPECT_EQ(CountLines(r4), 2) << r4;
+  EXPECT_EQ(CountLines(r6), 2) << r6;
+  EXPECT_NE(r6.find("fd00:10:77:2::/64 via fd00:10:77:2:: dev linen-v6.1"), std::string::npos)
+      << r6;
+  std::string fdb6 = Cluster::InNs(n1, "bridge fdb show dev linen-v6.1").out;
+  EXPECT_NE(fdb6.find("dst fd00:77::3"), std::string::npos) << fdb6;
+
+  // The pod MTU is the smaller of the two families' (IPv6: 1500 - 70); exactly that
+  // size crosses nodes with DF set in both families, one byte more is refused.
+  Pod& a = *cl.pods()[0];
+  Pod& b = *cl.pods()[1];
+  EXPECT_NE(Cluster::InNs(*a.ns, "ip -o link show eth0").out.find("mtu 1430"), std::string::npos);
+  for (const std::string& to : b.ips) {
+    ProcResult fits = DfPing(a, to, 1430);
+    EXPECT_EQ(fits.exit_code, 0) << fits.out;
+    ProcResult big = DfPing(a, to, 1431);
+    EXPECT_NE(big.exit_code, 0) << big.out;
+    EXPECT_NE(big.out.find("mtu=1430"), std::string::npos) << big.out;
+  }
+  std::ifstream env(cl.node("n2").dir + "/subnet.env");
+  std::stringstream ss;
+  ss << env.rdbuf();
+  EXPECT_NE(ss.str().find("FLANNEL_IPV6_SUBNET=fd00:10:77:2::1/64"), std::string::npos) << ss.str();
+  EXPECT_NE(ss.str().find("FLANNEL_MTU=1430"), std::string::npos) << ss.str();
+
+  // CHECK covers both families: passes, then names the IPv6 route someone removed.
+  ProcResult add = cl.RunPlugin("n1", "ADD", *cl.NewPod("n1").value());
+  ASSERT_EQ(add.exit_code, 0) << add.out;
+  auto conf = nlohmann::json::parse(cl.ConfFor("n1"));
+  conf["prevResult"] = nlohmann::json::parse(add.out);
+  Pod& q = *cl.pods().back();
+  ProcResult ok = cl.RunPlugin("n1", "CHECK", q, conf.dump());
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  ASSERT_EQ(Cluster::InNs(n1, "ip -6 route del fd00:10:77:3::/64").exit_code, 0);
+  ProcResult bad = cl.RunPlugin("n1", "CHECK", q, conf.dump());
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.out.find("fd00:10:77:3::/64"), std::string::npos) << bad.out;
+}
+
+TEST(DualStackClusterTest, HostGwIpv6OnlyAllPodPairsPing) {
+  auto c = Cluster::Create("host-gw", 3, {.ipv4 = false, .ipv6 = true});
+  ASSERT_TRUE(c) << c.error().msg();
+  Cluster& cl = **c;
+  for (const char* n : {"n1", "n2", "n3"}) {
+    auto p = cl.AddPod(n);
+    ASSERT_TRUE(p) << p.error().msg();
+    ASSERT_EQ((*p)->ips.size(), 1u);
+    EXPECT_EQ((*p)->ip.rfind("fd00:10:77:", 0), 0u) << (*p)->ip;
+  }
+  auto fails = cl.FailingPairs();
+  EXPECT_TRUE(fails.empty()) << "failing pairs:\n" << Lines(fails);
+  auto& n1 = *cl.node("n1").ns;
+  std::string r6 = Cluster::InNs(n1, "ip -6 route show proto 76").out;
+  EXPECT_EQ(CountLines(r6), 2) << r6;
+  EXPECT_NE(r6.find("fd00:10:77:2::/64 via fd00:77::2 dev eth0"), std::string::npos) << r6;
+  EXPECT_EQ(LinenRoutes(cl.node("n1")), "") << "no IPv4 routes";
+  // No encapsulation: full-size IPv6 packets pass with DF.
+  ProcResult full = DfPing(*cl.pods()[0], cl.pods()[2]->ip, 1500);
+  EXPECT_EQ(full.exit_code, 0) << full.out;
+  // The node masquerade exists for IPv6 only.
+  std::string tables = Cluster::InNs(n1, "nft list tables").out;
+  EXPECT_NE(tables.find("table ip6 "), std::string::npos) << tables;
+  EXPECT_EQ(tables.find("table ip "), std::string::npos) << tables;
+  // STATUS: ready (the underlay holds the node's IPv6 address).
+  auto conf = nlohmann::json::parse(cl.ConfFor("n1"));
+  conf["cniVersion"] = "1.1.0";
+  ProcResult st = cl.RunPlugin("n1", "STATUS", *cl.pods()[0], conf.dump());
+  EXPECT_EQ(st.exit_code, 0) << st.out << st.err;
 }
 
 }  // namespace

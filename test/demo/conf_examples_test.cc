@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/options.h"
+#include "overlay/registry/etcd/lease_codec.h"
+#include "overlay/registry/static_topology.h"
 #include "libcni/types.h"
 
 namespace {
@@ -81,6 +83,43 @@ INSTANTIATE_TEST_SUITE_P(All, Conflist,
                            }
                            return n;
                          });
+
+// The static topologies: IPv4, dual-stack and IPv6-only, the same three nodes.
+TEST(ConfExamples, TopologiesParseWithTheirFamilies) {
+  struct Want {
+    const char* file;
+    bool v4, v6;
+  };
+  for (const Want& w : {Want{"topology.json", true, false}, Want{"topology-dualstack.json", true, true},
+                        Want{"topology-ipv6only.json", false, true}}) {
+    auto t = linen::overlay::LoadTopologyFile(Example(w.file));
+    ASSERT_TRUE(t) << w.file << ": " << t.error().msg();
+    EXPECT_EQ(t->config.enable_ipv4, w.v4) << w.file;
+    EXPECT_EQ(t->config.enable_ipv6, w.v6) << w.file;
+    ASSERT_EQ(t->nodes.size(), 3u) << w.file;
+    if (w.v6) {
+      EXPECT_EQ(t->config.ipv6_network.ToString(), "fd00:10:244::/56") << w.file;
+      EXPECT_EQ(t->nodes[1].ipv6_subnet.ToString(), "fd00:10:244:2::/64") << w.file;
+      EXPECT_EQ(t->nodes[1].node_ipv6.ToString(), "fd00:50::2") << w.file;
+    }
+  }
+}
+
+// Agent mode's network configs for etcd, as linend reads <prefix>/config.
+TEST(ConfExamples, EtcdNetworkConfigsParseWithTheirFamilies) {
+  auto ds = linen::etcd::ParseNetworkConfig(Slurp(Example("etcd-config-dualstack.json")));
+  ASSERT_TRUE(ds) << ds.error().msg();
+  EXPECT_TRUE(ds->cluster.enable_ipv4);
+  EXPECT_TRUE(ds->cluster.enable_ipv6);
+  EXPECT_EQ(ds->cluster.network.ToString(), "10.244.0.0/16");
+  EXPECT_EQ(ds->cluster.ipv6_network.ToString(), "fd00:10:244::/56");
+  EXPECT_EQ(ds->cluster.ipv6_subnet_len, 64);
+  auto v6 = linen::etcd::ParseNetworkConfig(Slurp(Example("etcd-config-ipv6only.json")));
+  ASSERT_TRUE(v6) << v6.error().msg();
+  EXPECT_FALSE(v6->cluster.enable_ipv4);
+  EXPECT_TRUE(v6->cluster.enable_ipv6);
+  EXPECT_EQ(v6->cluster.ipv6_network.ToString(), "fd00:10:244::/56");
+}
 
 TEST(ConfExamples, AgentConflistsAreAgentModeTwinsOfStaticOnes) {
   for (std::string backend : {"vxlan", "host-gw"}) {

@@ -65,9 +65,16 @@ case $mode in
     ((rc == 0)) || fail "demo exited $rc"
     [[ -n $workdir ]] || fail "demo did not print its work dir"
     grep -q "^demo.sh: all 6 pods reach each other" "$out" || fail "no success line"
-    # 6 pods: 30 ordered pairs, every one ok.
+    # 6 pods: 30 ordered pairs, every one ok, in each family's matrix (dual-stack:
+    # IPv4 and IPv6).
+    want=30
+    [[ " $* " == *" --dual-stack "* ]] && want=60
     oks=$(sed -n '/ping matrix/,/^$/p' "$out" | grep -o ' ok' | wc -l)
-    ((oks == 30)) || fail "ping matrix has $oks ok cells, want 30"
+    ((oks == want)) || fail "ping matrices have $oks ok cells, want $want"
+    if [[ " $* " == *" --ipv6-only "* ]]; then
+      grep -q "ping matrix over IPv6" "$out" || fail "no IPv6 matrix"
+      ! grep -q "ping matrix over IPv4" "$out" || fail "IPv6-only demo pinged over IPv4"
+    fi
     ! grep -q FAIL "$out" || fail "matrix has FAIL cells"
     if [[ " $* " == *" etcd "* ]]; then
       # linend ran and was healthy on every node, and each node holds a lease in etcd.
