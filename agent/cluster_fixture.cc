@@ -135,7 +135,12 @@ Node& ClusterTest::AddNode() {
   n->ns.emplace(std::move(*ns));
   const std::string h = hub_->name(), nn = n->ns->name();
   const std::string port = "p" + nn;
-  auto r = Sh("ip -n " + h + " link add " + port + " type veth peer name eth0 netns " + nn +
+  // No DAD on the node's links (set before eth0 exists): a fresh link-local address
+  // stays tentative for a second or more, and until then the node sends no neighbour
+  // solicitation for a packet it forwards (host-gw over IPv6 would lose first pings).
+  auto r = Sh("ip netns exec " + nn + " sysctl -qw net.ipv6.conf.all.accept_dad=0 " +
+              "net.ipv6.conf.default.accept_dad=0 && ip -n " + h + " link add " + port +
+              " type veth peer name eth0 netns " + nn +
               " && ip -n " + h + " link set " + port + " master br0 up && ip -n " + nn +
               " addr add " + n->ip + "/24 dev eth0 && ip -n " + nn + " addr add " + n->ip6 +
               "/64 dev eth0 nodad && ip -n " + nn + " link set eth0 up" +

@@ -158,6 +158,10 @@ for i in 1 2 3; do
   n=$(nsof node$i)
   created+=("$n"); ip netns add "$n"
   ip -n "$n" link set lo up
+  # No DAD on the node's links: a fresh link-local address stays tentative for a second
+  # or more, and until then the node sends no neighbour solicitation for packets it
+  # forwards (host-gw over IPv6 would lose the first pings).
+  ip netns exec "$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
   ip -n "$n" link add eth0 type veth peer name ul$i netns "$ul"
   ip -n "$n" addr add 192.168.50.$i/24 dev eth0
   # nodad: usable at once (no duplicate address detection wait on a private segment).

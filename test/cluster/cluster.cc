@@ -49,6 +49,14 @@ cni::Status Cluster::AddNode(bool in_topology) {
   auto ns = TempNetns::Create("ovn");
   if (!ns) return ns.error();
   n->ns.emplace(std::move(*ns));
+  // No DAD on the node's links: a fresh link-local address stays tentative for a
+  // second or more, and until then the node sends no neighbour solicitation for a
+  // packet it forwards (host-gw over IPv6 would lose the first pings).
+  if (auto r = InNs(*n->ns, "sysctl -qw net.ipv6.conf.all.accept_dad=0 "
+                            "net.ipv6.conf.default.accept_dad=0");
+      r.exit_code != 0) {
+    return cni::Error(cni::Code::kInternal, "sysctl accept_dad: " + r.err);
+  }
   auto hn = cni::nl::Handle::OpenIn(n->ns->ns());
   if (!hn) return hn.error();
   auto hu = cni::nl::Handle::OpenIn(underlay_->ns());
