@@ -11,16 +11,24 @@
 
 namespace cni::nl {
 
+static_assert(kAddrNoDad == IFA_F_NODAD);
+
 namespace {
 
-internal::MsgPtr AddrMsg(int type, int flags, int index, const IpNet& addr) {
+internal::MsgPtr AddrMsg(int type, int flags, int index, const IpNet& addr,
+                        uint32_t addr_flags = 0) {
   ifaddrmsg ifa{};
+  ifa.ifa_flags = static_cast<uint8_t>(addr_flags & 0xff);
   ifa.ifa_family = static_cast<uint8_t>(internal::FamilyToAf(addr.family()));
   ifa.ifa_prefixlen = static_cast<uint8_t>(addr.prefix);
   ifa.ifa_index = static_cast<uint32_t>(index);
   internal::MsgPtr msg = internal::NewMsg(type, flags, &ifa, sizeof(ifa));
   if (!msg || internal::PutAddr(msg.get(), IFA_LOCAL, addr.addr) < 0 ||
       internal::PutAddr(msg.get(), IFA_ADDRESS, addr.addr) < 0) {
+    return internal::MsgPtr();
+  }
+  // Flags past the 8 bits of ifa_flags travel in IFA_FLAGS.
+  if (addr_flags > 0xff && nla_put_u32(msg.get(), IFA_FLAGS, addr_flags) < 0) {
     return internal::MsgPtr();
   }
   // As Go's netlink.AddrAdd (used by the reference plugins): IPv4 prefixes
@@ -38,9 +46,9 @@ std::string Where(int index, const IpNet& addr) {
 
 }  // namespace
 
-Status Handle::AddAddr(int index, const IpNet& addr) {
+Status Handle::AddAddr(int index, const IpNet& addr, uint32_t flags) {
   const std::string what = "add address " + Where(index, addr);
-  auto msg = AddrMsg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, index, addr);
+  auto msg = AddrMsg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, index, addr, flags);
   if (!msg) return internal::BuildError(what);
   return internal::Transact(sock_, msg.get(), what);
 }

@@ -59,6 +59,30 @@ TEST_F(NetlinkTest, AddressAddIsExclusiveAndDeleteTolerant) {
   EXPECT_TRUE(h_->DeleteAddr(idx, Net("fd00:9::1/64")));
 }
 
+// kAddrNoDad: the IPv6 address is usable at once (never tentative); without it, a
+// fresh address waits for duplicate address detection.
+TEST_F(NetlinkTest, Ipv6AddressWithoutDad) {
+  int idx = UpVethPair("n0", "n1");
+  ASSERT_GT(idx, 0);
+  ASSERT_TRUE(h_->AddAddr(idx, Net("fd00:3::1/128"), kAddrNoDad));
+  ASSERT_TRUE(h_->AddAddr(idx, Net("fd00:4::1/64")));
+  auto j = Ip("-6 addr show dev n0");
+  ASSERT_EQ(j.size(), 1u);
+  bool nodad = false, dad = false;
+  for (const auto& ai : j[0]["addr_info"]) {
+    if (ai["local"] == "fd00:3::1") {
+      nodad = true;
+      EXPECT_EQ(ai.value("nodad", false), true) << ai.dump();
+      EXPECT_EQ(ai.value("tentative", false), false) << ai.dump();
+    }
+    if (ai["local"] == "fd00:4::1") {
+      dad = true;
+      EXPECT_EQ(ai.value("nodad", false), false) << ai.dump();
+    }
+  }
+  EXPECT_TRUE(nodad && dad) << j.dump();
+}
+
 class RouteTest : public NetlinkTest {
  protected:
   void SetUp() override {

@@ -25,6 +25,12 @@ namespace cni::nl {
 // are recognised by their device, so reconcilers never touch foreign entries.
 inline constexpr uint8_t kLinenRouteProtocol = 0x4c;  // 'L', unused by iproute2's list
 inline constexpr int kMainTable = 254;
+// IFA_F_NODAD: an IPv6 address usable at once, without duplicate address detection
+// (for addresses that are unique by construction).
+inline constexpr uint32_t kAddrNoDad = 0x02;
+// The metric the kernel gives an IPv6 route added without one (IP6_RT_PRIO_USER);
+// it reports that value back, where an IPv4 route without one reads back as 0.
+inline constexpr uint32_t kIpv6DefaultMetric = 1024;
 
 struct VxlanInfo {
   uint32_t vni = 0;
@@ -204,8 +210,9 @@ class Handle {
   // (RTM_GETNETCONF); kNotFound if the family is not there.
   Result<bool> ForwardingEnabled(Family family);
 
-  // Addresses. Add is exclusive (kExists if the same address is there).
-  Status AddAddr(int index, const IpNet& addr);
+  // Addresses. Add is exclusive (kExists if the same address is there). `flags`:
+  // IFA_F_* for the new address, e.g. kAddrNoDad.
+  Status AddAddr(int index, const IpNet& addr, uint32_t flags = 0);
   Status DeleteAddr(int index, const IpNet& addr);  // absent is success
   // Addresses of link `index` (0 = all links) in `family` (nullopt = both),
   // filtered by the kernel: a node with many pods has many link-local addresses.

@@ -3,15 +3,19 @@
 //
 // A Backend is bound to one namespace (the node's, through the borrowed nl::Handle)
 // and one node (LocalNode). It turns (this node, set of peers) into desired kernel
-// entries, reads what the kernel has, and applies only the difference:
+// entries, reads what the kernel has, and applies only the difference. Each address
+// family the cluster enables has its own entries, built from the lease's fields of
+// that family (IPv4: node_ip, subnet, vtep_mac; IPv6: node_ipv6, ipv6_subnet,
+// vtep_mac_v6):
 //   host-gw: per peer `route <peer.subnet> via <peer.node_ip> dev <underlay>`;
-//   vxlan:   device linen.<VNI>, and per peer the permanent neighbour
-//            <peer.subnet.0> -> peer.vtep_mac, the FDB entry vtep_mac -> node_ip and
-//            the route <peer.subnet> via <peer.subnet.0> dev linen.<VNI> onlink
-//            (or the host-gw route when directRouting and the peer is on our L2).
+//   vxlan:   one device per family, linen.<VNI> (IPv4) and linen-v6.<VNI> (IPv6),
+//            and per peer on it the permanent neighbour <peer.subnet.0> ->
+//            peer.vtep_mac, the FDB entry vtep_mac -> node_ip and the route
+//            <peer.subnet> via <peer.subnet.0> dev <VTEP> onlink (or the host-gw
+//            route when directRouting and the peer is on our L2).
 // Ownership: routes carry protocol cni::nl::kLinenRouteProtocol and lie inside the
-// cluster network; neighbours/FDB entries are those of the VTEP device (permanent,
-// FDB with a remote dst). Nothing else is ever modified or deleted.
+// family's cluster network; neighbours/FDB entries are those of the VTEP devices
+// (permanent, FDB with a remote dst). Nothing else is ever modified or deleted.
 //
 // Not thread-safe; callers serialise (plugins take a node-level flock, linend runs
 // one loop). Every method is idempotent.
@@ -21,6 +25,7 @@
 #include <functional>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <string>
 #include <vector>
@@ -34,19 +39,45 @@ namespace linen::overlay {
 
 // Everything a backend needs to know about the node it runs on.
 struct LocalNode {
-  NodeLease self;          // name, node_ip, subnet; vtep_mac: "" = keep/let kernel pick
-  ClusterConfig cluster;   // backend type, VNI, port, directRouting, mtu
-  std::string underlay;    // device name; "" = the device holding self.node_ip
+  // name, and per enabled family the node address and pod subnet (node_ip/subnet,
+  // node_ipv6/ipv6_subnet); vtep_mac / vtep_mac_v6: "" = keep / let the kernel pick.
+  NodeLease self;
+  ClusterConfig cluster;   // families, backend type, VNI, port, directRouting, mtu
+  // Device name; "" = the device holding the node address of the first enabled
+  // family. It must hold the node address of every enabled family.
+  std::string underlay;
 };
 
 // What EnsureNode established; published by linend, written to subnet.env.
 struct NodeSetup {
-  int mtu = 0;              // pod MTU: underlay (or cluster.mtu) minus encapsulation
-  std::string vtep_mac;     // vxlan: the IPv4 VTEP's MAC; host-gw: ""
-  std::string vtep_mac_v6;  // vxlan with IPv6 enabled: the IPv6 VTEP's MAC
+  // Pod MTU: underlay (or cluster.mtu) minus encapsulation, the smallest over the
+  // enabled families (vxlan: − 50 over IPv4, − 70 over IPv6).
+  int mtu = 0;
+  std::string vtep_mac;     // vxlan with IPv4 enabled: the IPv4 VTEP's MAC; else ""
+  std::string vtep_mac_v6;  // vxlan with IPv6 enabled: the IPv6 VTEP's MAC; else ""
   std::string underlay;     // resolved device name
   int underlay_index = 0;
 };
+
+// The address families `c` enables, IPv4 first.
+std::vector<cni::Family> EnabledFamilies(const ClusterConfig& c);
+// The cluster network of family `f` (network or ipv6_network).
+const cni::IpNet& ClusterNetwork(const ClusterConfig& c, cni::Family f);
+// The node's underlay address of every enabled family (node_ip, node_ipv6), in
+// EnabledFamilies order. Code 7 when an enabled family has no address of its
+// family, or the cluster enables no family.
+cni::Result<std::vector<cni::IpAddr>> NodeAddrs(const LocalNode& node);
+
+// A lease's fields of one family.
+struct FamilyLease {
+  cni::IpAddr node_ip;   // node_ip or node_ipv6
+  cni::IpNet subnet;     // subnet or ipv6_subnet, masked
+  std::string vtep_mac;  // vtep_mac or vtep_mac_v6
+};
+// `l`'s part in family `f`; nullopt when the lease has none (no subnet of that
+// family: a peer without an IPv6 lease in a dual-stack cluster gets IPv4 entries
+// only, as with flannel).
+std::optional<FamilyLease> InFamily(const NodeLease& l, cni::Family f);
 
 // Why one peer could not be programmed. The names (PeerFailureName) are stable and
 // few: linend uses them as metric label values.
@@ -70,7 +101,8 @@ std::string_view PeerFailureName(PeerFailureReason r);
 // next Reconcile/Update.
 struct PeerFailure {
   std::string peer;       // lease name; "" for an entry of a departed peer
-  cni::IpNet subnet;      // the peer's subnet; departed: the entry's dst (route /
+  cni::IpNet subnet;      // the peer's subnet in the failed family (IPv6 entries:
+                          // its ipv6_subnet); departed: the entry's dst (route /
                           // neighbour address as a host net), unset for an FDB entry
   PeerFailureReason reason = PeerFailureReason::kKernelRefused;
   cni::Code code = cni::Code::kInternal;  // what a caller that must fail should return
@@ -83,8 +115,9 @@ struct ReconcileStats {
   int routes_set = 0, routes_deleted = 0;
   int neighs_set = 0, neighs_deleted = 0;
   int fdbs_set = 0, fdbs_deleted = 0;
-  // Peers that could not be programmed, each at most once. Empty: every wanted peer
-  // is in the kernel and every departed one is gone. Each call reports the complete
+  // Peers that could not be programmed, each at most once per family (a dual-stack
+  // peer can fail in one family and be programmed in the other). Empty: every wanted
+  // peer is in the kernel and every departed one is gone. Each call reports the complete
   // set: a peer that failed before and is still failing appears again.
   std::vector<PeerFailure> failures;
   int ops() const {
@@ -102,10 +135,13 @@ class Backend {
   virtual ~Backend() = default;
   virtual BackendType type() const = 0;
 
-  // Creates or repairs node-level devices (vxlan: linen.<VNI> with the right VNI,
-  // port, local IP, underlay, no learning, MTU, MAC and subnet.0/32 address; an
-  // incompatible device is recreated). host-gw creates nothing. Fails with code 101
-  // (kBackendNotReady) when the underlay is missing or lacks the node IP.
+  // Creates or repairs node-level devices (vxlan, per enabled family: linen.<VNI>
+  // with local node_ip, MTU underlay − 50, MAC vtep_mac and subnet.0/32; linen-v6.<VNI>
+  // with local node_ipv6, MTU underlay − 70, MAC vtep_mac_v6 and ipv6_subnet::0/128;
+  // both with the right VNI, port, underlay and no learning; an incompatible device
+  // is recreated, the VTEP of a family the cluster does not enable is removed).
+  // host-gw creates nothing. Fails with code 101 (kBackendNotReady) when the
+  // underlay is missing or lacks the node address of an enabled family.
   virtual cni::Result<NodeSetup> EnsureNode() = 0;
 
   // Brings per-peer entries in line with `peers` (this node's own lease is ignored if
@@ -131,11 +167,13 @@ class Backend {
   // error names the first missing or wrong entry. Changes nothing.
   virtual cni::Status Check(const std::vector<NodeLease>& peers) = 0;
 
-  // Ready for ADD: underlay present, up and holding the node IP. Code 50 otherwise.
+  // Ready for ADD: underlay present, up and holding the node address of every
+  // enabled family. Code 50 otherwise.
   virtual cni::Status Ready() = 0;
 
   // Removes everything this backend owns in the namespace: linen routes inside the
-  // cluster network and (vxlan) the VTEP device with its neighbours and FDB.
+  // cluster network of each enabled family and (vxlan) both VTEP devices with their
+  // neighbours and FDB.
   virtual cni::Status Cleanup() = 0;
 };
 
@@ -148,8 +186,12 @@ using LogSink = std::function<void(std::string_view)>;
 std::unique_ptr<Backend> NewBackend(cni::nl::Handle& handle, const LocalNode& node,
                                     LogSink log = nullptr);
 
-// "linen.<vni>"
+// "linen.<vni>": the IPv4 VTEP.
 std::string VxlanDeviceName(uint32_t vni);
+// "linen-v6.<vni>": the IPv6 VTEP (flannel: flannel-v6.<vni>). Device names hold
+// 15 characters, so with IPv6 the VNI must be below 1000000.
+std::string VxlanV6DeviceName(uint32_t vni);
+inline constexpr uint32_t kMaxVniWithIpv6 = 999999;
 
 // VXLAN over IPv4: 14 inner Ethernet + 20 IPv4 + 8 UDP + 8 VXLAN.
 inline constexpr int kVxlanOverhead = 50;

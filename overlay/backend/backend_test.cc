@@ -1,5 +1,5 @@
-// Backends against a real kernel: a TempNetns plays the node, a veth pair inside it
-// the underlay (172.20.0.1/16, so thousands of peers are on-link).
+// Backends against a real kernel (BackendNodeTest: a TempNetns plays the node, a veth
+// pair inside it the underlay, 172.20.0.1/16, so thousands of peers are on-link).
 #include "overlay/backend/backend.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "libcni/types.h"
+#include "overlay/backend/backend_test_fixture.h"
 #include "test/support/test_support.h"
 
 namespace linen::overlay {
@@ -35,25 +36,8 @@ std::vector<NodeLease> Peers(int n) {
   return v;
 }
 
-class BackendTest : public ::testing::Test {
+class BackendTest : public BackendNodeTest {
  protected:
-  void SetUp() override {
-    auto ns = test::TempNetns::Create("ovb");
-    ASSERT_TRUE(ns) << ns.error().msg();
-    node_.emplace(std::move(*ns));
-    auto h = Handle::OpenIn(node_->ns());
-    ASSERT_TRUE(h) << h.error().msg();
-    h_.emplace(std::move(*h));
-    ASSERT_TRUE(h_->CreateVeth({.name = "ul0", .peer_name = "ul1"}));
-    auto ul0 = h_->LinkByName("ul0");
-    auto ul1 = h_->LinkByName("ul1");
-    ASSERT_TRUE(ul0 && ul1);
-    ASSERT_TRUE(h_->AddAddr(ul0->index, Net("172.20.0.1/16")));
-    ASSERT_TRUE(h_->SetUp(ul0->index));
-    ASSERT_TRUE(h_->SetUp(ul1->index));
-    ul_index_ = ul0->index;
-  }
-
   LocalNode Node(BackendType type) {
     LocalNode n;
     n.self.name = "self";
@@ -82,20 +66,6 @@ class BackendTest : public ::testing::Test {
       if (r.dst == Net(dst)) return r;
     }
     return std::nullopt;
-  }
-
-  // The kernel as iproute2 sees it: a reader independent of the netlink code under
-  // test, so a bug shared by its writer and its dumper cannot hide. `tool` is "ip" or
-  // "bridge"; `args` follow "-j".
-  cni::json Kernel(const std::string& tool, const std::string& args) {
-    test::ProcResult r = test::Sh("ip netns exec " + node_->name() + " " + tool + " -j " + args);
-    EXPECT_EQ(r.exit_code, 0) << tool << " " << args << ": " << r.err;
-    try {
-      return cni::json::parse(r.out);
-    } catch (const cni::json::exception&) {
-      ADD_FAILURE() << tool << " -j " << args << " printed no JSON: " << r.out;
-      return cni::json::array();
-    }
   }
 
   int VtepIndex() {
@@ -146,10 +116,6 @@ class BackendTest : public ::testing::Test {
   }
 
   void ExpectForeignRouteBlocksOnlyItsPeer(BackendType type);
-
-  std::optional<test::TempNetns> node_;
-  std::optional<Handle> h_;
-  int ul_index_ = 0;
 };
 
 void ExpectForeignFailure(const ReconcileStats& st, const NodeLease& p) {

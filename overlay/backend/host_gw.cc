@@ -4,21 +4,31 @@
 
 namespace linen::overlay {
 
-cni::nl::RouteInfo HostGwRoute(const NodeLease& peer, int underlay_index) {
+cni::nl::RouteInfo HostGwRoute(const FamilyLease& peer, int underlay_index) {
   cni::nl::RouteInfo r;
-  r.dst = peer.subnet.Masked();
+  r.dst = peer.subnet;
   r.gw = peer.node_ip;
   r.oif = underlay_index;
   r.protocol = cni::nl::kLinenRouteProtocol;
+  r.priority = OwnedRouteMetric(peer.subnet.family());
   return r;
 }
 
-std::vector<const NodeLease*> OtherPeers(const NodeLease& self, const std::vector<NodeLease>& peers) {
+std::vector<const NodeLease*> OtherPeers(const LocalNode& node, const std::vector<NodeLease>& peers) {
+  const std::vector<cni::Family> families = EnabledFamilies(node.cluster);
   std::vector<const NodeLease*> out;
   out.reserve(peers.size());
+  auto ours = [&](const NodeLease& p) {
+    if (p.name == node.self.name) return true;
+    for (cni::Family f : families) {
+      auto mine = InFamily(node.self, f);
+      auto theirs = InFamily(p, f);
+      if (mine && theirs && mine->subnet == theirs->subnet) return true;
+    }
+    return false;
+  };
   for (const NodeLease& p : peers) {
-    if (p.name == self.name || p.subnet.Masked() == self.subnet.Masked()) continue;
-    out.push_back(&p);
+    if (!ours(p)) out.push_back(&p);
   }
   return out;
 }
@@ -32,7 +42,7 @@ class HostGwBackend : public Backend {
   BackendType type() const override { return BackendType::kHostGw; }
 
   cni::Result<NodeSetup> EnsureNode() override {
-    auto u = ResolveUnderlay(h_, node_.underlay, node_.self.node_ip);
+    auto u = NodeUnderlay(h_, node_);
     if (!u) return u.error();
     NodeSetup setup;
     setup.mtu = node_.cluster.mtu > 0 ? node_.cluster.mtu : u->link.mtu;
@@ -42,25 +52,25 @@ class HostGwBackend : public Backend {
   }
 
   cni::Result<ReconcileStats> Reconcile(const std::vector<NodeLease>& peers) override {
-    auto want = Desired(peers);
-    if (!want) return want.error();
-    return sync_.Reconcile(h_, Scope{node_.cluster.network, 0}, *want);
+    auto plan = Desired(peers);
+    if (!plan) return plan.error();
+    return sync_.Reconcile(h_, *plan);
   }
 
   cni::Result<ReconcileStats> Update(const std::vector<NodeLease>& peers) override {
-    auto want = Desired(peers);
-    if (!want) return want.error();
-    return sync_.Update(h_, Scope{node_.cluster.network, 0}, *want);
+    auto plan = Desired(peers);
+    if (!plan) return plan.error();
+    return sync_.Update(h_, *plan);
   }
 
   cni::Status Check(const std::vector<NodeLease>& peers) override {
-    auto want = Desired(peers);
-    if (!want) return want.error();
-    return CheckDesired(h_, Scope{node_.cluster.network, 0}, *want);
+    auto plan = Desired(peers);
+    if (!plan) return plan.error();
+    return CheckDesired(h_, *plan);
   }
 
   cni::Status Ready() override {
-    auto u = ResolveUnderlay(h_, node_.underlay, node_.self.node_ip);
+    auto u = NodeUnderlay(h_, node_);
     if (!u) return u.error().WithCode(cni::Code::kNotAvailable);
     if (!u->link.admin_up) {
       return cni::Error(cni::Code::kNotAvailable, "underlay device \"" + u->link.name + "\" is down");
@@ -70,27 +80,38 @@ class HostGwBackend : public Backend {
 
   cni::Status Cleanup() override {
     sync_.Forget();
-    return DeleteOwnedRoutes(h_, node_.cluster.network);
+    for (cni::Family f : EnabledFamilies(node_.cluster)) {
+      if (auto s = DeleteOwnedRoutes(h_, ClusterNetwork(node_.cluster, f)); !s) return s;
+    }
+    return cni::OkStatus();
   }
 
  private:
-  cni::Result<DesiredState> Desired(const std::vector<NodeLease>& peers) {
-    auto u = ResolveUnderlay(h_, node_.underlay, node_.self.node_ip);
+  cni::Result<Plan> Desired(const std::vector<NodeLease>& peers) {
+    auto u = NodeUnderlay(h_, node_);
     if (!u) return u.error();
-    DesiredState want;
-    for (const NodeLease* p : OtherPeers(node_.self, peers)) {
-      if (!OnLink(*u, p->node_ip)) {
-        want.refused.push_back(
-            {p->name, p->subnet.Masked(), PeerFailureReason::kNotOnLink,
-             cni::Code::kInvalidNetworkConfig,
-             "host-gw needs L2 adjacency: peer \"" + p->name + "\" (node IP " +
-                 p->node_ip.ToString() + ") is not on a subnet directly connected to " +
-                 u->link.name + "; use the vxlan backend for routed underlays"});
-        continue;
+    const auto others = OtherPeers(node_, peers);
+    Plan plan;
+    for (cni::Family f : EnabledFamilies(node_.cluster)) {
+      FamilyPlan& fp = plan.emplace_back();
+      fp.scope = Scope{ClusterNetwork(node_.cluster, f), 0};
+      for (const NodeLease* p : others) {
+        auto pf = InFamily(*p, f);
+        if (!pf) continue;
+        if (!OnLink(*u, pf->node_ip)) {
+          fp.want.refused.push_back(
+              {p->name, pf->subnet, PeerFailureReason::kNotOnLink,
+               cni::Code::kInvalidNetworkConfig,
+               "host-gw needs L2 adjacency: peer \"" + p->name + "\" (node " +
+                   (f == cni::Family::kV4 ? "IP " : "IPv6 address ") + pf->node_ip.ToString() +
+                   ") is not on a subnet directly connected to " + u->link.name +
+                   "; use the vxlan backend for routed underlays"});
+          continue;
+        }
+        fp.want.peers.push_back({p->name, pf->subnet, HostGwRoute(*pf, u->link.index)});
       }
-      want.peers.push_back({p->name, p->subnet.Masked(), HostGwRoute(*p, u->link.index)});
     }
-    return want;
+    return plan;
   }
 
   cni::nl::Handle& h_;

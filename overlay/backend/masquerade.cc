@@ -2,6 +2,8 @@
 
 #include <linux/netfilter.h>
 
+#include "overlay/backend/backend.h"
+
 namespace linen::overlay {
 
 namespace nft = cni::nft;
@@ -98,6 +100,60 @@ cni::Status CheckMasquerade(nft::Socket& sock, const std::string& name,
   if (!rules) return rules.error().WithCode(cni::Code::kBackendNotReady);
   if (rules->size() != 1 || rules->front().comment != RuleComment(cluster)) {
     return fail("missing or changed");
+  }
+  return cni::OkStatus();
+}
+
+cni::Result<std::vector<cni::Family>> AddNodeMasqueradeIfAbsent(nft::Socket& sock,
+                                                                const std::string& name,
+                                                                const ClusterConfig& cluster) {
+  std::vector<cni::Family> created;
+  for (cni::Family f : EnabledFamilies(cluster)) {
+    auto added = AddMasqueradeIfAbsent(sock, name, ClusterNetwork(cluster, f));
+    if (!added) {
+      // All or nothing: what this call made goes again.
+      for (cni::Family c : created) (void)DeleteMasquerade(sock, name, c);
+      return added.error();
+    }
+    if (*added) created.push_back(f);
+  }
+  return created;
+}
+
+cni::Result<bool> SyncNodeMasquerade(nft::Socket& sock, const std::string& name,
+                                     const ClusterConfig& cluster) {
+  bool changed = false;
+  for (cni::Family f : {cni::Family::kV4, cni::Family::kV6}) {
+    const bool enabled = f == cni::Family::kV4 ? cluster.enable_ipv4 : cluster.enable_ipv6;
+    if (cluster.ip_masq && enabled) {
+      auto synced = SyncMasquerade(sock, name, ClusterNetwork(cluster, f));
+      if (!synced) return synced.error();
+      changed = changed || *synced;
+      continue;
+    }
+    // A read first, so that a node with nothing to remove writes nothing.
+    auto table = sock.GetTable(TableFamily(f), MasqTableName(name));
+    if (!table) {
+      if (table.error().IsNotFound()) continue;
+      return table.error();
+    }
+    if (auto s = DeleteMasquerade(sock, name, f); !s) return s.error();
+    changed = true;
+  }
+  return changed;
+}
+
+cni::Status CheckNodeMasquerade(nft::Socket& sock, const std::string& name,
+                                const ClusterConfig& cluster) {
+  for (cni::Family f : EnabledFamilies(cluster)) {
+    if (auto s = CheckMasquerade(sock, name, ClusterNetwork(cluster, f)); !s) return s;
+  }
+  return cni::OkStatus();
+}
+
+cni::Status DeleteNodeMasquerade(nft::Socket& sock, const std::string& name) {
+  for (cni::Family f : {cni::Family::kV4, cni::Family::kV6}) {
+    if (auto s = DeleteMasquerade(sock, name, f); !s) return s;
   }
   return cni::OkStatus();
 }

@@ -1,19 +1,24 @@
 // Masquerade for pod traffic leaving the cluster network, one nftables table per
-// owner: `ip linen-<name>` (`ip6` for an IPv6 cluster), base chain postrouting (nat,
-// srcnat) with one rule, commented with the cluster network:
-//   ip saddr <cluster> ip daddr != <cluster> ip daddr != 224.0.0.0/4 counter masquerade
-// Pod-to-pod traffic across nodes keeps its source address (the bridge plugin's own
-// ipMasq would NAT it, since it masquerades everything leaving the *node* subnet).
+// owner and address family: `ip linen-<name>` for the IPv4 network, `ip6
+// linen-<name>` for the IPv6 one (a dual-stack cluster has both), each with base
+// chain postrouting (nat, srcnat) and one rule, commented with its cluster network:
+//   ip saddr <network> ip daddr != <network> ip daddr != 224.0.0.0/4 counter masquerade
+//   ip6 saddr <ipv6 network> ip6 daddr != <ipv6 network> ip6 daddr != ff00::/8 counter masquerade
+// Pod-to-pod traffic across nodes keeps its source address in both families (the
+// bridge plugin's own ipMasq would NAT it, since it masquerades everything leaving
+// the *node* subnet).
 // Node-level: never per pod. linend owns it in agent mode (SyncMasquerade on every
 // resync); in static-topology mode the plugin adds it once (AddMasqueradeIfAbsent).
 #ifndef LINEN_OVERLAY_BACKEND_MASQUERADE_H_
 #define LINEN_OVERLAY_BACKEND_MASQUERADE_H_
 
 #include <string>
+#include <vector>
 
 #include "libcni/error.h"
 #include "libcni/ip_net.h"
 #include "libcni/netlink/nftables.h"
+#include "overlay/registry/registry.h"
 
 namespace linen::overlay {
 
@@ -36,6 +41,26 @@ cni::Status DeleteMasquerade(cni::nft::Socket& sock, const std::string& name,
 // The table holds the rule for `cluster` (code 101 otherwise).
 cni::Status CheckMasquerade(cni::nft::Socket& sock, const std::string& name,
                             const cni::IpNet& cluster);
+
+// The node masquerade for a whole cluster: the functions above for the network of
+// every family `cluster` enables, the table name shared by the families.
+
+// The table of each enabled family, unless it exists (AddMasqueradeIfAbsent per
+// family). Returns the families whose table this call created, for an undo.
+cni::Result<std::vector<cni::Family>> AddNodeMasqueradeIfAbsent(cni::nft::Socket& sock,
+                                                                const std::string& name,
+                                                                const ClusterConfig& cluster);
+// Each family's table exactly as the config wants it: the rule for each enabled
+// family's network when cluster.ip_masq, else no table; a family the cluster does
+// not enable has no table. Nothing is written when all is in place. True when it
+// changed something.
+cni::Result<bool> SyncNodeMasquerade(cni::nft::Socket& sock, const std::string& name,
+                                     const ClusterConfig& cluster);
+// Every enabled family's table holds its rule (code 101 otherwise, naming it).
+cni::Status CheckNodeMasquerade(cni::nft::Socket& sock, const std::string& name,
+                                const ClusterConfig& cluster);
+// Removes the table in both families; absent is success.
+cni::Status DeleteNodeMasquerade(cni::nft::Socket& sock, const std::string& name);
 
 }  // namespace linen::overlay
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -51,7 +52,7 @@ cni::Result<Current> ReadCurrent(cni::nl::Handle& h, const Scope& scope) {
     if (Owned(r, scope.cluster)) {
       auto [it, fresh] = cur.routes.emplace(r.dst, r);
       if (!fresh) cur.extra_routes.push_back(r);
-    } else if (r.priority == 0) {
+    } else if (r.priority == OwnedRouteMetric(r.dst.family())) {
       cur.foreign.emplace(r.dst, r);
     }
   }
@@ -77,6 +78,10 @@ cni::Result<Current> ReadCurrent(cni::nl::Handle& h, const Scope& scope) {
 }
 
 }  // namespace
+
+uint32_t OwnedRouteMetric(cni::Family f) {
+  return f == cni::Family::kV6 ? cni::nl::kIpv6DefaultMetric : 0;
+}
 
 std::string Describe(const RouteInfo& r) {
   std::string s = "route " + r.dst.ToString();
@@ -247,7 +252,9 @@ cni::Result<ReconcileStats> ApplyDesired(cni::nl::Handle& h, const Scope& scope,
   return ApplyAll(h, want, *cur);
 }
 
-cni::Status CheckDesired(cni::nl::Handle& h, const Scope& scope, const DesiredState& want) {
+namespace {
+
+cni::Status CheckFamily(cni::nl::Handle& h, const Scope& scope, const DesiredState& want) {
   if (auto s = FailuresAsError(want.refused); !s) return s;
   auto cur_or = ReadCurrent(h, scope);
   if (!cur_or) return cur_or.error();
@@ -273,6 +280,26 @@ cni::Status CheckDesired(cni::nl::Handle& h, const Scope& scope, const DesiredSt
   return cni::OkStatus();
 }
 
+void Add(ReconcileStats& into, ReconcileStats&& from) {
+  into.routes_set += from.routes_set;
+  into.routes_deleted += from.routes_deleted;
+  into.neighs_set += from.neighs_set;
+  into.neighs_deleted += from.neighs_deleted;
+  into.fdbs_set += from.fdbs_set;
+  into.fdbs_deleted += from.fdbs_deleted;
+  into.failures.insert(into.failures.end(), std::make_move_iterator(from.failures.begin()),
+                       std::make_move_iterator(from.failures.end()));
+}
+
+}  // namespace
+
+cni::Status CheckDesired(cni::nl::Handle& h, const Plan& plan) {
+  for (const FamilyPlan& fp : plan) {
+    if (auto s = CheckFamily(h, fp.scope, fp.want); !s) return s;
+  }
+  return cni::OkStatus();
+}
+
 size_t DesiredSync::AddrHash::operator()(const cni::IpAddr& a) const {
   uint64_t lo = 0, hi = 0;
   std::memcpy(&lo, a.bytes(), std::min(a.byte_len(), 8));
@@ -291,17 +318,18 @@ size_t DesiredSync::NetHash::operator()(const cni::IpNet& n) const {
   return AddrHash{}(n.addr) ^ (static_cast<size_t>(n.prefix) * 0x9e3779b97f4a7c15ULL);
 }
 
-cni::Result<ReconcileStats> DesiredSync::Reconcile(cni::nl::Handle& h, const Scope& scope,
-                                                   const DesiredState& want) {
-  known_.reset();
-  auto cur = ReadCurrent(h, scope);
+cni::Result<ReconcileStats> DesiredSync::ReconcileFamily(cni::nl::Handle& h,
+                                                         const FamilyPlan& fp) {
+  std::optional<Known>& known = Memory(fp.scope.cluster.family());
+  known.reset();
+  auto cur = ReadCurrent(h, fp.scope);
   if (!cur) return cur.error();
-  ReconcileStats st = ApplyAll(h, want, *cur);
+  ReconcileStats st = ApplyAll(h, fp.want, *cur);
   // What the kernel now has, failed peers' entries as they are.
-  known_ = Known{};
-  Known& k = *known_;
-  k.cluster = scope.cluster;
-  k.vtep_index = scope.vtep_index;
+  known = Known{};
+  Known& k = *known;
+  k.cluster = fp.scope.cluster;
+  k.vtep_index = fp.scope.vtep_index;
   k.routes.reserve(cur->routes.size());
   k.neighs.reserve(cur->neighs.size());
   k.fdbs.reserve(cur->fdbs.size());
@@ -311,15 +339,54 @@ cni::Result<ReconcileStats> DesiredSync::Reconcile(cni::nl::Handle& h, const Sco
   return st;
 }
 
-cni::Result<ReconcileStats> DesiredSync::Update(cni::nl::Handle& h, const Scope& scope,
-                                                const DesiredState& want) {
-  if (!known_ || known_->cluster != scope.cluster || known_->vtep_index != scope.vtep_index) {
-    return Reconcile(h, scope, want);
+cni::Result<ReconcileStats> DesiredSync::Reconcile(cni::nl::Handle& h, const Plan& plan) {
+  Forget();
+  ReconcileStats st;
+  for (const FamilyPlan& fp : plan) {
+    auto one = ReconcileFamily(h, fp);
+    if (!one) return one.error();
+    Add(st, std::move(*one));
   }
-  return ApplyChanges(h, want);
+  return st;
+}
+
+cni::Result<ReconcileStats> DesiredSync::Update(cni::nl::Handle& h, const Plan& plan) {
+  bool planned[2] = {false, false};
+  ReconcileStats st;
+  for (const FamilyPlan& fp : plan) {
+    const cni::Family f = fp.scope.cluster.family();
+    planned[f == cni::Family::kV4 ? 0 : 1] = true;
+    std::optional<Known>& known = Memory(f);
+    if (!known || known->cluster != fp.scope.cluster ||
+        known->vtep_index != fp.scope.vtep_index) {
+      auto one = ReconcileFamily(h, fp);
+      if (!one) return one.error();
+      Add(st, std::move(*one));
+    } else {
+      Add(st, ApplyChanges(h, *known, fp.want));
+    }
+  }
+  for (int i = 0; i < 2; ++i) {
+    if (!planned[i]) known_[i].reset();
+  }
+  return st;
 }
 
 namespace {
+
+// Someone else's route for `dst` that ours would collide with (as ReadCurrent's
+// `foreign`), if the kernel can be read and has one.
+std::optional<RouteInfo> FindForeign(cni::nl::Handle& h, const cni::IpNet& dst) {
+  auto routes = h.ListRoutes(dst.family(), cni::nl::kMainTable);
+  if (!routes) return std::nullopt;
+  for (const RouteInfo& r : *routes) {
+    if (r.dst == dst && r.protocol != cni::nl::kLinenRouteProtocol &&
+        r.priority == OwnedRouteMetric(dst.family())) {
+      return r;
+    }
+  }
+  return std::nullopt;
+}
 
 // Marks the entry at `it` as wanted by generation `gen`, counting each entry once.
 template <typename It>
@@ -353,10 +420,9 @@ void Sweep(Map& m, size_t marked, uint64_t gen, int* counter, std::vector<PeerFa
 
 }  // namespace
 
-// Same order as ApplyAll. `known_` is edited in place as requests succeed, so it
+// Same order as ApplyAll. `k` is edited in place as requests succeed, so it
 // keeps describing the kernel whatever failed.
-ReconcileStats DesiredSync::ApplyChanges(cni::nl::Handle& h, const DesiredState& want) {
-  Known& k = *known_;
+ReconcileStats DesiredSync::ApplyChanges(cni::nl::Handle& h, Known& k, const DesiredState& want) {
   const uint64_t gen = ++generation_;
   ReconcileStats st;
   st.failures = want.refused;
@@ -433,10 +499,20 @@ ReconcileStats DesiredSync::ApplyChanges(cni::nl::Handle& h, const DesiredState&
     // someone else put there.
     auto s = t.route == RouteOp::kAdd ? h.AddRoute(p.route) : h.ReplaceRoute(p.route);
     if (!s) {
-      const bool foreign = t.route == RouteOp::kAdd && s.error().IsExists();
+      bool foreign = t.route == RouteOp::kAdd && s.error().IsExists();
+      std::string found = "found when adding " + Describe(p.route);
+      if (t.route == RouteOp::kAdd && !foreign) {
+        // IPv6 checks an onlink gateway against the routing table before it looks for
+        // an equal route, so someone else's route for the subnet makes the add fail
+        // with EINVAL ("device mismatch"), not EEXIST. One read on this failure path
+        // tells the two apart, so the reason does not depend on Update vs Reconcile.
+        if (auto f = FindForeign(h, p.route.dst)) {
+          foreign = true;
+          found = Describe(*f) + ", protocol " + std::to_string(f->protocol);
+        }
+      }
       st.failures.push_back(
-          foreign ? Fail(p, PeerFailureReason::kForeignRoute,
-                         ForeignRouteError(p.route.dst, "found when adding " + Describe(p.route)))
+          foreign ? Fail(p, PeerFailureReason::kForeignRoute, ForeignRouteError(p.route.dst, found))
                   : Fail(p, PeerFailureReason::kKernelRefused,
                          s.error().Context((t.route == RouteOp::kAdd ? "add " : "set ") +
                                            Describe(p.route))));

@@ -7,10 +7,18 @@ cni::Error NotReady(const std::string& msg) {
   return cni::Error(cni::Code::kBackendNotReady, msg);
 }
 
+std::string Describe(const cni::IpAddr& ip) {
+  return std::string(ip.is_v4() ? "node IP " : "node IPv6 address ") + ip.ToString();
+}
+
 }  // namespace
 
 cni::Result<Underlay> ResolveUnderlay(cni::nl::Handle& h, const std::string& name,
-                                      const cni::IpAddr& node_ip) {
+                                      const std::vector<cni::IpAddr>& node_ips) {
+  if (node_ips.empty()) {
+    return cni::Error(cni::Code::kInvalidNetworkConfig,
+                      "the cluster enables neither IPv4 nor IPv6");
+  }
   Underlay u;
   if (!name.empty()) {
     auto link = h.LinkByName(name);
@@ -24,35 +32,44 @@ cni::Result<Underlay> ResolveUnderlay(cni::nl::Handle& h, const std::string& nam
   }
   auto addrs = h.ListAddrs(u.link.index);
   if (!addrs) return addrs.error().Context("list addresses");
-  int holder = 0;
-  for (const cni::nl::AddrInfo& a : *addrs) {
-    if (a.addr.addr == node_ip) holder = a.ifindex;
-  }
-  if (holder == 0) {
-    if (!name.empty()) {
-      return NotReady("underlay device \"" + name + "\" does not hold the node IP " +
-                      node_ip.ToString());
-    }
-    return NotReady("no interface holds the node IP " + node_ip.ToString() +
-                    "; is the underlay configured?");
-  }
   if (name.empty()) {
+    int holder = 0;
+    for (const cni::nl::AddrInfo& a : *addrs) {
+      if (a.addr.addr == node_ips.front()) holder = a.ifindex;
+    }
+    if (holder == 0) {
+      return NotReady("no interface holds the " + Describe(node_ips.front()) +
+                      "; is the underlay configured?");
+    }
     auto link = h.LinkByIndex(holder);
     if (!link) return link.error().Context("underlay device");
     u.link = std::move(*link);
   }
   for (const cni::nl::AddrInfo& a : *addrs) {
-    if (a.ifindex == u.link.index && a.addr.family() == cni::Family::kV4) {
-      u.addrs.push_back(a.addr);
+    if (a.ifindex == u.link.index) u.addrs.push_back(a.addr);
+  }
+  // Both families leave through the one device, as with flannel's --iface.
+  for (const cni::IpAddr& ip : node_ips) {
+    bool held = false;
+    for (const cni::IpNet& a : u.addrs) held = held || a.addr == ip;
+    if (!held) {
+      return NotReady("underlay device \"" + u.link.name + "\" does not hold the " +
+                      Describe(ip));
     }
   }
   return u;
 }
 
+cni::Result<Underlay> NodeUnderlay(cni::nl::Handle& h, const LocalNode& node) {
+  auto ips = NodeAddrs(node);
+  if (!ips) return ips.error();
+  return ResolveUnderlay(h, node.underlay, *ips);
+}
+
 bool OnLink(const Underlay& u, const cni::IpAddr& peer) {
   for (const cni::IpNet& a : u.addrs) {
-    // A /32 holds only ourselves; it connects nothing.
-    if (a.prefix < 32 && a.Contains(peer)) return true;
+    // A host prefix (/32, /128) holds only ourselves; it connects nothing.
+    if (a.prefix < a.addr.bits() && a.Contains(peer)) return true;
   }
   return false;
 }
