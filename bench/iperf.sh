@@ -63,6 +63,9 @@ setup_nodes() {
   for ns in "$n1" "$n2" "$p1" "$p2"; do
     ip netns add "$ns"
     ip -n "$ns" link set lo up
+    # No DAD (before any link exists): a tentative link-local address keeps a node
+    # from soliciting neighbours for the IPv6 packets it forwards.
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
   done
   ip -n "$n1" link add ul0 type veth peer name ul0 netns "$n2"
   ip -n "$n1" addr add 192.168.77.1/24 dev ul0
