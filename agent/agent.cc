@@ -345,6 +345,17 @@ std::string PeerFailureKey(const overlay::PeerFailure& f) {
 
 }  // namespace
 
+// Whether the peer of a failure that went away is still here (so it was programmed,
+// not removed). peers_ is keyed by the first enabled family's subnet; an IPv6 failure
+// of a dual-stack peer names its IPv6 subnet.
+bool Agent::StillAPeer(const overlay::PeerFailure& f) const {
+  if (peers_.count(f.subnet)) return true;
+  for (const auto& [key, p] : peers_) {
+    if (p.ipv6_subnet == f.subnet) return true;
+  }
+  return false;
+}
+
 void Agent::NotePeerFailures(const std::vector<overlay::PeerFailure>& failures) {
   metrics_->SetPeerFailures(failures);
   std::map<std::string, overlay::PeerFailure> now;
@@ -362,7 +373,7 @@ void Agent::NotePeerFailures(const std::vector<overlay::PeerFailure>& failures) 
     const std::string was = " (was " + std::string(overlay::PeerFailureName(f.reason)) + ")";
     if (f.peer.empty()) {
       Log("departed peer's entry removed" + was + ": " + f.detail);
-    } else if (peers_.count(f.subnet)) {
+    } else if (StillAPeer(f)) {
       Log("peer \"" + f.peer + "\" (" + f.subnet.ToString() + ") programmed" + was);
     }  // a peer that left while failing needs no line
   }

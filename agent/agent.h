@@ -55,6 +55,7 @@ class Agent {
   // Logs each peer failure once (again when its reason changes), and a recovery once;
   // updates the linend_peer_failures gauge.
   void NotePeerFailures(const std::vector<overlay::PeerFailure>& failures);
+  bool StillAPeer(const overlay::PeerFailure& f) const;
   cni::Status WriteSubnetFile();
   void RegistryDown(const cni::Error& e);
   void RegistryUp();

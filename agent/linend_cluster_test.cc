@@ -569,6 +569,7 @@ namespace {
 // key, writes subnet.env with both pairs, and programs both families; pods made by
 // the real CNI chain get one address per family and every pair pings over both.
 TEST_F(LinendCluster, DualStackHostGwLeasesBothFamiliesAndPodsPingInBoth) {
+  resync_ms_ = "500";  // the foreign-route recovery at the end comes from a resync
   WriteConfig(R"({"Network":"10.245.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:10:245::/56",
                   "Backend":{"Type":"host-gw"}})");
   std::vector<Node*> added;
@@ -626,6 +627,23 @@ TEST_F(LinendCluster, DualStackHostGwLeasesBothFamiliesAndPodsPingInBoth) {
   std::string m = Http(n1, "/metrics");
   EXPECT_NE(m.find("\nlinend_peers 2\n"), std::string::npos) << m;
   EXPECT_NE(m.find("\nlinend_ready 1\n"), std::string::npos) << m;
+
+  // Families fail apart: someone turns node1's IPv6 route to node2 into their own.
+  // node2 stays reachable over IPv4, the failure is counted and logged, and once the
+  // foreign route goes the IPv6 route comes back and the recovery is logged too.
+  Node& n2 = *added[1];
+  const std::string s6 = WaitSubnet(n2, "FLANNEL_IPV6_SUBNET");
+  ASSERT_EQ(linen::test::Sh("ip -n " + n1.ns->name() + " -6 route replace blackhole " + s6).exit_code, 0);
+  const std::string failing = "\nlinend_peer_failures{reason=\"foreign_route\"} 1\n";
+  EXPECT_TRUE(Eventually([&] { return Http(n1, "/metrics").find(failing) != std::string::npos; }))
+      << Http(n1, "/metrics");
+  EXPECT_TRUE(PingIp(n1, n2.pod_ips[0])) << "IPv4 to node2 is untouched";
+  ASSERT_EQ(linen::test::Sh("ip -n " + n1.ns->name() + " -6 route del blackhole " + s6).exit_code, 0);
+  EXPECT_TRUE(Eventually([&] { return PingIp(n1, n2.pod_ips[1]); }, std::chrono::seconds(5)));
+  EXPECT_TRUE(Eventually([&] {
+    return n1.agent->Log().find("\"" + n2.name + "\" (" + s6 + ") programmed (was foreign_route)") !=
+           std::string::npos;
+  })) << n1.agent->Log();
 }
 
 }  // namespace

@@ -210,7 +210,7 @@ std::string Metrics::RenderPrometheus() const {
          "Times the peer watch was lost and the peer set re-read.",
          std::to_string(watch_restarts_));
   out += "# HELP linend_peer_failures Peers (or departed peers' entries) the last reconcile "
-         "could not program, by reason.\n"
+         "could not program, by reason; a dual-stack peer counts once per failing family.\n"
          "# TYPE linend_peer_failures gauge\n";
   for (overlay::PeerFailureReason r : overlay::kAllPeerFailureReasons) {
     out += "linend_peer_failures{reason=\"" + std::string(overlay::PeerFailureName(r)) + "\"} " +

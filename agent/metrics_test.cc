@@ -116,6 +116,25 @@ TEST(Metrics, PeerFailuresByReason) {
             std::string::npos);
 }
 
+// Dual-stack: the backend reports a peer once per family it failed in (its subnet of
+// that family), and each counts, so an IPv6-only failure is visible beside a
+// programmed IPv4 half.
+TEST(Metrics, PeerFailuresCountEachFamily) {
+  Metrics m;
+  overlay::PeerFailure v4;
+  v4.peer = "node2";
+  v4.subnet = *cni::IpNet::Parse("10.244.2.0/24");
+  v4.reason = overlay::PeerFailureReason::kForeignRoute;
+  overlay::PeerFailure v6 = v4;
+  v6.subnet = *cni::IpNet::Parse("fd00:10:244:2::/64");
+  m.SetPeerFailures({v6});
+  EXPECT_NE(m.RenderPrometheus().find("\nlinend_peer_failures{reason=\"foreign_route\"} 1\n"),
+            std::string::npos);
+  m.SetPeerFailures({v4, v6});
+  EXPECT_NE(m.RenderPrometheus().find("\nlinend_peer_failures{reason=\"foreign_route\"} 2\n"),
+            std::string::npos);
+}
+
 // Timestamps keep their sub-second digits (%.9g printed 1.7e+09, tens of seconds).
 TEST(Metrics, TimestampsAtFullPrecision) {
   Metrics m;
