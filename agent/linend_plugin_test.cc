@@ -6,7 +6,9 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -78,6 +80,37 @@ TEST_F(LinendWithPlugins, VxlanIpv6OnlyPodsPingAcrossNodesAtThePodMtu) {
   EXPECT_NE(big.out.find("mtu: 1430"), std::string::npos) << big.out;  // ping's IPv6 wording
   std::string m = Http(a, "/metrics");
   EXPECT_NE(m.find("\nlinend_peers 2\n"), std::string::npos) << m;
+
+  // A lease flanneld wrote on an IPv6-only node, byte for byte (key 0.0.0.0-0&<v6>,
+  // PublicIP the zero IPv4, no BackendData, its own VTEP MAC), in a /64 no node
+  // holds: every linend programs it through the watch.
+  std::set<std::string> used;
+  for (auto& n : nodes_) used.insert(WaitSubnet(*n, "FLANNEL_IPV6_SUBNET"));
+  std::string v6;
+  for (int k = 0xf0; v6.empty() || used.count(v6 + "/64"); ++k) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "fd00:10:244:%x::", k);
+    v6 = buf;
+  }
+  auto client = etcd::Client::Create(etcd_->client_options());
+  ASSERT_TRUE(client) << client.error().msg();
+  auto put = (*client)->Put(
+      prefix_ + "/subnets/0.0.0.0-0&" + v6 + "-64",
+      R"({"PublicIP":"0.0.0.0","PublicIPv6":"fd00:99::77","BackendType":"vxlan",)"
+      R"("BackendV6Data":{"VNI":1,"VtepMAC":"9a:e1:04:44:55:66"}})");
+  ASSERT_TRUE(put) << put.error().msg();
+  for (auto& n : nodes_) {
+    EXPECT_TRUE(Eventually([&] {
+      return Ip(*n, "-6 route show " + v6 + "/64").find("via " + v6 + " dev linen-v6.1") !=
+             std::string::npos;
+    })) << n->name << ":\n" << Ip(*n, "-6 route") << n->agent->Log();
+    EXPECT_NE(linen::test::Sh("bridge -n " + n->ns->name() + " fdb show dev linen-v6.1")
+                  .out.find("9a:e1:04:44:55:66 dst fd00:99::77"),
+              std::string::npos);
+    EXPECT_NE(Ip(*n, "-6 neigh show dev linen-v6.1").find(v6 + " lladdr 9a:e1:04:44:55:66"),
+              std::string::npos)
+        << Ip(*n, "-6 neigh show dev linen-v6.1");
+  }
 }
 
 // Agent mode: linend owns the node masquerade; pod ADDs never touch nftables.
