@@ -230,27 +230,40 @@ void ClusterTest::AddPod(Node& n, const std::string& subnet) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
 }
 
+namespace {
+
+// The agent-mode config of a node's pods: the meta-plugin reading the node's
+// subnet.env, with host-local's state in the test's directory.
+std::string PluginConf(const Node& n, const std::string& type, const std::string& dir) {
+  const std::string conf = R"({"cniVersion":"1.0.0","name":"linen","type":")" + type +
+                           R"(","subnetFile":")" + n.subnet_file + R"(","dataDir":")" +
+                           dir + "/" + n.name + R"(-cni"})";
+  // host-local keeps its state under /var/lib/cni/networks/<name> unless told; the
+  // meta-plugin passes ipam keys through, so point it into the test's directory.
+  return conf.substr(0, conf.size() - 1) + R"(,"ipam":{"dataDir":")" + dir + "/" + n.name +
+         R"(-ipam"}})";
+}
+
+linen::test::ProcResult RunPlugin(const Node& n, const std::string& type,
+                                  const std::string& command, const std::string& conf) {
+  return linen::test::Run(
+      {"/usr/sbin/ip", "netns", "exec", n.ns->name(), linen::test::CniBin(type)},
+      {{"CNI_COMMAND", command},
+       {"CNI_CONTAINERID", "ctr-" + n.name},
+       {"CNI_NETNS", n.pod->path()},
+       {"CNI_IFNAME", "eth0"},
+       {"CNI_PATH", linen::test::CniBinDir()}},
+      conf);
+}
+
+}  // namespace
+
 std::string ClusterTest::AddPluginPod(Node& n, const std::string& type) {
   auto pod = linen::test::TempNetns::Create("pod");
   EXPECT_TRUE(pod) << pod.error().msg();
   if (!pod) return "";
   n.pod.emplace(std::move(*pod));
-  const std::string conf = R"({"cniVersion":"1.0.0","name":"linen","type":")" + type +
-                           R"(","subnetFile":")" + n.subnet_file + R"(","dataDir":")" +
-                           dir_->path() + "/" + n.name + R"(-cni"})";
-  // host-local keeps its state under /var/lib/cni/networks/<name> unless told; the
-  // meta-plugin passes ipam keys through, so point it into the test's directory.
-  const std::string conf_with_ipam =
-      conf.substr(0, conf.size() - 1) + R"(,"ipam":{"dataDir":")" + dir_->path() + "/" + n.name +
-      R"(-ipam"}})";
-  auto r = linen::test::Run(
-      {"/usr/sbin/ip", "netns", "exec", n.ns->name(), linen::test::CniBin(type)},
-      {{"CNI_COMMAND", "ADD"},
-       {"CNI_CONTAINERID", "ctr-" + n.name},
-       {"CNI_NETNS", n.pod->path()},
-       {"CNI_IFNAME", "eth0"},
-       {"CNI_PATH", linen::test::CniBinDir()}},
-      conf_with_ipam);
+  auto r = RunPlugin(n, type, "ADD", PluginConf(n, type, dir_->path()));
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << r.out;
@@ -263,6 +276,13 @@ std::string ClusterTest::AddPluginPod(Node& n, const std::string& type) {
   }
   EXPECT_FALSE(n.pod_ip.empty()) << r.out;
   return r.out;
+}
+
+linen::test::ProcResult ClusterTest::CheckPluginPod(Node& n, const std::string& type,
+                                                    const std::string& add_result) {
+  auto conf = nlohmann::json::parse(PluginConf(n, type, dir_->path()));
+  conf["prevResult"] = nlohmann::json::parse(add_result);
+  return RunPlugin(n, type, "CHECK", conf.dump());
 }
 
 bool ClusterTest::Ping(const Node& a, const Node& b) { return PingIp(a, b.pod_ip); }

@@ -86,6 +86,9 @@ class ClusterTest : public ::testing::Test {
   // meta-plugin (reading the node's subnet.env) delegating to bridge + host-local.
   // Returns the plugin's stdout; sets n.pod / n.pod_ip.
   std::string AddPluginPod(Node& n, const std::string& type);
+  // CHECK of the pod AddPluginPod made on `n`, with its ADD result as prevResult.
+  linen::test::ProcResult CheckPluginPod(Node& n, const std::string& type,
+                                         const std::string& add_result);
   // One ping from a's pod to b's pod (2 s reply timeout).
   bool Ping(const Node& a, const Node& b);
   // One ping from a's pod to `ip` (either family).

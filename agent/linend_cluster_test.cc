@@ -579,6 +579,7 @@ TEST_F(LinendCluster, DualStackHostGwLeasesBothFamiliesAndPodsPingInBoth) {
     added.push_back(&n);
   }
   std::set<std::string> v6_subnets;
+  std::vector<std::string> add_results;
   for (Node* n : added) {
     WaitSubnet(*n);
     std::ifstream f(n->subnet_file);
@@ -588,7 +589,7 @@ TEST_F(LinendCluster, DualStackHostGwLeasesBothFamiliesAndPodsPingInBoth) {
     ASSERT_NE(at, std::string::npos) << env;
     v6_subnets.insert(env.substr(at, env.find('\n', at) - at));
     EXPECT_NE(env.find("::1/64\n", at), std::string::npos) << env;
-    AddPluginPod(*n, "host-gw");
+    add_results.push_back(AddPluginPod(*n, "host-gw"));
     ASSERT_EQ(n->pod_ips.size(), 2u) << "one pod address per family";
   }
   EXPECT_EQ(v6_subnets.size(), 3u) << "IPv6 subnets must be distinct";
@@ -627,6 +628,18 @@ TEST_F(LinendCluster, DualStackHostGwLeasesBothFamiliesAndPodsPingInBoth) {
   std::string m = Http(n1, "/metrics");
   EXPECT_NE(m.find("\nlinend_peers 2\n"), std::string::npos) << m;
   EXPECT_NE(m.find("\nlinend_ready 1\n"), std::string::npos) << m;
+
+  // CHECK in agent mode covers both families: passes, then names the pod's IPv6
+  // address once it is gone (node3's pod; node1 and node2 still talk below).
+  Node& n3 = *added[2];
+  auto ok = CheckPluginPod(n3, "host-gw", add_results[2]);
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  const std::string pod6 = n3.pod_ips[1];
+  ASSERT_EQ(linen::test::Sh("ip -n " + n3.pod->name() + " addr del " + pod6 + "/64 dev eth0").exit_code,
+            0);
+  auto bad = CheckPluginPod(n3, "host-gw", add_results[2]);
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.out.find(pod6), std::string::npos) << bad.out;
 
   // Families fail apart: someone turns node1's IPv6 route to node2 into their own.
   // node2 stays reachable over IPv4, the failure is counted and logged, and once the
