@@ -69,13 +69,9 @@ TEST_F(LinendWithPlugins, VxlanIpv6OnlyPodsPingAcrossNodesAtThePodMtu) {
   EXPECT_EQ(env.find("FLANNEL_SUBNET="), std::string::npos) << env;
   EXPECT_NE(Ip(a, "-d link show linen-v6.1").find("mtu 1430"), std::string::npos);
   EXPECT_EQ(Ip(a, "link show linen.1"), "") << "no IPv4 VTEP";
-  auto ping = [&](int payload) {
-    return linen::test::Sh("ip netns exec " + a.pod->name() + " ping -6 -n -c1 -W2 -M do -s " +
-                           std::to_string(payload) + " " + b.pod_ip + " 2>&1");
-  };
-  auto fits = ping(1430 - 40 - 8);
+  auto fits = linen::test::DfPing(a.pod->name(), b.pod_ip, 1430);
   EXPECT_EQ(fits.exit_code, 0) << fits.out;
-  auto big = ping(1431 - 40 - 8);
+  auto big = linen::test::DfPing(a.pod->name(), b.pod_ip, 1431);
   EXPECT_NE(big.exit_code, 0) << big.out;
   EXPECT_NE(big.out.find("mtu: 1430"), std::string::npos) << big.out;  // ping's IPv6 wording
   std::string m = Http(a, "/metrics");

@@ -37,14 +37,9 @@ bool NamesMtu(const std::string& ping_out, int mtu) {
          ping_out.find("mtu: " + m) != std::string::npos;
 }
 
-// One don't-fragment ping from `from` to `to` of `size` bytes on the wire (IP header
-// included), with ping's output: a refused size names the path MTU there.
+// One don't-fragment ping between pods, `size` bytes on the wire.
 ProcResult DfPing(const Pod& from, const std::string& to, int size) {
-  const bool v6 = to.find(':') != std::string::npos;
-  const int payload = size - (v6 ? 40 : 20) - 8;
-  return Cluster::InNs(*from.ns, std::string("ping ") + (v6 ? "-6" : "-4") +
-                                     " -n -c 1 -W 2 -M do -s " + std::to_string(payload) + " " +
-                                     to + " 2>&1");
+  return linen::test::DfPing(from.ns->name(), to, size);
 }
 
 class ClusterTest : public ::testing::TestWithParam<std::string> {

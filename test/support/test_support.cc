@@ -201,6 +201,13 @@ ProcResult Run(const std::vector<std::string>& argv,
 
 ProcResult Sh(const std::string& cmd) { return Run({"/bin/sh", "-c", cmd}); }
 
+ProcResult DfPing(const std::string& ns, const std::string& dst, int wire_bytes) {
+  const bool v6 = dst.find(':') != std::string::npos;
+  const int payload = wire_bytes - (v6 ? 40 : 20) - 8;  // IP and ICMP headers
+  return Sh("ip netns exec " + ns + " ping " + (v6 ? "-6" : "-4") + " -n -c 1 -W 2 -M do -s " +
+            std::to_string(payload) + " " + dst + " 2>&1");
+}
+
 std::string CniBinDir() { return LINEN_CNI_BIN_DIR; }
 
 std::string CniBin(std::string_view name) { return CniBinDir() + "/" + std::string(name); }

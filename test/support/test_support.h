@@ -58,6 +58,10 @@ ProcResult Run(const std::vector<std::string>& argv,
                std::string_view stdin_data = "");
 // `sh -c cmd`, for reading kernel state back with iproute2 in assertions.
 ProcResult Sh(const std::string& cmd);
+// One don't-fragment ping from namespace `ns` to `dst` (either family) of `wire_bytes`
+// on the wire, IP header included, with ping's output (2>&1): for MTU checks. ping
+// names the path MTU when it refuses ("mtu=1450" over IPv4, "mtu: 1430" over IPv6).
+ProcResult DfPing(const std::string& ns, const std::string& dst, int wire_bytes);
 // <build>/cni-bin/<name>: the built plugin executables.
 std::string CniBin(std::string_view name);
 std::string CniBinDir();
