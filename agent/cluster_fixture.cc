@@ -169,6 +169,19 @@ void ClusterTest::StartAgent(Node& n, const std::vector<std::string>& extra,
   n.agent = std::move(*p);
 }
 
+int ClusterTest::RunCleanup(Node& n, std::string* log) {
+  auto p = Process::Start(n.ns->ns(),
+                          {linen::test::CniBin("linend"), "--etcd-endpoints", etcd_->endpoint(),
+                           "--etcd-prefix", prefix_, "--node-name", n.name, "--iface", "eth0",
+                           "--subnet-file", n.subnet_file, "--cleanup"},
+                          dir_->path() + "/" + n.name + "-cleanup.log");
+  EXPECT_TRUE(p) << p.error().msg();
+  if (!p) return -1;
+  int status = (*p)->Stop(0);  // signal 0: just wait for it
+  *log = (*p)->Log();
+  return status;
+}
+
 void ClusterTest::StartFileAgent(Node& n, const std::string& topology) {
   std::vector<std::string> argv = {
       linen::test::CniBin("linend"), "--registry", "file", "--topology", topology,

@@ -72,6 +72,9 @@ class ClusterTest : public ::testing::Test {
   // Starts linend for `n` with the standard flags plus `extra` (and `env`).
   void StartAgent(Node& n, const std::vector<std::string>& extra = {},
                   const std::map<std::string, std::string>& env = {});
+  // Runs `linend --cleanup` for `n` (etcd registry) to its end; returns its exit
+  // status and puts its output in *log.
+  int RunCleanup(Node& n, std::string* log);
   // Starts linend for `n` on a static topology file instead of etcd.
   void StartFileAgent(Node& n, const std::string& topology);
   // Waits (bounded) until the node's subnet.env exists and returns its SUBNET line

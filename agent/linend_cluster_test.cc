@@ -202,13 +202,8 @@ TEST_F(LinendCluster, CleanupRemovesWhatItOwns) {
   Node& n1 = *nodes_[0];
   Node& n2 = *nodes_[1];
   EXPECT_EQ(n1.agent->Stop(SIGTERM), 0);
-  auto p = Process::Start(n1.ns->ns(),
-                          {linen::test::CniBin("linend"), "--etcd-endpoints", etcd_->endpoint(),
-                           "--etcd-prefix", prefix_, "--node-name", n1.name, "--iface", "eth0",
-                           "--subnet-file", n1.subnet_file, "--cleanup"},
-                          dir_->path() + "/cleanup.log");
-  ASSERT_TRUE(p);
-  EXPECT_EQ((*p)->Stop(0), 0) << (*p)->Log();  // signal 0: just wait for it
+  std::string cleanup_log;
+  EXPECT_EQ(RunCleanup(n1, &cleanup_log), 0) << cleanup_log;
   EXPECT_EQ(Ip(n1, "link show linen.1"), "") << "VTEP device removed";
   EXPECT_EQ(Ip(n1, "route show " + subnets[1]), "");
   EXPECT_FALSE(std::ifstream(n1.subnet_file).good()) << "subnet file removed";

@@ -114,13 +114,8 @@ TEST_F(LinendWithPlugins, VxlanIpv6OnlyPodsPingAcrossNodesAtThePodMtu) {
             "table ip6 linen-linend\n")
       << "IPv6-only: the masquerade is in the ip6 family only";
   EXPECT_EQ(c.agent->Stop(SIGTERM), 0);
-  auto p = Process::Start(c.ns->ns(),
-                          {linen::test::CniBin("linend"), "--etcd-endpoints", etcd_->endpoint(),
-                           "--etcd-prefix", prefix_, "--node-name", c.name, "--iface", "eth0",
-                           "--subnet-file", c.subnet_file, "--cleanup"},
-                          dir_->path() + "/cleanup.log");
-  ASSERT_TRUE(p) << p.error().msg();
-  EXPECT_EQ((*p)->Stop(0), 0) << (*p)->Log();  // signal 0: just wait for it
+  std::string cleanup_log;
+  EXPECT_EQ(RunCleanup(c, &cleanup_log), 0) << cleanup_log;
   EXPECT_EQ(Ip(c, "link show linen-v6.1"), "") << "IPv6 VTEP removed";
   EXPECT_EQ(Ip(c, "-6 route show proto 76"), "");
   EXPECT_EQ(linen::test::Sh("ip netns exec " + c.ns->name() + " nft list tables").out, "");
