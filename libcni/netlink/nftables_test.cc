@@ -3,6 +3,8 @@
 // equivalent script, down to the bytecode, and our own readers agree with nft.
 #include "libcni/netlink/nftables.h"
 
+// glibc's header before the kernel's, as linux/libc-compat.h expects.
+#include <netinet/in.h>
 #include <linux/netfilter.h>
 
 #include <functional>
@@ -51,7 +53,7 @@ std::string WithoutHandles(const std::string& s) {
   return std::regex_replace(s, std::regex(R"(^(inet \S+ \S+)( \d+)+$)", std::regex::multiline),
                             "$1");
 }
-IpNet Net(const char* s) { return *IpNet::Parse(s); }
+using linen::test::Net;
 
 Rule PodRule() {
   Rule r;
