@@ -1,6 +1,7 @@
 // portmap's verbs. ADD checks each element it needs (absent: added exclusively;
 // ours from an earlier ADD: replaced; another attachment's: refused, code 7, with
-// the owner named), then commits the layout and the elements as one transaction.
+// the owner named), deletes this attachment's elements it no longer asks for, then
+// commits the layout and the elements as one transaction.
 // DEL, GC and CHECK read the elements back and go by their owner comment. UDP
 // conntrack entries of a mapping are deleted after ADD and after DEL, so a client
 // that kept sending is steered by the rules as they are now.
@@ -79,16 +80,27 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
   if (!pod) return pod.error();
   auto prev = cni::ParseResult(*args.conf.prev_result, args.conf.cni_version);
   if (!prev) return prev.error();
-  if (conf->mappings.empty()) return *prev;
   const std::string owner = Owner(args.container_id, args.ifname);
   auto entries = EntriesFor(*conf, *pod, owner);
   if (!entries) return entries.error();
 
   auto sock = nft::Socket::Open();
   if (!sock) return sock.error();
+  // A repeated ADD of this attachment keeps only the mappings it asks for now.
+  auto mine = ElemsWhere(*sock, [&](const std::string& c) { return c == owner; });
+  if (!mine) return mine.error();
+  std::set<std::pair<std::string, std::string>> wanted;
+  for (const Entry& e : *entries) wanted.insert({e.set, e.elem.key});
+  std::vector<Found> dropped;
+  for (Found& f : *mine) {
+    if (!wanted.count({f.set, f.elem.key})) dropped.push_back(std::move(f));
+  }
+  // No mappings (most pods): nothing to program, and the table is left as it is.
+  if (entries->empty() && dropped.empty()) return *prev;
   nft::Batch b;
   EnsureLayout(b);
-  std::vector<Found> udp;
+  for (const Found& f : dropped) b.DeleteElems(kFamily, kTable, f.set, {f.elem.key});
+  std::vector<Found> udp = dropped;
   for (const Entry& e : *entries) {
     auto have = sock->GetElem(kFamily, kTable, e.set, e.elem.key);
     if (have) {

@@ -375,6 +375,35 @@ TEST_F(PortmapTest, DelWithoutNetnsOrPrevResultAndGc) {
   EXPECT_EQ(status.exit_code, 0) << status.out;
 }
 
+// A repeated ADD of the same attachment with other mappings: only the new ones are
+// left (elements, not just traffic: the old keys are gone from the maps), and a
+// repeated ADD with no mappings leaves none.
+TEST_F(PortmapTest, RepeatedAddKeepsOnlyTheNewMappings) {
+  Pod a = AddPod("pm-a", Mappings());
+  const std::string now = R"([{"hostPort":8085,"containerPort":80,"protocol":"tcp"}])";
+  ProcResult pm = Exec(linen::test::CniBin("portmap"), "ADD", a.ns->path(), a.cid,
+                       PortmapConf(now, a.result));
+  ASSERT_EQ(pm.exit_code, 0) << pm.out;
+  const auto elems = [&](const char* map) {
+    return Node(std::string("nft list map inet linen_portmap ") + map +
+                " | grep -o \"[a-z]* \\. [0-9]* comment \\\"[^\\\"]*\\\"\"").out;
+  };
+  EXPECT_EQ(elems("any4"), "tcp . 8085 comment \"pm-a/eth0\"\n");
+  EXPECT_EQ(elems("any6"), "tcp . 8085 comment \"pm-a/eth0\"\n");
+  EXPECT_EQ(Node("nft list map inet linen_portmap hostip4 | grep -c comment").out, "0\n");
+  {
+    PodServer server(*a.ns, "pod-a");
+    EXPECT_EQ(TcpGet(*client_, kNodeIp, 8085), "pod-a");
+    EXPECT_EQ(TcpGet(*client_, kNodeIp, 8080), "");
+  }
+  ProcResult check = Exec(linen::test::CniBin("portmap"), "CHECK", a.ns->path(), a.cid,
+                          PortmapConf(now, a.result));
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  pm = Exec(linen::test::CniBin("portmap"), "ADD", a.ns->path(), a.cid, PortmapConf("[]", a.result));
+  ASSERT_EQ(pm.exit_code, 0) << pm.out;
+  EXPECT_EQ(Ruleset().find("pm-a/eth0"), std::string::npos) << Ruleset();
+}
+
 // A client keeps sending over one UDP flow while the pod is deleted and a new pod
 // (another address) takes the host port: the new pod gets the datagrams.
 TEST_F(PortmapTest, UdpFlowFollowsTheMappingAcrossDeleteAndReAdd) {
