@@ -7,11 +7,14 @@
 // that kept sending is steered by the rules as they are now.
 #include "plugins/portmap/commands.h"
 
+#include <linux/rtnetlink.h>
+
 #include <map>
 #include <set>
 
 #include "libcni/attachments.h"
 #include "libcni/netlink/conntrack.h"
+#include "libcni/netlink/handle.h"
 #include "libcni/netlink/nftables.h"
 #include "plugins/portmap/config.h"
 #include "plugins/portmap/layout.h"
@@ -65,6 +68,36 @@ cni::Status DeleteFound(nft::Socket& sock, const std::vector<Found>& found, std:
   return FlushUdp(found);
 }
 
+// The interface of the main table's most specific on-link route (no gateway) to
+// `addr`: the link the pod sits behind. "" when none.
+cni::Result<std::string> LinkToward(cni::nl::Handle& nl, const cni::IpAddr& addr) {
+  auto routes = nl.ListRoutes(addr.family());
+  if (!routes) return routes.error();
+  const cni::nl::RouteInfo* best = nullptr;
+  for (const cni::nl::RouteInfo& r : *routes) {
+    if (r.gw || r.oif == 0 || r.type != RTN_UNICAST || !r.dst.Contains(addr)) continue;
+    if (!best || r.dst.prefix > best->dst.prefix) best = &r;
+  }
+  if (!best) return std::string();
+  auto link = nl.LinkByIndex(best->oif);
+  if (!link) return link.error();
+  return link->name;
+}
+
+cni::Result<PodLinks> LinksOf(const PodAddrs& pod) {
+  PodLinks links;
+  if (!pod.v4 && !pod.v6) return links;
+  auto nl = cni::nl::Handle::Open();
+  if (!nl) return nl.error();
+  for (auto [addr, out] : {std::pair{&pod.v4, &links.v4}, std::pair{&pod.v6, &links.v6}}) {
+    if (!*addr) continue;
+    auto l = LinkToward(*nl, **addr);
+    if (!l) return l.error().Context("portmap: route to the pod");
+    *out = std::move(*l);
+  }
+  return links;
+}
+
 Error Taken(const Entry& e, const std::string& owner) {
   return Error(Code::kInvalidNetworkConfig,
                e.what + " is already mapped by attachment " + owner +
@@ -81,7 +114,13 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
   auto prev = cni::ParseResult(*args.conf.prev_result, args.conf.cni_version);
   if (!prev) return prev.error();
   const std::string owner = Owner(args.container_id, args.ifname);
-  auto entries = EntriesFor(*conf, *pod, owner);
+  PodLinks links;
+  if (!conf->mappings.empty()) {
+    auto l = LinksOf(*pod);
+    if (!l) return l.error();
+    links = std::move(*l);
+  }
+  auto entries = EntriesFor(*conf, *pod, links, owner);
   if (!entries) return entries.error();
 
   auto sock = nft::Socket::Open();
@@ -105,7 +144,7 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
     auto have = sock->GetElem(kFamily, kTable, e.set, e.elem.key);
     if (have) {
       // The hairpin pair follows the pod address, whoever held it before.
-      if (have->comment != owner && e.set != kHairpin4 && e.set != kHairpin6) {
+      if (have->comment != owner && !IsHairpinSet(e.set)) {
         return Taken(e, have->comment);
       }
       b.DeleteElems(kFamily, kTable, e.set, {e.elem.key});
@@ -146,7 +185,13 @@ cni::Status CmdCheck(const cni::CmdArgs& args) {
   auto pod = PodAddrsFromPrevResult(args.conf);
   if (!pod) return pod.error();
   const std::string owner = Owner(args.container_id, args.ifname);
-  auto entries = EntriesFor(*conf, *pod, owner);
+  PodLinks links;
+  if (!conf->mappings.empty()) {
+    auto l = LinksOf(*pod);
+    if (!l) return l.error();
+    links = std::move(*l);
+  }
+  auto entries = EntriesFor(*conf, *pod, links, owner);
   if (!entries) return entries.error();
   if (entries->empty()) return cni::OkStatus();
   auto sock = nft::Socket::Open();

@@ -30,7 +30,7 @@ std::string ProtoName(uint8_t p) {
 
 bool IsV4Set(const std::string& set) { return set == kHostIp4 || set == kAny4; }
 bool IsHostIpSet(const std::string& set) { return set == kHostIp4 || set == kHostIp6; }
-bool IsMap(const std::string& set) { return set != kHairpin4 && set != kHairpin6; }
+bool IsMap(const std::string& set) { return !IsHairpinSet(set); }
 
 struct KeyParts {
   std::optional<cni::IpAddr> host_ip;
@@ -58,9 +58,13 @@ std::optional<KeyParts> ParseKey(const std::string& set, const std::string& key)
 }  // namespace
 
 const std::vector<std::string>& AllSets() {
-  static const std::vector<std::string> kSets = {kHostIp4, kHostIp6, kAny4,
-                                                 kAny6,    kHairpin4, kHairpin6};
+  static const std::vector<std::string> kSets = {kHostIp4,  kHostIp6,  kAny4,       kAny6,
+                                                 kHairpin4, kHairpin6, kHairpinIf4, kHairpinIf6};
   return kSets;
+}
+
+bool IsHairpinSet(const std::string& set) {
+  return set == kHairpin4 || set == kHairpin6 || set == kHairpinIf4 || set == kHairpinIf6;
 }
 
 std::string Owner(const std::string& container_id, const std::string& ifname) {
@@ -85,6 +89,10 @@ void EnsureLayout(nft::Batch& b) {
   b.AddSet(kFamily, kTable, {kAny6, proto_port, 8, false, to6, 20});
   b.AddSet(kFamily, kTable, {kHairpin4, ConcatType({nft::kTypeIpv4Addr, nft::kTypeIpv4Addr}), 8});
   b.AddSet(kFamily, kTable, {kHairpin6, ConcatType({nft::kTypeIpv6Addr, nft::kTypeIpv6Addr}), 32});
+  b.AddSet(kFamily, kTable,
+           {kHairpinIf4, ConcatType({nft::kTypeIfname, nft::kTypeIpv4Addr}), 20});
+  b.AddSet(kFamily, kTable,
+           {kHairpinIf6, ConcatType({nft::kTypeIfname, nft::kTypeIpv6Addr}), 32});
 
   const std::string comment = "linen portmap";
   b.AddChain(kFamily, kTable, "hostports", std::nullopt, comment);
@@ -128,10 +136,23 @@ void EnsureLayout(nft::Batch& b) {
   r = nft::Rule();
   r.NfProto(false).InSet({Field::kSaddr6, Field::kDaddr6}, kHairpin6).Masquerade();
   b.AddRule(kFamily, kTable, "postrouting", r, "");
+  // Another pod reaching this pod's host port through the node's address: without
+  // br_netfilter the pod would answer it directly on their shared link, with its
+  // own address, and the client would drop the answer. A DNATed packet that leaves
+  // by the interface it came in by (the pod's link) is masqueraded, as the
+  // reference does for sources in the pod's subnet. With br_netfilter such a
+  // packet is bridged: it has no input interface here and conntrack sees the
+  // answer anyway.
+  r = nft::Rule();
+  r.NfProto(true).CtStatusDnat().InSet({Field::kIifname, Field::kDaddr4}, kHairpinIf4).Masquerade();
+  b.AddRule(kFamily, kTable, "postrouting", r, "");
+  r = nft::Rule();
+  r.NfProto(false).CtStatusDnat().InSet({Field::kIifname, Field::kDaddr6}, kHairpinIf6).Masquerade();
+  b.AddRule(kFamily, kTable, "postrouting", r, "");
 }
 
 cni::Result<std::vector<Entry>> EntriesFor(const PortmapConf& conf, const PodAddrs& pod,
-                                           const std::string& owner) {
+                                           const PodLinks& links, const std::string& owner) {
   std::vector<Entry> out;
   std::set<std::pair<std::string, std::string>> seen;
   for (const PortMapping& m : conf.mappings) {
@@ -167,6 +188,14 @@ cni::Result<std::vector<Entry>> EntriesFor(const PortmapConf& conf, const PodAdd
       e.elem.comment = owner;
       e.what = "hairpin masquerade of " + addr->ToString();
       out.push_back(std::move(e));
+      const std::string& link = addr->is_v4() ? links.v4 : links.v6;
+      if (link.empty()) continue;
+      Entry l;
+      l.set = addr->is_v4() ? kHairpinIf4 : kHairpinIf6;
+      l.elem.key = nft::ConcatKey({nft::IfnameKey(link), nft::AddrKey(*addr)});
+      l.elem.comment = owner;
+      l.what = "hairpin masquerade of " + addr->ToString() + " from " + link;
+      out.push_back(std::move(l));
     }
   }
   return out;

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -98,6 +99,11 @@ class PodServer {
     stop_ = true;
     thread_.join();
   }
+  // The source address of the last TCP client, as the pod saw it.
+  std::string last_peer() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return last_peer_;
+  }
 
  private:
   void Serve() {
@@ -105,8 +111,16 @@ class PodServer {
       pollfd p[2] = {{tcp_.get(), POLLIN, 0}, {udp_.get(), POLLIN, 0}};
       if (poll(p, 2, 50) <= 0) continue;
       if (p[0].revents & POLLIN) {
-        UniqueFd c(accept4(tcp_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-        if (c) (void)!write(c.get(), name_.data(), name_.size());
+        sockaddr_storage peer{};
+        socklen_t plen = sizeof peer;
+        UniqueFd c(accept4(tcp_.get(), reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_CLOEXEC));
+        if (c) {
+          {
+            std::lock_guard<std::mutex> l(mu_);
+            last_peer_ = PeerAddr(peer);
+          }
+          (void)!write(c.get(), name_.data(), name_.size());
+        }
       }
       if (p[1].revents & POLLIN) {
         char buf[512];
@@ -118,7 +132,20 @@ class PodServer {
       }
     }
   }
+  // The peer of a dual-stack socket; IPv4 clients as dotted quads.
+  static std::string PeerAddr(const sockaddr_storage& ss) {
+    char buf[INET6_ADDRSTRLEN] = "";
+    const auto* a6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
+      inet_ntop(AF_INET, &a6->sin6_addr.s6_addr[12], buf, sizeof buf);
+    } else {
+      inet_ntop(AF_INET6, &a6->sin6_addr, buf, sizeof buf);
+    }
+    return buf;
+  }
   std::string name_;
+  mutable std::mutex mu_;
+  std::string last_peer_;
   UniqueFd tcp_, udp_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
@@ -402,6 +429,26 @@ TEST_F(PortmapTest, RepeatedAddKeepsOnlyTheNewMappings) {
   pm = Exec(linen::test::CniBin("portmap"), "ADD", a.ns->path(), a.cid, PortmapConf("[]", a.result));
   ASSERT_EQ(pm.exit_code, 0) << pm.out;
   EXPECT_EQ(Ruleset().find("pm-a/eth0"), std::string::npos) << Ruleset();
+}
+
+// Pod B reaches pod A's host port through the node's address, with and without
+// br_netfilter (bridge-nf-call-iptables is per namespace). Without it, A's answer
+// would go straight back to B on the bridge with A's own address unless the
+// request is masqueraded; an underlay client's address is kept either way.
+TEST_F(PortmapTest, AnotherPodsHostPortThroughTheNodeAddress) {
+  Pod a = AddPod("pm-a", Mappings());
+  Pod b = AddPod("pm-b", "[]");
+  PodServer server(*a.ns, "pod-a");
+  for (const char* brnf : {"1", "0"}) {
+    SCOPED_TRACE(std::string("bridge-nf-call-iptables=") + brnf);
+    ASSERT_EQ(Node(std::string("sysctl -qw net.bridge.bridge-nf-call-iptables=") + brnf +
+                   " net.bridge.bridge-nf-call-ip6tables=" + brnf).exit_code, 0);
+    EXPECT_EQ(TcpGet(*b.ns, kNodeIp, 8080), "pod-a");
+    EXPECT_EQ(TcpGet(*b.ns, kNodeIp6, 8080), "pod-a");
+    EXPECT_EQ(TcpGet(*a.ns, kNodeIp, 8080), "pod-a");
+    EXPECT_EQ(TcpGet(*client_, kNodeIp, 8080), "pod-a");
+    EXPECT_EQ(server.last_peer(), "10.99.0.2");
+  }
 }
 
 // A client keeps sending over one UDP flow while the pod is deleted and a new pod
