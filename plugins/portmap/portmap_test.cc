@@ -451,6 +451,47 @@ TEST_F(PortmapTest, AnotherPodsHostPortThroughTheNodeAddress) {
   }
 }
 
+// protocol "sctp": the element is programmed (read back), and when the kernel has
+// SCTP a real association from the underlay reaches the pod through it.
+TEST_F(PortmapTest, SctpHostPort) {
+  Pod a = AddPod("pm-a", R"([{"hostPort":9132,"containerPort":132,"protocol":"SCTP"}])");
+  EXPECT_NE(Node("nft list map inet linen_portmap any4").out.find(
+                "sctp . 9132 comment \"pm-a/eth0\" : " + a.ip + " . 132"),
+            std::string::npos)
+      << Ruleset();
+  // The kernel's own answer decides whether there can be traffic (no sctp module:
+  // EPROTONOSUPPORT).
+  UniqueFd srv;
+  {
+    auto sw = cni::ScopedNetnsSwitch::Enter(a.ns->ns());
+    ASSERT_TRUE(sw);
+    srv = UniqueFd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_SCTP));
+    if (!srv) GTEST_SKIP() << "SCTP traffic: socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP): " << strerror(errno);
+  }
+  socklen_t len;
+  sockaddr_storage any = SockAddr("0.0.0.0", 132, &len);
+  ASSERT_EQ(bind(srv.get(), reinterpret_cast<sockaddr*>(&any), len), 0) << strerror(errno);
+  ASSERT_EQ(listen(srv.get(), 4), 0) << strerror(errno);
+  UniqueFd cli;
+  {
+    auto sw = cni::ScopedNetnsSwitch::Enter(client_->ns());
+    ASSERT_TRUE(sw);
+    cli = UniqueFd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_SCTP));
+    ASSERT_TRUE(cli) << strerror(errno);
+  }
+  sockaddr_storage node = SockAddr(kNodeIp, 9132, &len);
+  ASSERT_TRUE(connect(cli.get(), reinterpret_cast<sockaddr*>(&node), len) == 0 || errno == EINPROGRESS)
+      << strerror(errno);
+  ASSERT_TRUE(Readable(srv.get(), 3000ms)) << "no SCTP association reached the pod";
+  UniqueFd conn(accept4(srv.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  ASSERT_TRUE(conn) << strerror(errno);
+  ASSERT_EQ(write(conn.get(), "pod-a", 5), 5);
+  ASSERT_TRUE(Readable(cli.get(), 3000ms));
+  char buf[16] = {};
+  EXPECT_EQ(read(cli.get(), buf, sizeof buf), 5);
+  EXPECT_STREQ(buf, "pod-a");
+}
+
 // A client keeps sending over one UDP flow while the pod is deleted and a new pod
 // (another address) takes the host port: the new pod gets the datagrams.
 TEST_F(PortmapTest, UdpFlowFollowsTheMappingAcrossDeleteAndReAdd) {
