@@ -820,17 +820,18 @@ Result<std::vector<RuleInfo>> Socket::ListRules(Family f, const std::string& tab
                                                 const std::string& chain) {
   std::string a;
   Str(a, NFTA_RULE_TABLE, table);
-  Str(a, NFTA_RULE_CHAIN, chain);
+  if (!chain.empty()) Str(a, NFTA_RULE_CHAIN, chain);
   std::vector<RuleInfo> out;
   auto s = Request(NFT_MSG_GETRULE, NLM_F_DUMP, f, a, "list rules of " + Obj(f, table, chain),
                    [&](const void* p, size_t len) {
                      Attrs r = ParseAttrs(static_cast<const char*>(p), len);
                      // Older kernels ignore the filter; apply it here as well.
                      if (StrAttr(r, NFTA_RULE_TABLE) != table ||
-                         StrAttr(r, NFTA_RULE_CHAIN) != chain) {
+                         (!chain.empty() && StrAttr(r, NFTA_RULE_CHAIN) != chain)) {
                        return;
                      }
                      RuleInfo info;
+                     info.chain = StrAttr(r, NFTA_RULE_CHAIN);
                      if (auto it = r.find(NFTA_RULE_HANDLE);
                          it != r.end() && it->second.size() == 8) {
                        uint64_t be;

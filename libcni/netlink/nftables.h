@@ -163,6 +163,7 @@ struct ChainInfo {
 struct RuleInfo {
   uint64_t handle = 0;
   std::string comment;
+  std::string chain;
 };
 
 // One NETLINK_NETFILTER socket in the calling thread's namespace. Closing a socket
@@ -186,6 +187,7 @@ class Socket {
                        const std::string& key);
   // Listings (for CHECK and GC). A missing table gives the kNotFound cause.
   Result<std::vector<ChainInfo>> ListChains(Family f, const std::string& table);
+  // `chain` "": the rules of every chain of the table, in one dump.
   Result<std::vector<RuleInfo>> ListRules(Family f, const std::string& table,
                                           const std::string& chain);
   Result<std::vector<Elem>> ListElems(Family f, const std::string& table,

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <regex>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -103,7 +104,14 @@ TEST_F(NftablesTest, ObjectsAreWhatNftListsAndOurReadersAgree) {
   ASSERT_TRUE(rules.ok());
   ASSERT_EQ(rules->size(), 1u);
   EXPECT_EQ(rules->front().comment, "dispatch");
+  EXPECT_EQ(rules->front().chain, "post");
   EXPECT_NE(rules->front().handle, 0u);
+  // "" lists every chain's rules in one dump, each naming its chain.
+  auto every = sock_->ListRules(Family::kInet, "t", "");
+  ASSERT_TRUE(every.ok()) << every.error().msg();
+  std::multiset<std::string> in;
+  for (const auto& r : *every) in.insert(r.chain);
+  EXPECT_EQ(in, (std::multiset<std::string>{"a1", "post"}));
   auto e = sock_->GetElem(Family::kInet, "t", "m4", AddrKey(Ip("10.1.0.5")));
   ASSERT_TRUE(e.ok()) << e.error().msg();
   EXPECT_EQ(e->jump_chain, "a1");

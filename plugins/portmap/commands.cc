@@ -1,7 +1,7 @@
 // portmap's verbs. ADD checks each element it needs (absent: added exclusively;
 // ours from an earlier ADD: replaced; another attachment's: refused, code 7, with
 // the owner named), deletes this attachment's elements it no longer asks for, then
-// commits the layout and the elements as one transaction.
+// commits the elements, with the layout when it is not in place, as one transaction.
 // DEL, GC and CHECK read the elements back and go by their owner comment. UDP
 // conntrack entries of a mapping are deleted after ADD and after DEL, so a client
 // that kept sending is steered by the rules as they are now.
@@ -136,8 +136,13 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
   }
   // No mappings (most pods): nothing to program, and the table is left as it is.
   if (entries->empty() && dropped.empty()) return *prev;
+  // The base chains are written only when they are not as this version writes
+  // them (first ADD on the node, an upgrade, a hand edit): most ADDs change
+  // elements only.
+  auto rules = sock->ListRules(kFamily, kTable, "");
+  if (!rules && !rules.error().IsNotFound()) return rules.error();
   nft::Batch b;
-  EnsureLayout(b);
+  if (!rules || !LayoutIsCurrent(*rules)) EnsureLayout(b);
   for (const Found& f : dropped) b.DeleteElems(kFamily, kTable, f.set, {f.elem.key});
   std::vector<Found> udp = dropped;
   for (const Entry& e : *entries) {
@@ -196,12 +201,10 @@ cni::Status CmdCheck(const cni::CmdArgs& args) {
   if (entries->empty()) return cni::OkStatus();
   auto sock = nft::Socket::Open();
   if (!sock) return sock.error();
-  for (const char* chain : {"prerouting", "output", "postrouting", "hostports"}) {
-    auto rules = sock->ListRules(kFamily, kTable, chain);
-    if (!rules || rules->empty()) {
-      return Error(Code::kInternal, std::string("portmap: chain inet ") + kTable + " " + chain +
-                                        " is missing or empty");
-    }
+  auto rules = sock->ListRules(kFamily, kTable, "");
+  if (!rules || !LayoutIsCurrent(*rules)) {
+    return Error(Code::kInternal, std::string("portmap: the chains of inet ") + kTable +
+                                      " are missing or not as this version writes them");
   }
   for (const Entry& e : *entries) {
     auto have = sock->GetElem(kFamily, kTable, e.set, e.elem.key);

@@ -43,6 +43,11 @@ std::string Owner(const std::string& container_id, const std::string& ifname);
 // hand-edited chain.
 void EnsureLayout(cni::nft::Batch& b);
 
+// Whether the table's rules (ListRules of every chain) are exactly those
+// EnsureLayout writes, by their comments (which carry the layout's version): then
+// ADD leaves the chains alone.
+bool LayoutIsCurrent(const std::vector<cni::nft::RuleInfo>& rules);
+
 // The node's interface behind which each pod address is on-link (the bridge, or
 // the pod's own veth for ptp); "" when no on-link route leads to it.
 struct PodLinks {

@@ -544,6 +544,42 @@ TEST_F(PortmapTest, RulesStayFixedAsAttachmentsGrow) {
             std::to_string(kPods - 1) + "\n");
 }
 
+// ADD reads the base chains first and writes them only when they are not as this
+// version writes them: an ADD on a ready node keeps the rules (same handles), and
+// one after a hand edit restores them.
+TEST_F(PortmapTest, BaseChainsAreWrittenOnlyWhenNotInPlace) {
+  const auto add = [&](const std::string& cid, int port, int host) {
+    const std::string prev = R"({"cniVersion":"1.0.0","interfaces":[{"name":"eth0","sandbox":"/x"}],"ips":[{"address":"10.80.0.)" +
+                             std::to_string(host) + R"(/16","interface":0}]})";
+    return Exec(linen::test::CniBin("portmap"), "ADD", "/x", cid,
+                PortmapConf(R"([{"hostPort":)" + std::to_string(port) + R"(,"containerPort":80}])", prev));
+  };
+  const auto chains = [&] {
+    std::string all;
+    for (const char* c : {"hostports", "prerouting", "output", "postrouting"}) {
+      all += Node(std::string("nft -a list chain inet linen_portmap ") + c).out;
+    }
+    return all;
+  };
+  ASSERT_EQ(add("bc1", 21001, 1).exit_code, 0);
+  const std::string first = chains();
+  ASSERT_NE(first.find("linen portmap 2: hairpinif4"), std::string::npos) << first;
+  ASSERT_EQ(add("bc2", 21002, 2).exit_code, 0);
+  EXPECT_EQ(chains(), first);
+  // A hand edit: one rule gone. The next ADD puts the layout back.
+  const std::string out = Node("nft -a list chain inet linen_portmap output").out;
+  const size_t h = out.find("# handle ", out.find("to hostports ipv6"));
+  ASSERT_NE(h, std::string::npos) << out;
+  const std::string handle = out.substr(h + 9, out.find('\n', h) - h - 9);
+  ASSERT_EQ(Node("nft delete rule inet linen_portmap output handle " + handle).exit_code, 0);
+  EXPECT_EQ(Node("nft list chain inet linen_portmap output").out.find("to hostports ipv6"),
+            std::string::npos);
+  ASSERT_EQ(add("bc3", 21003, 3).exit_code, 0);
+  EXPECT_NE(Node("nft list chain inet linen_portmap output").out.find("to hostports ipv6"),
+            std::string::npos);
+  EXPECT_EQ(Node("nft list chain inet linen_portmap output | grep -c \"linen portmap 2\"").out, "2\n");
+}
+
 // As a runtime drives it: cnitool with a bridge + portmap conflist and the
 // capability in CAP_ARGS; DEL comes from cnitool's cached result.
 TEST_F(PortmapTest, CnitoolDrivesTheChainWithCapArgs) {
