@@ -580,8 +580,9 @@ TEST_F(PortmapTest, BaseChainsAreWrittenOnlyWhenNotInPlace) {
   EXPECT_EQ(Node("nft list chain inet linen_portmap output | grep -c \"linen portmap 2\"").out, "2\n");
 }
 
-// As a runtime drives it: cnitool with a bridge + portmap conflist and the
-// capability in CAP_ARGS; DEL comes from cnitool's cached result.
+// As a runtime drives it: cnitool with a bridge + portmap + bandwidth conflist (as
+// conf-examples/10-linen-bridge-portmap-bandwidth.conflist) and both capabilities in
+// CAP_ARGS; DEL comes from cnitool's cached result.
 TEST_F(PortmapTest, CnitoolDrivesTheChainWithCapArgs) {
   TempDir conf, cache;
   cni::json bridge = cni::json::parse(BridgeConf());
@@ -589,7 +590,10 @@ TEST_F(PortmapTest, CnitoolDrivesTheChainWithCapArgs) {
   bridge.erase("name");
   cni::json list = {{"cniVersion", "1.0.0"},
                     {"name", "pmnet"},
-                    {"plugins", {bridge, {{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}}}}};
+                    {"plugins",
+                     {bridge,
+                      {{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}, {"snat", true}},
+                      {{"type", "bandwidth"}, {"capabilities", {{"bandwidth", true}}}}}}};
   std::ofstream(conf.path() + "/10-pmnet.conflist") << list.dump();
   auto pod = TempNetns::Create("pmp");
   ASSERT_TRUE(pod) << pod.error().msg();
@@ -599,18 +603,26 @@ TEST_F(PortmapTest, CnitoolDrivesTheChainWithCapArgs) {
          "--cache-dir", cache.path(), verb, "pmnet", pod->path()},
         {{"NETCONFPATH", conf.path()}, {"CNI_PATH", linen::test::CniBinDir()}, {"CNI_ARGS", ""},
          {"CNI_IFNAME", ""}, {"CNI_CONTAINERID", ""},
-         {"CAP_ARGS", R"({"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]})"}});
+         {"CAP_ARGS", R"({"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}],)"
+                      R"("bandwidth":{"ingressRate":100000000,"ingressBurst":1000000,)"
+                      R"("egressRate":50000000,"egressBurst":1000000}})"}});
   };
+  const auto tbf = [&] { return Node("tc qdisc show | grep -c \"qdisc tbf\"").out; };
   ProcResult add = cnitool("add");
   ASSERT_EQ(add.exit_code, 0) << add.out << add.err;
   {
     PodServer server(*pod, "pod-cnitool");
     EXPECT_EQ(TcpGet(*client_, kNodeIp, 8080), "pod-cnitool");
   }
+  // bandwidth shaped both ways: a TBF on the host veth and one on the IFB.
+  EXPECT_EQ(tbf(), "2\n") << Node("tc qdisc show").out;
+  EXPECT_NE(Node("tc qdisc show").out.find("rate 50Mbit"), std::string::npos);
   EXPECT_EQ(cnitool("check").exit_code, 0);
   ProcResult del = cnitool("del");
   ASSERT_EQ(del.exit_code, 0) << del.out << del.err;
   EXPECT_EQ(Ruleset().find("/eth0\""), std::string::npos) << Ruleset();
+  EXPECT_EQ(tbf(), "0\n");
+  EXPECT_EQ(Node("ip -br link show type ifb").out, "");
 }
 
 TEST_F(PortmapTest, ChainedAfterTheReferenceBridge) {

@@ -75,6 +75,9 @@ case $mode in
       grep -q "^192.168.50.$i:8080 (node$i) -> node${i}a (.*): \"node${i}a\"$" "$out" ||
         fail "node$i's hostPort did not answer from the underlay"
     done
+    # ... and bandwidth shaped node1a both ways (TBF on its veth and on its IFB).
+    tbfs=$(grep -c "^qdisc tbf 1: dev .* rate 100Mbit" "$out")
+    ((tbfs == 2)) || fail "node1 shows $tbfs TBF qdiscs at 100Mbit, want 2"
     if [[ " $* " == *" etcd "* ]]; then
       # linend ran and was healthy on every node, and each node holds a lease in etcd.
       for n in node1 node2 node3; do
