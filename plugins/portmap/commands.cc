@@ -84,9 +84,10 @@ cni::Result<std::string> LinkToward(cni::nl::Handle& nl, const cni::IpAddr& addr
   return link->name;
 }
 
-cni::Result<PodLinks> LinksOf(const PodAddrs& pod) {
+// Looked up only when there is something to map (most pods have no host ports).
+cni::Result<PodLinks> LinksOf(const PortmapConf& conf, const PodAddrs& pod) {
   PodLinks links;
-  if (!pod.v4 && !pod.v6) return links;
+  if (conf.mappings.empty() || (!pod.v4 && !pod.v6)) return links;
   auto nl = cni::nl::Handle::Open();
   if (!nl) return nl.error();
   for (auto [addr, out] : {std::pair{&pod.v4, &links.v4}, std::pair{&pod.v6, &links.v6}}) {
@@ -114,13 +115,9 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
   auto prev = cni::ParseResult(*args.conf.prev_result, args.conf.cni_version);
   if (!prev) return prev.error();
   const std::string owner = Owner(args.container_id, args.ifname);
-  PodLinks links;
-  if (!conf->mappings.empty()) {
-    auto l = LinksOf(*pod);
-    if (!l) return l.error();
-    links = std::move(*l);
-  }
-  auto entries = EntriesFor(*conf, *pod, links, owner);
+  auto links = LinksOf(*conf, *pod);
+  if (!links) return links.error();
+  auto entries = EntriesFor(*conf, *pod, *links, owner);
   if (!entries) return entries.error();
 
   auto sock = nft::Socket::Open();
@@ -190,13 +187,9 @@ cni::Status CmdCheck(const cni::CmdArgs& args) {
   auto pod = PodAddrsFromPrevResult(args.conf);
   if (!pod) return pod.error();
   const std::string owner = Owner(args.container_id, args.ifname);
-  PodLinks links;
-  if (!conf->mappings.empty()) {
-    auto l = LinksOf(*pod);
-    if (!l) return l.error();
-    links = std::move(*l);
-  }
-  auto entries = EntriesFor(*conf, *pod, links, owner);
+  auto links = LinksOf(*conf, *pod);
+  if (!links) return links.error();
+  auto entries = EntriesFor(*conf, *pod, *links, owner);
   if (!entries) return entries.error();
   if (entries->empty()) return cni::OkStatus();
   auto sock = nft::Socket::Open();
