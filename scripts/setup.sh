@@ -11,6 +11,7 @@ packages=(
   # runtime tools used by tests, the demo and benchmarks (never on a plugin's hot path)
   iproute2 nftables iptables jq file iputils-ping procps util-linux kmod
   containernetworking-plugins etcd-server etcd-client iperf3 gnuplot-nox hyperfine
+  socat  # the demo's pod servers and underlay client (hostPort)
   openssl  # test certificates for etcd over TLS
 )
 

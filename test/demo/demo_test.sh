@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs scripts/demo.sh on already-built executables and checks what it promises: exit
-# 0, every pod pair "ok" in the ping matrix, and nothing left behind afterwards (no
-# namespace with its lnd<pid>- prefix, no work dir, no etcd store, no linend/etcd
-# process mentioning its work dir).
+# 0, every pod pair "ok" in the ping matrix, every node's hostPort answering from the
+# underlay, and nothing left behind afterwards (no namespace with its lnd<pid>- prefix,
+# no work dir, no etcd store, no linend/etcd process mentioning its work dir).
 #
 #   demo_test.sh <source dir> <cni-bin dir> <mode> [demo args...]
 #
@@ -69,6 +69,15 @@ case $mode in
     oks=$(sed -n '/ping matrix/,/^$/p' "$out" | grep -o ' ok' | wc -l)
     ((oks == 30)) || fail "ping matrix has $oks ok cells, want 30"
     ! grep -q FAIL "$out" || fail "matrix has FAIL cells"
+    # Each node's first pod answered on hostPort 8080 from the underlay (portmap
+    # chained after the backend, driven by cnitool's CAP_ARGS).
+    for i in 1 2 3; do
+      grep -q "^192.168.50.$i:8080 (node$i) -> node${i}a (.*): \"node${i}a\"$" "$out" ||
+        fail "node$i's hostPort did not answer from the underlay"
+    done
+    # ... and bandwidth shaped node1a both ways (TBF on its veth and on its IFB).
+    tbfs=$(grep -c "^qdisc tbf 1: dev .* rate 100Mbit" "$out")
+    ((tbfs == 2)) || fail "node1 shows $tbfs TBF qdiscs at 100Mbit, want 2"
     if [[ " $* " == *" etcd "* ]]; then
       # linend ran and was healthy on every node, and each node holds a lease in etcd.
       for n in node1 node2 node3; do
