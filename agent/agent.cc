@@ -211,7 +211,11 @@ cni::Status Agent::SetUpNode() {
       node_.self.node_ip.ToString() + ", " + BackendName(node_.cluster.backend) + ", MTU " +
       std::to_string(setup_.mtu) + (setup_.vtep_mac.empty() ? "" : ", VTEP " + setup_.vtep_mac) +
       ")");
-  return Relist();
+  if (auto s = Relist(); !s) return s;
+  // Kubernetes: the node's NetworkUnavailable condition goes False now, as flanneld
+  // does once its backend runs. A failure is retried by the registry itself.
+  if (auto s = registry_->DataPathUp(); !s) NoteError(s.error());
+  return cni::OkStatus();
 }
 
 cni::Status Agent::Relist() {
