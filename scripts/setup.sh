@@ -13,6 +13,8 @@ packages=(
   iproute2 nftables iptables jq file iputils-ping procps util-linux kmod
   containernetworking-plugins etcd-server etcd-client iperf3 gnuplot-nox hyperfine
   openssl  # test certificates for etcd over TLS
+  buildah  # scripts/build-image.sh: the OCI image for deploy/kubernetes
+  python3 python3-yaml  # test/deploy/manifest_test.py
 )
 
 if [[ $(id -u) -ne 0 ]]; then
