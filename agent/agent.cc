@@ -353,8 +353,11 @@ cni::Status Agent::Run(const std::atomic<bool>& stop) {
   RegistryUp();
 
   // Phase 2: follow the peers.
-  const auto renew_every = std::max<std::chrono::milliseconds>(
+  auto renew_every = std::max<std::chrono::milliseconds>(
       std::chrono::duration_cast<milliseconds>(opts_.lease_ttl) / 3, milliseconds(100));
+  // Kubernetes: no lease to keep alive; Renew only reports (without a request) that
+  // our Node was deleted or its podCIDR changed, so it is asked as often as we resync.
+  if (opts_.registry == "kubernetes") renew_every = std::min(renew_every, opts_.resync_interval);
   auto now = Clock::now();
   auto renew_at = now + renew_every;
   auto resync_at = now + opts_.resync_interval;

@@ -37,7 +37,14 @@ class KubeRegistryTest : public ::testing::Test {
     ASSERT_TRUE(sw) << sw.error().msg();
     inside_.emplace(std::move(*sw));
     WriteToken(server_->token());
-    NetConf(R"({"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}})");
+    // kube-flannel.yml's net-conf.json, as shipped.
+    NetConf(R"({
+  "Network": "10.244.0.0/16",
+  "EnableNFTables": false,
+  "Backend": {
+    "Type": "vxlan"
+  }
+})");
   }
   void TearDown() override {
     server_.reset();
@@ -306,6 +313,42 @@ TEST_F(KubeRegistryTest, UntrustedServerIsATlsError) {
   ASSERT_FALSE(l);
   EXPECT_EQ(l.error().code(), cni::Code::kIoFailure);
   EXPECT_NE(l.error().msg().find("TLS"), std::string::npos) << l.error().msg();
+}
+
+TEST_F(KubeRegistryTest, OwnNodeDeletedOrReallocatedMeansAcquireAgain) {
+  AddNode("n1", "10.99.0.11", {"10.244.1.0/24"});
+  auto r = Make();
+  ASSERT_TRUE(r->Acquire(Wanted()));
+  ASSERT_TRUE(r->ListPeers());
+  EXPECT_TRUE(r->Renew());
+  ASSERT_TRUE(server_->DeleteNode("n1"));
+  for (int i = 0; i < 20 && r->Renew(); ++i) ASSERT_TRUE(r->WaitPeers(std::chrono::milliseconds(100)));
+  auto lost = r->Renew();
+  ASSERT_FALSE(lost);
+  EXPECT_TRUE(lost.error().IsNotFound()) << lost.error().msg();
+  AddNode("n1", "10.99.0.11", {"10.244.9.0/24"});
+  auto again = r->Acquire(Wanted());
+  ASSERT_TRUE(again) << again.error().msg();
+  EXPECT_EQ(again->subnet.ToString(), "10.244.9.0/24");
+  EXPECT_TRUE(r->Renew());
+}
+
+TEST_F(KubeRegistryTest, PeersAreJudgedByThePodCidrSize) {
+  // --node-cidr-mask-size 25 with a net-conf.json that states no SubnetLen (flannel's
+  // default would be 24): the podCIDR's size is the cluster's subnet length.
+  AddNode("n1", "10.99.0.11", {"10.244.1.0/25"});
+  AddNode("n2", "10.99.0.12", {"10.244.1.128/25"});
+  FlannelAnnotations f;
+  f.public_ip = "10.99.0.12";
+  f.vtep_mac = "8a:00:00:00:00:02";
+  ASSERT_TRUE(server_->WriteFlannelAnnotations("n2", f));
+  auto r = Make();
+  ASSERT_TRUE(r->Acquire(Wanted()));
+  auto peers = r->ListPeers();
+  ASSERT_TRUE(peers);
+  EXPECT_EQ(peers->size(), 1u);
+  EXPECT_TRUE(r->Rejected().empty());
+  EXPECT_EQ(r->Config()->subnet_len, 25);
 }
 
 }  // namespace
