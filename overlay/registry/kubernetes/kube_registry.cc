@@ -153,6 +153,9 @@ cni::Result<NodeLease> KubeRegistry::Acquire(const NodeLease& wanted) {
     // Published address: an operator's overwrite wins (a node behind NAT); the data
     // path keeps the local address.
     const cni::IpAddr& local = v4 ? out.node_ip : out.node_ipv6;
+    // No address of this family (the agent resolves an IPv4 one only, so far): nothing
+    // to publish for it.
+    if (local.IsUnspecified() || local.is_v4() != v4) continue;
     const std::string& over_name = v4 ? names_.public_ip_overwrite : names_.public_ipv6_overwrite;
     std::string published = local.ToString();
     if (const std::string over = annotation(over_name); !over.empty()) {
