@@ -285,18 +285,7 @@ std::vector<PeerEvent> KubeRegistry::Judge() {
     if (auto c = CandidateFromNode(n, names_, *cluster_)) all.push_back(*std::move(c));
   }
   auto verdict = overlay::ValidateLeases(*cluster_, self, all);
-  std::vector<PeerEvent> out;
-  for (const auto& [key, lease] : peers_) {
-    if (verdict.accepted.count(key) == 0) out.push_back({PeerEvent::Kind::kRemoved, lease});
-  }
-  for (const auto& [key, lease] : verdict.accepted) {
-    auto old = peers_.find(key);
-    if (old == peers_.end()) {
-      out.push_back({PeerEvent::Kind::kAdded, lease});
-    } else if (!(old->second == lease)) {
-      out.push_back({PeerEvent::Kind::kChanged, lease});
-    }
-  }
+  std::vector<PeerEvent> out = overlay::AcceptedChanges(peers_, verdict.accepted);
   peers_ = std::move(verdict.accepted);
   rejected_ = std::move(verdict.rejected);
   return out;
