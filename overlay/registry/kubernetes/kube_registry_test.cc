@@ -6,10 +6,14 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
+#include "libcni/sys/file.h"
 #include "libcni/types.h"
+#include "libcni/base64.h"
 #include "netns/netns.h"
+#include "overlay/registry/etcd/etcd_test_fixture.h"
 #include "overlay/registry/kubernetes/testing/kube_api_server.h"
 #include "test/support/test_support.h"
 
@@ -378,6 +382,58 @@ TEST_F(KubeRegistryTest, PeersAreJudgedByThePodCidrSize) {
   EXPECT_EQ(peers->size(), 1u);
   EXPECT_TRUE(r->Rejected().empty());
   EXPECT_EQ(r->Config()->subnet_len, 25);
+}
+
+// Every way linend is told where the API server is reaches it: a kubeconfig with the
+// CA inline, one with a client certificate (files, then inline data), and the pod's
+// service account.
+TEST_F(KubeRegistryTest, EveryConfigSourceReachesTheServer) {
+  AddNode("n1", "10.99.0.11", {"10.244.1.0/24"});
+  auto try_config = [&](const cni::Result<KubeClientConfig>& c, const std::string& what) {
+    ASSERT_TRUE(c) << what << ": " << c.error().msg();
+    RegistryOptions o = Options();
+    o.client = *c;
+    auto r = KubeRegistry::Create(o);
+    ASSERT_TRUE(r) << what << ": " << r.error().msg();
+    auto l = (*r)->Acquire(Wanted());
+    EXPECT_TRUE(l) << what << ": " << l.error().msg();
+  };
+  const std::string kc = dir_.path() + "/kubeconfig";
+  ASSERT_TRUE(server_->WriteKubeconfig(kc, {.embed_ca = true}));
+  try_config(LoadKubeconfig(kc), "kubeconfig with certificate-authority-data");
+
+  const std::string sa = dir_.path() + "/serviceaccount";
+  ASSERT_TRUE(cni::MakeDirs(sa));
+  ASSERT_TRUE(server_->WriteServiceAccountDir(sa));
+  const std::string port = std::to_string(server_->port());
+  auto env = [&](const char* k) -> const char* {
+    if (std::string(k) == "KUBERNETES_SERVICE_HOST") return "127.0.0.1";
+    if (std::string(k) == "KUBERNETES_SERVICE_PORT") return port.c_str();
+    return nullptr;
+  };
+  try_config(InClusterConfig(env, sa), "in-cluster service account");
+
+  // A second server that takes client certificates (CN = user).
+  auto pki = etcd::testing::TestPki::Get();
+  ASSERT_TRUE(pki) << pki.error().msg();
+  auto certs = KubeApiServer::Start(ns_->ns(), {.port = 0, .client_ca_file = (*pki)->ca});
+  ASSERT_TRUE(certs) << certs.error().msg();
+  ASSERT_TRUE((*certs)->PutNode(MakeNodeJson("n1", "10.99.0.11", {"10.244.1.0/24"})));
+  ASSERT_TRUE((*certs)->WriteKubeconfig(
+      kc, {.token = false, .client_cert_file = (*pki)->cn_cert, .client_key_file = (*pki)->cn_key}));
+  try_config(LoadKubeconfig(kc), "kubeconfig with client-certificate files");
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string inline_yaml =
+      "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+      "clusters: [{name: k, cluster: {server: '" + (*certs)->url() +
+      "', certificate-authority-data: " + cni::Base64Encode(read((*certs)->ca_file())) +
+      "}}]\nusers: [{name: u, user: {client-certificate-data: " +
+      cni::Base64Encode(read((*pki)->cn_cert)) +
+      ", client-key-data: " + cni::Base64Encode(read((*pki)->cn_key)) + "}}]\n";
+  try_config(ParseKubeconfig(inline_yaml, dir_.path()), "kubeconfig with client-certificate-data");
 }
 
 }  // namespace
