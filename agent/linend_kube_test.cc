@@ -101,7 +101,10 @@ TEST_F(LinendKube, HostGwNodeWithoutPodCidrWaitsThenJoins) {
   EXPECT_TRUE(n3.agent->running());
   ASSERT_TRUE(kube_->SetPodCidrs("node3", {Cidr(3)}));
   ASSERT_EQ(WaitSubnet(n3), Cidr(3));
-  AddPod(n3, Cidr(3));
+  // This pod comes from the real CNI chain in agent mode (host-gw meta-plugin reading
+  // the subnet.env linend wrote from the podCIDR -> bridge -> host-local).
+  AddPluginPod(n3, "host-gw");
+  EXPECT_TRUE(cni::IpNet::Parse(Cidr(3))->Contains(*cni::IpAddr::Parse(n3.pod_ip))) << n3.pod_ip;
   ExpectFullMesh();
   EXPECT_NE(Ip(*nodes_[0], "route show 10.244.3.0/24").find("via 10.99.0.13 dev eth0"),
             std::string::npos)
