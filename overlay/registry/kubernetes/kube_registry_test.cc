@@ -436,5 +436,44 @@ TEST_F(KubeRegistryTest, EveryConfigSourceReachesTheServer) {
   try_config(ParseKubeconfig(inline_yaml, dir_.path()), "kubeconfig with client-certificate-data");
 }
 
+// Everything the registry does needs exactly the RBAC the manifest grants (flannel's):
+// nodes get/list/watch and nodes/status patch. Without the patch rule the refusal
+// names what is missing.
+TEST_F(KubeRegistryTest, NeedsOnlyTheManifestsRbac) {
+  auto rbac = KubeApiServer::Start(ns_->ns(), {.port = 0, .rules = testing::LinenRbacRules()});
+  ASSERT_TRUE(rbac) << rbac.error().msg();
+  auto& srv = *rbac;
+  ASSERT_TRUE(srv->PutNode(MakeNodeJson("n1", "10.99.0.11", {"10.244.1.0/24"})));
+  ASSERT_TRUE(srv->PutNode(MakeNodeJson("n2", "10.99.0.12", {"10.244.2.0/24"})));
+  RegistryOptions o = Options();
+  o.client.server = srv->url();
+  auto made = KubeRegistry::Create(o);
+  ASSERT_TRUE(made);
+  auto& r = *made;
+  ASSERT_TRUE(r->Acquire(Wanted()));
+  ASSERT_TRUE(r->ListPeers());
+  FlannelAnnotations f;
+  f.public_ip = "10.99.0.12";
+  f.vtep_mac = "8a:00:00:00:00:02";
+  ASSERT_TRUE(srv->WriteFlannelAnnotations("n2", f));
+  EXPECT_EQ(Names(WaitFor(*r, 1)), "+n2 ");
+  EXPECT_TRUE(r->DataPathUp());
+  EXPECT_TRUE(r->Release());
+  for (const auto& req : srv->Requests()) {
+    EXPECT_NE(req.code, 403) << req.method << " " << req.path << "?" << req.query;
+  }
+
+  auto narrow = KubeApiServer::Start(
+      ns_->ns(), {.port = 0, .rules = {{"nodes", {"get", "list", "watch"}}}});
+  ASSERT_TRUE(narrow) << narrow.error().msg();
+  ASSERT_TRUE((*narrow)->PutNode(MakeNodeJson("n1", "10.99.0.11", {"10.244.1.0/24"})));
+  o.client.server = (*narrow)->url();
+  auto refused = (*KubeRegistry::Create(o))->Acquire(Wanted());
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), cni::Code::kIoFailure);
+  EXPECT_NE(refused.error().msg().find("nodes/status patch"), std::string::npos)
+      << refused.error().msg();
+}
+
 }  // namespace
 }  // namespace linen::kube

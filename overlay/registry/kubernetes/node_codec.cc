@@ -1,5 +1,6 @@
 #include "overlay/registry/kubernetes/node_codec.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "libcni/decode.h"
