@@ -107,6 +107,40 @@ std::optional<int64_t> ParseInt(const std::string& s) {
   return std::stoll(s);
 }
 
+struct Request {
+  std::string method, target, path, query;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::map<std::string, std::string> params;
+  std::string body;
+  std::string header(const std::string& n) const {
+    auto it = headers.find(n);
+    return it == headers.end() ? "" : it->second;
+  }
+  std::string param(const std::string& n) const {
+    auto it = params.find(n);
+    return it == params.end() ? "" : it->second;
+  }
+  bool has_param(const std::string& n) const { return params.count(n) > 0; }
+};
+
+// fieldSelector: "" (everything) or metadata.name=<name> (also "=="); nullopt for
+// anything else.
+std::optional<std::string> NameSelector(const Request& r) {
+  const std::string sel = r.param("fieldSelector");
+  if (sel.empty()) return std::string();
+  for (const std::string prefix : {"metadata.name==", "metadata.name="}) {
+    if (sel.rfind(prefix, 0) == 0 && sel.size() > prefix.size() &&
+        sel.find(',') == std::string::npos) {
+      return sel.substr(prefix.size());
+    }
+  }
+  return std::nullopt;
+}
+
+bool Selected(const std::string& selector, const std::string& name) {
+  return selector.empty() || selector == name;
+}
+
 const char* ReasonPhrase(int code) {
   switch (code) {
     case 200: return "OK";
@@ -146,24 +180,9 @@ ApiError NotFound(const std::string& name) {
   return {404, "NotFound", "nodes \"" + name + "\" not found"};
 }
 
-struct Request {
-  std::string method, target, path, query;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::map<std::string, std::string> params;
-  std::string body;
-  std::string header(const std::string& n) const {
-    auto it = headers.find(n);
-    return it == headers.end() ? "" : it->second;
-  }
-  std::string param(const std::string& n) const {
-    auto it = params.find(n);
-    return it == params.end() ? "" : it->second;
-  }
-  bool has_param(const std::string& n) const { return params.count(n) > 0; }
-};
-
 struct Watcher {
   std::deque<std::string> pending;  // complete event lines
+  std::string selector;             // metadata.name from fieldSelector, "" = all
   bool bookmarks = false;
   bool abort = false;  // CloseWatches: drop the connection
   bool end = false;    // ExpireWatches: end cleanly after pending
@@ -361,7 +380,24 @@ void KubeApiServer::Impl::Serve(Conn* c) {
     }
     // Body (Content-Length only).
     size_t len = 0;
-    if (auto cl = r.header("content-length"); !cl.empty()) len = std::stoul(cl);
+    if (auto cl = r.header("content-length"); !cl.empty()) {
+      auto n = ParseInt(cl);
+      if (!n || *n > (16 << 20)) {
+        RespondError(ssl.get(), {400, "BadRequest", "bad Content-Length " + cl});
+        c->done = true;
+        return;
+      }
+      len = static_cast<size_t>(*n);
+    }
+    // Go's server answers "100 Continue" before reading the body; curl otherwise
+    // waits a second before sending a body it announced with Expect.
+    std::string expect = r.header("expect");
+    std::transform(expect.begin(), expect.end(), expect.begin(), ::tolower);
+    if (expect == "100-continue" && buf.size() < len &&
+        !SendAll(ssl.get(), "HTTP/1.1 100 Continue\r\n\r\n")) {
+      c->done = true;
+      return;
+    }
     while (buf.size() < len) {
       int n = SSL_read(ssl.get(), tmp, sizeof tmp);
       if (n <= 0) {
@@ -475,13 +511,17 @@ void KubeApiServer::Impl::Handle(SSL* ssl, int fd, const Request& r, bool* keep)
     RespondError(ssl, {403, "Forbidden", msg}, details);
     return;
   }
-  for (const char* sel : {"labelSelector", "fieldSelector"}) {
-    if (!r.param(sel).empty()) {
-      record(400);
-      RespondError(ssl, {400, "BadRequest",
-                         std::string(sel) + " is not supported by this test API server"});
-      return;
-    }
+  if (!r.param("labelSelector").empty()) {
+    record(400);
+    RespondError(ssl, {400, "BadRequest", "labelSelector is not supported by this test API server"});
+    return;
+  }
+  if (!NameSelector(r)) {
+    record(400);
+    RespondError(ssl, {400, "BadRequest",
+                       "field label not supported: " + r.param("fieldSelector") +
+                           " (this test API server knows metadata.name=<name> only)"});
+    return;
   }
   int code = 200;
   if (rec.verb == "list") {
@@ -553,7 +593,9 @@ int64_t KubeApiServer::Impl::Commit(const std::string& type, const std::string& 
     while (history.size() > opts.history_limit) FoldOldest();
   }
   const std::string line = EventLine(type, obj);
-  for (Watcher* w : watchers) w->pending.push_back(line);
+  for (Watcher* w : watchers) {
+    if (Selected(w->selector, name)) w->pending.push_back(line);
+  }
   cv.notify_all();
   return rv;
 }
@@ -643,6 +685,9 @@ void KubeApiServer::Impl::List(SSL* ssl, const Request& r, int* code) {
   }
   std::map<std::string, json> state = at == rv ? nodes : StateAt(at);
   l.unlock();
+  if (const std::string sel = *NameSelector(r); !sel.empty()) {
+    std::erase_if(state, [&](const auto& kv) { return kv.first != sel; });
+  }
   nlohmann::ordered_json out;
   out["kind"] = "NodeList";
   out["apiVersion"] = "v1";
@@ -670,6 +715,7 @@ void KubeApiServer::Impl::Watch(SSL* ssl, int fd, const Request& r, bool* keep, 
   Watcher w;
   w.fd = fd;
   w.bookmarks = ab == "true" || ab == "1";
+  w.selector = *NameSelector(r);
   auto timeout = std::chrono::duration_cast<Clock::duration>(opts.default_watch_timeout);
   if (r.has_param("timeoutSeconds")) {
     auto t = ParseInt(r.param("timeoutSeconds"));
@@ -679,7 +725,9 @@ void KubeApiServer::Impl::Watch(SSL* ssl, int fd, const Request& r, bool* keep, 
   {
     std::lock_guard<std::mutex> l(mu);
     if (rv_param.empty() || rv_param == "0") {
-      for (const auto& [n, obj] : nodes) w.pending.push_back(EventLine("ADDED", obj));
+      for (const auto& [n, obj] : nodes) {
+        if (Selected(w.selector, n)) w.pending.push_back(EventLine("ADDED", obj));
+      }
     } else if (auto n = ParseInt(rv_param); !n) {
       error_line = EventLine(
           "ERROR", StatusObject({400, "BadRequest", "invalid resource version: " + rv_param}));
@@ -693,7 +741,9 @@ void KubeApiServer::Impl::Watch(SSL* ssl, int fd, const Request& r, bool* keep, 
                                                         ", current: " + std::to_string(rv)}));
     } else {
       for (const auto& c : history) {
-        if (c.rv > *n) w.pending.push_back(EventLine(c.type, c.object));
+        if (c.rv > *n && Selected(w.selector, c.object["metadata"]["name"])) {
+          w.pending.push_back(EventLine(c.type, c.object));
+        }
       }
     }
     if (!error_line) watchers.insert(&w);
@@ -1003,6 +1053,12 @@ cni::Result<int64_t> KubeApiServer::PutNode(const std::string& node_json) {
   } else {
     if (!md.contains("uid")) md["uid"] = NewUid();
     if (!md.contains("creationTimestamp")) md["creationTimestamp"] = Rfc3339Now();
+  }
+  if (it != impl_->nodes.end()) {
+    // Equal but for the resourceVersion: a no-op, as an update that changes nothing.
+    json same = n;
+    same["metadata"]["resourceVersion"] = it->second["metadata"]["resourceVersion"];
+    if (same == it->second) return impl_->rv;
   }
   return impl_->Commit(it == impl_->nodes.end() ? "ADDED" : "MODIFIED", name, n);
 }

@@ -8,7 +8,8 @@
 // in chunks; the strategic-merge-patch rules of the core/v1 Node type) and from real
 // Node JSON. What it REPRODUCES, each covered by kube_api_server_test.cc:
 //  * Transport: HTTP/1.1 over TLS (OpenSSL; TestPki's server certificate by default,
-//    SANs 127.0.0.1 and 10.99.0.1), keep-alive, Content-Length request bodies.
+//    SANs 127.0.0.1 and 10.99.0.1), keep-alive, Content-Length request bodies,
+//    "Expect: 100-continue" answered before the body is read.
 //  * Authentication: `Authorization: Bearer <token>`; a missing or unknown token gets
 //    401 Status {reason Unauthorized}. SetToken() rotates: the old token is refused
 //    from then on (open watches keep streaming, as on the real server). Optionally a
@@ -25,6 +26,7 @@
 //    token (base64url JSON, as the real one), metadata.remainingItemCount, every
 //    chunk at the first chunk's resourceVersion, an expired continue -> 410 with a
 //    fresh (inconsistent) continue token in the Status metadata.
+//  * fieldSelector=metadata.name=<name> (or ==) on list and watch: only that node.
 //  * GET /api/v1/nodes/{name}: the Node with kind/apiVersion; 404 Status {NotFound}.
 //  * GET /api/v1/nodes?watch=1|true: 200, Content-Type application/json,
 //    Transfer-Encoding: chunked, one event per chunk, each a JSON line
@@ -59,7 +61,9 @@
 //    message, reason, details, code}.
 // What it does NOT reproduce: other resources or API groups, discovery, POST/PUT/
 // DELETE (405 here), json-patch and apply-patch (415 here; the real server accepts
-// them), label/field selectors (400 here), $retainKeys (400 here), managedFields,
+// them), labelSelector and other field selectors (400 here), $retainKeys (400 here),
+// managedFields, a list at resourceVersion=0 ignoring limit (as one served from a
+// watch cache may; here limit is honoured),
 // protobuf/CBOR, HTTP/2, chunked request bodies, the 3 s wait before "Too large
 // resource version", the bookmark the watch cache sends just before a timeout,
 // sendInitialEvents / streaming lists, object validation beyond the cases above.
@@ -158,7 +162,8 @@ class KubeApiServer {
 
   // ---- The Node store; each change gets the next resourceVersion and a watch event.
   // Adds or replaces a Node (JSON; uid, creationTimestamp filled when missing).
-  // Returns the resourceVersion of the change.
+  // Returns the resourceVersion of the change (the current one, and no event, when
+  // the node is unchanged).
   cni::Result<int64_t> PutNode(const std::string& node_json);
   cni::Status DeleteNode(const std::string& name);
   // As kube-controller-manager's allocator: spec.podCIDRs = cidrs, spec.podCIDR =

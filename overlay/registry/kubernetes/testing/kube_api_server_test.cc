@@ -81,8 +81,9 @@ class KubeApiTest : public ::testing::Test {
     if (!o.content_type.empty()) *hl = curl_slist_append(*hl, ("Content-Type: " + o.content_type).c_str());
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hl);
     if (!o.body.empty() || o.method == "PATCH") {
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, o.body.c_str());
+      // Copied: `o` may be a temporary.
       curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(o.body.size()));
+      curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, o.body.c_str());
     }
   }
 
@@ -687,6 +688,71 @@ TEST_F(KubeApiTest, CredentialFilesForClients) {
   EXPECT_NE(kc.find("server: " + server_->url()), std::string::npos);
   EXPECT_NE(kc.find("token: " + server_->token()), std::string::npos);
   EXPECT_NE(kc.find("certificate-authority: " + server_->ca_file()), std::string::npos);
+}
+
+TEST_F(KubeApiTest, FieldSelectorOnTheNodeName) {
+  AddNodes({"a", "b"});
+  Reply l = Call("/api/v1/nodes?fieldSelector=metadata.name%3Db");
+  ASSERT_EQ(l.code, 200) << l.body;
+  ASSERT_EQ(l.j()["items"].size(), 1u);
+  EXPECT_EQ(l.j()["items"][0]["metadata"]["name"], "b");
+  ExpectStatus(Call("/api/v1/nodes?fieldSelector=spec.unschedulable%3Dtrue"), 400, "BadRequest");
+  ExpectStatus(Call("/api/v1/nodes?labelSelector=x%3Dy"), 400, "BadRequest");
+  Stream s(this, "/api/v1/nodes?watch=1&fieldSelector=metadata.name%3D%3Db");
+  ASSERT_EQ(s.WaitEvents(1).size(), 1u);
+  ASSERT_TRUE(server_->SetAnnotations("a", {{"x", "1"}}));
+  ASSERT_TRUE(server_->SetAnnotations("b", {{"x", "1"}}));
+  auto ev = s.WaitEvents(2);
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0]["object"]["metadata"]["name"], "b");
+  EXPECT_EQ(ev[1]["type"], "MODIFIED");
+  EXPECT_EQ(ev[1]["object"]["metadata"]["name"], "b");
+  server_->CloseWatches();
+  s.Finish();
+}
+
+TEST_F(KubeApiTest, ExpectContinueIsAnswered) {
+  AddNodes({"n1"});
+  // With "Expect: 100-continue" curl holds the body back until the interim answer;
+  // told to wait 30 s for it, the 5 s request limit fails unless the server sends it.
+  const json p = {{"metadata", {{"annotations", {{"big", std::string(4096, 'x')}}}}}};
+  const std::string body = p.dump();
+  CURL* c = curl_easy_init();
+  curl_slist* hl = nullptr;
+  SetCommon(c, "/api/v1/nodes/n1/status",
+            {.method = "PATCH", .body = body, .content_type = "application/merge-patch+json"}, &hl);
+  hl = curl_slist_append(hl, "Expect: 100-continue");
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+  curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 30000L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+  std::string out, headers;
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Append);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, Append);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &headers);
+  CURLcode rc = curl_easy_perform(c);
+  long code = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+  curl_slist_free_all(hl);
+  curl_easy_cleanup(c);
+  EXPECT_EQ(rc, CURLE_OK) << curl_easy_strerror(rc);
+  EXPECT_EQ(code, 200);
+  EXPECT_NE(headers.find("100 Continue"), std::string::npos);
+  EXPECT_EQ(server_->Annotation("n1", "big"), std::string(4096, 'x'));
+}
+
+TEST_F(KubeApiTest, PutNodeUnchangedIsNoChange) {
+  const std::string node = MakeNodeJson("n1", "10.99.0.10", {"10.244.1.0/24"});
+  auto first = server_->PutNode(node);
+  ASSERT_TRUE(first);
+  auto again = server_->PutNode(*server_->GetNode("n1"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, *first);
+  EXPECT_EQ(server_->resource_version(), *first);
+  EXPECT_FALSE(server_->PutNode("[]"));
+  EXPECT_FALSE(server_->PutNode(R"({"metadata":{}})"));
+  EXPECT_FALSE(server_->DeleteNode("ghost"));
+  EXPECT_FALSE(server_->SetPodCidrs("ghost", {"10.244.2.0/24"}));
 }
 
 }  // namespace
