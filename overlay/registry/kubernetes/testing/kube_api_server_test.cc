@@ -233,7 +233,17 @@ TEST_F(KubeApiTest, BearerTokenOverVerifiedTls) {
 TEST_F(KubeApiTest, RotatedTokenRefusesTheOldOne) {
   const std::string old = server_->token();
   EXPECT_EQ(Call("/api/v1/nodes", {.token = old}).code, 200);
+  // A watch opened with the old token keeps streaming after the rotation.
+  Stream s(this, "/api/v1/nodes?watch=1&resourceVersion=" +
+                     std::to_string(server_->resource_version()));
+  ASSERT_TRUE(server_->WaitForWatches(1));
   server_->SetToken("rotated-token");
+  AddNodes({"after-rotation"});
+  auto ev = s.WaitEvents(1);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0]["object"]["metadata"]["name"], "after-rotation");
+  server_->CloseWatches();
+  s.Finish();
   ExpectStatus(Call("/api/v1/nodes", {.token = old}), 401, "Unauthorized");
   EXPECT_EQ(Call("/api/v1/nodes", {.token = "rotated-token"}).code, 200);
   EXPECT_EQ(server_->token(), "rotated-token");
@@ -399,6 +409,7 @@ TEST_F(KubeApiTest, WatchFromAVersionStreamsLaterChangesChunked) {
   const std::string h = s.headers();
   EXPECT_NE(h.find("HTTP/1.1 200"), std::string::npos);
   EXPECT_NE(h.find("Transfer-Encoding: chunked"), std::string::npos);
+  EXPECT_NE(h.find("Content-Type: application/json"), std::string::npos);
   // Closed by the server mid-stream: the client sees a truncated chunked body.
   server_->CloseWatches();
   CURLcode rc = s.Finish();
@@ -490,6 +501,23 @@ TEST_F(KubeApiTest, WatchFromACompactedVersionGets410AsAnEvent) {
   server_->CloseWatches();
   ok.Finish();
   EXPECT_TRUE(ok.Events().empty());
+}
+
+TEST_F(KubeApiTest, WatchFromAFutureOrBadVersionGetsAnErrorEvent) {
+  Stream future(this, "/api/v1/nodes?watch=1&resourceVersion=" +
+                          std::to_string(server_->resource_version() + 50));
+  EXPECT_EQ(future.Finish(), CURLE_OK);
+  auto ev = future.Events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0]["type"], "ERROR");
+  EXPECT_EQ(ev[0]["object"]["code"], 504);
+  EXPECT_EQ(ev[0]["object"]["reason"], "Timeout");
+  Stream bad(this, "/api/v1/nodes?watch=1&resourceVersion=abc");
+  EXPECT_EQ(bad.Finish(), CURLE_OK);
+  ev = bad.Events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0]["object"]["code"], 400);
+  ExpectStatus(Call("/api/v1/nodes?resourceVersion=abc"), 400, "BadRequest");
 }
 
 TEST_F(KubeApiTest, ExpireWatchesSends410MidStream) {
