@@ -197,6 +197,7 @@ struct SslDeleter {
 
 struct KubeApiServer::Impl {
   KubeApiServerOptions opts;
+  const cni::NetNs* ns = nullptr;
   int listen_fd = -1;
   int port = 0;
   SSL_CTX* ctx = nullptr;
@@ -219,6 +220,8 @@ struct KubeApiServer::Impl {
   std::deque<Change> history;
   std::set<Watcher*> watchers;
   std::vector<RequestRecord> requests;
+  int fail_count = 0;  // FailRequests
+  int fail_code = 500;
 
   struct Conn {
     int fd = -1;
@@ -228,6 +231,10 @@ struct KubeApiServer::Impl {
   std::list<Conn> conns;  // guarded by mu
 
   ~Impl();
+  // Listens in *ns on listen_ip and `port` (opts.port the first time), then accepts.
+  cni::Status Listen();
+  // Closes the listener and every connection, joins every thread; the store stays.
+  void Shutdown();
   void AcceptLoop();
   void Serve(Conn* c);
   void Handle(SSL* ssl, int fd, const Request& r, bool* keep);
@@ -240,7 +247,7 @@ struct KubeApiServer::Impl {
   void FoldOldest();
 
   bool SendAll(SSL* ssl, const std::string& data);
-  bool Respond(SSL* ssl, int code, const std::string& body);
+  bool Respond(SSL* ssl, int code, const std::string& body, const std::string& extra = "");
   bool RespondError(SSL* ssl, const ApiError& e, const json& details = nullptr,
                     const json& metadata = json::object());
   void List(SSL* ssl, const Request& r, int* code);
@@ -249,6 +256,11 @@ struct KubeApiServer::Impl {
 };
 
 KubeApiServer::Impl::~Impl() {
+  Shutdown();
+  if (ctx) SSL_CTX_free(ctx);
+}
+
+void KubeApiServer::Impl::Shutdown() {
   stopping = true;
   if (listen_fd >= 0) shutdown(listen_fd, SHUT_RDWR);
   if (acceptor.joinable()) acceptor.join();
@@ -258,12 +270,47 @@ KubeApiServer::Impl::~Impl() {
     for (Watcher* w : watchers) w->abort = true;
   }
   cv.notify_all();
+  // Only the acceptor adds connections, and it has stopped.
   for (auto& c : conns) {
     if (c.thread.joinable()) c.thread.join();
   }
   for (auto& c : conns) close(c.fd);
+  conns.clear();
   if (listen_fd >= 0) close(listen_fd);
-  if (ctx) SSL_CTX_free(ctx);
+  listen_fd = -1;
+}
+
+cni::Status KubeApiServer::Impl::Listen() {
+  const int want = port > 0 ? port : opts.port;
+  auto listened = cni::RunInNetns(*ns, [&]() -> cni::Status {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return cni::ErrnoError("test API server socket", errno);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(want));
+    if (inet_pton(AF_INET, opts.listen_ip.c_str(), &a.sin_addr) != 1) {
+      close(fd);
+      return cni::Error(cni::Code::kInvalidNetworkConfig,
+                        "test API server: bad listen_ip " + opts.listen_ip);
+    }
+    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 64) != 0) {
+      int e = errno;
+      close(fd);
+      return cni::ErrnoError(
+          "test API server bind " + opts.listen_ip + ":" + std::to_string(want), e);
+    }
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    listen_fd = fd;
+    port = ntohs(a.sin_port);
+    return cni::OkStatus();
+  });
+  if (!listened) return listened;
+  stopping = false;
+  acceptor = std::thread([this] { AcceptLoop(); });
+  return cni::OkStatus();
 }
 
 void KubeApiServer::Impl::AcceptLoop() {
@@ -311,8 +358,10 @@ bool KubeApiServer::Impl::SendAll(SSL* ssl, const std::string& data) {
   return true;
 }
 
-bool KubeApiServer::Impl::Respond(SSL* ssl, int code, const std::string& body) {
+bool KubeApiServer::Impl::Respond(SSL* ssl, int code, const std::string& body,
+                                  const std::string& extra) {
   std::string h = "HTTP/1.1 " + std::to_string(code) + " " + ReasonPhrase(code) + "\r\n";
+  h += extra;
   h += "Audit-Id: " + NewUid() + "\r\n";
   h += "Cache-Control: no-cache, private\r\n";
   h += "Content-Type: application/json\r\n";
@@ -499,6 +548,25 @@ void KubeApiServer::Impl::Handle(SSL* ssl, int fd, const Request& r, bool* keep)
     RespondError(ssl, {405, "MethodNotAllowed",
                        "the server does not allow this method on the requested resource "
                        "(this test API server serves GET and PATCH only)"});
+    return;
+  }
+  int fail = 0;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    if (fail_count > 0) {
+      --fail_count;
+      fail = fail_code;
+    }
+  }
+  if (fail != 0) {
+    record(fail);
+    const char* reason = fail == 429   ? "TooManyRequests"
+                         : fail == 503 ? "ServiceUnavailable"
+                         : fail == 504 ? "Timeout"
+                                       : "InternalError";
+    const ApiError e{fail, reason, "injected by the test (FailRequests)"};
+    Respond(ssl, fail, StatusObject(e, {{"retryAfterSeconds", 1}}).dump(),
+            fail == 429 || fail == 503 ? "Retry-After: 1\r\n" : "");
     return;
   }
   if (!Allowed(resource, rec.verb)) {
@@ -945,36 +1013,46 @@ cni::Result<std::unique_ptr<KubeApiServer>> KubeApiServer::Start(const cni::NetN
     SSL_CTX_set_verify(impl->ctx, SSL_VERIFY_PEER,
                        [](int, X509_STORE_CTX*) { return 1; });
   }
-  auto listened = cni::RunInNetns(ns, [&]() -> cni::Status {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return cni::ErrnoError("test API server socket", errno);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(opts.port));
-    if (inet_pton(AF_INET, opts.listen_ip.c_str(), &a.sin_addr) != 1) {
-      close(fd);
-      return cni::Error(cni::Code::kInvalidNetworkConfig,
-                        "test API server: bad listen_ip " + opts.listen_ip);
-    }
-    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 64) != 0) {
-      int e = errno;
-      close(fd);
-      return cni::ErrnoError("test API server bind " + opts.listen_ip + ":" +
-                                 std::to_string(opts.port),
-                             e);
-    }
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    impl->listen_fd = fd;
-    impl->port = ntohs(a.sin_port);
-    return cni::OkStatus();
-  });
-  if (!listened) return listened.error();
-  Impl* p = impl.get();
-  impl->acceptor = std::thread([p] { p->AcceptLoop(); });
+  impl->ns = &ns;
+  if (auto st = impl->Listen(); !st) return st.error();
   return std::unique_ptr<KubeApiServer>(new KubeApiServer(std::move(impl)));
+}
+
+void KubeApiServer::Stop() { impl_->Shutdown(); }
+
+cni::Status KubeApiServer::Restart() {
+  if (impl_->listen_fd >= 0) return cni::OkStatus();
+  return impl_->Listen();
+}
+
+bool KubeApiServer::running() const { return impl_->listen_fd >= 0; }
+
+void KubeApiServer::FailRequests(int count, int code) {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  impl_->fail_count = count;
+  impl_->fail_code = code;
+}
+
+std::map<std::string, std::string> KubeApiServer::Annotations(const std::string& node) const {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  std::map<std::string, std::string> out;
+  auto it = impl_->nodes.find(node);
+  if (it == impl_->nodes.end()) return out;
+  const json& an = it->second["metadata"].value("annotations", json::object());
+  for (auto a = an.begin(); a != an.end(); ++a) {
+    if (a.value().is_string()) out[a.key()] = a.value().get<std::string>();
+  }
+  return out;
+}
+
+bool KubeApiServer::WaitForCount(const std::string& verb, const std::string& path, int n,
+                                 std::chrono::milliseconds limit) const {
+  const auto end = Clock::now() + limit;
+  while (Clock::now() < end) {
+    if (Count(verb, path) >= n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return Count(verb, path) >= n;
 }
 
 std::string KubeApiServer::url() const {

@@ -139,8 +139,9 @@ struct KubeconfigOptions {
 
 class KubeApiServer {
  public:
-  // Listens (TLS) on listen_ip:port inside `ns`; threads run from the caller's
-  // namespace, which does not matter once the socket exists.
+  // Listens (TLS) on listen_ip:port inside `ns` (which must outlive the server);
+  // threads run from the caller's namespace, which does not matter once the socket
+  // exists.
   static cni::Result<std::unique_ptr<KubeApiServer>> Start(const cni::NetNs& ns,
                                                            KubeApiServerOptions opts = {});
   ~KubeApiServer();  // closes every connection, joins every thread
@@ -180,6 +181,8 @@ class KubeApiServer {
   std::optional<std::string> ConditionStatus(const std::string& node,
                                              const std::string& type) const;
   std::vector<std::string> NodeNames() const;
+  // Every string annotation of `node` (empty when there is no such node).
+  std::map<std::string, std::string> Annotations(const std::string& node) const;
   int64_t resource_version() const;
 
   // ---- Watch and history controls
@@ -199,12 +202,27 @@ class KubeApiServer {
   // Polls (bounded) until at least `n` watches are open.
   bool WaitForWatches(size_t n, std::chrono::milliseconds limit = std::chrono::seconds(10)) const;
 
+  // ---- Outages and errors
+  // An API server restart or outage: stops listening and cuts every connection (open
+  // watches end mid-stream; new connections are refused). The store is kept.
+  void Stop();
+  // Listens again on the same address and port.
+  cni::Status Restart();
+  bool running() const;
+  // The next `count` authenticated requests (watches included) get `code` (429
+  // TooManyRequests and 503 with Retry-After: 1, 500 InternalError, 504 Timeout) as
+  // a Status, and change nothing.
+  void FailRequests(int count, int code = 500);
+
   // ---- Request log
   std::vector<RequestRecord> Requests() const;
   // How many requests had `verb` (get/list/watch/patch) and, when not empty, `path`
   // (without the query), e.g. Count("list"), Count("patch", "/api/v1/nodes/n1/status").
   int Count(const std::string& verb, const std::string& path = "") const;
   void ClearRequests();
+  // Polls (bounded) until Count(verb, path) >= n.
+  bool WaitForCount(const std::string& verb, const std::string& path, int n,
+                    std::chrono::milliseconds limit = std::chrono::seconds(10)) const;
 
   struct Impl;
 

@@ -783,5 +783,42 @@ TEST_F(KubeApiTest, PutNodeUnchangedIsNoChange) {
   EXPECT_FALSE(server_->SetPodCidrs("ghost", {"10.244.2.0/24"}));
 }
 
+TEST_F(KubeApiTest, StopAndRestartKeepTheStore) {
+  AddNodes({"n1"});
+  Stream s(this, "/api/v1/nodes?watch=1&resourceVersion=" +
+                     std::to_string(server_->resource_version()));
+  ASSERT_TRUE(server_->WaitForWatches(1));
+  server_->Stop();
+  EXPECT_FALSE(server_->running());
+  CURLcode rc = s.Finish();
+  EXPECT_TRUE(rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR) << curl_easy_strerror(rc);
+  EXPECT_EQ(Call("/api/v1/nodes").rc, CURLE_COULDNT_CONNECT);
+  ASSERT_TRUE(server_->Restart());
+  EXPECT_TRUE(server_->running());
+  Reply r = Call("/api/v1/nodes/n1");
+  EXPECT_EQ(r.code, 200) << curl_easy_strerror(r.rc);
+}
+
+TEST_F(KubeApiTest, InjectedFailuresThenService) {
+  AddNodes({"n1"});
+  server_->FailRequests(2, 429);
+  Reply first = Call("/api/v1/nodes");
+  ExpectStatus(first, 429, "TooManyRequests");
+  EXPECT_NE(first.headers.find("Retry-After: 1"), std::string::npos);
+  ExpectStatus(Patch("/api/v1/nodes/n1/status", "application/merge-patch+json",
+                     {{"metadata", {{"annotations", {{"a", "b"}}}}}}),
+               429, "TooManyRequests");
+  EXPECT_EQ(server_->Annotation("n1", "a"), std::nullopt);  // the failed patch did nothing
+  EXPECT_EQ(Call("/api/v1/nodes").code, 200);
+  server_->FailRequests(1, 500);
+  ExpectStatus(Call("/api/v1/nodes?watch=1"), 500, "InternalError");
+  EXPECT_EQ(Call("/api/v1/nodes/n1").code, 200);
+  EXPECT_TRUE(server_->WaitForCount("list", "/api/v1/nodes", 2));
+  EXPECT_FALSE(server_->WaitForCount("list", "/api/v1/nodes", 3, std::chrono::milliseconds(0)));
+  ASSERT_TRUE(server_->SetAnnotations("n1", {{"k", "v"}}));
+  EXPECT_EQ(server_->Annotations("n1").at("k"), "v");
+  EXPECT_TRUE(server_->Annotations("ghost").empty());
+}
+
 }  // namespace
 }  // namespace linen::kube::testing
