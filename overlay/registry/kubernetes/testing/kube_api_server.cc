@@ -662,7 +662,8 @@ int64_t KubeApiServer::Impl::Commit(const std::string& type, const std::string& 
   }
   const std::string line = EventLine(type, obj);
   for (Watcher* w : watchers) {
-    if (Selected(w->selector, name)) w->pending.push_back(line);
+    // A watch that got its ERROR (ExpireWatches) ends with it.
+    if (!w->end && Selected(w->selector, name)) w->pending.push_back(line);
   }
   cv.notify_all();
   return rv;
@@ -787,7 +788,8 @@ void KubeApiServer::Impl::Watch(SSL* ssl, int fd, const Request& r, bool* keep, 
   auto timeout = std::chrono::duration_cast<Clock::duration>(opts.default_watch_timeout);
   if (r.has_param("timeoutSeconds")) {
     auto t = ParseInt(r.param("timeoutSeconds"));
-    if (t) timeout = std::chrono::seconds(*t);
+    // 0 means "not given", as on the real server.
+    if (t && *t > 0) timeout = std::chrono::seconds(*t);
   }
   std::optional<std::string> error_line;
   {
@@ -875,7 +877,7 @@ void KubeApiServer::Impl::Watch(SSL* ssl, int fd, const Request& r, bool* keep, 
     *keep = false;
     return;
   }
-  // Events queued between the last wake and the end still go out.
+  // Events queued between the last wake and a timeout still go out.
   for (const auto& line : rest) ok = ok && SendAll(ssl, chunk(line));
   ok = ok && SendAll(ssl, "0\r\n\r\n");
   *keep = ok;

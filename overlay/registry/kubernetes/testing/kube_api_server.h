@@ -38,7 +38,9 @@
 //    Status {504, Timeout}. allowWatchBookmarks=true: BOOKMARK events whose object is
 //    only {kind, apiVersion, metadata.resourceVersion} (periodic with
 //    bookmark_interval, or on SendBookmark()); without it none are sent.
-//    timeoutSeconds=N ends the stream cleanly (terminating chunk) after N seconds.
+//    timeoutSeconds=N ends the stream cleanly (terminating chunk) after N seconds
+//    (0: not given); a watch's events go in resourceVersion order, and nothing
+//    follows an ERROR event.
 //  * PATCH /api/v1/nodes/{name}/status and /api/v1/nodes/{name}:
 //    application/merge-patch+json (RFC 7386: objects merge, null deletes, arrays
 //    replace) and application/strategic-merge-patch+json with Node's patch strategy:
@@ -66,7 +68,9 @@
 // watch cache may; here limit is honoured),
 // protobuf/CBOR, HTTP/2, chunked request bodies, the 3 s wait before "Too large
 // resource version", the bookmark the watch cache sends just before a timeout,
-// sendInitialEvents / streaming lists, object validation beyond the cases above.
+// sendInitialEvents / streaming lists, object validation beyond the cases above. A
+// resourceVersion that is not a number gets 400 (an ERROR event on a watch); the
+// real server's exact answer to that was not checked.
 #ifndef LINEN_OVERLAY_REGISTRY_KUBERNETES_TESTING_KUBE_API_SERVER_H_
 #define LINEN_OVERLAY_REGISTRY_KUBERNETES_TESTING_KUBE_API_SERVER_H_
 
