@@ -37,7 +37,7 @@ while (($#)); do
     --no-build) no_build=1; shift ;;
     --storage-root) storage=(--root "$2/root" --runroot "$2/run" --storage-driver vfs); shift 2 ;;
     --oci-archive) archive=$2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "build-image.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -107,6 +107,40 @@ std::optional<int64_t> ParseInt(const std::string& s) {
   return std::stoll(s);
 }
 
+struct Request {
+  std::string method, target, path, query;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::map<std::string, std::string> params;
+  std::string body;
+  std::string header(const std::string& n) const {
+    auto it = headers.find(n);
+    return it == headers.end() ? "" : it->second;
+  }
+  std::string param(const std::string& n) const {
+    auto it = params.find(n);
+    return it == params.end() ? "" : it->second;
+  }
+  bool has_param(const std::string& n) const { return params.count(n) > 0; }
+};
+
+// fieldSelector: "" (everything) or metadata.name=<name> (also "=="); nullopt for
+// anything else.
+std::optional<std::string> NameSelector(const Request& r) {
+  const std::string sel = r.param("fieldSelector");
+  if (sel.empty()) return std::string();
+  for (const std::string prefix : {"metadata.name==", "metadata.name="}) {
+    if (sel.rfind(prefix, 0) == 0 && sel.size() > prefix.size() &&
+        sel.find(',') == std::string::npos) {
+      return sel.substr(prefix.size());
+    }
+  }
+  return std::nullopt;
+}
+
+bool Selected(const std::string& selector, const std::string& name) {
+  return selector.empty() || selector == name;
+}
+
 const char* ReasonPhrase(int code) {
   switch (code) {
     case 200: return "OK";
@@ -146,24 +180,9 @@ ApiError NotFound(const std::string& name) {
   return {404, "NotFound", "nodes \"" + name + "\" not found"};
 }
 
-struct Request {
-  std::string method, target, path, query;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::map<std::string, std::string> params;
-  std::string body;
-  std::string header(const std::string& n) const {
-    auto it = headers.find(n);
-    return it == headers.end() ? "" : it->second;
-  }
-  std::string param(const std::string& n) const {
-    auto it = params.find(n);
-    return it == params.end() ? "" : it->second;
-  }
-  bool has_param(const std::string& n) const { return params.count(n) > 0; }
-};
-
 struct Watcher {
   std::deque<std::string> pending;  // complete event lines
+  std::string selector;             // metadata.name from fieldSelector, "" = all
   bool bookmarks = false;
   bool abort = false;  // CloseWatches: drop the connection
   bool end = false;    // ExpireWatches: end cleanly after pending
@@ -178,6 +197,7 @@ struct SslDeleter {
 
 struct KubeApiServer::Impl {
   KubeApiServerOptions opts;
+  const cni::NetNs* ns = nullptr;
   int listen_fd = -1;
   int port = 0;
   SSL_CTX* ctx = nullptr;
@@ -200,6 +220,8 @@ struct KubeApiServer::Impl {
   std::deque<Change> history;
   std::set<Watcher*> watchers;
   std::vector<RequestRecord> requests;
+  int fail_count = 0;  // FailRequests
+  int fail_code = 500;
 
   struct Conn {
     int fd = -1;
@@ -209,6 +231,10 @@ struct KubeApiServer::Impl {
   std::list<Conn> conns;  // guarded by mu
 
   ~Impl();
+  // Listens in *ns on listen_ip and `port` (opts.port the first time), then accepts.
+  cni::Status Listen();
+  // Closes the listener and every connection, joins every thread; the store stays.
+  void Shutdown();
   void AcceptLoop();
   void Serve(Conn* c);
   void Handle(SSL* ssl, int fd, const Request& r, bool* keep);
@@ -221,7 +247,7 @@ struct KubeApiServer::Impl {
   void FoldOldest();
 
   bool SendAll(SSL* ssl, const std::string& data);
-  bool Respond(SSL* ssl, int code, const std::string& body);
+  bool Respond(SSL* ssl, int code, const std::string& body, const std::string& extra = "");
   bool RespondError(SSL* ssl, const ApiError& e, const json& details = nullptr,
                     const json& metadata = json::object());
   void List(SSL* ssl, const Request& r, int* code);
@@ -230,6 +256,11 @@ struct KubeApiServer::Impl {
 };
 
 KubeApiServer::Impl::~Impl() {
+  Shutdown();
+  if (ctx) SSL_CTX_free(ctx);
+}
+
+void KubeApiServer::Impl::Shutdown() {
   stopping = true;
   if (listen_fd >= 0) shutdown(listen_fd, SHUT_RDWR);
   if (acceptor.joinable()) acceptor.join();
@@ -239,12 +270,47 @@ KubeApiServer::Impl::~Impl() {
     for (Watcher* w : watchers) w->abort = true;
   }
   cv.notify_all();
+  // Only the acceptor adds connections, and it has stopped.
   for (auto& c : conns) {
     if (c.thread.joinable()) c.thread.join();
   }
   for (auto& c : conns) close(c.fd);
+  conns.clear();
   if (listen_fd >= 0) close(listen_fd);
-  if (ctx) SSL_CTX_free(ctx);
+  listen_fd = -1;
+}
+
+cni::Status KubeApiServer::Impl::Listen() {
+  const int want = port > 0 ? port : opts.port;
+  auto listened = cni::RunInNetns(*ns, [&]() -> cni::Status {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return cni::ErrnoError("test API server socket", errno);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(want));
+    if (inet_pton(AF_INET, opts.listen_ip.c_str(), &a.sin_addr) != 1) {
+      close(fd);
+      return cni::Error(cni::Code::kInvalidNetworkConfig,
+                        "test API server: bad listen_ip " + opts.listen_ip);
+    }
+    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 64) != 0) {
+      int e = errno;
+      close(fd);
+      return cni::ErrnoError(
+          "test API server bind " + opts.listen_ip + ":" + std::to_string(want), e);
+    }
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    listen_fd = fd;
+    port = ntohs(a.sin_port);
+    return cni::OkStatus();
+  });
+  if (!listened) return listened;
+  stopping = false;
+  acceptor = std::thread([this] { AcceptLoop(); });
+  return cni::OkStatus();
 }
 
 void KubeApiServer::Impl::AcceptLoop() {
@@ -292,8 +358,10 @@ bool KubeApiServer::Impl::SendAll(SSL* ssl, const std::string& data) {
   return true;
 }
 
-bool KubeApiServer::Impl::Respond(SSL* ssl, int code, const std::string& body) {
+bool KubeApiServer::Impl::Respond(SSL* ssl, int code, const std::string& body,
+                                  const std::string& extra) {
   std::string h = "HTTP/1.1 " + std::to_string(code) + " " + ReasonPhrase(code) + "\r\n";
+  h += extra;
   h += "Audit-Id: " + NewUid() + "\r\n";
   h += "Cache-Control: no-cache, private\r\n";
   h += "Content-Type: application/json\r\n";
@@ -361,7 +429,24 @@ void KubeApiServer::Impl::Serve(Conn* c) {
     }
     // Body (Content-Length only).
     size_t len = 0;
-    if (auto cl = r.header("content-length"); !cl.empty()) len = std::stoul(cl);
+    if (auto cl = r.header("content-length"); !cl.empty()) {
+      auto n = ParseInt(cl);
+      if (!n || *n > (16 << 20)) {
+        RespondError(ssl.get(), {400, "BadRequest", "bad Content-Length " + cl});
+        c->done = true;
+        return;
+      }
+      len = static_cast<size_t>(*n);
+    }
+    // Go's server answers "100 Continue" before reading the body; curl otherwise
+    // waits a second before sending a body it announced with Expect.
+    std::string expect = r.header("expect");
+    std::transform(expect.begin(), expect.end(), expect.begin(), ::tolower);
+    if (expect == "100-continue" && buf.size() < len &&
+        !SendAll(ssl.get(), "HTTP/1.1 100 Continue\r\n\r\n")) {
+      c->done = true;
+      return;
+    }
     while (buf.size() < len) {
       int n = SSL_read(ssl.get(), tmp, sizeof tmp);
       if (n <= 0) {
@@ -465,6 +550,25 @@ void KubeApiServer::Impl::Handle(SSL* ssl, int fd, const Request& r, bool* keep)
                        "(this test API server serves GET and PATCH only)"});
     return;
   }
+  int fail = 0;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    if (fail_count > 0) {
+      --fail_count;
+      fail = fail_code;
+    }
+  }
+  if (fail != 0) {
+    record(fail);
+    const char* reason = fail == 429   ? "TooManyRequests"
+                         : fail == 503 ? "ServiceUnavailable"
+                         : fail == 504 ? "Timeout"
+                                       : "InternalError";
+    const ApiError e{fail, reason, "injected by the test (FailRequests)"};
+    Respond(ssl, fail, StatusObject(e, {{"retryAfterSeconds", 1}}).dump(),
+            fail == 429 || fail == 503 ? "Retry-After: 1\r\n" : "");
+    return;
+  }
   if (!Allowed(resource, rec.verb)) {
     record(403);
     std::string msg = name.empty() ? "nodes is forbidden: " : "nodes \"" + name + "\" is forbidden: ";
@@ -475,13 +579,17 @@ void KubeApiServer::Impl::Handle(SSL* ssl, int fd, const Request& r, bool* keep)
     RespondError(ssl, {403, "Forbidden", msg}, details);
     return;
   }
-  for (const char* sel : {"labelSelector", "fieldSelector"}) {
-    if (!r.param(sel).empty()) {
-      record(400);
-      RespondError(ssl, {400, "BadRequest",
-                         std::string(sel) + " is not supported by this test API server"});
-      return;
-    }
+  if (!r.param("labelSelector").empty()) {
+    record(400);
+    RespondError(ssl, {400, "BadRequest", "labelSelector is not supported by this test API server"});
+    return;
+  }
+  if (!NameSelector(r)) {
+    record(400);
+    RespondError(ssl, {400, "BadRequest",
+                       "field label not supported: " + r.param("fieldSelector") +
+                           " (this test API server knows metadata.name=<name> only)"});
+    return;
   }
   int code = 200;
   if (rec.verb == "list") {
@@ -553,7 +661,10 @@ int64_t KubeApiServer::Impl::Commit(const std::string& type, const std::string& 
     while (history.size() > opts.history_limit) FoldOldest();
   }
   const std::string line = EventLine(type, obj);
-  for (Watcher* w : watchers) w->pending.push_back(line);
+  for (Watcher* w : watchers) {
+    // A watch that got its ERROR (ExpireWatches) ends with it.
+    if (!w->end && Selected(w->selector, name)) w->pending.push_back(line);
+  }
   cv.notify_all();
   return rv;
 }
@@ -643,6 +754,9 @@ void KubeApiServer::Impl::List(SSL* ssl, const Request& r, int* code) {
   }
   std::map<std::string, json> state = at == rv ? nodes : StateAt(at);
   l.unlock();
+  if (const std::string sel = *NameSelector(r); !sel.empty()) {
+    std::erase_if(state, [&](const auto& kv) { return kv.first != sel; });
+  }
   nlohmann::ordered_json out;
   out["kind"] = "NodeList";
   out["apiVersion"] = "v1";
@@ -670,16 +784,20 @@ void KubeApiServer::Impl::Watch(SSL* ssl, int fd, const Request& r, bool* keep, 
   Watcher w;
   w.fd = fd;
   w.bookmarks = ab == "true" || ab == "1";
+  w.selector = *NameSelector(r);
   auto timeout = std::chrono::duration_cast<Clock::duration>(opts.default_watch_timeout);
   if (r.has_param("timeoutSeconds")) {
     auto t = ParseInt(r.param("timeoutSeconds"));
-    if (t) timeout = std::chrono::seconds(*t);
+    // 0 means "not given", as on the real server.
+    if (t && *t > 0) timeout = std::chrono::seconds(*t);
   }
   std::optional<std::string> error_line;
   {
     std::lock_guard<std::mutex> l(mu);
     if (rv_param.empty() || rv_param == "0") {
-      for (const auto& [n, obj] : nodes) w.pending.push_back(EventLine("ADDED", obj));
+      for (const auto& [n, obj] : nodes) {
+        if (Selected(w.selector, n)) w.pending.push_back(EventLine("ADDED", obj));
+      }
     } else if (auto n = ParseInt(rv_param); !n) {
       error_line = EventLine(
           "ERROR", StatusObject({400, "BadRequest", "invalid resource version: " + rv_param}));
@@ -693,7 +811,9 @@ void KubeApiServer::Impl::Watch(SSL* ssl, int fd, const Request& r, bool* keep, 
                                                         ", current: " + std::to_string(rv)}));
     } else {
       for (const auto& c : history) {
-        if (c.rv > *n) w.pending.push_back(EventLine(c.type, c.object));
+        if (c.rv > *n && Selected(w.selector, c.object["metadata"]["name"])) {
+          w.pending.push_back(EventLine(c.type, c.object));
+        }
       }
     }
     if (!error_line) watchers.insert(&w);
@@ -757,7 +877,7 @@ void KubeApiServer::Impl::Watch(SSL* ssl, int fd, const Request& r, bool* keep, 
     *keep = false;
     return;
   }
-  // Events queued between the last wake and the end still go out.
+  // Events queued between the last wake and a timeout still go out.
   for (const auto& line : rest) ok = ok && SendAll(ssl, chunk(line));
   ok = ok && SendAll(ssl, "0\r\n\r\n");
   *keep = ok;
@@ -895,36 +1015,46 @@ cni::Result<std::unique_ptr<KubeApiServer>> KubeApiServer::Start(const cni::NetN
     SSL_CTX_set_verify(impl->ctx, SSL_VERIFY_PEER,
                        [](int, X509_STORE_CTX*) { return 1; });
   }
-  auto listened = cni::RunInNetns(ns, [&]() -> cni::Status {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return cni::ErrnoError("test API server socket", errno);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(opts.port));
-    if (inet_pton(AF_INET, opts.listen_ip.c_str(), &a.sin_addr) != 1) {
-      close(fd);
-      return cni::Error(cni::Code::kInvalidNetworkConfig,
-                        "test API server: bad listen_ip " + opts.listen_ip);
-    }
-    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 64) != 0) {
-      int e = errno;
-      close(fd);
-      return cni::ErrnoError("test API server bind " + opts.listen_ip + ":" +
-                                 std::to_string(opts.port),
-                             e);
-    }
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    impl->listen_fd = fd;
-    impl->port = ntohs(a.sin_port);
-    return cni::OkStatus();
-  });
-  if (!listened) return listened.error();
-  Impl* p = impl.get();
-  impl->acceptor = std::thread([p] { p->AcceptLoop(); });
+  impl->ns = &ns;
+  if (auto st = impl->Listen(); !st) return st.error();
   return std::unique_ptr<KubeApiServer>(new KubeApiServer(std::move(impl)));
+}
+
+void KubeApiServer::Stop() { impl_->Shutdown(); }
+
+cni::Status KubeApiServer::Restart() {
+  if (impl_->listen_fd >= 0) return cni::OkStatus();
+  return impl_->Listen();
+}
+
+bool KubeApiServer::running() const { return impl_->listen_fd >= 0; }
+
+void KubeApiServer::FailRequests(int count, int code) {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  impl_->fail_count = count;
+  impl_->fail_code = code;
+}
+
+std::map<std::string, std::string> KubeApiServer::Annotations(const std::string& node) const {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  std::map<std::string, std::string> out;
+  auto it = impl_->nodes.find(node);
+  if (it == impl_->nodes.end()) return out;
+  const json& an = it->second["metadata"].value("annotations", json::object());
+  for (auto a = an.begin(); a != an.end(); ++a) {
+    if (a.value().is_string()) out[a.key()] = a.value().get<std::string>();
+  }
+  return out;
+}
+
+bool KubeApiServer::WaitForCount(const std::string& verb, const std::string& path, int n,
+                                 std::chrono::milliseconds limit) const {
+  const auto end = Clock::now() + limit;
+  while (Clock::now() < end) {
+    if (Count(verb, path) >= n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return Count(verb, path) >= n;
 }
 
 std::string KubeApiServer::url() const {
@@ -1003,6 +1133,12 @@ cni::Result<int64_t> KubeApiServer::PutNode(const std::string& node_json) {
   } else {
     if (!md.contains("uid")) md["uid"] = NewUid();
     if (!md.contains("creationTimestamp")) md["creationTimestamp"] = Rfc3339Now();
+  }
+  if (it != impl_->nodes.end()) {
+    // Equal but for the resourceVersion: a no-op, as an update that changes nothing.
+    json same = n;
+    same["metadata"]["resourceVersion"] = it->second["metadata"]["resourceVersion"];
+    if (same == it->second) return impl_->rv;
   }
   return impl_->Commit(it == impl_->nodes.end() ? "ADDED" : "MODIFIED", name, n);
 }

@@ -8,7 +8,8 @@
 // in chunks; the strategic-merge-patch rules of the core/v1 Node type) and from real
 // Node JSON. What it REPRODUCES, each covered by kube_api_server_test.cc:
 //  * Transport: HTTP/1.1 over TLS (OpenSSL; TestPki's server certificate by default,
-//    SANs 127.0.0.1 and 10.99.0.1), keep-alive, Content-Length request bodies.
+//    SANs 127.0.0.1 and 10.99.0.1), keep-alive, Content-Length request bodies,
+//    "Expect: 100-continue" answered before the body is read.
 //  * Authentication: `Authorization: Bearer <token>`; a missing or unknown token gets
 //    401 Status {reason Unauthorized}. SetToken() rotates: the old token is refused
 //    from then on (open watches keep streaming, as on the real server). Optionally a
@@ -25,6 +26,7 @@
 //    token (base64url JSON, as the real one), metadata.remainingItemCount, every
 //    chunk at the first chunk's resourceVersion, an expired continue -> 410 with a
 //    fresh (inconsistent) continue token in the Status metadata.
+//  * fieldSelector=metadata.name=<name> (or ==) on list and watch: only that node.
 //  * GET /api/v1/nodes/{name}: the Node with kind/apiVersion; 404 Status {NotFound}.
 //  * GET /api/v1/nodes?watch=1|true: 200, Content-Type application/json,
 //    Transfer-Encoding: chunked, one event per chunk, each a JSON line
@@ -36,7 +38,9 @@
 //    Status {504, Timeout}. allowWatchBookmarks=true: BOOKMARK events whose object is
 //    only {kind, apiVersion, metadata.resourceVersion} (periodic with
 //    bookmark_interval, or on SendBookmark()); without it none are sent.
-//    timeoutSeconds=N ends the stream cleanly (terminating chunk) after N seconds.
+//    timeoutSeconds=N ends the stream cleanly (terminating chunk) after N seconds
+//    (0: not given); a watch's events go in resourceVersion order, and nothing
+//    follows an ERROR event.
 //  * PATCH /api/v1/nodes/{name}/status and /api/v1/nodes/{name}:
 //    application/merge-patch+json (RFC 7386: objects merge, null deletes, arrays
 //    replace) and application/strategic-merge-patch+json with Node's patch strategy:
@@ -59,10 +63,14 @@
 //    message, reason, details, code}.
 // What it does NOT reproduce: other resources or API groups, discovery, POST/PUT/
 // DELETE (405 here), json-patch and apply-patch (415 here; the real server accepts
-// them), label/field selectors (400 here), $retainKeys (400 here), managedFields,
+// them), labelSelector and other field selectors (400 here), $retainKeys (400 here),
+// managedFields, a list at resourceVersion=0 ignoring limit (as one served from a
+// watch cache may; here limit is honoured),
 // protobuf/CBOR, HTTP/2, chunked request bodies, the 3 s wait before "Too large
 // resource version", the bookmark the watch cache sends just before a timeout,
-// sendInitialEvents / streaming lists, object validation beyond the cases above.
+// sendInitialEvents / streaming lists, object validation beyond the cases above. A
+// resourceVersion that is not a number gets 400 (an ERROR event on a watch); the
+// real server's exact answer to that was not checked.
 #ifndef LINEN_OVERLAY_REGISTRY_KUBERNETES_TESTING_KUBE_API_SERVER_H_
 #define LINEN_OVERLAY_REGISTRY_KUBERNETES_TESTING_KUBE_API_SERVER_H_
 
@@ -135,8 +143,9 @@ struct KubeconfigOptions {
 
 class KubeApiServer {
  public:
-  // Listens (TLS) on listen_ip:port inside `ns`; threads run from the caller's
-  // namespace, which does not matter once the socket exists.
+  // Listens (TLS) on listen_ip:port inside `ns` (which must outlive the server);
+  // threads run from the caller's namespace, which does not matter once the socket
+  // exists.
   static cni::Result<std::unique_ptr<KubeApiServer>> Start(const cni::NetNs& ns,
                                                            KubeApiServerOptions opts = {});
   ~KubeApiServer();  // closes every connection, joins every thread
@@ -158,7 +167,8 @@ class KubeApiServer {
 
   // ---- The Node store; each change gets the next resourceVersion and a watch event.
   // Adds or replaces a Node (JSON; uid, creationTimestamp filled when missing).
-  // Returns the resourceVersion of the change.
+  // Returns the resourceVersion of the change (the current one, and no event, when
+  // the node is unchanged).
   cni::Result<int64_t> PutNode(const std::string& node_json);
   cni::Status DeleteNode(const std::string& name);
   // As kube-controller-manager's allocator: spec.podCIDRs = cidrs, spec.podCIDR =
@@ -175,6 +185,8 @@ class KubeApiServer {
   std::optional<std::string> ConditionStatus(const std::string& node,
                                              const std::string& type) const;
   std::vector<std::string> NodeNames() const;
+  // Every string annotation of `node` (empty when there is no such node).
+  std::map<std::string, std::string> Annotations(const std::string& node) const;
   int64_t resource_version() const;
 
   // ---- Watch and history controls
@@ -194,12 +206,27 @@ class KubeApiServer {
   // Polls (bounded) until at least `n` watches are open.
   bool WaitForWatches(size_t n, std::chrono::milliseconds limit = std::chrono::seconds(10)) const;
 
+  // ---- Outages and errors
+  // An API server restart or outage: stops listening and cuts every connection (open
+  // watches end mid-stream; new connections are refused). The store is kept.
+  void Stop();
+  // Listens again on the same address and port.
+  cni::Status Restart();
+  bool running() const;
+  // The next `count` authenticated requests (watches included) get `code` (429
+  // TooManyRequests and 503 with Retry-After: 1, 500 InternalError, 504 Timeout) as
+  // a Status, and change nothing.
+  void FailRequests(int count, int code = 500);
+
   // ---- Request log
   std::vector<RequestRecord> Requests() const;
   // How many requests had `verb` (get/list/watch/patch) and, when not empty, `path`
   // (without the query), e.g. Count("list"), Count("patch", "/api/v1/nodes/n1/status").
   int Count(const std::string& verb, const std::string& path = "") const;
   void ClearRequests();
+  // Polls (bounded) until Count(verb, path) >= n.
+  bool WaitForCount(const std::string& verb, const std::string& path, int n,
+                    std::chrono::milliseconds limit = std::chrono::seconds(10)) const;
 
   struct Impl;
 

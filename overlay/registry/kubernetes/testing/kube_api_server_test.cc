@@ -81,8 +81,9 @@ class KubeApiTest : public ::testing::Test {
     if (!o.content_type.empty()) *hl = curl_slist_append(*hl, ("Content-Type: " + o.content_type).c_str());
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hl);
     if (!o.body.empty() || o.method == "PATCH") {
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, o.body.c_str());
+      // Copied: `o` may be a temporary.
       curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(o.body.size()));
+      curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, o.body.c_str());
     }
   }
 
@@ -232,7 +233,17 @@ TEST_F(KubeApiTest, BearerTokenOverVerifiedTls) {
 TEST_F(KubeApiTest, RotatedTokenRefusesTheOldOne) {
   const std::string old = server_->token();
   EXPECT_EQ(Call("/api/v1/nodes", {.token = old}).code, 200);
+  // A watch opened with the old token keeps streaming after the rotation.
+  Stream s(this, "/api/v1/nodes?watch=1&resourceVersion=" +
+                     std::to_string(server_->resource_version()));
+  ASSERT_TRUE(server_->WaitForWatches(1));
   server_->SetToken("rotated-token");
+  AddNodes({"after-rotation"});
+  auto ev = s.WaitEvents(1);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0]["object"]["metadata"]["name"], "after-rotation");
+  server_->CloseWatches();
+  s.Finish();
   ExpectStatus(Call("/api/v1/nodes", {.token = old}), 401, "Unauthorized");
   EXPECT_EQ(Call("/api/v1/nodes", {.token = "rotated-token"}).code, 200);
   EXPECT_EQ(server_->token(), "rotated-token");
@@ -398,6 +409,7 @@ TEST_F(KubeApiTest, WatchFromAVersionStreamsLaterChangesChunked) {
   const std::string h = s.headers();
   EXPECT_NE(h.find("HTTP/1.1 200"), std::string::npos);
   EXPECT_NE(h.find("Transfer-Encoding: chunked"), std::string::npos);
+  EXPECT_NE(h.find("Content-Type: application/json"), std::string::npos);
   // Closed by the server mid-stream: the client sees a truncated chunked body.
   server_->CloseWatches();
   CURLcode rc = s.Finish();
@@ -489,6 +501,23 @@ TEST_F(KubeApiTest, WatchFromACompactedVersionGets410AsAnEvent) {
   server_->CloseWatches();
   ok.Finish();
   EXPECT_TRUE(ok.Events().empty());
+}
+
+TEST_F(KubeApiTest, WatchFromAFutureOrBadVersionGetsAnErrorEvent) {
+  Stream future(this, "/api/v1/nodes?watch=1&resourceVersion=" +
+                          std::to_string(server_->resource_version() + 50));
+  EXPECT_EQ(future.Finish(), CURLE_OK);
+  auto ev = future.Events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0]["type"], "ERROR");
+  EXPECT_EQ(ev[0]["object"]["code"], 504);
+  EXPECT_EQ(ev[0]["object"]["reason"], "Timeout");
+  Stream bad(this, "/api/v1/nodes?watch=1&resourceVersion=abc");
+  EXPECT_EQ(bad.Finish(), CURLE_OK);
+  ev = bad.Events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0]["object"]["code"], 400);
+  ExpectStatus(Call("/api/v1/nodes?resourceVersion=abc"), 400, "BadRequest");
 }
 
 TEST_F(KubeApiTest, ExpireWatchesSends410MidStream) {
@@ -687,6 +716,108 @@ TEST_F(KubeApiTest, CredentialFilesForClients) {
   EXPECT_NE(kc.find("server: " + server_->url()), std::string::npos);
   EXPECT_NE(kc.find("token: " + server_->token()), std::string::npos);
   EXPECT_NE(kc.find("certificate-authority: " + server_->ca_file()), std::string::npos);
+}
+
+TEST_F(KubeApiTest, FieldSelectorOnTheNodeName) {
+  AddNodes({"a", "b"});
+  Reply l = Call("/api/v1/nodes?fieldSelector=metadata.name%3Db");
+  ASSERT_EQ(l.code, 200) << l.body;
+  ASSERT_EQ(l.j()["items"].size(), 1u);
+  EXPECT_EQ(l.j()["items"][0]["metadata"]["name"], "b");
+  ExpectStatus(Call("/api/v1/nodes?fieldSelector=spec.unschedulable%3Dtrue"), 400, "BadRequest");
+  ExpectStatus(Call("/api/v1/nodes?labelSelector=x%3Dy"), 400, "BadRequest");
+  Stream s(this, "/api/v1/nodes?watch=1&fieldSelector=metadata.name%3D%3Db");
+  ASSERT_EQ(s.WaitEvents(1).size(), 1u);
+  ASSERT_TRUE(server_->SetAnnotations("a", {{"x", "1"}}));
+  ASSERT_TRUE(server_->SetAnnotations("b", {{"x", "1"}}));
+  auto ev = s.WaitEvents(2);
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0]["object"]["metadata"]["name"], "b");
+  EXPECT_EQ(ev[1]["type"], "MODIFIED");
+  EXPECT_EQ(ev[1]["object"]["metadata"]["name"], "b");
+  server_->CloseWatches();
+  s.Finish();
+}
+
+TEST_F(KubeApiTest, ExpectContinueIsAnswered) {
+  AddNodes({"n1"});
+  // With "Expect: 100-continue" curl holds the body back until the interim answer;
+  // told to wait 30 s for it, the 5 s request limit fails unless the server sends it.
+  const json p = {{"metadata", {{"annotations", {{"big", std::string(4096, 'x')}}}}}};
+  const std::string body = p.dump();
+  CURL* c = curl_easy_init();
+  curl_slist* hl = nullptr;
+  SetCommon(c, "/api/v1/nodes/n1/status",
+            {.method = "PATCH", .body = body, .content_type = "application/merge-patch+json"}, &hl);
+  hl = curl_slist_append(hl, "Expect: 100-continue");
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+  curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 30000L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+  std::string out, headers;
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Append);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, Append);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &headers);
+  CURLcode rc = curl_easy_perform(c);
+  long code = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+  curl_slist_free_all(hl);
+  curl_easy_cleanup(c);
+  EXPECT_EQ(rc, CURLE_OK) << curl_easy_strerror(rc);
+  EXPECT_EQ(code, 200);
+  EXPECT_NE(headers.find("100 Continue"), std::string::npos);
+  EXPECT_EQ(server_->Annotation("n1", "big"), std::string(4096, 'x'));
+}
+
+TEST_F(KubeApiTest, PutNodeUnchangedIsNoChange) {
+  const std::string node = MakeNodeJson("n1", "10.99.0.10", {"10.244.1.0/24"});
+  auto first = server_->PutNode(node);
+  ASSERT_TRUE(first);
+  auto again = server_->PutNode(*server_->GetNode("n1"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, *first);
+  EXPECT_EQ(server_->resource_version(), *first);
+  EXPECT_FALSE(server_->PutNode("[]"));
+  EXPECT_FALSE(server_->PutNode(R"({"metadata":{}})"));
+  EXPECT_FALSE(server_->DeleteNode("ghost"));
+  EXPECT_FALSE(server_->SetPodCidrs("ghost", {"10.244.2.0/24"}));
+}
+
+TEST_F(KubeApiTest, StopAndRestartKeepTheStore) {
+  AddNodes({"n1"});
+  Stream s(this, "/api/v1/nodes?watch=1&resourceVersion=" +
+                     std::to_string(server_->resource_version()));
+  ASSERT_TRUE(server_->WaitForWatches(1));
+  server_->Stop();
+  EXPECT_FALSE(server_->running());
+  CURLcode rc = s.Finish();
+  EXPECT_TRUE(rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR) << curl_easy_strerror(rc);
+  EXPECT_EQ(Call("/api/v1/nodes").rc, CURLE_COULDNT_CONNECT);
+  ASSERT_TRUE(server_->Restart());
+  EXPECT_TRUE(server_->running());
+  Reply r = Call("/api/v1/nodes/n1");
+  EXPECT_EQ(r.code, 200) << curl_easy_strerror(r.rc);
+}
+
+TEST_F(KubeApiTest, InjectedFailuresThenService) {
+  AddNodes({"n1"});
+  server_->FailRequests(2, 429);
+  Reply first = Call("/api/v1/nodes");
+  ExpectStatus(first, 429, "TooManyRequests");
+  EXPECT_NE(first.headers.find("Retry-After: 1"), std::string::npos);
+  ExpectStatus(Patch("/api/v1/nodes/n1/status", "application/merge-patch+json",
+                     {{"metadata", {{"annotations", {{"a", "b"}}}}}}),
+               429, "TooManyRequests");
+  EXPECT_EQ(server_->Annotation("n1", "a"), std::nullopt);  // the failed patch did nothing
+  EXPECT_EQ(Call("/api/v1/nodes").code, 200);
+  server_->FailRequests(1, 500);
+  ExpectStatus(Call("/api/v1/nodes?watch=1"), 500, "InternalError");
+  EXPECT_EQ(Call("/api/v1/nodes/n1").code, 200);
+  EXPECT_TRUE(server_->WaitForCount("list", "/api/v1/nodes", 2));
+  EXPECT_FALSE(server_->WaitForCount("list", "/api/v1/nodes", 3, std::chrono::milliseconds(0)));
+  ASSERT_TRUE(server_->SetAnnotations("n1", {{"k", "v"}}));
+  EXPECT_EQ(server_->Annotations("n1").at("k"), "v");
+  EXPECT_TRUE(server_->Annotations("ghost").empty());
 }
 
 }  // namespace

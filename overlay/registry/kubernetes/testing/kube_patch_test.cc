@@ -37,6 +37,18 @@ TEST(StrategicMergePatch, ConditionsMergeByTypeAndDelete) {
   EXPECT_EQ(r["status"]["conditions"], R"([{"type":"Ready","status":"True"}])"_json);
 }
 
+TEST(StrategicMergePatch, AddressesByTypeOwnerReferencesByUid) {
+  const json node = R"({"status":{"addresses":[{"type":"InternalIP","address":"10.0.0.1"},
+                        {"type":"Hostname","address":"n1"}]},
+                        "metadata":{"ownerReferences":[{"uid":"u1","name":"a"}]}})"_json;
+  json r = Smp(node, R"({"status":{"addresses":[{"type":"InternalIP","address":"10.0.0.2"}]},
+                         "metadata":{"ownerReferences":[{"uid":"u2","name":"b"}]}})"_json);
+  EXPECT_EQ(r["status"]["addresses"],
+            R"([{"type":"InternalIP","address":"10.0.0.2"},{"type":"Hostname","address":"n1"}])"_json);
+  EXPECT_EQ(r["metadata"]["ownerReferences"],
+            R"([{"uid":"u1","name":"a"},{"uid":"u2","name":"b"}])"_json);
+}
+
 TEST(StrategicMergePatch, SetListsUnionOtherListsReplace) {
   const json node = R"({"spec":{"podCIDRs":["10.0.0.0/24"],"taints":[{"key":"a"}]},
                         "metadata":{"finalizers":["x"]}})"_json;
