@@ -142,10 +142,8 @@ TEST_F(KubeRegistryTest, AcquirePublishesFlannelAnnotationsOnce) {
             R"({"VNI":1,"VtepMAC":")" + l->vtep_mac + R"("})");
   EXPECT_EQ(server_->Annotation("n1", std::string(kP) + "public-ip"), "10.99.0.11");
   EXPECT_EQ(server_->Annotation("n1", std::string(kP) + "kube-subnet-manager"), "true");
-  // The test server logs a request after answering it: poll (bounded).
-  for (int i = 0; i < 100 && server_->Count("patch", "/api/v1/nodes/n1/status") < 1; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  // The test server logs a request after answering it: wait (bounded).
+  EXPECT_TRUE(server_->WaitForCount("patch", "/api/v1/nodes/n1/status", 1));
   EXPECT_EQ(server_->Count("patch", "/api/v1/nodes/n1/status"), 1);
   // Unchanged annotations are not written again. (A third call on the same
   // connection is answered only after the second one's requests were logged.)
@@ -473,6 +471,37 @@ TEST_F(KubeRegistryTest, NeedsOnlyTheManifestsRbac) {
   EXPECT_EQ(refused.error().code(), cni::Code::kIoFailure);
   EXPECT_NE(refused.error().msg().find("nodes/status patch"), std::string::npos)
       << refused.error().msg();
+}
+
+// An API server that is down, overloaded or failing is an outage (code 11: the agent
+// keeps the data path and retries), and what changed meanwhile is seen once it is back.
+TEST_F(KubeRegistryTest, OutageAndServerErrorsAreTryAgain) {
+  AddNode("n1", "10.99.0.11", {"10.244.1.0/24"});
+  AddFlannelNode("n2", 2);
+  auto r = Make();
+  ASSERT_TRUE(r->Acquire(Wanted()));
+  ASSERT_TRUE(r->ListPeers());
+  ASSERT_TRUE(r->WaitPeers(std::chrono::milliseconds(50)));
+  server_->Stop();
+  ASSERT_TRUE(server_->DeleteNode("n2"));
+  cni::Result<std::vector<PeerEvent>> lost = std::vector<PeerEvent>{};
+  for (int i = 0; i < 20 && lost; ++i) lost = r->WaitPeers(std::chrono::milliseconds(100));
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code(), cni::Code::kTryAgainLater) << lost.error().msg();
+  auto down = r->ListPeers();
+  ASSERT_FALSE(down);
+  EXPECT_EQ(down.error().code(), cni::Code::kTryAgainLater) << down.error().msg();
+  ASSERT_TRUE(server_->Restart());
+  auto back = r->ListPeers();
+  ASSERT_TRUE(back) << back.error().msg();
+  EXPECT_TRUE(back->empty()) << "n2 was deleted during the outage";
+  for (int code : {429, 500, 503, 504}) {
+    server_->FailRequests(1, code);
+    auto failed = r->ListPeers();
+    ASSERT_FALSE(failed) << code;
+    EXPECT_EQ(failed.error().code(), cni::Code::kTryAgainLater) << failed.error().msg();
+  }
+  EXPECT_TRUE(r->ListPeers());
 }
 
 }  // namespace
