@@ -95,7 +95,7 @@ TEST_F(LinendKube, HostGwNodeWithoutPodCidrWaitsThenJoins) {
   RegisterKubeNode(n3, {});
   StartKubeAgent(n3);
   EXPECT_TRUE(Eventually([&] {
-    return n3.agent->Log().find("no podCIDR yet") != std::string::npos;
+    return n3.agent->Log().find("waiting for podCIDR") != std::string::npos;
   })) << n3.agent->Log();
   EXPECT_NE(Http(n3, "/readyz"), "ok\n") << "not ready while waiting";
   EXPECT_TRUE(n3.agent->running());

@@ -120,8 +120,8 @@ cni::Result<NodeLease> KubeRegistry::Acquire(const NodeLease& wanted) {
   if (!node) return node.error();
   if (node->pod_cidrs.empty()) {
     return NotReady("node \"" + node->name +
-                    "\" has no podCIDR yet: waiting for one (kube-controller-manager "
-                    "--allocate-node-cidrs)");
+                    "\" not ready, waiting for podCIDR: none assigned yet "
+                    "(kube-controller-manager --allocate-node-cidrs assigns it)");
   }
   NodeLease out = wanted;
   out.subnet = {};
@@ -139,8 +139,9 @@ cni::Result<NodeLease> KubeRegistry::Acquire(const NodeLease& wanted) {
     auto cidr = PodCidr(*node, family);
     if (!cidr) return cidr.error().Context("node " + node->name);
     if (!*cidr) {
-      return NotReady("node \"" + node->name + "\" has no IPv" + std::to_string(family) +
-                      " podCIDR yet (podCIDRs " + json(node->pod_cidrs).dump() + ")");
+      return NotReady("node \"" + node->name + "\" not ready, waiting for podCIDR: no IPv" +
+                      std::to_string(family) + " one yet (podCIDRs " +
+                      json(node->pod_cidrs).dump() + ")");
     }
     const cni::IpNet& net = v4 ? cfg->network : cfg->ipv6_network;
     if (!net.Contains((*cidr)->addr) || (*cidr)->prefix < net.prefix) {

@@ -3,7 +3,9 @@
 //   - the cluster config is flannel's net-conf.json, read from a file (a ConfigMap);
 //   - this node's subnet(s) are its spec.podCIDR(s), allocated by the controller
 //     manager; linen allocates nothing. No podCIDR yet: Acquire fails with code 50
-//     ("not ready, waiting for podCIDR") and the agent retries;
+//     ("not ready, waiting for podCIDR") and the agent retries; the podCIDR's size is
+//     the subnet length peers are judged by (--node-cidr-mask-size, whatever
+//     net-conf.json's SubnetLen says);
 //   - Acquire publishes the node's backend data as annotations (merge patch on
 //     nodes/<name>/status, only when they differ), reusing the VTEP MAC the node
 //     published before (flannel#1795) and honouring public-ip-overwrite;
