@@ -248,7 +248,11 @@ cni::Status Agent::SetUpNode() {
       BackendName(node_.cluster.backend) + ", MTU " + std::to_string(setup_.mtu) +
       (setup_.vtep_mac.empty() ? "" : ", VTEP " + setup_.vtep_mac) +
       (setup_.vtep_mac_v6.empty() ? "" : ", IPv6 VTEP " + setup_.vtep_mac_v6) + ")");
-  return Relist();
+  if (auto s = Relist(); !s) return s;
+  // Kubernetes: the node's NetworkUnavailable condition goes False now, as flanneld
+  // does once its backend runs. A failure is retried by the registry itself.
+  if (auto s = registry_->DataPathUp(); !s) NoteError(s.error());
+  return cni::OkStatus();
 }
 
 cni::Status Agent::Relist() {
@@ -387,8 +391,11 @@ cni::Status Agent::Run(const std::atomic<bool>& stop) {
   RegistryUp();
 
   // Phase 2: follow the peers.
-  const auto renew_every = std::max<std::chrono::milliseconds>(
+  auto renew_every = std::max<std::chrono::milliseconds>(
       std::chrono::duration_cast<milliseconds>(opts_.lease_ttl) / 3, milliseconds(100));
+  // Kubernetes: no lease to keep alive; Renew only reports (without a request) that
+  // our Node was deleted or its podCIDR changed, so it is asked as often as we resync.
+  if (opts_.registry == "kubernetes") renew_every = std::min(renew_every, opts_.resync_interval);
   auto now = Clock::now();
   auto renew_at = now + renew_every;
   auto resync_at = now + opts_.resync_interval;
