@@ -147,23 +147,18 @@ cni::Status Agent::WriteSubnetFile() {
 cni::Status Agent::SyncNodeMasquerade() {
   auto nft = cni::nft::Socket::Open();
   if (!nft) return nft.error();
-  // One table per family (ip / ip6), each for its own cluster network; a family the
-  // cluster does not enable has none.
-  for (const auto& [on, net] : {std::pair{node_.cluster.enable_ipv4, node_.cluster.network},
-                                std::pair{node_.cluster.enable_ipv6, node_.cluster.ipv6_network}}) {
-    if (!on) continue;
-    if (!node_.cluster.ip_masq) {
-      if (auto s = overlay::DeleteMasquerade(*nft, overlay::kAgentMasqName, net.family()); !s) {
-        return s;
-      }
-      continue;
+  // One table per enabled family (ip / ip6), each for its own cluster network.
+  auto changed = overlay::SyncNodeMasquerade(*nft, overlay::kAgentMasqName, node_.cluster);
+  if (!changed) return changed.error();
+  if (*changed) {
+    std::string what;
+    for (cni::Family f : overlay::EnabledFamilies(node_.cluster)) {
+      what += (what.empty() ? "" : ", ") + overlay::ClusterNetwork(node_.cluster, f).Masked().ToString();
     }
-    auto changed = overlay::SyncMasquerade(*nft, overlay::kAgentMasqName, net);
-    if (!changed) return changed.error();
-    if (*changed) {
-      Log("masquerade for traffic leaving " + net.Masked().ToString() + " set in table " +
-          overlay::MasqTableName(overlay::kAgentMasqName));
-    }
+    Log(node_.cluster.ip_masq ? "masquerade for traffic leaving " + what + " set in table " +
+                                    overlay::MasqTableName(overlay::kAgentMasqName)
+                              : std::string("masquerade off: table ") +
+                                    overlay::MasqTableName(overlay::kAgentMasqName) + " removed");
   }
   return cni::OkStatus();
 }
@@ -253,7 +248,11 @@ cni::Status Agent::SetUpNode() {
       BackendName(node_.cluster.backend) + ", MTU " + std::to_string(setup_.mtu) +
       (setup_.vtep_mac.empty() ? "" : ", VTEP " + setup_.vtep_mac) +
       (setup_.vtep_mac_v6.empty() ? "" : ", IPv6 VTEP " + setup_.vtep_mac_v6) + ")");
-  return Relist();
+  if (auto s = Relist(); !s) return s;
+  // Kubernetes: the node's NetworkUnavailable condition goes False now, as flanneld
+  // does once its backend runs. A failure is retried by the registry itself.
+  if (auto s = registry_->DataPathUp(); !s) NoteError(s.error());
+  return cni::OkStatus();
 }
 
 cni::Status Agent::Relist() {
@@ -403,8 +402,11 @@ cni::Status Agent::Run(const std::atomic<bool>& stop) {
   RegistryUp();
 
   // Phase 2: follow the peers.
-  const auto renew_every = std::max<std::chrono::milliseconds>(
+  auto renew_every = std::max<std::chrono::milliseconds>(
       std::chrono::duration_cast<milliseconds>(opts_.lease_ttl) / 3, milliseconds(100));
+  // Kubernetes: no lease to keep alive; Renew only reports (without a request) that
+  // our Node was deleted or its podCIDR changed, so it is asked as often as we resync.
+  if (opts_.registry == "kubernetes") renew_every = std::min(renew_every, opts_.resync_interval);
   auto now = Clock::now();
   auto renew_at = now + renew_every;
   auto resync_at = now + opts_.resync_interval;
@@ -524,10 +526,8 @@ cni::Status Agent::RunCleanup() {
   auto nft = cni::nft::Socket::Open();
   if (!nft) return nft.error();
   // Both families' tables, whatever the config says now: one may be left from before.
-  for (cni::Family f : {cni::Family::kV4, cni::Family::kV6}) {
-    if (auto s = overlay::DeleteMasquerade(*nft, overlay::kAgentMasqName, f); !s) {
-      return s.error().Context("cleanup");
-    }
+  if (auto s = overlay::DeleteNodeMasquerade(*nft, overlay::kAgentMasqName); !s) {
+    return s.error().Context("cleanup");
   }
   if (unlink(opts_.subnet_file.c_str()) != 0 && errno != ENOENT) {
     return cni::ErrnoError("remove " + opts_.subnet_file, errno);

@@ -110,6 +110,7 @@ void ClusterTest::TearDown() {
     std::cerr << "---- etcd log (warnings) ----\n" << log.rdbuf() << "\n";
   }
   nodes_.clear();
+  kube_.reset();
   inside_.reset();
   etcd_.reset();
   hub_.reset();
@@ -180,6 +181,40 @@ int ClusterTest::RunCleanup(Node& n, std::string* log) {
   int status = (*p)->Stop(0);  // signal 0: just wait for it
   *log = (*p)->Log();
   return status;
+}
+
+void ClusterTest::StartKubeApi(const std::string& net_conf) {
+  kube::testing::KubeApiServerOptions o;
+  o.listen_ip = "10.99.0.1";
+  auto k = kube::testing::KubeApiServer::Start(hub_->ns(), o);
+  ASSERT_TRUE(k) << k.error().msg();
+  kube_ = std::move(*k);
+  kubeconfig_ = dir_->path() + "/kubeconfig";
+  ASSERT_TRUE(kube_->WriteKubeconfig(kubeconfig_));
+  net_conf_path_ = dir_->path() + "/net-conf.json";
+  std::ofstream(net_conf_path_) << net_conf;
+}
+
+void ClusterTest::RegisterKubeNode(const Node& n, const std::vector<std::string>& pod_cidrs) {
+  auto rv = kube_->PutNode(kube::testing::MakeNodeJson(n.name, n.ip, pod_cidrs));
+  ASSERT_TRUE(rv) << rv.error().msg();
+}
+
+void ClusterTest::StartKubeAgent(Node& n, const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {
+      linen::test::CniBin("linend"), "--registry", "kubernetes",
+      "--kubeconfig", kubeconfig_,
+      "--net-config-path", net_conf_path_,
+      "--node-name", n.name,
+      "--iface", "eth0",
+      "--subnet-file", n.subnet_file,
+      "--metrics-address", n.ip + ":9925",
+      "--resync-interval-ms", resync_ms_,
+  };
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  auto p = Process::Start(n.ns->ns(), argv, dir_->path() + "/" + n.name + ".log");
+  ASSERT_TRUE(p) << p.error().msg();
+  n.agent = std::move(*p);
 }
 
 void ClusterTest::StartFileAgent(Node& n, const std::string& topology) {

@@ -23,6 +23,7 @@
 #include "libcni/ip_net.h"
 #include "overlay/registry/etcd/etcd_client.h"
 #include "overlay/registry/etcd/etcd_test_fixture.h"
+#include "overlay/registry/kubernetes/testing/kube_api_server.h"
 #include "test/support/test_support.h"
 
 namespace linen::agent::testing {
@@ -77,6 +78,14 @@ class ClusterTest : public ::testing::Test {
   int RunCleanup(Node& n, std::string* log);
   // Starts linend for `n` on a static topology file instead of etcd.
   void StartFileAgent(Node& n, const std::string& topology);
+  // Kubernetes mode: the test API server on the hub (https://10.99.0.1:6443), a
+  // kubeconfig for it and flannel's net-conf.json with `net_conf`.
+  void StartKubeApi(const std::string& net_conf);
+  // Registers `n` with the API server as its kubelet would (InternalIP = its underlay
+  // address), with these podCIDRs (none: not allocated yet).
+  void RegisterKubeNode(const Node& n, const std::vector<std::string>& pod_cidrs);
+  // Starts linend --registry kubernetes for `n` with the standard flags plus `extra`.
+  void StartKubeAgent(Node& n, const std::vector<std::string>& extra = {});
   // Waits (bounded) until the node's subnet.env exists and returns its SUBNET line
   // value in network form, e.g. "10.244.3.0/24" (`key` FLANNEL_IPV6_SUBNET: the IPv6
   // one, for IPv6-only clusters).
@@ -113,6 +122,8 @@ class ClusterTest : public ::testing::Test {
   // How SetUp starts etcd (TLS, token TTL); listen address and port are the hub's.
   etcd::testing::EtcdServerOptions etcd_options_;
   std::vector<std::unique_ptr<Node>> nodes_;
+  std::unique_ptr<kube::testing::KubeApiServer> kube_;  // StartKubeApi
+  std::string kubeconfig_, net_conf_path_;
   std::string lease_ttl_ = "2";
   // Long by default so that tests see watch-driven changes, not the periodic repair.
   std::string resync_ms_ = "60000";

@@ -16,8 +16,9 @@ cni::Result<Options> ParseOptions(int argc, const char* const* argv) {
                "and keeps routes / VXLAN FDB / neighbours in step with its peers."};
   app.set_version_flag("--version", "linend 0.1.0");
   app.set_config("--config", "", "Read flags from this file (INI/TOML: flag-name = value)");
-  app.add_option("--registry", o.registry, "Where leases live: etcd or file")
-      ->check(CLI::IsMember({"etcd", "file"}))
+  app.add_option("--registry", o.registry,
+                 "Where leases live: etcd, file, or kubernetes (Node podCIDRs + annotations)")
+      ->check(CLI::IsMember({"etcd", "file", "kubernetes"}))
       ->capture_default_str();
   app.add_option("--etcd-endpoints", o.etcd_endpoints, "etcd client URLs (comma separated)")
       ->delimiter(',')
@@ -39,7 +40,18 @@ cni::Result<Options> ParseOptions(int argc, const char* const* argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{30} * 24 * 3600))
       ->capture_default_str();
   app.add_option("--topology", o.topology, "Static topology JSON (--registry file)");
-  app.add_option("--node-name", o.node_name, "This node's name (default: hostname)");
+  app.add_option("--net-config-path", o.net_config_path,
+                 "flannel net-conf.json with the cluster network (--registry kubernetes)")
+      ->capture_default_str();
+  app.add_option("--kubeconfig", o.kubeconfig,
+                 "kubeconfig to reach the API server (--registry kubernetes; default: the "
+                 "pod's service account)");
+  app.add_option("--kube-annotation-prefix", o.kube_annotation_prefix,
+                 "Prefix of the Node annotations linen reads and writes (flannel's by default, "
+                 "so flannel and linen nodes see each other)")
+      ->capture_default_str();
+  app.add_option("--node-name", o.node_name, "This node's name (default: $NODE_NAME, else hostname)")
+      ->envname("NODE_NAME");
   app.add_option("--iface", o.iface, "Underlay interface (default: the one holding --public-ip)");
   app.add_option("--public-ip", o.public_ip, "Node IP peers use (default: first IPv4 of --iface)");
   app.add_option("--public-ipv6", o.public_ipv6,
@@ -103,7 +115,8 @@ cni::Result<Options> ParseOptions(int argc, const char* const* argv) {
                           " has no password: set LINEN_ETCD_PASSWORD in the environment, "
                           "etcd-password in the --config file, or --etcd-password");
   }
-  if (o.registry == "etcd" && o.iface.empty() && o.public_ip.empty() && o.public_ipv6.empty()) {
+  if ((o.registry == "etcd" || o.registry == "kubernetes") && o.iface.empty() &&
+      o.public_ip.empty() && o.public_ipv6.empty()) {
     return cni::Error(cni::Code::kInvalidNetworkConfig,
                       "linend: give --iface or --public-ip (which address peers reach us on)");
   }

@@ -16,7 +16,7 @@
 namespace linen::agent {
 
 struct Options {
-  std::string registry = "etcd";         // "etcd" | "file"
+  std::string registry = "etcd";         // "etcd" | "file" | "kubernetes"
   std::vector<std::string> etcd_endpoints = {"http://127.0.0.1:2379"};
   std::string etcd_prefix = "/linen/network";
   // flannel's names: --etcd-cafile/--etcd-certfile/--etcd-keyfile for https://
@@ -28,7 +28,11 @@ struct Options {
   std::string etcd_password;
   std::chrono::seconds lease_ttl{24 * 3600};
   std::string topology;                  // --registry file
-  std::string node_name;                 // default: hostname
+  // --registry kubernetes (flanneld --kube-subnet-mgr's flag names where it has them).
+  std::string net_config_path = "/etc/kube-flannel/net-conf.json";
+  std::string kubeconfig;                // "" = in-cluster service account
+  std::string kube_annotation_prefix = "flannel.alpha.coreos.com";
+  std::string node_name;                 // default: $NODE_NAME, else hostname
   std::string iface;                     // underlay device; "" = the one holding public_ip
   std::string public_ip;                 // default: first IPv4 address of iface
   std::string public_ipv6;               // IPv6 clusters; default: first global IPv6 of iface

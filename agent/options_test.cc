@@ -196,5 +196,34 @@ TEST(Options, Errors) {
   EXPECT_NE(help.error().msg().find("LINEN_ETCD_PASSWORD"), std::string::npos) << help.error().msg();
 }
 
+TEST(Options, KubernetesFlagsWithFlannelsNames) {
+  ScopedEnv env;
+  env.Set("NODE_NAME", nullptr);
+  auto d = Parse({"--registry", "kubernetes", "--public-ip", "10.0.0.5"});
+  ASSERT_TRUE(d) << d.error().msg();
+  EXPECT_EQ(d->net_config_path, "/etc/kube-flannel/net-conf.json");
+  EXPECT_EQ(d->kubeconfig, "");
+  EXPECT_EQ(d->kube_annotation_prefix, "flannel.alpha.coreos.com");
+  EXPECT_FALSE(d->node_name.empty()) << "the hostname";
+
+  env.Set("NODE_NAME", "from-downward-api");
+  auto o = Parse({"--registry", "kubernetes", "--iface", "eth0", "--net-config-path",
+                  "/cfg/net-conf.json", "--kubeconfig", "/etc/kubernetes/linen.conf",
+                  "--kube-annotation-prefix", "example.com/linen"});
+  ASSERT_TRUE(o) << o.error().msg();
+  EXPECT_EQ(o->registry, "kubernetes");
+  EXPECT_EQ(o->net_config_path, "/cfg/net-conf.json");
+  EXPECT_EQ(o->kubeconfig, "/etc/kubernetes/linen.conf");
+  EXPECT_EQ(o->kube_annotation_prefix, "example.com/linen");
+  EXPECT_EQ(o->node_name, "from-downward-api") << "NODE_NAME, as flanneld reads it";
+  auto flag = Parse({"--registry", "kubernetes", "--iface", "eth0", "--node-name", "n9"});
+  ASSERT_TRUE(flag);
+  EXPECT_EQ(flag->node_name, "n9") << "the flag wins over NODE_NAME";
+
+  auto noip = Parse({"--registry", "kubernetes"});
+  ASSERT_FALSE(noip);
+  EXPECT_NE(noip.error().msg().find("--public-ip"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace linen::agent

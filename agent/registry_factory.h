@@ -1,5 +1,5 @@
-// Builds the registry --registry names: etcd (EtcdRegistry) or file (static topology
-// watched with inotify).
+// Builds the registry --registry names: etcd (EtcdRegistry), file (static topology
+// watched with inotify) or kubernetes (KubeRegistry: kubeconfig or in-cluster).
 #ifndef LINEN_AGENT_REGISTRY_FACTORY_H_
 #define LINEN_AGENT_REGISTRY_FACTORY_H_
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A 3-node linen cluster in network namespaces: builds linen, installs it into a
 # temporary prefix, wires node1..node3 to one underlay bridge, installs the host-gw
-# or vxlan config from conf-examples/, adds two pods per node with cnitool, pings
-# every pod from every pod and shows what the backend programmed.
+# or vxlan config from conf-examples/ with linen's portmap and bandwidth chained after
+# it, adds two pods per node with cnitool, pings every pod from every pod, exposes the
+# first pod of each node on a hostPort and reaches it from the underlay, and shows
+# what the backend programmed.
 #
 #   scripts/demo.sh [--backend vxlan|host-gw] [--registry static|etcd]
 #                   [--dual-stack|--ipv6-only] [--keep] [--bin DIR]
@@ -59,7 +61,7 @@ if [[ $(id -u) -ne 0 ]]; then
   echo "demo.sh: run as root (it creates network namespaces)" >&2
   exit 1
 fi
-tools=(ip jq ping bridge)
+tools=(ip jq ping bridge nft socat)
 [[ -n $prebuilt ]] || tools+=(cmake)
 [[ $registry == static ]] || tools+=(etcd etcdctl)
 for tool in "${tools[@]}"; do
@@ -137,7 +139,7 @@ else
   fi
   bin=$tmp/prefix/bin
 fi
-exes=("$backend" bridge host-local cnitool)
+exes=("$backend" bridge host-local portmap bandwidth cnitool)
 [[ $registry == static ]] || exes+=(linend)
 for exe in "${exes[@]}"; do
   [[ -x $bin/$exe ]] || { echo "demo.sh: $bin/$exe missing" >&2; exit 1; }
@@ -273,30 +275,43 @@ net=$(jq -r .name "$conf")
 for node in "${nodes[@]}"; do
   d=$tmp/$node
   mkdir -p "$d/net.d"
+  # portmap and bandwidth chained after the backend, as in
+  # conf-examples/10-linen-bridge-portmap-bandwidth.conflist: the runtime (cnitool
+  # here) passes hostPorts and rates as capabilities.
   jq --arg topo "$tmp/topology.json" --arg d "$d" --arg reg "$registry" '
     (if $reg == "static" then .plugins[0].topology = $topo else . end)
     | .plugins[0].subnetFile = ($d + "/run/subnet.env")
     | .plugins[0].dataDir = ($d + "/delegates")
-    | .plugins[0].ipam.dataDir = ($d + "/ipam")' \
+    | .plugins[0].ipam.dataDir = ($d + "/ipam")
+    | .plugins += [{type: "portmap", capabilities: {portMappings: true}, snat: true},
+                   {type: "bandwidth", capabilities: {bandwidth: true}}]' \
     "$conf" > "$d/net.d/$(basename "$conf")"
 done
 jq . "$tmp/node1/net.d/$(basename "$conf")"
 
 # --- pods -----------------------------------------------------------------------
 # cnitool runs "on the node": inside the node's namespace, with the node's config.
+# CAP_ARGS carries the capabilities, as a runtime sends them.
 on_node() {  # on_node <node> <cnitool args...>
   local node=$1; shift
   ip netns exec "$(nsof "$node")" env NETCONFPATH="$tmp/$node/net.d" CNI_PATH="$bin" \
-    "$bin/cnitool" --cache-dir "$tmp/$node/cache" "$@"
+    CAP_ARGS="${cap_args:-}" "$bin/cnitool" --cache-dir "$tmp/$node/cache" "$@"
 }
+# The first pod of each node: hostPort 8080 -> its port 80, and 100 Mbit/s each way
+# (far above what the demo sends: it shows the chain, it does not shape anything).
+host_port=8080
+pod_caps=$(jq -cn --argjson hp $host_port '{portMappings: [{hostPort: $hp, containerPort: 80, protocol: "tcp"}],
+  bandwidth: {ingressRate: 100000000, ingressBurst: 1000000, egressRate: 100000000, egressBurst: 1000000}}')
 pods=()
-say "adding 2 pods per node with cnitool"
+say "adding 2 pods per node with cnitool (the first with CAP_ARGS $pod_caps)"
 for node in "${nodes[@]}"; do
   for s in a b; do
     pod=$node$s
     ns=$(nsof "$pod")
     created+=("$ns"); ip netns add "$ns"
     ip -n "$ns" link set lo up
+    cap_args=""
+    [[ $s == a ]] && cap_args=$pod_caps
     if ! out=$(on_node "$node" --json add "$net" "/run/netns/$ns"); then
       echo "cnitool add failed on $node for $pod:" >&2
       echo "$out" >&2
@@ -336,6 +351,43 @@ for f in "${fams[@]}"; do
   done
 done
 
+# --- hostPort from the underlay ------------------------------------------------------------
+# A client in the underlay namespace connects to node:8080; portmap DNATs it to the
+# node's first pod, where socat answers with the pod's name. Over IPv4, or over IPv6
+# when the pods have no IPv4 address (--ipv6-only).
+if [[ ${fams[0]} == 4 ]]; then
+  client=192.168.50.100/24 listen=TCP-LISTEN:80 map=any4
+  node_addr() { echo "192.168.50.$1"; }
+  connect() { echo "TCP:192.168.50.$1:$host_port"; }
+else
+  client=fd00:50::100/64 listen=TCP6-LISTEN:80 map=any6
+  node_addr() { echo "[fd00:50::$1]"; }
+  connect() { echo "TCP6:[fd00:50::$1]:$host_port"; }
+fi
+say "hostPort $host_port on every node, from the underlay (client ${client%/*} in $ul)"
+ip -n "$ul" addr add $client dev ulbr nodad 2>/dev/null || ip -n "$ul" addr add $client dev ulbr
+for node in "${nodes[@]}"; do
+  pod=${node}a
+  ip netns exec "$(nsof "$pod")" socat $listen,fork,reuseaddr SYSTEM:"echo $pod" \
+    </dev/null >/dev/null 2>"$tmp/$pod-socat.log" &
+  procs+=("$!")
+done
+hp_fail=0
+for i in 1 2 3; do
+  node=node$i
+  ask() { answer=$(ip netns exec "$ul" socat -T 2 STDIO "$(connect $i)",connect-timeout=2 \
+                   </dev/null 2>/dev/null) && [[ $answer == "${node}a" ]]; }
+  if wait_for 5 "$node:$host_port" ask; then
+    echo "$(node_addr $i):$host_port ($node) -> ${node}a (${pod_ip[${node}a]} port 80): \"$answer\""
+  else
+    echo "$(node_addr $i):$host_port ($node) -> FAIL (answer: \"${answer:-}\")"; hp_fail=$((hp_fail + 1))
+  fi
+done
+echo "-- $(nsof node1): the mapping (nft list map inet linen_portmap $map)"
+ip netns exec "$(nsof node1)" nft list map inet linen_portmap $map | grep -E 'elements|type'
+echo "-- $(nsof node1): bandwidth's shaping of node1a (TBF on its host veth, TBF on the IFB its egress is redirected to)"
+tc -n "$(nsof node1)" qdisc show | grep tbf
+
 # --- what the backend programmed ----------------------------------------------------------
 for node in "${nodes[@]}"; do
   n=$(nsof "$node")
@@ -362,8 +414,13 @@ if [[ $registry == etcd ]]; then
 fi
 
 echo
+if ((hp_fail)); then
+  echo "demo.sh: $hp_fail nodes did not answer on hostPort $host_port from the underlay" >&2
+  exit 1
+fi
 if ((fail)); then
   echo "demo.sh: $fail pod pairs could not reach each other ($backend, $registry registry$mode_name)" >&2
   exit 1
 fi
-echo "demo.sh: all ${#pods[@]} pods reach each other over $backend ($registry registry$mode_name)"
+echo "demo.sh: all ${#pods[@]} pods reach each other over $backend ($registry registry$mode_name);" \
+  "every node's hostPort $host_port answers from the underlay"

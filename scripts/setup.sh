@@ -8,10 +8,14 @@ packages=(
   cmake g++ make pkg-config clang libclang-rt-14-dev
   libnl-3-dev libnl-route-3-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
   libbenchmark-dev libcurl4-openssl-dev
+  libyaml-dev  # kubeconfig files (linend --registry kubernetes)
   # runtime tools used by tests, the demo and benchmarks (never on a plugin's hot path)
   iproute2 nftables iptables jq file iputils-ping procps util-linux kmod
   containernetworking-plugins etcd-server etcd-client iperf3 gnuplot-nox hyperfine
+  socat  # the demo's pod servers and underlay client (hostPort)
   openssl  # test certificates for etcd over TLS
+  buildah  # scripts/build-image.sh: the OCI image for deploy/kubernetes
+  python3 python3-yaml  # test/deploy/manifest_test.py
 )
 
 if [[ $(id -u) -ne 0 ]]; then

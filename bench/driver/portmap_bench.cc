@@ -36,7 +36,7 @@ ExecSpec PortmapSpec(const Node& node, const std::string& cmd, const std::string
 }  // namespace
 
 bool RunPortmapBench(const PortmapBenchOptions& opt, Report& rep) {
-  std::map<std::string, std::vector<double>> chain_add, pm_add, pm_del, loaded_add;
+  std::map<std::string, std::vector<double>> chain_add, chain_del, pm_add, pm_del, loaded_add;
   for (const Impl& impl : opt.impls) {
     const std::string& tag = impl.label;
     auto node = MakeNode(impl, /*ip_masq=*/false, opt.store_root);
@@ -84,11 +84,19 @@ bool RunPortmapBench(const PortmapBenchOptions& opt, Report& rep) {
     for (int j = 0; j < opt.existing && !Interrupted(); ++j) {
       run(PortmapSpec(*node, "DEL", "fill" + std::to_string(j), netns, "", 20000 + j), nullptr);
     }
+    // DEL in the runtime's order: portmap (no prevResult), then the bridge.
     for (size_t i = 0; i < pods.size(); ++i) {
-      run(PortmapSpec(*node, "DEL", pods[i].id, pods[i].ns.path(), "", 10000 + static_cast<int>(i)),
-          i > 0 ? &pm_del[tag] : nullptr);
+      std::vector<double> one;
+      const bool pm_ok = run(
+          PortmapSpec(*node, "DEL", pods[i].id, pods[i].ns.path(), "", 10000 + static_cast<int>(i)),
+          &one);
       auto d = Del(*node, pods[i]);
-      if (!d || d->exit_code != 0) ++fails;
+      if (!d || d->exit_code != 0) {
+        ++fails;
+      } else if (pm_ok && i > 0) {
+        pm_del[tag].push_back(one[0]);
+        chain_del[tag].push_back(one[0] + d->ms);
+      }
     }
     rep.Count("fail.portmap." + tag, fails);
   }
@@ -98,6 +106,7 @@ bool RunPortmapBench(const PortmapBenchOptions& opt, Report& rep) {
     rep.Series("portmap_add." + tag, pm_add[tag]);
     rep.Series("portmap_add_with_" + std::to_string(opt.existing) + "." + tag, loaded_add[tag]);
     rep.Series("portmap_del." + tag, pm_del[tag]);
+    rep.Series("chain_del." + tag, chain_del[tag]);
   }
   return true;
 }

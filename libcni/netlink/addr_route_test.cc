@@ -8,8 +8,7 @@
 namespace cni::nl {
 namespace {
 
-IpNet Net(const char* s) { return *IpNet::Parse(s); }
-IpAddr Addr(const char* s) { return *IpAddr::Parse(s); }
+using linen::test::Net;
 
 TEST_F(NetlinkTest, AddressesV4AndV6) {
   int idx = UpVethPair("a0", "a1");
@@ -107,7 +106,7 @@ class RouteTest : public NetlinkTest {
 };
 
 TEST_F(RouteTest, GatewayRouteWithMetricProtocolAndMtu) {
-  RouteInfo r{.dst = Net("10.50.0.0/16"), .gw = Addr("10.9.0.2"), .oif = idx_,
+  RouteInfo r{.dst = Net("10.50.0.0/16"), .gw = linen::test::Ip("10.9.0.2"), .oif = idx_,
               .priority = 77, .protocol = kLinenRouteProtocol, .mtu = 1300};
   ASSERT_TRUE(h_->AddRoute(r));
   auto got = Find(Family::kV4, "10.50.0.0/16");
@@ -124,19 +123,19 @@ TEST_F(RouteTest, GatewayRouteWithMetricProtocolAndMtu) {
 }
 
 TEST_F(RouteTest, AddIsExclusiveReplaceOverwrites) {
-  RouteInfo r{.dst = Net("10.60.0.0/16"), .gw = Addr("10.9.0.2"), .oif = idx_};
+  RouteInfo r{.dst = Net("10.60.0.0/16"), .gw = linen::test::Ip("10.9.0.2"), .oif = idx_};
   ASSERT_TRUE(h_->AddRoute(r));
   auto again = h_->AddRoute(r);
   ASSERT_FALSE(again);
   EXPECT_TRUE(again.error().IsExists()) << again.error().msg();
 
-  r.gw = Addr("10.9.0.3");
+  r.gw = linen::test::Ip("10.9.0.3");
   ASSERT_TRUE(h_->ReplaceRoute(r));
   auto j = Ip("route show 10.60.0.0/16");
   ASSERT_EQ(j.size(), 1u);  // replaced, not added beside
   EXPECT_EQ(j[0]["gateway"], "10.9.0.3");
   // Replace also creates.
-  RouteInfo fresh{.dst = Net("10.61.0.0/16"), .gw = Addr("10.9.0.4")};
+  RouteInfo fresh{.dst = Net("10.61.0.0/16"), .gw = linen::test::Ip("10.9.0.4")};
   ASSERT_TRUE(h_->ReplaceRoute(fresh));
   auto got = Find(Family::kV4, "10.61.0.0/16");
   ASSERT_TRUE(got);
@@ -144,7 +143,7 @@ TEST_F(RouteTest, AddIsExclusiveReplaceOverwrites) {
 }
 
 TEST_F(RouteTest, OnlinkGatewayOutsideSubnet) {
-  RouteInfo r{.dst = Net("10.70.0.0/16"), .gw = Addr("192.168.77.1"), .oif = idx_,
+  RouteInfo r{.dst = Net("10.70.0.0/16"), .gw = linen::test::Ip("192.168.77.1"), .oif = idx_,
               .onlink = true};
   ASSERT_TRUE(h_->AddRoute(r));
   auto got = Find(Family::kV4, "10.70.0.0/16");
@@ -157,7 +156,7 @@ TEST_F(RouteTest, OnlinkGatewayOutsideSubnet) {
 }
 
 TEST_F(RouteTest, UnreachableGatewayCarriesKernelWords) {
-  RouteInfo r{.dst = Net("10.71.0.0/16"), .gw = Addr("192.168.78.1"), .oif = idx_};
+  RouteInfo r{.dst = Net("10.71.0.0/16"), .gw = linen::test::Ip("192.168.78.1"), .oif = idx_};
   auto s = h_->AddRoute(r);
   ASSERT_FALSE(s);
   // "add route <dst> via <gw> ...: <errno text> (<kernel ext-ack sentence>)".
@@ -175,7 +174,7 @@ TEST_F(RouteTest, ScopeLinkRouteAndCustomTable) {
   EXPECT_EQ(got->scope, 253);
   EXPECT_EQ(Ip("route show 10.80.0.0/24")[0]["scope"], "link");
 
-  RouteInfo t{.dst = Net("0.0.0.0/0"), .gw = Addr("10.9.0.2"), .table = 100};
+  RouteInfo t{.dst = Net("0.0.0.0/0"), .gw = linen::test::Ip("10.9.0.2"), .table = 100};
   ASSERT_TRUE(h_->AddRoute(t));
   auto in_table = Find(Family::kV4, "0.0.0.0/0", 100);
   ASSERT_TRUE(in_table);
@@ -186,14 +185,14 @@ TEST_F(RouteTest, ScopeLinkRouteAndCustomTable) {
   EXPECT_EQ(j[0]["dst"], "default");
   EXPECT_EQ(j[0]["gateway"], "10.9.0.2");
   // A table number above 255 travels in RTA_TABLE only.
-  RouteInfo big{.dst = Net("10.81.0.0/16"), .gw = Addr("10.9.0.2"), .table = 1000};
+  RouteInfo big{.dst = Net("10.81.0.0/16"), .gw = linen::test::Ip("10.9.0.2"), .table = 1000};
   ASSERT_TRUE(h_->AddRoute(big));
   EXPECT_TRUE(Find(Family::kV4, "10.81.0.0/16", 1000));
   EXPECT_EQ(Ip("route show table 1000").size(), 1u);
 }
 
 TEST_F(RouteTest, DeleteIsPreciseAndTolerant) {
-  RouteInfo r{.dst = Net("10.90.0.0/16"), .gw = Addr("10.9.0.2"), .oif = idx_,
+  RouteInfo r{.dst = Net("10.90.0.0/16"), .gw = linen::test::Ip("10.9.0.2"), .oif = idx_,
               .scope = 0, .protocol = kLinenRouteProtocol};
   ASSERT_TRUE(h_->AddRoute(r));
   // A delete naming another protocol does not touch it (reconcilers only remove
@@ -209,7 +208,7 @@ TEST_F(RouteTest, DeleteIsPreciseAndTolerant) {
 }
 
 TEST_F(RouteTest, Ipv6Routes) {
-  RouteInfo r{.dst = Net("fd50::/48"), .gw = Addr("fd09::2"), .oif = idx_, .priority = 10,
+  RouteInfo r{.dst = Net("fd50::/48"), .gw = linen::test::Ip("fd09::2"), .oif = idx_, .priority = 10,
               .protocol = kLinenRouteProtocol};
   ASSERT_TRUE(h_->AddRoute(r));
   auto got = Find(Family::kV6, "fd50::/48");
@@ -228,14 +227,14 @@ TEST_F(RouteTest, Ipv6Routes) {
 }
 
 TEST_F(RouteTest, MixedFamilyGatewayRejected) {
-  RouteInfo r{.dst = Net("10.91.0.0/16"), .gw = Addr("fd09::2")};
+  RouteInfo r{.dst = Net("10.91.0.0/16"), .gw = linen::test::Ip("fd09::2")};
   auto s = h_->AddRoute(r);
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code(), Code::kInvalidNetworkConfig);
 }
 
 TEST_F(RouteTest, ListAllTables) {
-  RouteInfo r{.dst = Net("10.95.0.0/16"), .gw = Addr("10.9.0.2"), .table = 200};
+  RouteInfo r{.dst = Net("10.95.0.0/16"), .gw = linen::test::Ip("10.9.0.2"), .table = 200};
   ASSERT_TRUE(h_->AddRoute(r));
   auto all = h_->ListRoutes(Family::kV4, 0);
   ASSERT_TRUE(all);

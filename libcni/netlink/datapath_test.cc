@@ -16,8 +16,7 @@ using linen::test::Sh;
 using linen::test::TempNetns;
 using namespace std::chrono_literals;
 
-IpAddr Addr(const char* s) { return *IpAddr::Parse(s); }
-IpNet Net(const char* s) { return *IpNet::Parse(s); }
+using linen::test::Net;
 
 struct Node {
   const char* underlay_ip;   // on the veth underlay, /24
@@ -30,20 +29,20 @@ struct Node {
 void ProgramNode(Handle& h, int underlay, const Node& self, const Node& peer) {
   ASSERT_TRUE(h.AddAddr(underlay, Net((std::string(self.underlay_ip) + "/24").c_str())));
   auto s = h.CreateVxlan({.name = "linen.1",
-                          .info = {.vni = 1, .local = Addr(self.underlay_ip),
+                          .info = {.vni = 1, .local = linen::test::Ip(self.underlay_ip),
                                    .dev_index = underlay, .port = 8472, .learning = false},
                           .mtu = 1450,
                           .mac = self.vtep_mac});
   ASSERT_TRUE(s) << s.error().msg();
   auto vx = h.LinkByName("linen.1");
   ASSERT_TRUE(vx);
-  ASSERT_TRUE(h.AddAddr(vx->index, IpNet::Host(Addr(self.subnet_zero))));
+  ASSERT_TRUE(h.AddAddr(vx->index, IpNet::Host(linen::test::Ip(self.subnet_zero))));
   ASSERT_TRUE(h.SetUp(vx->index));
-  ASSERT_TRUE(h.ReplaceNeigh({.ifindex = vx->index, .dst = Addr(peer.subnet_zero),
+  ASSERT_TRUE(h.ReplaceNeigh({.ifindex = vx->index, .dst = linen::test::Ip(peer.subnet_zero),
                               .lladdr = peer.vtep_mac}));
   ASSERT_TRUE(h.ReplaceFdb({.ifindex = vx->index, .lladdr = peer.vtep_mac,
-                            .dst = Addr(peer.underlay_ip)}));
-  s = h.AddRoute({.dst = Net(peer.subnet), .gw = Addr(peer.subnet_zero), .oif = vx->index,
+                            .dst = linen::test::Ip(peer.underlay_ip)}));
+  s = h.AddRoute({.dst = Net(peer.subnet), .gw = linen::test::Ip(peer.subnet_zero), .oif = vx->index,
                   .onlink = true, .protocol = kLinenRouteProtocol});
   ASSERT_TRUE(s) << s.error().msg();
   s = h.WaitOperUp(vx->index, 5s);
@@ -102,7 +101,7 @@ TEST(DatapathTest, HostGwRouteBetweenTwoNodes) {
   ASSERT_TRUE(br);
   ASSERT_TRUE(hb->AddAddr(br->index, Net("10.245.2.1/24")));
   ASSERT_TRUE(hb->SetUp(br->index));
-  ASSERT_TRUE(ha->ReplaceRoute({.dst = Net("10.245.2.0/24"), .gw = Addr("192.168.61.2"),
+  ASSERT_TRUE(ha->ReplaceRoute({.dst = Net("10.245.2.0/24"), .gw = linen::test::Ip("192.168.61.2"),
                                 .oif = ula->index, .protocol = kLinenRouteProtocol}));
   ASSERT_TRUE(ha->WaitOperUp(ula->index, 5s));
   auto ping = Sh("ip netns exec " + a->name() + " ping -c1 -W5 10.245.2.1 2>&1");

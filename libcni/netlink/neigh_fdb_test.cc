@@ -12,12 +12,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-IpAddr Addr(const char* s) { return *IpAddr::Parse(s); }
 
 TEST_F(NetlinkTest, PermanentNeighbourReplaceListDelete) {
   int idx = UpVethPair("n0", "n1");
   ASSERT_GT(idx, 0);
-  NeighInfo n{.ifindex = idx, .dst = Addr("10.3.0.7"), .lladdr = "02:00:00:00:03:07"};
+  NeighInfo n{.ifindex = idx, .dst = linen::test::Ip("10.3.0.7"), .lladdr = "02:00:00:00:03:07"};
   ASSERT_TRUE(h_->ReplaceNeigh(n));
   auto list = h_->ListNeighs(idx, Family::kV4);
   ASSERT_TRUE(list) << list.error().msg();
@@ -45,8 +44,8 @@ TEST_F(NetlinkTest, PermanentNeighbourReplaceListDelete) {
 TEST_F(NetlinkTest, Ipv6NeighboursListedByFamily) {
   int idx = UpVethPair("n6a", "n6b");
   ASSERT_GT(idx, 0);
-  NeighInfo v6{.ifindex = idx, .dst = Addr("fd00::7"), .lladdr = "02:00:00:00:06:07"};
-  NeighInfo v4{.ifindex = idx, .dst = Addr("10.4.0.7"), .lladdr = "02:00:00:00:04:07"};
+  NeighInfo v6{.ifindex = idx, .dst = linen::test::Ip("fd00::7"), .lladdr = "02:00:00:00:06:07"};
+  NeighInfo v4{.ifindex = idx, .dst = linen::test::Ip("10.4.0.7"), .lladdr = "02:00:00:00:04:07"};
   ASSERT_TRUE(h_->ReplaceNeigh(v6));
   ASSERT_TRUE(h_->ReplaceNeigh(v4));
   auto list6 = h_->ListNeighs(idx, Family::kV6);
@@ -89,7 +88,7 @@ class VxlanTest : public NetlinkTest {
 
 TEST_F(VxlanTest, AttributesReadBack) {
   VxlanSpec spec{.name = "flannel.1",
-                 .info = {.vni = 4097, .local = Addr("192.168.50.1"), .dev_index = underlay_,
+                 .info = {.vni = 4097, .local = linen::test::Ip("192.168.50.1"), .dev_index = underlay_,
                           .port = 8472, .learning = false},
                  .mtu = 1450,
                  .mac = "6a:00:00:00:00:01"};
@@ -137,7 +136,7 @@ TEST_F(VxlanTest, FdbWithRemoteVtep) {
   ASSERT_TRUE(h_->CreateVxlan({.name = "vxf", .info = {.vni = 1, .learning = false}}));
   auto vx = h_->LinkByName("vxf");
   ASSERT_TRUE(vx);
-  FdbInfo f{.ifindex = vx->index, .lladdr = "6a:00:00:00:00:02", .dst = Addr("192.168.50.2")};
+  FdbInfo f{.ifindex = vx->index, .lladdr = "6a:00:00:00:00:02", .dst = linen::test::Ip("192.168.50.2")};
   ASSERT_TRUE(h_->ReplaceFdb(f));
   auto list = h_->ListFdb(vx->index);
   ASSERT_TRUE(list) << list.error().msg();
@@ -151,7 +150,7 @@ TEST_F(VxlanTest, FdbWithRemoteVtep) {
   EXPECT_EQ((*it)["state"], "permanent");
 
   // Replace moves the MAC to another VTEP instead of adding a second one.
-  f.dst = Addr("192.168.50.3");
+  f.dst = linen::test::Ip("192.168.50.3");
   ASSERT_TRUE(h_->ReplaceFdb(f));
   j = Bridge("fdb show dev vxf");
   int count = 0;
@@ -177,9 +176,9 @@ TEST_F(VxlanTest, ListFdbFiltersByDevice) {
   auto b = h_->LinkByName("vxb");
   ASSERT_TRUE(a && b);
   ASSERT_TRUE(h_->ReplaceFdb({.ifindex = a->index, .lladdr = "6a:00:00:00:0a:01",
-                              .dst = Addr("192.168.50.10")}));
+                              .dst = linen::test::Ip("192.168.50.10")}));
   ASSERT_TRUE(h_->ReplaceFdb({.ifindex = b->index, .lladdr = "6a:00:00:00:0b:01",
-                              .dst = Addr("192.168.50.11")}));
+                              .dst = linen::test::Ip("192.168.50.11")}));
   auto la = h_->ListFdb(a->index);
   ASSERT_TRUE(la);
   for (const auto& f : *la) EXPECT_EQ(f.ifindex, a->index);

@@ -10,7 +10,7 @@
 namespace cni::nl {
 namespace {
 
-IpNet Net(const char* s) { return *IpNet::Parse(s); }
+using linen::test::Net;
 
 class NetconfTest : public NetlinkTest {
  protected:

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
@@ -327,6 +328,13 @@ uint32_t Rule::LoadConcat(const std::vector<Field>& key) {
         len = 2;
         Payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, len, reg);
         break;
+      case Field::kIifname:
+        len = static_cast<uint32_t>(kIfnameLen);
+        Expr(exprs_, "meta", [&] {
+          U32(exprs_, NFTA_META_DREG, reg);
+          U32(exprs_, NFTA_META_KEY, NFT_META_IIFNAME);
+        });
+        break;
     }
     slot += (len + 3) / 4;
   }
@@ -365,6 +373,24 @@ Rule& Rule::FibDaddrLocal() {
   });
   const uint32_t local = RTN_LOCAL;  // host order, as the fib expression stores it
   Cmp(NFT_CMP_EQ, &local, sizeof local);
+  return *this;
+}
+
+Rule& Rule::CtStatusDnat() {
+  Expr(exprs_, "ct", [&] {
+    U32(exprs_, NFTA_CT_DREG, kReg1);
+    U32(exprs_, NFTA_CT_KEY, NFT_CT_STATUS);
+  });
+  // Host order, as the ct expression stores the status word.
+  const uint32_t mask = IPS_DST_NAT, zero = 0;
+  Expr(exprs_, "bitwise", [&] {
+    U32(exprs_, NFTA_BITWISE_SREG, kReg1);
+    U32(exprs_, NFTA_BITWISE_DREG, kReg1);
+    U32(exprs_, NFTA_BITWISE_LEN, sizeof mask);
+    Data(exprs_, NFTA_BITWISE_MASK, &mask, sizeof mask);
+    Data(exprs_, NFTA_BITWISE_XOR, &zero, sizeof zero);
+  });
+  Cmp(NFT_CMP_NEQ, &zero, sizeof zero);
   return *this;
 }
 
@@ -794,17 +820,18 @@ Result<std::vector<RuleInfo>> Socket::ListRules(Family f, const std::string& tab
                                                 const std::string& chain) {
   std::string a;
   Str(a, NFTA_RULE_TABLE, table);
-  Str(a, NFTA_RULE_CHAIN, chain);
+  if (!chain.empty()) Str(a, NFTA_RULE_CHAIN, chain);
   std::vector<RuleInfo> out;
   auto s = Request(NFT_MSG_GETRULE, NLM_F_DUMP, f, a, "list rules of " + Obj(f, table, chain),
                    [&](const void* p, size_t len) {
                      Attrs r = ParseAttrs(static_cast<const char*>(p), len);
                      // Older kernels ignore the filter; apply it here as well.
                      if (StrAttr(r, NFTA_RULE_TABLE) != table ||
-                         StrAttr(r, NFTA_RULE_CHAIN) != chain) {
+                         (!chain.empty() && StrAttr(r, NFTA_RULE_CHAIN) != chain)) {
                        return;
                      }
                      RuleInfo info;
+                     info.chain = StrAttr(r, NFTA_RULE_CHAIN);
                      if (auto it = r.find(NFTA_RULE_HANDLE);
                          it != r.end() && it->second.size() == 8) {
                        uint64_t be;

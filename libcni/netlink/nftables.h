@@ -65,7 +65,9 @@ struct Elem {
 
 // What a rule can load into registers for a set lookup or a map: the parts of a
 // concatenated key, in order.
-enum class Field { kSaddr4, kDaddr4, kSaddr6, kDaddr6, kL4Proto, kThDport };
+// kIifname: meta iifname (16 bytes); in postrouting it is the interface a
+// forwarded packet came in by.
+enum class Field { kSaddr4, kDaddr4, kSaddr6, kDaddr6, kL4Proto, kThDport, kIifname };
 
 // The expressions of one rule, in order. Registers: everything loads into and
 // compares from register 1 (NFT_REG_1), as nft does for simple matches.
@@ -91,6 +93,8 @@ class Rule {
   Rule& DnatMap(bool v4, const std::vector<Field>& key, const std::string& map);
   // fib daddr type local
   Rule& FibDaddrLocal();
+  // ct status dnat: the connection's destination was rewritten (by any DNAT).
+  Rule& CtStatusDnat();
   Rule& Counter();
   Rule& Masquerade();
   Rule& Drop();
@@ -159,6 +163,7 @@ struct ChainInfo {
 struct RuleInfo {
   uint64_t handle = 0;
   std::string comment;
+  std::string chain;
 };
 
 // One NETLINK_NETFILTER socket in the calling thread's namespace. Closing a socket
@@ -182,6 +187,7 @@ class Socket {
                        const std::string& key);
   // Listings (for CHECK and GC). A missing table gives the kNotFound cause.
   Result<std::vector<ChainInfo>> ListChains(Family f, const std::string& table);
+  // `chain` "": the rules of every chain of the table, in one dump.
   Result<std::vector<RuleInfo>> ListRules(Family f, const std::string& table,
                                           const std::string& chain);
   Result<std::vector<Elem>> ListElems(Family f, const std::string& table,

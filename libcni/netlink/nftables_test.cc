@@ -3,11 +3,14 @@
 // equivalent script, down to the bytecode, and our own readers agree with nft.
 #include "libcni/netlink/nftables.h"
 
+// glibc's header before the kernel's, as linux/libc-compat.h expects.
+#include <netinet/in.h>
 #include <linux/netfilter.h>
 
 #include <functional>
 #include <optional>
 #include <regex>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -51,7 +54,7 @@ std::string WithoutHandles(const std::string& s) {
   return std::regex_replace(s, std::regex(R"(^(inet \S+ \S+)( \d+)+$)", std::regex::multiline),
                             "$1");
 }
-IpNet Net(const char* s) { return *IpNet::Parse(s); }
+using linen::test::Net;
 
 Rule PodRule() {
   Rule r;
@@ -103,7 +106,14 @@ TEST_F(NftablesTest, ObjectsAreWhatNftListsAndOurReadersAgree) {
   ASSERT_TRUE(rules.ok());
   ASSERT_EQ(rules->size(), 1u);
   EXPECT_EQ(rules->front().comment, "dispatch");
+  EXPECT_EQ(rules->front().chain, "post");
   EXPECT_NE(rules->front().handle, 0u);
+  // "" lists every chain's rules in one dump, each naming its chain.
+  auto every = sock_->ListRules(Family::kInet, "t", "");
+  ASSERT_TRUE(every.ok()) << every.error().msg();
+  std::multiset<std::string> in;
+  for (const auto& r : *every) in.insert(r.chain);
+  EXPECT_EQ(in, (std::multiset<std::string>{"a1", "post"}));
   auto e = sock_->GetElem(Family::kInet, "t", "m4", AddrKey(Ip("10.1.0.5")));
   ASSERT_TRUE(e.ok()) << e.error().msg();
   EXPECT_EQ(e->jump_chain, "a1");
@@ -151,8 +161,9 @@ TEST_F(NftablesTest, RuleBytecodeIsExactlyNfts) {
   EXPECT_EQ(ours, Nft("--debug=netlink list ruleset"));
 }
 
-// The portmap table: concatenated keys, value maps, DNAT from a map, fib, jump,
-// and elements with values and comments — bytecode and listing both nft's.
+// The portmap table: concatenated keys (an ifname among them), value maps, DNAT
+// from a map, fib, ct status, jump, and elements with values and comments —
+// bytecode and listing both nft's.
 TEST_F(NftablesTest, ConcatMapsDnatAndFibAreExactlyNfts) {
   const std::string t = "pm";
   const Family f = Family::kInet;
@@ -163,6 +174,7 @@ TEST_F(NftablesTest, ConcatMapsDnatAndFibAreExactlyNfts) {
                   ConcatType({kTypeIpv4Addr, kTypeInetService}), 8});
   b.AddSet(f, t, {"a6", proto_port, 8, false, ConcatType({kTypeIpv6Addr, kTypeInetService}), 20});
   b.AddSet(f, t, {"hp4", ConcatType({kTypeIpv4Addr, kTypeIpv4Addr}), 8});
+  b.AddSet(f, t, {"hpi4", ConcatType({kTypeIfname, kTypeIpv4Addr}), 20});
   b.AddChain(f, t, "ports", std::nullopt, "");
   Rule d4;
   d4.NfProto(true).DnatMap(true, {Field::kDaddr4, Field::kL4Proto, Field::kThDport}, "h4");
@@ -178,6 +190,9 @@ TEST_F(NftablesTest, ConcatMapsDnatAndFibAreExactlyNfts) {
   Rule hp;
   hp.NfProto(true).InSet({Field::kSaddr4, Field::kDaddr4}, "hp4").Masquerade();
   b.AddRule(f, t, "post", hp, "");
+  Rule hpi;
+  hpi.NfProto(true).CtStatusDnat().InSet({Field::kIifname, Field::kDaddr4}, "hpi4").Masquerade();
+  b.AddRule(f, t, "post", hpi, "");
   const std::string pod = AddrKey(Ip("10.77.0.2"));
   b.AddElems(f, t, "h4",
              {{ConcatKey({AddrKey(Ip("10.0.0.1")), ProtoKey(6), PortKey(8080)}), "", "c1 eth0",
@@ -186,6 +201,7 @@ TEST_F(NftablesTest, ConcatMapsDnatAndFibAreExactlyNfts) {
              {{ConcatKey({ProtoKey(17), PortKey(53)}), "", "c1 eth0",
                ConcatKey({AddrKey(Ip("fd00::2")), PortKey(5353)})}});
   b.AddElems(f, t, "hp4", {{ConcatKey({pod, pod}), "", "c1 eth0"}});
+  b.AddElems(f, t, "hpi4", {{ConcatKey({IfnameKey("br0"), pod}), "", "c1 eth0"}});
   ASSERT_TRUE(sock_->Commit(b, "portmap").ok());
   const std::string ours = Nft("--debug=netlink list ruleset");
   const std::string ours_text = Nft("list ruleset");
@@ -202,16 +218,19 @@ TEST_F(NftablesTest, ConcatMapsDnatAndFibAreExactlyNfts) {
                 " map h4 { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }\n"
                 " map a6 { type inet_proto . inet_service : ipv6_addr . inet_service; }\n"
                 " set hp4 { type ipv4_addr . ipv4_addr; }\n"
+                " set hpi4 { type ifname . ipv4_addr; }\n"
                 " chain ports {\n"
                 "  meta nfproto ipv4 dnat ip to ip daddr . meta l4proto . th dport map @h4\n"
                 "  meta nfproto ipv6 dnat ip6 to meta l4proto . th dport map @a6\n }\n"
                 " chain pre { type nat hook prerouting priority dstnat;\n"
                 "  fib daddr type local jump ports\n }\n"
                 " chain post { type nat hook postrouting priority srcnat;\n"
-                "  ip saddr . ip daddr @hp4 masquerade\n }\n}\n"
+                "  ip saddr . ip daddr @hp4 masquerade\n"
+                "  meta nfproto ipv4 ct status dnat meta iifname . ip daddr @hpi4 masquerade\n }\n}\n"
                 "add element inet pm h4 { 10.0.0.1 . tcp . 8080 comment \"c1 eth0\" : 10.77.0.2 . 80 }\n"
                 "add element inet pm a6 { udp . 53 comment \"c1 eth0\" : fd00::2 . 5353 }\n"
-                "add element inet pm hp4 { 10.77.0.2 . 10.77.0.2 comment \"c1 eth0\" }\n"),
+                "add element inet pm hp4 { 10.77.0.2 . 10.77.0.2 comment \"c1 eth0\" }\n"
+                "add element inet pm hpi4 { \"br0\" . 10.77.0.2 comment \"c1 eth0\" }\n"),
             0);
   EXPECT_EQ(WithoutHandles(ours), WithoutHandles(Nft("--debug=netlink list ruleset")));
   EXPECT_EQ(ours_text, Nft("list ruleset"));

@@ -71,11 +71,15 @@ cni::Result<NodeNet> SetUpStaticNode(const MetaConf& m, cni::nl::Handle& h, cons
   auto backend = NewBackend(h, node.local);
   *fresh = !Exists(m.subnet_file);
   if (*fresh && m.backend == BackendType::kVxlan) {
-    auto dev = h.LinkByName(VxlanDeviceName(node.local.cluster.vni));
-    if (dev) {
-      *fresh = false;
-    } else if (!dev.error().IsNotFound()) {
-      return dev.error().Context("vxlan device");
+    // Either family's VTEP (an IPv6-only node has only linen-v6.<VNI>).
+    const uint32_t vni = node.local.cluster.vni;
+    for (const std::string& name : {VxlanDeviceName(vni), VxlanV6DeviceName(vni)}) {
+      auto dev = h.LinkByName(name);
+      if (dev) {
+        *fresh = false;
+      } else if (!dev.error().IsNotFound()) {
+        return dev.error().Context("vxlan device " + name);
+      }
     }
   }
   if (*fresh) {

@@ -182,4 +182,21 @@ LeaseVerdict ValidateLeases(const ClusterConfig& cfg, const SelfView& self,
   return out;
 }
 
+std::vector<PeerEvent> AcceptedChanges(const std::map<std::string, NodeLease>& before,
+                                       const std::map<std::string, NodeLease>& after) {
+  std::vector<PeerEvent> out;
+  for (const auto& [key, lease] : before) {
+    if (after.count(key) == 0) out.push_back({PeerEvent::Kind::kRemoved, lease});
+  }
+  for (const auto& [key, lease] : after) {
+    auto old = before.find(key);
+    if (old == before.end()) {
+      out.push_back({PeerEvent::Kind::kAdded, lease});
+    } else if (!(old->second == lease)) {
+      out.push_back({PeerEvent::Kind::kChanged, lease});
+    }
+  }
+  return out;
+}
+
 }  // namespace linen::overlay

@@ -71,6 +71,11 @@ NodeLease EnabledFamiliesOnly(const ClusterConfig& cfg, NodeLease lease);
 LeaseVerdict ValidateLeases(const ClusterConfig& cfg, const SelfView& self,
                             const std::vector<LeaseCandidate>& candidates);
 
+// The peer events that turn the accepted set `before` into `after` (both by key):
+// how a registry that judges whole sets reports what changed.
+std::vector<PeerEvent> AcceptedChanges(const std::map<std::string, NodeLease>& before,
+                                       const std::map<std::string, NodeLease>& after);
+
 }  // namespace linen::overlay
 
 #endif  // LINEN_OVERLAY_REGISTRY_LEASE_VALIDATION_H_

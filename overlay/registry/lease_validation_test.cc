@@ -360,5 +360,20 @@ TEST(LeaseValidationDualStackTest, OverlapInEitherFamilyLosesToTheOlderLease) {
   EXPECT_EQ(v.accepted.count("k4"), 1u);
 }
 
+TEST(LeaseValidationTest, AcceptedChangesAreTheDifference) {
+  NodeLease a{.name = "a"}, b{.name = "b"}, c{.name = "c"};
+  NodeLease b2 = b;
+  b2.vtep_mac = "0e:00:00:00:00:02";
+  auto evs = AcceptedChanges({{"a", a}, {"b", b}}, {{"b", b2}, {"c", c}});
+  ASSERT_EQ(evs.size(), 3u);
+  EXPECT_EQ(evs[0].kind, PeerEvent::Kind::kRemoved);
+  EXPECT_EQ(evs[0].lease.name, "a");
+  EXPECT_EQ(evs[1].kind, PeerEvent::Kind::kChanged);
+  EXPECT_EQ(evs[1].lease, b2);
+  EXPECT_EQ(evs[2].kind, PeerEvent::Kind::kAdded);
+  EXPECT_EQ(evs[2].lease.name, "c");
+  EXPECT_TRUE(AcceptedChanges({{"a", a}}, {{"a", a}}).empty());
+}
+
 }  // namespace
 }  // namespace linen::overlay

@@ -1,5 +1,6 @@
 // Where a node learns the cluster: its own lease (pod subnet) and its peers. The
-// static topology file and etcd implement it; backends never know which is behind.
+// static topology file, etcd and the Kubernetes API implement it; backends never know
+// which is behind.
 #ifndef LINEN_OVERLAY_REGISTRY_REGISTRY_H_
 #define LINEN_OVERLAY_REGISTRY_REGISTRY_H_
 
@@ -117,6 +118,10 @@ class Registry {
   // never among the peers; a registry that refuses bad input outright (the static
   // topology) has none.
   virtual std::vector<RejectedLease> Rejected() const { return {}; }
+  // This node's data path is up (device, routes, subnet.env). The kubernetes registry
+  // tells the API server (NetworkUnavailable=False); the others have nobody to tell.
+  // An error is worth a log line, not a retry loop: the registry retries on its own.
+  virtual cni::Status DataPathUp() { return cni::OkStatus(); }
 };
 
 }  // namespace linen::overlay

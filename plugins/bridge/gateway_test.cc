@@ -3,12 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "plugins/bridge/container_config.h"
+#include "test/support/test_support.h"
 
 namespace bridge {
 namespace {
 
-cni::IpNet Net(const char* s) { return *cni::IpNet::Parse(s); }
-cni::IpAddr Ip(const char* s) { return *cni::IpAddr::Parse(s); }
+using linen::test::Net;
+using linen::test::Ip;
 
 cni::IpConfig IpCfg(const char* addr, const char* gw = nullptr) {
   cni::IpConfig c;

@@ -2,11 +2,12 @@
 
 #include "plugins/bridge/masq_iptables.h"
 #include "plugins/bridge/masq_nft.h"
+#include "test/support/test_support.h"
 
 namespace bridge {
 namespace {
 
-cni::IpNet Net(const char* s) { return *cni::IpNet::Parse(s); }
+using linen::test::Net;
 
 TEST(BridgeMasqScriptTest, NftNamesSeparateAttachments) {
   EXPECT_NE(NftChainName({"n", "eth0", "a"}), NftChainName({"n", "eth0", "b"}));

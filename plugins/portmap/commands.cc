@@ -1,16 +1,20 @@
 // portmap's verbs. ADD checks each element it needs (absent: added exclusively;
 // ours from an earlier ADD: replaced; another attachment's: refused, code 7, with
-// the owner named), then commits the layout and the elements as one transaction.
+// the owner named), deletes this attachment's elements it no longer asks for, then
+// commits the elements, with the layout when it is not in place, as one transaction.
 // DEL, GC and CHECK read the elements back and go by their owner comment. UDP
 // conntrack entries of a mapping are deleted after ADD and after DEL, so a client
 // that kept sending is steered by the rules as they are now.
 #include "plugins/portmap/commands.h"
+
+#include <linux/rtnetlink.h>
 
 #include <map>
 #include <set>
 
 #include "libcni/attachments.h"
 #include "libcni/netlink/conntrack.h"
+#include "libcni/netlink/handle.h"
 #include "libcni/netlink/nftables.h"
 #include "plugins/portmap/config.h"
 #include "plugins/portmap/layout.h"
@@ -64,6 +68,37 @@ cni::Status DeleteFound(nft::Socket& sock, const std::vector<Found>& found, std:
   return FlushUdp(found);
 }
 
+// The interface of the main table's most specific on-link route (no gateway) to
+// `addr`: the link the pod sits behind. "" when none.
+cni::Result<std::string> LinkToward(cni::nl::Handle& nl, const cni::IpAddr& addr) {
+  auto routes = nl.ListRoutes(addr.family());
+  if (!routes) return routes.error();
+  const cni::nl::RouteInfo* best = nullptr;
+  for (const cni::nl::RouteInfo& r : *routes) {
+    if (r.gw || r.oif == 0 || r.type != RTN_UNICAST || !r.dst.Contains(addr)) continue;
+    if (!best || r.dst.prefix > best->dst.prefix) best = &r;
+  }
+  if (!best) return std::string();
+  auto link = nl.LinkByIndex(best->oif);
+  if (!link) return link.error();
+  return link->name;
+}
+
+// Looked up only when there is something to map (most pods have no host ports).
+cni::Result<PodLinks> LinksOf(const PortmapConf& conf, const PodAddrs& pod) {
+  PodLinks links;
+  if (conf.mappings.empty() || (!pod.v4 && !pod.v6)) return links;
+  auto nl = cni::nl::Handle::Open();
+  if (!nl) return nl.error();
+  for (auto [addr, out] : {std::pair{&pod.v4, &links.v4}, std::pair{&pod.v6, &links.v6}}) {
+    if (!*addr) continue;
+    auto l = LinkToward(*nl, **addr);
+    if (!l) return l.error().Context("portmap: route to the pod");
+    *out = std::move(*l);
+  }
+  return links;
+}
+
 Error Taken(const Entry& e, const std::string& owner) {
   return Error(Code::kInvalidNetworkConfig,
                e.what + " is already mapped by attachment " + owner +
@@ -79,21 +114,39 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
   if (!pod) return pod.error();
   auto prev = cni::ParseResult(*args.conf.prev_result, args.conf.cni_version);
   if (!prev) return prev.error();
-  if (conf->mappings.empty()) return *prev;
   const std::string owner = Owner(args.container_id, args.ifname);
-  auto entries = EntriesFor(*conf, *pod, owner);
+  auto links = LinksOf(*conf, *pod);
+  if (!links) return links.error();
+  auto entries = EntriesFor(*conf, *pod, *links, owner);
   if (!entries) return entries.error();
 
   auto sock = nft::Socket::Open();
   if (!sock) return sock.error();
+  // A repeated ADD of this attachment keeps only the mappings it asks for now.
+  auto mine = ElemsWhere(*sock, [&](const std::string& c) { return c == owner; });
+  if (!mine) return mine.error();
+  std::set<std::pair<std::string, std::string>> wanted;
+  for (const Entry& e : *entries) wanted.insert({e.set, e.elem.key});
+  std::vector<Found> dropped;
+  for (Found& f : *mine) {
+    if (!wanted.count({f.set, f.elem.key})) dropped.push_back(std::move(f));
+  }
+  // No mappings (most pods): nothing to program, and the table is left as it is.
+  if (entries->empty() && dropped.empty()) return *prev;
+  // The base chains are written only when they are not as this version writes
+  // them (first ADD on the node, an upgrade, a hand edit): most ADDs change
+  // elements only.
+  auto rules = sock->ListRules(kFamily, kTable, "");
+  if (!rules && !rules.error().IsNotFound()) return rules.error();
   nft::Batch b;
-  EnsureLayout(b);
-  std::vector<Found> udp;
+  if (!rules || !LayoutIsCurrent(*rules)) EnsureLayout(b);
+  for (const Found& f : dropped) b.DeleteElems(kFamily, kTable, f.set, {f.elem.key});
+  std::vector<Found> udp = dropped;
   for (const Entry& e : *entries) {
     auto have = sock->GetElem(kFamily, kTable, e.set, e.elem.key);
     if (have) {
       // The hairpin pair follows the pod address, whoever held it before.
-      if (have->comment != owner && e.set != kHairpin4 && e.set != kHairpin6) {
+      if (have->comment != owner && !IsHairpinSet(e.set)) {
         return Taken(e, have->comment);
       }
       b.DeleteElems(kFamily, kTable, e.set, {e.elem.key});
@@ -134,17 +187,17 @@ cni::Status CmdCheck(const cni::CmdArgs& args) {
   auto pod = PodAddrsFromPrevResult(args.conf);
   if (!pod) return pod.error();
   const std::string owner = Owner(args.container_id, args.ifname);
-  auto entries = EntriesFor(*conf, *pod, owner);
+  auto links = LinksOf(*conf, *pod);
+  if (!links) return links.error();
+  auto entries = EntriesFor(*conf, *pod, *links, owner);
   if (!entries) return entries.error();
   if (entries->empty()) return cni::OkStatus();
   auto sock = nft::Socket::Open();
   if (!sock) return sock.error();
-  for (const char* chain : {"prerouting", "output", "postrouting", "hostports"}) {
-    auto rules = sock->ListRules(kFamily, kTable, chain);
-    if (!rules || rules->empty()) {
-      return Error(Code::kInternal, std::string("portmap: chain inet ") + kTable + " " + chain +
-                                        " is missing or empty");
-    }
+  auto rules = sock->ListRules(kFamily, kTable, "");
+  if (!rules || !LayoutIsCurrent(*rules)) {
+    return Error(Code::kInternal, std::string("portmap: the chains of inet ") + kTable +
+                                      " are missing or not as this version writes them");
   }
   for (const Entry& e : *entries) {
     auto have = sock->GetElem(kFamily, kTable, e.set, e.elem.key);

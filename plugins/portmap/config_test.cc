@@ -91,7 +91,7 @@ TEST(PortmapLayout, EntriesAndOwners) {
       true);
   ASSERT_TRUE(c.ok());
   PodAddrs pod{cni::IpAddr::Parse("10.77.0.5").value(), cni::IpAddr::Parse("fd00::5").value()};
-  auto e = EntriesFor(*c, pod, "cid/eth0");
+  auto e = EntriesFor(*c, pod, {}, "cid/eth0");
   ASSERT_TRUE(e.ok()) << e.error().msg();
   // 8080 on both families, 53 on IPv4 only, and a hairpin pair per family.
   ASSERT_EQ(e->size(), 5u);
@@ -105,10 +105,18 @@ TEST(PortmapLayout, EntriesAndOwners) {
   EXPECT_EQ(m->dst->ToString(), "10.0.0.1");
   EXPECT_FALSE(UdpMatchOf((*e)[0].set, (*e)[0].elem.key));
   EXPECT_EQ((*e)[4].set, kHairpin6);
+  // With the pods' links known: (link . pod) after each family's pair; a family
+  // without an on-link route gets none.
+  auto l = EntriesFor(*c, pod, PodLinks{"cni0", ""}, "cid/eth0");
+  ASSERT_TRUE(l.ok()) << l.error().msg();
+  ASSERT_EQ(l->size(), 6u);
+  EXPECT_EQ((*l)[4].set, kHairpinIf4);
+  EXPECT_EQ((*l)[4].what, "hairpin masquerade of 10.77.0.5 from cni0");
+  EXPECT_EQ((*l)[5].set, kHairpin6);
 
   auto twice = ParsePortmapConf(
       Net("", R"([{"hostPort":80,"containerPort":80},{"hostPort":80,"containerPort":81}])"), true);
-  EXPECT_EQ(EntriesFor(*twice, pod, "o").error().code(), cni::Code::kInvalidNetworkConfig);
+  EXPECT_EQ(EntriesFor(*twice, pod, {}, "o").error().code(), cni::Code::kInvalidNetworkConfig);
 
   EXPECT_EQ(Owner("abc", "eth0"), "abc/eth0");
   EXPECT_LE(Owner(std::string(200, 'a'), "eth0").size(), 127u);

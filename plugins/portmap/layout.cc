@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "libcni/sha512.h"
@@ -30,7 +31,7 @@ std::string ProtoName(uint8_t p) {
 
 bool IsV4Set(const std::string& set) { return set == kHostIp4 || set == kAny4; }
 bool IsHostIpSet(const std::string& set) { return set == kHostIp4 || set == kHostIp6; }
-bool IsMap(const std::string& set) { return set != kHairpin4 && set != kHairpin6; }
+bool IsMap(const std::string& set) { return !IsHairpinSet(set); }
 
 struct KeyParts {
   std::optional<cni::IpAddr> host_ip;
@@ -55,12 +56,84 @@ std::optional<KeyParts> ParseKey(const std::string& set, const std::string& key)
   return k;
 }
 
+// The base chains' rules, each with a comment naming the layout's version and the
+// rule: what ADD reads back to tell whether the layout is in place. A change to any
+// rule must change kLayoutVersion, so the next ADD rewrites the chains.
+struct LayoutRule {
+  const char* chain;
+  nft::Rule rule;
+  std::string comment;
+};
+
+constexpr const char* kLayoutVersion = "linen portmap 2: ";
+
+const std::vector<LayoutRule>& LayoutRules() {
+  static const std::vector<LayoutRule> kRules = [] {
+    std::vector<LayoutRule> out;
+    const auto add = [&](const char* chain, const nft::Rule& r, const char* name) {
+      out.push_back({chain, r, std::string(kLayoutVersion) + name});
+    };
+    // hostports: a specific host address first, then any local address.
+    nft::Rule r;
+    r.NfProto(true).DnatMap(true, {Field::kDaddr4, Field::kL4Proto, Field::kThDport}, kHostIp4);
+    add("hostports", r, "dnat hostip4");
+    r = nft::Rule();
+    r.NfProto(true).DnatMap(true, {Field::kL4Proto, Field::kThDport}, kAny4);
+    add("hostports", r, "dnat any4");
+    r = nft::Rule();
+    r.NfProto(false).DnatMap(false, {Field::kDaddr6, Field::kL4Proto, Field::kThDport}, kHostIp6);
+    add("hostports", r, "dnat hostip6");
+    r = nft::Rule();
+    r.NfProto(false).DnatMap(false, {Field::kL4Proto, Field::kThDport}, kAny6);
+    add("hostports", r, "dnat any6");
+    // Only packets addressed to this node; from outside (prerouting) and from the
+    // node itself (output), loopback destinations excepted: a DNAT to a pod of a
+    // packet from 127.0.0.1 would be dropped as a martian.
+    r = nft::Rule();
+    r.FibDaddrLocal().Jump("hostports");
+    add("prerouting", r, "to hostports");
+    r = nft::Rule();
+    r.NfProto(true).AddrNotIn(false, *cni::IpNet::Parse("127.0.0.0/8")).FibDaddrLocal().Jump("hostports");
+    add("output", r, "to hostports ipv4");
+    r = nft::Rule();
+    r.NfProto(false).AddrNotIn(false, *cni::IpNet::Parse("::1/128")).FibDaddrLocal().Jump("hostports");
+    add("output", r, "to hostports ipv6");
+    // Hairpin: a pod reaching its own host port comes back with its own address as
+    // source; masquerade so the reply returns through the node's conntrack entry.
+    r = nft::Rule();
+    r.NfProto(true).InSet({Field::kSaddr4, Field::kDaddr4}, kHairpin4).Masquerade();
+    add("postrouting", r, "hairpin4");
+    r = nft::Rule();
+    r.NfProto(false).InSet({Field::kSaddr6, Field::kDaddr6}, kHairpin6).Masquerade();
+    add("postrouting", r, "hairpin6");
+    // Another pod reaching this pod's host port through the node's address: without
+    // br_netfilter the pod would answer it directly on their shared link, with its
+    // own address, and the client would drop the answer. A DNATed packet that leaves
+    // by the interface it came in by (the pod's link) is masqueraded, as the
+    // reference does for sources in the pod's subnet. With br_netfilter such a
+    // packet is bridged: it has no input interface here and conntrack sees the
+    // answer anyway.
+    r = nft::Rule();
+    r.NfProto(true).CtStatusDnat().InSet({Field::kIifname, Field::kDaddr4}, kHairpinIf4).Masquerade();
+    add("postrouting", r, "hairpinif4");
+    r = nft::Rule();
+    r.NfProto(false).CtStatusDnat().InSet({Field::kIifname, Field::kDaddr6}, kHairpinIf6).Masquerade();
+    add("postrouting", r, "hairpinif6");
+    return out;
+  }();
+  return kRules;
+}
+
 }  // namespace
 
 const std::vector<std::string>& AllSets() {
-  static const std::vector<std::string> kSets = {kHostIp4, kHostIp6, kAny4,
-                                                 kAny6,    kHairpin4, kHairpin6};
+  static const std::vector<std::string> kSets = {kHostIp4,  kHostIp6,  kAny4,       kAny6,
+                                                 kHairpin4, kHairpin6, kHairpinIf4, kHairpinIf6};
   return kSets;
+}
+
+bool IsHairpinSet(const std::string& set) {
+  return set == kHairpin4 || set == kHairpin6 || set == kHairpinIf4 || set == kHairpinIf6;
 }
 
 std::string Owner(const std::string& container_id, const std::string& ifname) {
@@ -85,6 +158,10 @@ void EnsureLayout(nft::Batch& b) {
   b.AddSet(kFamily, kTable, {kAny6, proto_port, 8, false, to6, 20});
   b.AddSet(kFamily, kTable, {kHairpin4, ConcatType({nft::kTypeIpv4Addr, nft::kTypeIpv4Addr}), 8});
   b.AddSet(kFamily, kTable, {kHairpin6, ConcatType({nft::kTypeIpv6Addr, nft::kTypeIpv6Addr}), 32});
+  b.AddSet(kFamily, kTable,
+           {kHairpinIf4, ConcatType({nft::kTypeIfname, nft::kTypeIpv4Addr}), 20});
+  b.AddSet(kFamily, kTable,
+           {kHairpinIf6, ConcatType({nft::kTypeIfname, nft::kTypeIpv6Addr}), 32});
 
   const std::string comment = "linen portmap";
   b.AddChain(kFamily, kTable, "hostports", std::nullopt, comment);
@@ -95,43 +172,21 @@ void EnsureLayout(nft::Batch& b) {
   for (const char* chain : {"hostports", "prerouting", "output", "postrouting"}) {
     b.FlushChain(kFamily, kTable, chain);
   }
-  // hostports: a specific host address first, then any local address.
-  nft::Rule r;
-  r.NfProto(true).DnatMap(true, {Field::kDaddr4, Field::kL4Proto, Field::kThDport}, kHostIp4);
-  b.AddRule(kFamily, kTable, "hostports", r, "");
-  r = nft::Rule();
-  r.NfProto(true).DnatMap(true, {Field::kL4Proto, Field::kThDport}, kAny4);
-  b.AddRule(kFamily, kTable, "hostports", r, "");
-  r = nft::Rule();
-  r.NfProto(false).DnatMap(false, {Field::kDaddr6, Field::kL4Proto, Field::kThDport}, kHostIp6);
-  b.AddRule(kFamily, kTable, "hostports", r, "");
-  r = nft::Rule();
-  r.NfProto(false).DnatMap(false, {Field::kL4Proto, Field::kThDport}, kAny6);
-  b.AddRule(kFamily, kTable, "hostports", r, "");
-  // Only packets addressed to this node; from outside (prerouting) and from the
-  // node itself (output), loopback destinations excepted: a DNAT to a pod of a
-  // packet from 127.0.0.1 would be dropped as a martian.
-  r = nft::Rule();
-  r.FibDaddrLocal().Jump("hostports");
-  b.AddRule(kFamily, kTable, "prerouting", r, "");
-  r = nft::Rule();
-  r.NfProto(true).AddrNotIn(false, *cni::IpNet::Parse("127.0.0.0/8")).FibDaddrLocal().Jump("hostports");
-  b.AddRule(kFamily, kTable, "output", r, "");
-  r = nft::Rule();
-  r.NfProto(false).AddrNotIn(false, *cni::IpNet::Parse("::1/128")).FibDaddrLocal().Jump("hostports");
-  b.AddRule(kFamily, kTable, "output", r, "");
-  // Hairpin: a pod reaching its own host port comes back with its own address as
-  // source; masquerade so the reply returns through the node's conntrack entry.
-  r = nft::Rule();
-  r.NfProto(true).InSet({Field::kSaddr4, Field::kDaddr4}, kHairpin4).Masquerade();
-  b.AddRule(kFamily, kTable, "postrouting", r, "");
-  r = nft::Rule();
-  r.NfProto(false).InSet({Field::kSaddr6, Field::kDaddr6}, kHairpin6).Masquerade();
-  b.AddRule(kFamily, kTable, "postrouting", r, "");
+  for (const LayoutRule& r : LayoutRules()) {
+    b.AddRule(kFamily, kTable, r.chain, r.rule, r.comment);
+  }
+}
+
+bool LayoutIsCurrent(const std::vector<nft::RuleInfo>& listed) {
+  std::map<std::string, std::vector<std::string>> have, want;
+  for (const nft::RuleInfo& r : listed) have[r.chain].push_back(r.comment);
+  for (const LayoutRule& r : LayoutRules()) want[r.chain].push_back(r.comment);
+  // The regular chain "hostports" is only jumped to; every chain holds our rules only.
+  return have == want;
 }
 
 cni::Result<std::vector<Entry>> EntriesFor(const PortmapConf& conf, const PodAddrs& pod,
-                                           const std::string& owner) {
+                                           const PodLinks& links, const std::string& owner) {
   std::vector<Entry> out;
   std::set<std::pair<std::string, std::string>> seen;
   for (const PortMapping& m : conf.mappings) {
@@ -167,6 +222,14 @@ cni::Result<std::vector<Entry>> EntriesFor(const PortmapConf& conf, const PodAdd
       e.elem.comment = owner;
       e.what = "hairpin masquerade of " + addr->ToString();
       out.push_back(std::move(e));
+      const std::string& link = addr->is_v4() ? links.v4 : links.v6;
+      if (link.empty()) continue;
+      Entry l;
+      l.set = addr->is_v4() ? kHairpinIf4 : kHairpinIf6;
+      l.elem.key = nft::ConcatKey({nft::IfnameKey(link), nft::AddrKey(*addr)});
+      l.elem.comment = owner;
+      l.what = "hairpin masquerade of " + addr->ToString() + " from " + link;
+      out.push_back(std::move(l));
     }
   }
   return out;

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -98,6 +99,11 @@ class PodServer {
     stop_ = true;
     thread_.join();
   }
+  // The source address of the last TCP client, as the pod saw it.
+  std::string last_peer() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return last_peer_;
+  }
 
  private:
   void Serve() {
@@ -105,8 +111,16 @@ class PodServer {
       pollfd p[2] = {{tcp_.get(), POLLIN, 0}, {udp_.get(), POLLIN, 0}};
       if (poll(p, 2, 50) <= 0) continue;
       if (p[0].revents & POLLIN) {
-        UniqueFd c(accept4(tcp_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-        if (c) (void)!write(c.get(), name_.data(), name_.size());
+        sockaddr_storage peer{};
+        socklen_t plen = sizeof peer;
+        UniqueFd c(accept4(tcp_.get(), reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_CLOEXEC));
+        if (c) {
+          {
+            std::lock_guard<std::mutex> l(mu_);
+            last_peer_ = PeerAddr(peer);
+          }
+          (void)!write(c.get(), name_.data(), name_.size());
+        }
       }
       if (p[1].revents & POLLIN) {
         char buf[512];
@@ -118,7 +132,20 @@ class PodServer {
       }
     }
   }
+  // The peer of a dual-stack socket; IPv4 clients as dotted quads.
+  static std::string PeerAddr(const sockaddr_storage& ss) {
+    char buf[INET6_ADDRSTRLEN] = "";
+    const auto* a6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
+      inet_ntop(AF_INET, &a6->sin6_addr.s6_addr[12], buf, sizeof buf);
+    } else {
+      inet_ntop(AF_INET6, &a6->sin6_addr, buf, sizeof buf);
+    }
+    return buf;
+  }
   std::string name_;
+  mutable std::mutex mu_;
+  std::string last_peer_;
   UniqueFd tcp_, udp_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
@@ -375,6 +402,96 @@ TEST_F(PortmapTest, DelWithoutNetnsOrPrevResultAndGc) {
   EXPECT_EQ(status.exit_code, 0) << status.out;
 }
 
+// A repeated ADD of the same attachment with other mappings: only the new ones are
+// left (elements, not just traffic: the old keys are gone from the maps), and a
+// repeated ADD with no mappings leaves none.
+TEST_F(PortmapTest, RepeatedAddKeepsOnlyTheNewMappings) {
+  Pod a = AddPod("pm-a", Mappings());
+  const std::string now = R"([{"hostPort":8085,"containerPort":80,"protocol":"tcp"}])";
+  ProcResult pm = Exec(linen::test::CniBin("portmap"), "ADD", a.ns->path(), a.cid,
+                       PortmapConf(now, a.result));
+  ASSERT_EQ(pm.exit_code, 0) << pm.out;
+  const auto elems = [&](const char* map) {
+    return Node(std::string("nft list map inet linen_portmap ") + map +
+                " | grep -o \"[a-z]* \\. [0-9]* comment \\\"[^\\\"]*\\\"\"").out;
+  };
+  EXPECT_EQ(elems("any4"), "tcp . 8085 comment \"pm-a/eth0\"\n");
+  EXPECT_EQ(elems("any6"), "tcp . 8085 comment \"pm-a/eth0\"\n");
+  EXPECT_EQ(Node("nft list map inet linen_portmap hostip4 | grep -c comment").out, "0\n");
+  {
+    PodServer server(*a.ns, "pod-a");
+    EXPECT_EQ(TcpGet(*client_, kNodeIp, 8085), "pod-a");
+    EXPECT_EQ(TcpGet(*client_, kNodeIp, 8080), "");
+  }
+  ProcResult check = Exec(linen::test::CniBin("portmap"), "CHECK", a.ns->path(), a.cid,
+                          PortmapConf(now, a.result));
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  pm = Exec(linen::test::CniBin("portmap"), "ADD", a.ns->path(), a.cid, PortmapConf("[]", a.result));
+  ASSERT_EQ(pm.exit_code, 0) << pm.out;
+  EXPECT_EQ(Ruleset().find("pm-a/eth0"), std::string::npos) << Ruleset();
+}
+
+// Pod B reaches pod A's host port through the node's address, with and without
+// br_netfilter (bridge-nf-call-iptables is per namespace). Without it, A's answer
+// would go straight back to B on the bridge with A's own address unless the
+// request is masqueraded; an underlay client's address is kept either way.
+TEST_F(PortmapTest, AnotherPodsHostPortThroughTheNodeAddress) {
+  Pod a = AddPod("pm-a", Mappings());
+  Pod b = AddPod("pm-b", "[]");
+  PodServer server(*a.ns, "pod-a");
+  for (const char* brnf : {"1", "0"}) {
+    SCOPED_TRACE(std::string("bridge-nf-call-iptables=") + brnf);
+    ASSERT_EQ(Node(std::string("sysctl -qw net.bridge.bridge-nf-call-iptables=") + brnf +
+                   " net.bridge.bridge-nf-call-ip6tables=" + brnf).exit_code, 0);
+    EXPECT_EQ(TcpGet(*b.ns, kNodeIp, 8080), "pod-a");
+    EXPECT_EQ(TcpGet(*b.ns, kNodeIp6, 8080), "pod-a");
+    EXPECT_EQ(TcpGet(*a.ns, kNodeIp, 8080), "pod-a");
+    EXPECT_EQ(TcpGet(*client_, kNodeIp, 8080), "pod-a");
+    EXPECT_EQ(server.last_peer(), "10.99.0.2");
+  }
+}
+
+// protocol "sctp": the element is programmed (read back), and when the kernel has
+// SCTP a real association from the underlay reaches the pod through it.
+TEST_F(PortmapTest, SctpHostPort) {
+  Pod a = AddPod("pm-a", R"([{"hostPort":9132,"containerPort":132,"protocol":"SCTP"}])");
+  EXPECT_NE(Node("nft list map inet linen_portmap any4").out.find(
+                "sctp . 9132 comment \"pm-a/eth0\" : " + a.ip + " . 132"),
+            std::string::npos)
+      << Ruleset();
+  // The kernel's own answer decides whether there can be traffic (no sctp module:
+  // EPROTONOSUPPORT).
+  UniqueFd srv;
+  {
+    auto sw = cni::ScopedNetnsSwitch::Enter(a.ns->ns());
+    ASSERT_TRUE(sw);
+    srv = UniqueFd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_SCTP));
+    if (!srv) GTEST_SKIP() << "SCTP traffic: socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP): " << strerror(errno);
+  }
+  socklen_t len;
+  sockaddr_storage any = SockAddr("0.0.0.0", 132, &len);
+  ASSERT_EQ(bind(srv.get(), reinterpret_cast<sockaddr*>(&any), len), 0) << strerror(errno);
+  ASSERT_EQ(listen(srv.get(), 4), 0) << strerror(errno);
+  UniqueFd cli;
+  {
+    auto sw = cni::ScopedNetnsSwitch::Enter(client_->ns());
+    ASSERT_TRUE(sw);
+    cli = UniqueFd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_SCTP));
+    ASSERT_TRUE(cli) << strerror(errno);
+  }
+  sockaddr_storage node = SockAddr(kNodeIp, 9132, &len);
+  ASSERT_TRUE(connect(cli.get(), reinterpret_cast<sockaddr*>(&node), len) == 0 || errno == EINPROGRESS)
+      << strerror(errno);
+  ASSERT_TRUE(Readable(srv.get(), 3000ms)) << "no SCTP association reached the pod";
+  UniqueFd conn(accept4(srv.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  ASSERT_TRUE(conn) << strerror(errno);
+  ASSERT_EQ(write(conn.get(), "pod-a", 5), 5);
+  ASSERT_TRUE(Readable(cli.get(), 3000ms));
+  char buf[16] = {};
+  EXPECT_EQ(read(cli.get(), buf, sizeof buf), 5);
+  EXPECT_STREQ(buf, "pod-a");
+}
+
 // A client keeps sending over one UDP flow while the pod is deleted and a new pod
 // (another address) takes the host port: the new pod gets the datagrams.
 TEST_F(PortmapTest, UdpFlowFollowsTheMappingAcrossDeleteAndReAdd) {
@@ -427,8 +544,45 @@ TEST_F(PortmapTest, RulesStayFixedAsAttachmentsGrow) {
             std::to_string(kPods - 1) + "\n");
 }
 
-// As a runtime drives it: cnitool with a bridge + portmap conflist and the
-// capability in CAP_ARGS; DEL comes from cnitool's cached result.
+// ADD reads the base chains first and writes them only when they are not as this
+// version writes them: an ADD on a ready node keeps the rules (same handles), and
+// one after a hand edit restores them.
+TEST_F(PortmapTest, BaseChainsAreWrittenOnlyWhenNotInPlace) {
+  const auto add = [&](const std::string& cid, int port, int host) {
+    const std::string prev = R"({"cniVersion":"1.0.0","interfaces":[{"name":"eth0","sandbox":"/x"}],"ips":[{"address":"10.80.0.)" +
+                             std::to_string(host) + R"(/16","interface":0}]})";
+    return Exec(linen::test::CniBin("portmap"), "ADD", "/x", cid,
+                PortmapConf(R"([{"hostPort":)" + std::to_string(port) + R"(,"containerPort":80}])", prev));
+  };
+  const auto chains = [&] {
+    std::string all;
+    for (const char* c : {"hostports", "prerouting", "output", "postrouting"}) {
+      all += Node(std::string("nft -a list chain inet linen_portmap ") + c).out;
+    }
+    return all;
+  };
+  ASSERT_EQ(add("bc1", 21001, 1).exit_code, 0);
+  const std::string first = chains();
+  ASSERT_NE(first.find("linen portmap 2: hairpinif4"), std::string::npos) << first;
+  ASSERT_EQ(add("bc2", 21002, 2).exit_code, 0);
+  EXPECT_EQ(chains(), first);
+  // A hand edit: one rule gone. The next ADD puts the layout back.
+  const std::string out = Node("nft -a list chain inet linen_portmap output").out;
+  const size_t h = out.find("# handle ", out.find("to hostports ipv6"));
+  ASSERT_NE(h, std::string::npos) << out;
+  const std::string handle = out.substr(h + 9, out.find('\n', h) - h - 9);
+  ASSERT_EQ(Node("nft delete rule inet linen_portmap output handle " + handle).exit_code, 0);
+  EXPECT_EQ(Node("nft list chain inet linen_portmap output").out.find("to hostports ipv6"),
+            std::string::npos);
+  ASSERT_EQ(add("bc3", 21003, 3).exit_code, 0);
+  EXPECT_NE(Node("nft list chain inet linen_portmap output").out.find("to hostports ipv6"),
+            std::string::npos);
+  EXPECT_EQ(Node("nft list chain inet linen_portmap output | grep -c \"linen portmap 2\"").out, "2\n");
+}
+
+// As a runtime drives it: cnitool with a bridge + portmap + bandwidth conflist (as
+// conf-examples/10-linen-bridge-portmap-bandwidth.conflist) and both capabilities in
+// CAP_ARGS; DEL comes from cnitool's cached result.
 TEST_F(PortmapTest, CnitoolDrivesTheChainWithCapArgs) {
   TempDir conf, cache;
   cni::json bridge = cni::json::parse(BridgeConf());
@@ -436,7 +590,10 @@ TEST_F(PortmapTest, CnitoolDrivesTheChainWithCapArgs) {
   bridge.erase("name");
   cni::json list = {{"cniVersion", "1.0.0"},
                     {"name", "pmnet"},
-                    {"plugins", {bridge, {{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}}}}};
+                    {"plugins",
+                     {bridge,
+                      {{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}, {"snat", true}},
+                      {{"type", "bandwidth"}, {"capabilities", {{"bandwidth", true}}}}}}};
   std::ofstream(conf.path() + "/10-pmnet.conflist") << list.dump();
   auto pod = TempNetns::Create("pmp");
   ASSERT_TRUE(pod) << pod.error().msg();
@@ -446,18 +603,26 @@ TEST_F(PortmapTest, CnitoolDrivesTheChainWithCapArgs) {
          "--cache-dir", cache.path(), verb, "pmnet", pod->path()},
         {{"NETCONFPATH", conf.path()}, {"CNI_PATH", linen::test::CniBinDir()}, {"CNI_ARGS", ""},
          {"CNI_IFNAME", ""}, {"CNI_CONTAINERID", ""},
-         {"CAP_ARGS", R"({"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]})"}});
+         {"CAP_ARGS", R"({"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}],)"
+                      R"("bandwidth":{"ingressRate":100000000,"ingressBurst":1000000,)"
+                      R"("egressRate":50000000,"egressBurst":1000000}})"}});
   };
+  const auto tbf = [&] { return Node("tc qdisc show | grep -c \"qdisc tbf\"").out; };
   ProcResult add = cnitool("add");
   ASSERT_EQ(add.exit_code, 0) << add.out << add.err;
   {
     PodServer server(*pod, "pod-cnitool");
     EXPECT_EQ(TcpGet(*client_, kNodeIp, 8080), "pod-cnitool");
   }
+  // bandwidth shaped both ways: a TBF on the host veth and one on the IFB.
+  EXPECT_EQ(tbf(), "2\n") << Node("tc qdisc show").out;
+  EXPECT_NE(Node("tc qdisc show").out.find("rate 50Mbit"), std::string::npos);
   EXPECT_EQ(cnitool("check").exit_code, 0);
   ProcResult del = cnitool("del");
   ASSERT_EQ(del.exit_code, 0) << del.out << del.err;
   EXPECT_EQ(Ruleset().find("/eth0\""), std::string::npos) << Ruleset();
+  EXPECT_EQ(tbf(), "0\n");
+  EXPECT_EQ(Node("ip -br link show type ifb").out, "");
 }
 
 TEST_F(PortmapTest, ChainedAfterTheReferenceBridge) {

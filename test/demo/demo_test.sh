@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs scripts/demo.sh on already-built executables and checks what it promises: exit
-# 0, every pod pair "ok" in the ping matrix, and nothing left behind afterwards (no
-# namespace with its lnd<pid>- prefix, no work dir, no etcd store, no linend/etcd
-# process mentioning its work dir).
+# 0, every pod pair "ok" in the ping matrix, every node's hostPort answering from the
+# underlay, and nothing left behind afterwards (no namespace with its lnd<pid>- prefix,
+# no work dir, no etcd store, no linend/etcd process mentioning its work dir).
 #
 #   demo_test.sh <source dir> <cni-bin dir> <mode> [demo args...]
 #
@@ -76,6 +76,18 @@ case $mode in
       ! grep -q "ping matrix over IPv4" "$out" || fail "IPv6-only demo pinged over IPv4"
     fi
     ! grep -q FAIL "$out" || fail "matrix has FAIL cells"
+    # Each node's first pod answered on hostPort 8080 from the underlay (portmap
+    # chained after the backend, driven by cnitool's CAP_ARGS); over IPv6 when the
+    # pods have only IPv6.
+    for i in 1 2 3; do
+      node_addr=192.168.50.$i
+      [[ " $* " == *" --ipv6-only "* ]] && node_addr="\[fd00:50::$i\]"
+      grep -q "^$node_addr:8080 (node$i) -> node${i}a (.*): \"node${i}a\"$" "$out" ||
+        fail "node$i's hostPort did not answer from the underlay"
+    done
+    # ... and bandwidth shaped node1a both ways (TBF on its veth and on its IFB).
+    tbfs=$(grep -c "^qdisc tbf 1: dev .* rate 100Mbit" "$out")
+    ((tbfs == 2)) || fail "node1 shows $tbfs TBF qdiscs at 100Mbit, want 2"
     if [[ " $* " == *" etcd "* ]]; then
       # linend ran and was healthy on every node, and each node holds a lease in etcd.
       for n in node1 node2 node3; do

@@ -21,6 +21,18 @@ extern char** environ;
 
 namespace linen::test {
 
+cni::IpAddr Ip(std::string_view text) {
+  auto a = cni::IpAddr::Parse(text);
+  if (!a) std::abort();
+  return *a;
+}
+
+cni::IpNet Net(std::string_view text) {
+  auto n = cni::IpNet::Parse(text);
+  if (!n) std::abort();
+  return *n;
+}
+
 std::string UniqueName(std::string_view prefix) {
   static std::atomic<unsigned> counter{0};
   // pid in hex (at most 6 digits for pid_max 4194304) + a fixed-width 3-digit

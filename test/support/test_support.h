@@ -9,13 +9,34 @@
 #include <vector>
 
 #include "libcni/error.h"
+#include "libcni/ip_net.h"
 #include "netns/netns.h"
 
 namespace linen::test {
 
+// True in sanitizer builds, where every exec'd plugin runs several times slower and
+// the CPU is the suite's bottleneck: stress tests scale their repetitions down by it
+// (the optimised build runs them in full, so a race still gets every chance there).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitizerBuild = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kSanitizerBuild = true;
+#else
+inline constexpr bool kSanitizerBuild = false;
+#endif
+#else
+inline constexpr bool kSanitizerBuild = false;
+#endif
+
 // prefix + pid + a per-process counter, short enough for a netns or link name
 // (at most 15 bytes when prefix is at most 5).
 std::string UniqueName(std::string_view prefix);
+
+// An address or prefix literal of a test; a malformed literal is a bug in the test
+// and aborts it.
+cni::IpAddr Ip(std::string_view text);
+cni::IpNet Net(std::string_view text);
 
 // A named namespace under /run/netns, deleted by the destructor even when an
 // ASSERT failed. Loopback is brought up on creation.

@@ -1,18 +1,6 @@
 #include "overlay/registry/etcd/curl_util.h"
 
-#include <mutex>
-
 namespace linen::etcd {
-
-void EnsureCurlInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-size_t AppendToString(char* data, size_t size, size_t n, void* userdata) {
-  static_cast<std::string*>(userdata)->append(data, size * n);
-  return size * n;
-}
 
 void SetTlsOptions(CURL* c, const ClientOptions& opts) {
   if (!opts.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, opts.ca_file.c_str());
@@ -61,36 +49,11 @@ std::string TlsHint(CURLcode rc, const std::string& words) {
   return "check --etcd-cafile/--etcd-certfile/--etcd-keyfile against etcd's TLS set-up";
 }
 
-bool IsTls(CURLcode rc, const std::string& words) {
-  switch (rc) {
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CLIENTCERT:
-      return true;
-    default:
-      // With TLS 1.3 the server checks our certificate after the handshake, so its
-      // refusal arrives as an alert on the first read (or write).
-      return (rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR) &&
-             (Contains(words, "SSL") || Contains(words, "alert"));
-  }
-}
-
 }  // namespace
 
 cni::Error TransferError(const std::string& url, CURLcode rc, const char* detail) {
-  std::string words = detail != nullptr && detail[0] != '\0' ? detail : curl_easy_strerror(rc);
-  while (!words.empty() && (words.back() == '\n' || words.back() == ' ')) words.pop_back();
-  if (IsTls(rc, words)) {
+  std::string words = http::CurlWords(rc, detail);
+  if (http::IsTlsError(rc, words)) {
     return cni::Error(cni::Code::kIoFailure,
                       "etcd " + url + kTlsFailed + words + " (" + TlsHint(rc, words) + ")");
   }
@@ -122,7 +85,7 @@ std::optional<cni::Error> RefusalBehindReset(const std::string& url, CURLcode rc
   std::string words = detail;
   // Only the server's verdict on our certificate counts; a server that does not offer
   // TLS 1.2 says nothing about it.
-  if (probe_rc == CURLE_OK || !IsTls(probe_rc, words) || !Contains(words, "alert") ||
+  if (probe_rc == CURLE_OK || !http::IsTlsError(probe_rc, words) || !Contains(words, "alert") ||
       Contains(words, "protocol version")) {
     return std::nullopt;
   }

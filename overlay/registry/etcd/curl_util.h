@@ -1,4 +1,6 @@
-// Internal to the etcd client: libcurl set-up shared by unary calls and the watch.
+// Internal to the etcd client: what its unary calls and its watch add to the shared
+// libcurl helpers (overlay/registry/curl_util.h): etcd's TLS options, auth header and
+// error wording.
 #ifndef LINEN_OVERLAY_REGISTRY_ETCD_CURL_UTIL_H_
 #define LINEN_OVERLAY_REGISTRY_ETCD_CURL_UTIL_H_
 
@@ -9,25 +11,15 @@
 #include <string>
 
 #include "libcni/error.h"
+#include "overlay/registry/curl_util.h"
 #include "overlay/registry/etcd/etcd_client.h"
 
 namespace linen::etcd {
 
-// curl_global_init is not thread-safe; everything here calls this first.
-void EnsureCurlInit();
-
-struct CurlEasyDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-using CurlEasyPtr = std::unique_ptr<CURL, CurlEasyDeleter>;
-
-struct CurlSlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-using CurlSlistPtr = std::unique_ptr<curl_slist, CurlSlistDeleter>;
-
-// Appends received bytes to the std::string passed as userdata.
-size_t AppendToString(char* data, size_t size, size_t n, void* userdata);
+using http::AppendToString;
+using http::CurlEasyPtr;
+using http::CurlSlistPtr;
+using http::EnsureCurlInit;
 
 // Sets the TLS options of `opts` on `c` (curl applies them to https:// URLs only;
 // peer and host verification stay curl's default: on).

@@ -268,18 +268,7 @@ std::vector<PeerEvent> EtcdRegistry::Judge(const overlay::ClusterConfig& cfg) {
   all.reserve(candidates_.size());
   for (const auto& [key, c] : candidates_) all.push_back(c);
   auto verdict = overlay::ValidateLeases(cfg, self, all);
-  std::vector<PeerEvent> out;
-  for (const auto& [key, lease] : peers_) {
-    if (verdict.accepted.count(key) == 0) out.push_back({PeerEvent::Kind::kRemoved, lease});
-  }
-  for (const auto& [key, lease] : verdict.accepted) {
-    auto old = peers_.find(key);
-    if (old == peers_.end()) {
-      out.push_back({PeerEvent::Kind::kAdded, lease});
-    } else if (!(old->second == lease)) {
-      out.push_back({PeerEvent::Kind::kChanged, lease});
-    }
-  }
+  std::vector<PeerEvent> out = overlay::AcceptedChanges(peers_, verdict.accepted);
   peers_ = std::move(verdict.accepted);
   rejected_ = std::move(verdict.rejected);
   return out;
