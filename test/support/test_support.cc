@@ -216,7 +216,8 @@ ProcResult Sh(const std::string& cmd) { return Run({"/bin/sh", "-c", cmd}); }
 ProcResult DfPing(const std::string& ns, const std::string& dst, int wire_bytes) {
   const bool v6 = dst.find(':') != std::string::npos;
   const int payload = wire_bytes - (v6 ? 40 : 20) - 8;  // IP and ICMP headers
-  return Sh("ip netns exec " + ns + " ping " + (v6 ? "-6" : "-4") + " -n -c 1 -W 2 -M do -s " +
+  // -i 0.01: a refused packet ends ping at once instead of after its 1 s interval.
+  return Sh("ip netns exec " + ns + " ping " + (v6 ? "-6" : "-4") + " -n -c 1 -W 2 -i 0.01 -M do -s " +
             std::to_string(payload) + " " + dst + " 2>&1");
 }
 
