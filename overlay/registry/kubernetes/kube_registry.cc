@@ -5,7 +5,7 @@
 
 #include "libcni/mac.h"
 #include "libcni/types.h"
-#include "overlay/registry/etcd/lease_codec.h"
+#include "overlay/registry/network_config.h"
 
 namespace linen::kube {
 namespace {
@@ -67,7 +67,7 @@ cni::Result<overlay::ClusterConfig> KubeRegistry::Config() {
   }
   std::ostringstream ss;
   ss << in.rdbuf();
-  auto parsed = etcd::ParseNetworkConfig(ss.str());
+  auto parsed = overlay::ParseNetworkConfig(ss.str());
   if (!parsed) return parsed.error().Context(opts_.net_config_path);
   overlay::ClusterConfig cfg = parsed->cluster;
   // The controller manager gives every node a podCIDR of one size
