@@ -129,15 +129,22 @@ Node& ClusterTest::AddNode() {
   n->index = static_cast<int>(nodes_.size()) + 1;
   n->name = "node" + std::to_string(n->index);
   n->ip = "10.99.0." + std::to_string(10 + n->index);
+  n->ip6 = "fd00:99::" + std::to_string(10 + n->index);
   n->subnet_file = dir_->path() + "/" + n->name + "/subnet.env";
   auto ns = linen::test::TempNetns::Create("nd");
   EXPECT_TRUE(ns) << ns.error().msg();
   n->ns.emplace(std::move(*ns));
   const std::string h = hub_->name(), nn = n->ns->name();
   const std::string port = "p" + nn;
-  auto r = Sh("ip -n " + h + " link add " + port + " type veth peer name eth0 netns " + nn +
+  // No DAD on the node's links (set before eth0 exists): a fresh link-local address
+  // stays tentative for a second or more, and until then the node sends no neighbour
+  // solicitation for a packet it forwards (host-gw over IPv6 would lose first pings).
+  auto r = Sh("ip netns exec " + nn + " sysctl -qw net.ipv6.conf.all.accept_dad=0 " +
+              "net.ipv6.conf.default.accept_dad=0 && ip -n " + h + " link add " + port +
+              " type veth peer name eth0 netns " + nn +
               " && ip -n " + h + " link set " + port + " master br0 up && ip -n " + nn +
-              " addr add " + n->ip + "/24 dev eth0 && ip -n " + nn + " link set eth0 up" +
+              " addr add " + n->ip + "/24 dev eth0 && ip -n " + nn + " addr add " + n->ip6 +
+              "/64 dev eth0 nodad && ip -n " + nn + " link set eth0 up" +
               " && ip netns exec " + nn + " sysctl -qw net.ipv4.ip_forward=1");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   nodes_.push_back(std::move(n));
@@ -219,7 +226,7 @@ std::string ClusterTest::UnderlayState(const Node& n) {
   return "\n---- underlay state of " + n.name + " ----\n" + r.out + r.err;
 }
 
-std::string ClusterTest::WaitSubnet(Node& n) {
+std::string ClusterTest::WaitSubnet(Node& n, const std::string& key) {
   std::string subnet;
   // 30 s: under a loaded CI an agent's first etcd request can time out (5 s) once or
   // twice before its retry gets through; it is readiness, not a timing assertion.
@@ -227,8 +234,8 @@ std::string ClusterTest::WaitSubnet(Node& n) {
     std::ifstream f(n.subnet_file);
     std::string line;
     while (std::getline(f, line)) {
-      if (line.rfind("FLANNEL_SUBNET=", 0) == 0) {
-        auto net = cni::IpNet::Parse(line.substr(15));
+      if (line.rfind(key + "=", 0) == 0) {
+        auto net = cni::IpNet::Parse(line.substr(key.size() + 1));
         if (net) subnet = net->Masked().ToString();
       }
     }
@@ -283,15 +290,20 @@ std::string ClusterTest::AddPluginPod(Node& n, const std::string& type) {
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << r.out;
   if (!j.is_discarded() && j.contains("ips") && !j["ips"].empty()) {
-    std::string addr = j["ips"][0].value("address", "");
-    n.pod_ip = addr.substr(0, addr.find('/'));
+    for (const auto& ipc : j["ips"]) {
+      std::string addr = ipc.value("address", "");
+      n.pod_ips.push_back(addr.substr(0, addr.find('/')));
+    }
+    n.pod_ip = n.pod_ips[0];
   }
   EXPECT_FALSE(n.pod_ip.empty()) << r.out;
   return r.out;
 }
 
-bool ClusterTest::Ping(const Node& a, const Node& b) {
-  auto r = Sh("ip netns exec " + a.pod->name() + " ping -c1 -W2 " + b.pod_ip);
+bool ClusterTest::Ping(const Node& a, const Node& b) { return PingIp(a, b.pod_ip); }
+
+bool ClusterTest::PingIp(const Node& a, const std::string& ip) {
+  auto r = Sh("ip netns exec " + a.pod->name() + " ping -c1 -W2 " + ip);
   return r.exit_code == 0;
 }
 

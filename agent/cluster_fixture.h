@@ -1,6 +1,7 @@
 // Test-only: a small cluster made of namespaces. A "hub" namespace holds the
 // underlay bridge br0 (10.99.0.1/24) and etcd on 10.99.0.1:2379; every node is a
-// namespace whose eth0 is a veth into br0 (10.99.0.<10+i>/24). linend runs in node
+// namespace whose eth0 is a veth into br0 (10.99.0.<10+i>/24 and, without DAD so it is
+// usable at once, fd00:99::<10+i>/64: the underlay carries both families). linend runs in node
 // namespaces as a real process; "pods" are namespaces behind a cni0 bridge on their
 // node, wired with iproute2 (only to give the data path something to carry).
 // The test's main thread sits in the hub so it can talk to etcd.
@@ -52,10 +53,12 @@ struct Node {
   int index = 0;
   std::optional<linen::test::TempNetns> ns;
   std::string ip;           // underlay address
+  std::string ip6;          // underlay IPv6 address
   std::string subnet_file;  // where its linend writes subnet.env
   std::unique_ptr<Process> agent;
   std::optional<linen::test::TempNetns> pod;  // one pod per node, once AddPod ran
   std::string pod_ip;
+  std::vector<std::string> pod_ips;  // AddPluginPod: every address of the ADD result
 };
 
 class ClusterTest : public ::testing::Test {
@@ -81,8 +84,9 @@ class ClusterTest : public ::testing::Test {
   // Starts linend --registry kubernetes for `n` with the standard flags plus `extra`.
   void StartKubeAgent(Node& n, const std::vector<std::string>& extra = {});
   // Waits (bounded) until the node's subnet.env exists and returns its SUBNET line
-  // value in network form, e.g. "10.244.3.0/24".
-  std::string WaitSubnet(Node& n);
+  // value in network form, e.g. "10.244.3.0/24" (`key` FLANNEL_IPV6_SUBNET: the IPv6
+  // one, for IPv6-only clusters).
+  std::string WaitSubnet(Node& n, const std::string& key = "FLANNEL_SUBNET");
   // Neighbours, hub bridge MAC and FDB, TCP state: printed when a node never leased.
   std::string UnderlayState(const Node& n);
   // A pod namespace behind cni0 on the node, addressed .2 in the node's subnet.
@@ -93,6 +97,8 @@ class ClusterTest : public ::testing::Test {
   std::string AddPluginPod(Node& n, const std::string& type);
   // One ping from a's pod to b's pod (2 s reply timeout).
   bool Ping(const Node& a, const Node& b);
+  // One ping from a's pod to `ip` (either family).
+  bool PingIp(const Node& a, const std::string& ip);
   // Polls `cond` until true or `limit` elapses (readiness of asynchronous agents,
   // not a timing assertion).
   static bool Eventually(const std::function<bool()>& cond,
