@@ -16,8 +16,8 @@ namespace {
 
 using cni::nl::Handle;
 
-cni::IpAddr Ip(const std::string& s) { return *cni::IpAddr::Parse(s); }
-cni::IpNet Net(const std::string& s) { return *cni::IpNet::Parse(s); }
+using linen::test::Ip;
+using linen::test::Net;
 
 // Peer i (1-based): node IP 172.20.<i/250>.<i%250+2>, subnet 10.<i/256>.<i%256>.0/24
 // shifted by one so that 10.0.0.0/24 is ours.

@@ -19,8 +19,8 @@ namespace {
 using cni::Family;
 using cni::nl::Handle;
 
-cni::IpAddr Ip(const std::string& s) { return *cni::IpAddr::Parse(s); }
-cni::IpNet Net(const std::string& s) { return *cni::IpNet::Parse(s); }
+using linen::test::Ip;
+using linen::test::Net;
 
 std::string Hex(int i) {
   std::ostringstream o;
@@ -31,7 +31,7 @@ std::string Hex(int i) {
 // Peer i (1-based): IPv4 as backend_test.cc (172.20.0.<i+2>, 10.0.<i>.0/24) and IPv6
 // node address fd20::<i+2>, pod subnet fd00:10:0:<i>::/64, each family's VTEP MAC
 // derived from its node address.
-NodeLease Peer(int i, bool v4 = true, bool v6 = true) {
+NodeLease DualPeer(int i, bool v4 = true, bool v6 = true) {
   NodeLease p;
   p.name = "peer" + std::to_string(i);
   if (v4) {
@@ -47,9 +47,9 @@ NodeLease Peer(int i, bool v4 = true, bool v6 = true) {
   return p;
 }
 
-std::vector<NodeLease> Peers(int n, bool v4 = true) {
+std::vector<NodeLease> DualPeers(int n, bool v4 = true) {
   std::vector<NodeLease> v;
-  for (int i = 1; i <= n; ++i) v.push_back(Peer(i, v4));
+  for (int i = 1; i <= n; ++i) v.push_back(DualPeer(i, v4));
   return v;
 }
 
@@ -212,7 +212,7 @@ TEST_F(DualStackTest, VxlanCreatesOneVtepPerFamilyWithTheFamilysMtu) {
 TEST_F(DualStackTest, VxlanProgramsBothFamiliesThenNothingToDoAndCleansUp) {
   auto be = NewBackend(*h_, Node(BackendType::kVxlan));
   ASSERT_TRUE(be->EnsureNode());
-  auto peers = Peers(3);
+  auto peers = DualPeers(3);
   auto st = be->Reconcile(peers);
   ASSERT_TRUE(st) << st.error().msg();
   EXPECT_TRUE(st->failures.empty()) << st->failures[0].detail;
@@ -266,23 +266,23 @@ void DualStackTest::ExpectPeerChangesTouchOnlyTheirEntries(BackendType type, boo
     EXPECT_TRUE(!st || st->failures.empty()) << st->failures[0].detail;
     return st ? *st : ReconcileStats{};
   };
-  auto peers = Peers(4);
+  auto peers = DualPeers(4);
   ASSERT_EQ(apply(peers).ops(), 8 * per_family);
   const auto v4_before = OurRoutes(Family::kV4);
 
-  peers.push_back(Peer(5));  // added
+  peers.push_back(DualPeer(5));  // added
   auto added = apply(peers);
   EXPECT_EQ(added.ops(), 2 * per_family);
   EXPECT_EQ(added.routes_set, 2);
-  EXPECT_TRUE(Programmed(type, Family::kV4, Peer(5)));
-  EXPECT_TRUE(Programmed(type, Family::kV6, Peer(5)));
+  EXPECT_TRUE(Programmed(type, Family::kV4, DualPeer(5)));
+  EXPECT_TRUE(Programmed(type, Family::kV6, DualPeer(5)));
 
   peers.erase(peers.begin() + 1);  // peer2 removed
   auto removed = apply(peers);
   EXPECT_EQ(removed.ops(), 2 * per_family);
   EXPECT_EQ(removed.routes_deleted, 2);
-  EXPECT_TRUE(Unprogrammed(type, Family::kV4, Peer(2)));
-  EXPECT_TRUE(Unprogrammed(type, Family::kV6, Peer(2)));
+  EXPECT_TRUE(Unprogrammed(type, Family::kV4, DualPeer(2)));
+  EXPECT_TRUE(Unprogrammed(type, Family::kV6, DualPeer(2)));
 
   // peer3 moves its IPv6 side to another host: IPv6 entries only.
   peers[1].node_ipv6 = Ip("fd20::33");
@@ -295,7 +295,7 @@ void DualStackTest::ExpectPeerChangesTouchOnlyTheirEntries(BackendType type, boo
     EXPECT_EQ(changed.fdbs_set, 1);
     EXPECT_EQ(changed.fdbs_deleted, 1);
     EXPECT_EQ(changed.ops(), 3);
-    EXPECT_EQ(FdbDst("linen-v6.1", Peer(3).vtep_mac_v6), "") << "stale FDB entry left";
+    EXPECT_EQ(FdbDst("linen-v6.1", DualPeer(3).vtep_mac_v6), "") << "stale FDB entry left";
   } else {
     EXPECT_EQ(changed.routes_set, 1);
     EXPECT_EQ(changed.ops(), 1);
@@ -343,11 +343,11 @@ TEST_F(DualStackTest, HostGwPeerChangesTouchOnlyTheirEntriesUpdate) {
 TEST_F(DualStackTest, VxlanIpv6FailureIsPerFamily) {
   auto be = NewBackend(*h_, Node(BackendType::kVxlan));
   ASSERT_TRUE(be->EnsureNode());
-  NodeLease bad = Peer(2);
+  NodeLease bad = DualPeer(2);
   bad.vtep_mac_v6 = "zz:zz";
-  NodeLease no_mac = Peer(3);
+  NodeLease no_mac = DualPeer(3);
   no_mac.vtep_mac_v6.clear();
-  const std::vector<NodeLease> peers = {Peer(1), bad, no_mac, Peer(4)};
+  const std::vector<NodeLease> peers = {DualPeer(1), bad, no_mac, DualPeer(4)};
   for (bool full : {true, false}) {
     auto st = full ? be->Reconcile(peers) : be->Update(peers);
     ASSERT_TRUE(st) << st.error().msg();
@@ -367,14 +367,14 @@ TEST_F(DualStackTest, VxlanIpv6FailureIsPerFamily) {
     EXPECT_TRUE(Programmed(BackendType::kVxlan, Family::kV4, no_mac));
     EXPECT_TRUE(Unprogrammed(BackendType::kVxlan, Family::kV6, bad));
     EXPECT_TRUE(Unprogrammed(BackendType::kVxlan, Family::kV6, no_mac));
-    EXPECT_TRUE(Programmed(BackendType::kVxlan, Family::kV6, Peer(1)));
-    EXPECT_TRUE(Programmed(BackendType::kVxlan, Family::kV6, Peer(4)));
+    EXPECT_TRUE(Programmed(BackendType::kVxlan, Family::kV6, DualPeer(1)));
+    EXPECT_TRUE(Programmed(BackendType::kVxlan, Family::kV6, DualPeer(4)));
   }
   // A peer without an IPv6 lease is an IPv4-only peer, not a failure.
-  auto st = be->Reconcile({Peer(1), Peer(5, true, false)});
+  auto st = be->Reconcile({DualPeer(1), DualPeer(5, true, false)});
   ASSERT_TRUE(st) << st.error().msg();
   EXPECT_TRUE(st->failures.empty()) << st->failures[0].detail;
-  EXPECT_TRUE(Programmed(BackendType::kVxlan, Family::kV4, Peer(5)));
+  EXPECT_TRUE(Programmed(BackendType::kVxlan, Family::kV4, DualPeer(5)));
   EXPECT_EQ(OurRoutes(Family::kV6).size(), 1u);
 }
 
@@ -385,7 +385,7 @@ TEST_F(DualStackTest, ForeignIpv6RouteBlocksOnlyThatPeersIpv6) {
     auto be = NewBackend(*h_, Node(type));
     ASSERT_TRUE(be->EnsureNode());
     Kernel("ip", "-6 route add fd00:10:0:2::/64 via fd20::99 dev ul0");
-    const auto peers = Peers(3);
+    const auto peers = DualPeers(3);
     for (bool full : {true, false}) {
       auto st = full ? be->Reconcile(peers) : be->Update(peers);
       ASSERT_TRUE(st) << st.error().msg();
@@ -394,9 +394,9 @@ TEST_F(DualStackTest, ForeignIpv6RouteBlocksOnlyThatPeersIpv6) {
           << BackendName(type) << (full ? " Reconcile: " : " Update: ") << st->failures[0].detail;
       EXPECT_EQ(st->failures[0].peer, "peer2");
       EXPECT_EQ(st->failures[0].subnet, Net("fd00:10:0:2::/64"));
-      EXPECT_TRUE(Programmed(type, Family::kV4, Peer(2)));
-      EXPECT_TRUE(Programmed(type, Family::kV6, Peer(1)));
-      EXPECT_TRUE(Programmed(type, Family::kV6, Peer(3)));
+      EXPECT_TRUE(Programmed(type, Family::kV4, DualPeer(2)));
+      EXPECT_TRUE(Programmed(type, Family::kV6, DualPeer(1)));
+      EXPECT_TRUE(Programmed(type, Family::kV6, DualPeer(3)));
       cni::json kept = Kernel("ip", "-6 route show fd00:10:0:2::/64");
       ASSERT_EQ(kept.size(), 1u) << kept.dump();
       EXPECT_EQ(kept[0].value("gateway", ""), "fd20::99");
@@ -424,7 +424,7 @@ TEST_F(DualStackTest, VxlanIpv6OnlyHasOnlyTheIpv6Vtep) {
   EXPECT_FALSE(h_->LinkByName("linen.1"));
   ASSERT_TRUE(h_->LinkByName("linen-v6.1"));
 
-  auto peers = Peers(3, /*v4=*/false);
+  auto peers = DualPeers(3, /*v4=*/false);
   auto st = be->Reconcile(peers);
   ASSERT_TRUE(st) << st.error().msg();
   EXPECT_TRUE(st->failures.empty()) << st->failures[0].detail;
@@ -446,7 +446,7 @@ TEST_F(DualStackTest, HostGwIpv6OnlyRoutesViaPeerIpv6Address) {
   auto setup = be->EnsureNode();
   ASSERT_TRUE(setup) << setup.error().msg();
   EXPECT_EQ(setup->mtu, 1500);
-  auto peers = Peers(3, /*v4=*/false);
+  auto peers = DualPeers(3, /*v4=*/false);
   auto st = be->Reconcile(peers);
   ASSERT_TRUE(st) << st.error().msg();
   EXPECT_EQ(st->routes_set, 3);
@@ -467,9 +467,9 @@ TEST_F(DualStackTest, HostGwIpv6OnlyRoutesViaPeerIpv6Address) {
 TEST_F(DualStackTest, HostGwRefusesIpv6PeerWithoutL2Adjacency) {
   auto be = NewBackend(*h_, Node(BackendType::kHostGw));
   ASSERT_TRUE(be->EnsureNode());
-  NodeLease far = Peer(2);
+  NodeLease far = DualPeer(2);
   far.node_ipv6 = Ip("fd99::7");
-  auto st = be->Reconcile({Peer(1), far});
+  auto st = be->Reconcile({DualPeer(1), far});
   ASSERT_TRUE(st) << st.error().msg();
   ASSERT_EQ(st->failures.size(), 1u);
   const PeerFailure& f = st->failures[0];
@@ -480,8 +480,8 @@ TEST_F(DualStackTest, HostGwRefusesIpv6PeerWithoutL2Adjacency) {
   EXPECT_NE(f.detail.find("L2 adjacency"), std::string::npos) << f.detail;
   EXPECT_TRUE(Programmed(BackendType::kHostGw, Family::kV4, far));
   EXPECT_TRUE(Unprogrammed(BackendType::kHostGw, Family::kV6, far));
-  EXPECT_TRUE(Programmed(BackendType::kHostGw, Family::kV6, Peer(1)));
-  auto chk = be->Check({Peer(1), far});
+  EXPECT_TRUE(Programmed(BackendType::kHostGw, Family::kV6, DualPeer(1)));
+  auto chk = be->Check({DualPeer(1), far});
   ASSERT_FALSE(chk);
   EXPECT_NE(chk.error().msg().find("fd99::7"), std::string::npos) << chk.error().msg();
 }
@@ -491,10 +491,10 @@ TEST_F(DualStackTest, VxlanDirectRoutingForIpv6PeersOnTheSameL2) {
   n.cluster.direct_routing = true;
   auto be = NewBackend(*h_, n);
   ASSERT_TRUE(be->EnsureNode());
-  NodeLease far = Peer(2);
+  NodeLease far = DualPeer(2);
   far.node_ipv6 = Ip("fd99::7");
   far.vtep_mac_v6 = DeriveVtepMac(far.node_ipv6);
-  auto st = be->Reconcile({Peer(1), far});
+  auto st = be->Reconcile({DualPeer(1), far});
   ASSERT_TRUE(st) << st.error().msg();
   EXPECT_TRUE(st->failures.empty()) << st->failures[0].detail;
   EXPECT_EQ(OurRoutes(Family::kV6),
@@ -503,7 +503,7 @@ TEST_F(DualStackTest, VxlanDirectRoutingForIpv6PeersOnTheSameL2) {
   EXPECT_TRUE(Programmed(BackendType::kVxlan, Family::kV6, far));
   // The near peer has no neighbour or FDB entry on the IPv6 VTEP.
   EXPECT_TRUE(Kernel("ip", "-6 neigh show fd00:10:0:1:: dev linen-v6.1").empty());
-  auto again = be->Reconcile({Peer(1), far});
+  auto again = be->Reconcile({DualPeer(1), far});
   ASSERT_TRUE(again);
   EXPECT_EQ(again->ops(), 0);
 }

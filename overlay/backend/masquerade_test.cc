@@ -11,7 +11,7 @@
 namespace linen::overlay {
 namespace {
 
-cni::IpNet Net(const std::string& s) { return *cni::IpNet::Parse(s); }
+using linen::test::Net;
 
 ClusterConfig DualStack() {
   ClusterConfig c;

@@ -14,8 +14,8 @@
 namespace linen::overlay {
 namespace {
 
-cni::IpAddr Ip(const std::string& s) { return *cni::IpAddr::Parse(s); }
-cni::IpNet Net(const std::string& s) { return *cni::IpNet::Parse(s); }
+using linen::test::Ip;
+using linen::test::Net;
 
 struct TestNode {
   std::optional<test::TempNetns> ns;

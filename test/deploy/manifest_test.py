@@ -20,9 +20,14 @@ SRC, BIN = sys.argv[1], sys.argv[2]
 # What scripts/build-image.sh puts in /opt/linen/bin.
 SHIPPED_PLUGINS = {"bridge", "host-local", "loopback", "host-gw", "vxlan", "portmap", "bandwidth"}
 # The calls the kubernetes registry makes: list/watch/get nodes, patch nodes/status.
-# The test API server enforces the same set (LinenRbacRules() in
-# overlay/registry/kubernetes/testing/kube_api_server.cc); keep the two equal.
+# The test API server enforces exactly LinenRbacRules() (kube_api_server.cc) when a
+# test asks it to, so a registry test run with those rules proves the registry needs
+# no more; this test proves the manifest grants no more and no less.
 EXPECTED_RULES = {("", "nodes"): {"get", "list", "watch"}, ("", "nodes/status"): {"patch"}}
+with open(os.path.join(SRC, "overlay/registry/kubernetes/testing/kube_api_server.cc")) as f:
+    body = re.search(r"std::vector<RbacRule> LinenRbacRules\(\) \{(.*?)\n\}", f.read(), re.S)
+SERVER_RULES = {("", res): set(re.findall(r'"([a-z]+)"', verbs))
+                for res, verbs in re.findall(r'\{"([a-z/]+)",\s*\{([^}]*)\}\}', body.group(1))}
 
 failures = []
 
@@ -52,6 +57,8 @@ for r in by_kind["ClusterRole"]["rules"]:
         for res in r["resources"]:
             rules.setdefault((g, res), set()).update(r["verbs"])
 check(rules == EXPECTED_RULES, "ClusterRole rules %s, expected %s" % (rules, EXPECTED_RULES))
+check(SERVER_RULES == EXPECTED_RULES,
+      "LinenRbacRules() %s differs from the manifest's %s" % (SERVER_RULES, EXPECTED_RULES))
 sa = by_kind["ServiceAccount"]["metadata"]["name"]
 crb = by_kind["ClusterRoleBinding"]
 check(crb["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",

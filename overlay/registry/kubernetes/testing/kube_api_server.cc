@@ -37,23 +37,16 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string Rfc3339Now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string HttpDate() {
+std::string FormatNow(const char* fmt) {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  std::strftime(buf, sizeof buf, fmt, &tm);
   return buf;
 }
+std::string Rfc3339Now() { return FormatNow("%Y-%m-%dT%H:%M:%SZ"); }
+std::string HttpDate() { return FormatNow("%a, %d %b %Y %H:%M:%S GMT"); }
 
 std::string NewUid() {
   static std::atomic<uint64_t> n{1};
