@@ -112,5 +112,44 @@ TEST_F(LinendKube, HostGwNodeWithoutPodCidrWaitsThenJoins) {
   EXPECT_TRUE(Eventually([&] { return Http(n3, "/readyz") == "ok\n"; })) << Http(n3, "/readyz");
 }
 
+// Dual-stack Kubernetes mode over vxlan (flanneld --kube-subnet-mgr with EnableIPv6):
+// each node's two podCIDRs become its subnets, it publishes both VTEPs, and pods made
+// by the real CNI chain (vxlan meta-plugin -> bridge -> host-local) ping every other
+// pod over IPv4 and IPv6.
+TEST_F(LinendKube, DualStackVxlanPodsPingInBothFamilies) {
+  StartKubeApi(R"({"Network":"10.244.0.0/16","EnableIPv6":true,)"
+               R"("IPv6Network":"fd00:10:244::/56","Backend":{"Type":"vxlan"}})");
+  auto cidr6 = [](int i) { return "fd00:10:244:" + std::to_string(i) + "::/64"; };
+  for (int i = 0; i < 3; ++i) {
+    Node& node = AddNode();
+    RegisterKubeNode(node, {Cidr(node.index), cidr6(node.index)});
+    StartKubeAgent(node);
+  }
+  for (auto& n : nodes_) {
+    ASSERT_EQ(WaitSubnet(*n), Cidr(n->index));
+    ASSERT_EQ(WaitSubnet(*n, "FLANNEL_IPV6_SUBNET"), cidr6(n->index));
+    EXPECT_EQ(kube_->Annotation(n->name, std::string(kP) + "public-ipv6"), n->ip6);
+    AddPluginPod(*n, "vxlan");
+    ASSERT_EQ(n->pod_ips.size(), 2u) << "one pod address per family";
+  }
+  for (auto& a : nodes_) {
+    for (auto& b : nodes_) {
+      if (a == b) continue;
+      for (const std::string& ip : b->pod_ips) {
+        EXPECT_TRUE(Eventually([&] { return PingIp(*a, ip); }, std::chrono::seconds(5)))
+            << a->name << " pod cannot reach " << b->name << " pod " << ip;
+      }
+    }
+  }
+  // node2's IPv6 VTEP MAC as published is its device's and the one node1 programmed.
+  auto data6 = kube_->Annotation("node2", std::string(kP) + "backend-v6-data");
+  ASSERT_TRUE(data6);
+  const std::string mac6 = nlohmann::json::parse(*data6).value("VtepMAC", "");
+  ASSERT_EQ(mac6.size(), 17u) << *data6;
+  EXPECT_NE(Ip(*nodes_[1], "link show linen-v6.1").find(mac6), std::string::npos);
+  EXPECT_NE(Ip(*nodes_[0], "-6 neigh show dev linen-v6.1").find(mac6), std::string::npos)
+      << *data6 << " vs " << Ip(*nodes_[0], "-6 neigh show dev linen-v6.1");
+}
+
 }  // namespace
 }  // namespace linen::agent::testing

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/options.h"
-#include "overlay/registry/etcd/lease_codec.h"
+#include "overlay/registry/network_config.h"
 #include "overlay/registry/static_topology.h"
 #include "libcni/types.h"
 
@@ -107,14 +107,14 @@ TEST(ConfExamples, TopologiesParseWithTheirFamilies) {
 
 // Agent mode's network configs for etcd, as linend reads <prefix>/config.
 TEST(ConfExamples, EtcdNetworkConfigsParseWithTheirFamilies) {
-  auto ds = linen::etcd::ParseNetworkConfig(Slurp(Example("etcd-config-dualstack.json")));
+  auto ds = linen::overlay::ParseNetworkConfig(Slurp(Example("etcd-config-dualstack.json")));
   ASSERT_TRUE(ds) << ds.error().msg();
   EXPECT_TRUE(ds->cluster.enable_ipv4);
   EXPECT_TRUE(ds->cluster.enable_ipv6);
   EXPECT_EQ(ds->cluster.network.ToString(), "10.244.0.0/16");
   EXPECT_EQ(ds->cluster.ipv6_network.ToString(), "fd00:10:244::/56");
   EXPECT_EQ(ds->cluster.ipv6_subnet_len, 64);
-  auto v6 = linen::etcd::ParseNetworkConfig(Slurp(Example("etcd-config-ipv6only.json")));
+  auto v6 = linen::overlay::ParseNetworkConfig(Slurp(Example("etcd-config-ipv6only.json")));
   ASSERT_TRUE(v6) << v6.error().msg();
   EXPECT_FALSE(v6->cluster.enable_ipv4);
   EXPECT_TRUE(v6->cluster.enable_ipv6);

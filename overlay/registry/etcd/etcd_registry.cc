@@ -47,7 +47,7 @@ cni::Result<std::unique_ptr<EtcdRegistry>> EtcdRegistry::Create(const RegistryOp
 EtcdRegistry::EtcdRegistry(RegistryOptions opts, std::unique_ptr<Client> client)
     : opts_(std::move(opts)), client_(std::move(client)), rng_(std::random_device{}()) {}
 
-cni::Result<NetworkConfig> EtcdRegistry::LoadConfig() {
+cni::Result<overlay::NetworkConfig> EtcdRegistry::LoadConfig() {
   const std::string key = ConfigKey(opts_.prefix);
   auto kv = client_->Get(key);
   if (!kv) return kv.error();
@@ -58,7 +58,7 @@ cni::Result<NetworkConfig> EtcdRegistry::LoadConfig() {
                           "\"Backend\":{\"Type\":\"vxlan\"}})",
                       "", cni::Cause::kNotFound);
   }
-  auto cfg = ParseNetworkConfig((*kv)->value);
+  auto cfg = overlay::ParseNetworkConfig((*kv)->value);
   if (!cfg) return cfg.error().Context(key);
   return cfg;
 }
@@ -72,8 +72,8 @@ cni::Result<overlay::ClusterConfig> EtcdRegistry::Config() {
 
 cni::Status EtcdRegistry::PutConfig(const overlay::ClusterConfig& cfg, bool overwrite) {
   const std::string key = ConfigKey(opts_.prefix);
-  const std::string value = NetworkConfigToJson(cfg);
-  if (auto parsed = ParseNetworkConfig(value); !parsed) return parsed.error();
+  const std::string value = overlay::NetworkConfigToJson(cfg);
+  if (auto parsed = overlay::ParseNetworkConfig(value); !parsed) return parsed.error();
   if (overwrite) {
     auto r = client_->Put(key, value);
     if (!r) return r.error();
@@ -84,9 +84,8 @@ cni::Status EtcdRegistry::PutConfig(const overlay::ClusterConfig& cfg, bool over
   return cni::OkStatus();
 }
 
-cni::Result<std::optional<NodeLease>> EtcdRegistry::TryAcquire(const NetworkConfig& cfg,
-                                                               const NodeLease& wanted,
-                                                               int64_t lease) {
+cni::Result<std::optional<NodeLease>> EtcdRegistry::TryAcquire(
+    const overlay::NetworkConfig& cfg, const NodeLease& wanted, int64_t lease) {
   const overlay::ClusterConfig& c = cfg.cluster;
   const std::string sp = SubnetsPrefix(opts_.prefix);
   auto all = client_->Range(sp, PrefixRangeEnd(sp));

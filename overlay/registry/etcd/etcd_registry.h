@@ -23,6 +23,7 @@
 #include "overlay/registry/etcd/etcd_client.h"
 #include "overlay/registry/etcd/etcd_watch.h"
 #include "overlay/registry/etcd/lease_codec.h"
+#include "overlay/registry/network_config.h"
 #include "overlay/registry/registry.h"
 
 namespace linen::etcd {
@@ -66,9 +67,9 @@ class EtcdRegistry : public overlay::Registry {
 
  private:
   EtcdRegistry(RegistryOptions opts, std::unique_ptr<Client> client);
-  cni::Result<NetworkConfig> LoadConfig();
+  cni::Result<overlay::NetworkConfig> LoadConfig();
   // The outcome of one attempt: a lease, "retry" (lost a race), or an error.
-  cni::Result<std::optional<overlay::NodeLease>> TryAcquire(const NetworkConfig& cfg,
+  cni::Result<std::optional<overlay::NodeLease>> TryAcquire(const overlay::NetworkConfig& cfg,
                                                             const overlay::NodeLease& wanted,
                                                             int64_t lease);
   void ApplyOwnEvent(const WatchEvent& ev);

@@ -1,10 +1,7 @@
 // How the etcd registry lays out its data, in flannel's etcd subnet manager format
 // (pkg/subnet/subnet.go, pkg/lease/lease.go, pkg/subnet/config.go), so operators
 // recognise it and leases flannel writes are read:
-//   <prefix>/config     flannel net-conf JSON: EnableIPv4 (default true), Network,
-//                       SubnetLen, SubnetMin, SubnetMax, EnableIPv6, IPv6Network,
-//                       IPv6SubnetLen, IPv6SubnetMin, IPv6SubnetMax,
-//                       Backend{Type,VNI,Port,DirectRouting,MTU}; plus linen's "IPMasq"
+//   <prefix>/config     flannel net-conf JSON (overlay/registry/network_config.h)
 //   <prefix>/subnets/<key>   LeaseAttrs JSON, bound to an etcd lease. The key is
 //                       flannel's MakeSubnetKey:
 //                         IPv4 only:   10.244.1.0-24
@@ -27,23 +24,6 @@
 #include "overlay/registry/registry.h"
 
 namespace linen::etcd {
-
-// The cluster config plus the allocation bounds only the etcd registry uses.
-struct NetworkConfig {
-  overlay::ClusterConfig cluster;
-  cni::IpAddr subnet_min;  // first subnet handed out (default: network + one subnet)
-  cni::IpAddr subnet_max;  // last subnet handed out (default: the last one)
-  cni::IpAddr ipv6_subnet_min;  // the same for IPv6, when enabled
-  cni::IpAddr ipv6_subnet_max;
-};
-
-// Applies flannel's defaults (SubnetLen 24 for networks up to /22, else prefix+2;
-// IPv6SubnetLen 64 up to /62, else prefix+2) and validates. Code 6 for bad JSON or
-// a value of the wrong type, 7 for bad values (naming the key): an enabled family's
-// network missing, of the other family or too small, a subnet length that does not
-// fit, misaligned min/max, both families disabled.
-cni::Result<NetworkConfig> ParseNetworkConfig(const std::string& json_text);
-std::string NetworkConfigToJson(const overlay::ClusterConfig& cfg);
 
 std::string ConfigKey(const std::string& prefix);
 std::string SubnetsPrefix(const std::string& prefix);   // "<prefix>/subnets/"

@@ -9,7 +9,7 @@ unsigned __int128 Step(const SubnetRange& r) {
 
 }  // namespace
 
-SubnetRange RangeOf(const NetworkConfig& cfg, cni::Family family) {
+SubnetRange RangeOf(const overlay::NetworkConfig& cfg, cni::Family family) {
   const overlay::ClusterConfig& c = cfg.cluster;
   if (family == cni::Family::kV4) return {c.network, c.subnet_len, cfg.subnet_min, cfg.subnet_max};
   return {c.ipv6_network, c.ipv6_subnet_len, cfg.ipv6_subnet_min, cfg.ipv6_subnet_max};

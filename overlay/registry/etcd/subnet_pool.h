@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "libcni/ip_net.h"
-#include "overlay/registry/etcd/lease_codec.h"
+#include "overlay/registry/network_config.h"
 
 namespace linen::etcd {
 
@@ -20,7 +20,7 @@ struct SubnetRange {
   cni::IpAddr min;
   cni::IpAddr max;
 };
-SubnetRange RangeOf(const NetworkConfig& cfg, cni::Family family);
+SubnetRange RangeOf(const overlay::NetworkConfig& cfg, cni::Family family);
 
 bool InPool(const SubnetRange& r, const cni::IpNet& subnet);
 unsigned __int128 PoolSize(const SubnetRange& r);

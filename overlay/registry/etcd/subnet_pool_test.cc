@@ -5,8 +5,8 @@
 namespace linen::etcd {
 namespace {
 
-NetworkConfig Parse(const std::string& json) {
-  auto c = ParseNetworkConfig(json);
+overlay::NetworkConfig Parse(const std::string& json) {
+  auto c = overlay::ParseNetworkConfig(json);
   EXPECT_TRUE(c) << c.error().msg();
   return *c;
 }

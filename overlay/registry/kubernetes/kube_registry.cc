@@ -5,7 +5,7 @@
 
 #include "libcni/mac.h"
 #include "libcni/types.h"
-#include "overlay/registry/etcd/lease_codec.h"
+#include "overlay/registry/network_config.h"
 
 namespace linen::kube {
 namespace {
@@ -67,7 +67,7 @@ cni::Result<overlay::ClusterConfig> KubeRegistry::Config() {
   }
   std::ostringstream ss;
   ss << in.rdbuf();
-  auto parsed = etcd::ParseNetworkConfig(ss.str());
+  auto parsed = overlay::ParseNetworkConfig(ss.str());
   if (!parsed) return parsed.error().Context(opts_.net_config_path);
   overlay::ClusterConfig cfg = parsed->cluster;
   // The controller manager gives every node a podCIDR of one size
@@ -154,8 +154,8 @@ cni::Result<NodeLease> KubeRegistry::Acquire(const NodeLease& wanted) {
     // Published address: an operator's overwrite wins (a node behind NAT); the data
     // path keeps the local address.
     const cni::IpAddr& local = v4 ? out.node_ip : out.node_ipv6;
-    // No address of this family (the agent resolves an IPv4 one only, so far): nothing
-    // to publish for it.
+    // No address of this family given (a caller that resolved none): nothing to
+    // publish for it.
     if (local.IsUnspecified() || local.is_v4() != v4) continue;
     const std::string& over_name = v4 ? names_.public_ip_overwrite : names_.public_ipv6_overwrite;
     std::string published = local.ToString();
@@ -277,8 +277,12 @@ cni::Status KubeRegistry::ListNodes() {
 std::vector<PeerEvent> KubeRegistry::Judge() {
   overlay::SelfView self;
   if (own_) {
+    // Both families, as the etcd registry judges: a peer may not claim our subnet or
+    // node address of either.
     self.subnet = own_->subnet;
     self.node_ip = own_->node_ip;
+    self.ipv6_subnet = own_->ipv6_subnet;
+    self.node_ipv6 = own_->node_ipv6;
   }
   std::vector<overlay::LeaseCandidate> all;
   for (const auto& [name, n] : nodes_) {

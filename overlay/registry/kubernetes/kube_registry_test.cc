@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <thread>
 
 #include "libcni/sys/file.h"
@@ -380,6 +381,159 @@ TEST_F(KubeRegistryTest, PeersAreJudgedByThePodCidrSize) {
   EXPECT_EQ(peers->size(), 1u);
   EXPECT_TRUE(r->Rejected().empty());
   EXPECT_EQ(r->Config()->subnet_len, 25);
+}
+
+// ---- Dual-stack and IPv6-only (flanneld --kube-subnet-mgr with EnableIPv6)
+
+constexpr const char* kDualStack =
+    R"({"Network":"10.244.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:10:244::/56",)"
+    R"("Backend":{"Type":"vxlan"}})";
+constexpr const char* kIpv6Only =
+    R"({"EnableIPv4":false,"EnableIPv6":true,"IPv6Network":"fd00:10:244::/56",)"
+    R"("Backend":{"Type":"vxlan"}})";
+
+// What the agent asks for in a dual-stack cluster: both addresses, both VTEP MACs.
+overlay::NodeLease WantedDual(const std::string& name, const std::string& ip,
+                              const std::string& ip6) {
+  overlay::NodeLease w;
+  w.name = name;
+  if (!ip.empty()) {
+    w.node_ip = *cni::IpAddr::Parse(ip);
+    w.vtep_mac = overlay::DeriveVtepMac(w.node_ip);
+  }
+  w.node_ipv6 = *cni::IpAddr::Parse(ip6);
+  w.vtep_mac_v6 = overlay::DeriveVtepMacV6(w.node_ipv6);
+  return w;
+}
+
+TEST_F(KubeRegistryTest, DualStackAcquirePublishesBothFamilies) {
+  NetConf(kDualStack);
+  AddNode("n1", "10.99.0.11", {"10.244.1.0/24", "fd00:10:244:1::/64"});
+  auto r = Make();
+  const auto wanted = WantedDual("n1", "10.99.0.11", "fd00:99::11");
+  auto l = r->Acquire(wanted);
+  ASSERT_TRUE(l) << l.error().msg();
+  EXPECT_EQ(l->subnet.ToString(), "10.244.1.0/24");
+  EXPECT_EQ(l->ipv6_subnet.ToString(), "fd00:10:244:1::/64");
+  EXPECT_EQ(l->vtep_mac_v6, wanted.vtep_mac_v6) << "nothing published before";
+  const std::string p = kP;
+  EXPECT_EQ(server_->Annotation("n1", p + "backend-data"),
+            R"({"VNI":1,"VtepMAC":")" + wanted.vtep_mac + R"("})");
+  EXPECT_EQ(server_->Annotation("n1", p + "backend-v6-data"),
+            R"({"VNI":1,"VtepMAC":")" + wanted.vtep_mac_v6 + R"("})");
+  EXPECT_EQ(server_->Annotation("n1", p + "public-ip"), "10.99.0.11");
+  EXPECT_EQ(server_->Annotation("n1", p + "public-ipv6"), "fd00:99::11");
+  auto cfg = r->Config();
+  ASSERT_TRUE(cfg);
+  EXPECT_EQ(cfg->ipv6_subnet_len, 64);
+
+  // A restart on a node whose IPv6 VTEP MAC peers already have (flannel#1795, for the
+  // v6 VTEP too) and whose operator overrides the published IPv6 address.
+  ASSERT_TRUE(server_->SetAnnotations(
+      "n1", {{p + "backend-v6-data", std::string(R"({"VNI":1,"VtepMAC":"8a:00:00:00:06:01"})")},
+             {p + "public-ipv6-overwrite", std::string("2001:db8::11")}}));
+  auto again = Make()->Acquire(wanted);
+  ASSERT_TRUE(again) << again.error().msg();
+  EXPECT_EQ(again->vtep_mac_v6, "8a:00:00:00:06:01");
+  EXPECT_EQ(again->vtep_mac, wanted.vtep_mac);
+  EXPECT_EQ(again->node_ipv6.ToString(), "fd00:99::11") << "the data path keeps the local address";
+  EXPECT_EQ(server_->Annotation("n1", p + "public-ipv6"), "2001:db8::11");
+  EXPECT_EQ(server_->Annotation("n1", p + "backend-v6-data"),
+            R"({"VNI":1,"VtepMAC":"8a:00:00:00:06:01"})");
+  ASSERT_TRUE(server_->SetAnnotations(
+      "n1", {{p + "public-ipv6-overwrite", std::string("10.1.2.3")}}));
+  auto bad = Make()->Acquire(wanted);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().msg().find("public-ipv6-overwrite"), std::string::npos) << bad.error().msg();
+
+  // Dual-stack, but the controller manager gave only an IPv4 podCIDR so far: wait.
+  AddNode("n2", "10.99.0.12", {"10.244.2.0/24"});
+  auto half = Make("n2")->Acquire(WantedDual("n2", "10.99.0.12", "fd00:99::12"));
+  ASSERT_FALSE(half);
+  EXPECT_EQ(half.error().code(), cni::Code::kNotAvailable);
+  EXPECT_NE(half.error().msg().find("waiting for podCIDR: no IPv6"), std::string::npos)
+      << half.error().msg();
+}
+
+TEST_F(KubeRegistryTest, Ipv6OnlyNodeAndFlannelIpv6OnlyPeer) {
+  NetConf(kIpv6Only);
+  AddNode("n1", "fd00:99::11", {"fd00:10:244:1::/64"});
+  auto r = Make();
+  const auto wanted = WantedDual("n1", "", "fd00:99::11");
+  auto l = r->Acquire(wanted);
+  ASSERT_TRUE(l) << l.error().msg();
+  EXPECT_TRUE(overlay::IsUnset(l->subnet));
+  EXPECT_EQ(l->ipv6_subnet.ToString(), "fd00:10:244:1::/64");
+  const std::string p = kP;
+  // As flanneld's vxlan backend with IPv4 off: no IPv4 pair at all.
+  EXPECT_FALSE(server_->Annotation("n1", p + "backend-data"));
+  EXPECT_FALSE(server_->Annotation("n1", p + "public-ip"));
+  EXPECT_EQ(server_->Annotation("n1", p + "backend-v6-data"),
+            R"({"VNI":1,"VtepMAC":")" + wanted.vtep_mac_v6 + R"("})");
+  EXPECT_EQ(server_->Annotation("n1", p + "public-ipv6"), "fd00:99::11");
+
+  // A flanneld IPv6-only node, annotated as flanneld does it.
+  AddNode("n2", "fd00:99::12", {"fd00:10:244:2::/64"});
+  ASSERT_TRUE(server_->WriteFlannelAnnotations(
+      "n2", {.vtep_mac_v6 = "8a:00:00:00:06:02", .public_ipv6 = "fd00:99::12"}));
+  auto peers = r->ListPeers();
+  ASSERT_TRUE(peers) << peers.error().msg();
+  ASSERT_EQ(peers->size(), 1u) << (r->Rejected().empty() ? "" : r->Rejected()[0].detail);
+  const overlay::NodeLease& n2 = (*peers)[0];
+  EXPECT_EQ(n2.ipv6_subnet.ToString(), "fd00:10:244:2::/64");
+  EXPECT_EQ(n2.node_ipv6.ToString(), "fd00:99::12");
+  EXPECT_EQ(n2.vtep_mac_v6, "8a:00:00:00:06:02");
+  EXPECT_TRUE(overlay::IsUnset(n2.subnet));
+  EXPECT_TRUE(n2.vtep_mac.empty());
+}
+
+// A dual-stack node exactly as flanneld writes it is a peer with both families; the
+// judgement covers both families against this node (overlaps_self, own_ip) and the
+// IPv6 cluster network (outside_network), for peers and for our own podCIDR.
+TEST_F(KubeRegistryTest, DualStackPeersAreJudgedInBothFamilies) {
+  NetConf(kDualStack);
+  AddNode("n1", "10.99.0.11", {"10.244.1.0/24", "fd00:10:244:1::/64"});
+  auto flannel_node = [&](const std::string& name, int i, const std::string& v6cidr,
+                          const std::string& ip6) {
+    AddNode(name, "10.99.0." + std::to_string(10 + i),
+            {"10.244." + std::to_string(i) + ".0/24", v6cidr});
+    ASSERT_TRUE(server_->WriteFlannelAnnotations(
+        name, {.vtep_mac = "8a:00:00:00:04:0" + std::to_string(i),
+               .public_ip = "10.99.0." + std::to_string(10 + i),
+               .vtep_mac_v6 = "8a:00:00:00:06:0" + std::to_string(i),
+               .public_ipv6 = ip6}));
+  };
+  flannel_node("n2", 2, "fd00:10:244:2::/64", "fd00:99::12");
+  flannel_node("n3", 3, "fd00:10:244:1::/64", "fd00:99::13");  // our IPv6 podCIDR
+  flannel_node("n4", 4, "fd00:10:244:4::/64", "fd00:99::11");  // our IPv6 address
+  flannel_node("n5", 5, "fd00:10:99:5::/64", "fd00:99::15");   // outside IPv6Network
+  auto r = Make();
+  ASSERT_TRUE(r->Acquire(WantedDual("n1", "10.99.0.11", "fd00:99::11")));
+  auto peers = r->ListPeers();
+  ASSERT_TRUE(peers) << peers.error().msg();
+  ASSERT_EQ(peers->size(), 1u);
+  const overlay::NodeLease& n2 = (*peers)[0];
+  EXPECT_EQ(n2.name, "n2");
+  EXPECT_EQ(n2.subnet.ToString(), "10.244.2.0/24");
+  EXPECT_EQ(n2.node_ip.ToString(), "10.99.0.12");
+  EXPECT_EQ(n2.vtep_mac, "8a:00:00:00:04:02");
+  EXPECT_EQ(n2.ipv6_subnet.ToString(), "fd00:10:244:2::/64");
+  EXPECT_EQ(n2.node_ipv6.ToString(), "fd00:99::12");
+  EXPECT_EQ(n2.vtep_mac_v6, "8a:00:00:00:06:02");
+  std::map<std::string, overlay::RejectReason> why;
+  for (const auto& rej : r->Rejected()) why[rej.key] = rej.reason;
+  EXPECT_EQ(why.size(), 3u);
+  EXPECT_EQ(why["n3"], overlay::RejectReason::kOverlapsSelf);
+  EXPECT_EQ(why["n4"], overlay::RejectReason::kOwnIp);
+  EXPECT_EQ(why["n5"], overlay::RejectReason::kOutsideNetwork);
+
+  // Our own IPv6 podCIDR outside IPv6Network is a configuration error, as in flannel.
+  AddNode("n6", "10.99.0.16", {"10.244.6.0/24", "fd00:10:99:6::/64"});
+  auto outside = Make("n6")->Acquire(WantedDual("n6", "10.99.0.16", "fd00:99::16"));
+  ASSERT_FALSE(outside);
+  EXPECT_EQ(outside.error().code(), cni::Code::kInvalidNetworkConfig);
+  EXPECT_NE(outside.error().msg().find("fd00:10:99:6::/64"), std::string::npos)
+      << outside.error().msg();
 }
 
 // Every way linend is told where the API server is reaches it: a kubeconfig with the

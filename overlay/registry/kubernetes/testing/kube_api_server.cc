@@ -1204,12 +1204,21 @@ cni::Status KubeApiServer::WriteFlannelAnnotations(const std::string& name,
   const std::string p = f.prefix + "/";
   std::map<std::string, std::optional<std::string>> a = {
       {p + "backend-type", f.backend_type},
-      {p + "backend-data", data(f.vtep_mac)},
       {p + "kube-subnet-manager", "true"},
   };
-  if (!f.public_ip.empty()) a[p + "public-ip"] = f.public_ip;
-  if (!f.vtep_mac_v6.empty()) a[p + "backend-v6-data"] = data(f.vtep_mac_v6);
-  if (!f.public_ipv6.empty()) a[p + "public-ipv6"] = f.public_ipv6;
+  // kubeSubnetManager.AcquireLease: vxlan writes a family only when it has a VTEP of
+  // that family (an IPv6-only vxlan node has no backend-data and no public-ip);
+  // host-gw always writes the IPv4 pair (public-ip "0.0.0.0" when IPv4 is off: the
+  // zero ip.IP4) and the IPv6 pair when it has an IPv6 address.
+  const bool vxlan = f.backend_type == "vxlan";
+  if (!vxlan || !f.vtep_mac.empty()) {
+    a[p + "backend-data"] = data(f.vtep_mac);
+    a[p + "public-ip"] = f.public_ip.empty() ? std::string("0.0.0.0") : f.public_ip;
+  }
+  if (vxlan ? !f.vtep_mac_v6.empty() : !f.public_ipv6.empty()) {
+    a[p + "backend-v6-data"] = data(f.vtep_mac_v6);
+    a[p + "public-ipv6"] = f.public_ipv6;
+  }
   return SetAnnotations(name, a);
 }
 

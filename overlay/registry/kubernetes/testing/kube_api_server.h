@@ -123,15 +123,16 @@ struct RequestRecord {
   int code = 0;
 };
 
-// flanneld's annotations on its node, in its exact format (kube subnet manager).
+// flanneld's annotations on its node, in its exact format (kube subnet manager),
+// including which ones it leaves out for a family the node does not run.
 struct FlannelAnnotations {
   std::string prefix = "flannel.alpha.coreos.com";
-  std::string backend_type = "vxlan";  // "host-gw": backend-data is "null"
+  std::string backend_type = "vxlan";  // "host-gw": backend-(v6-)data is "null"
   int vni = 1;
-  std::string vtep_mac;     // backend-data {"VNI":1,"VtepMAC":"..."}
+  std::string vtep_mac;     // backend-data {"VNI":1,"VtepMAC":"..."}; vxlan: empty = no IPv4
   std::string public_ip;
-  std::string vtep_mac_v6;  // backend-v6-data, when not empty
-  std::string public_ipv6;  // public-ipv6, when not empty
+  std::string vtep_mac_v6;  // backend-v6-data; vxlan: empty = no IPv6
+  std::string public_ipv6;  // host-gw: empty = no IPv6
 };
 
 struct KubeconfigOptions {

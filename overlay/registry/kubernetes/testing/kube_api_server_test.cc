@@ -702,6 +702,33 @@ TEST_F(KubeApiTest, FlannelAnnotationsInFlanneldsFormat) {
   ASSERT_TRUE(server_->WriteFlannelAnnotations(
       "f2", {.backend_type = "host-gw", .public_ip = "10.99.0.11"}));
   EXPECT_EQ(server_->Annotation("f2", "flannel.alpha.coreos.com/backend-data"), "null");
+  EXPECT_EQ(server_->Annotation("f2", "flannel.alpha.coreos.com/backend-v6-data"), std::nullopt);
+}
+
+// What flanneld writes for the families it runs (kube.go AcquireLease): vxlan only
+// the families it has a VTEP for; host-gw always the IPv4 pair ("0.0.0.0" without
+// IPv4) and "null" backend-v6-data beside public-ipv6.
+TEST_F(KubeApiTest, FlannelAnnotationsPerFamily) {
+  AddNodes({"d", "v6", "h6"});
+  const std::string p = "flannel.alpha.coreos.com/";
+  ASSERT_TRUE(server_->WriteFlannelAnnotations(
+      "d", {.vtep_mac = "ce:6b:3e:6f:28:1d", .public_ip = "10.99.0.10",
+            .vtep_mac_v6 = "ce:6b:3e:6f:28:1e", .public_ipv6 = "fd00:99::10"}));
+  EXPECT_EQ(server_->Annotation("d", p + "backend-v6-data"),
+            R"({"VNI":1,"VtepMAC":"ce:6b:3e:6f:28:1e"})");
+  EXPECT_EQ(server_->Annotation("d", p + "public-ipv6"), "fd00:99::10");
+  EXPECT_EQ(server_->Annotation("d", p + "public-ip"), "10.99.0.10");
+  ASSERT_TRUE(server_->WriteFlannelAnnotations(
+      "v6", {.vtep_mac_v6 = "ce:6b:3e:6f:28:1f", .public_ipv6 = "fd00:99::11"}));
+  EXPECT_EQ(server_->Annotation("v6", p + "backend-data"), std::nullopt);
+  EXPECT_EQ(server_->Annotation("v6", p + "public-ip"), std::nullopt);
+  EXPECT_EQ(server_->Annotation("v6", p + "public-ipv6"), "fd00:99::11");
+  ASSERT_TRUE(server_->WriteFlannelAnnotations(
+      "h6", {.backend_type = "host-gw", .public_ipv6 = "fd00:99::12"}));
+  EXPECT_EQ(server_->Annotation("h6", p + "backend-data"), "null");
+  EXPECT_EQ(server_->Annotation("h6", p + "public-ip"), "0.0.0.0");
+  EXPECT_EQ(server_->Annotation("h6", p + "backend-v6-data"), "null");
+  EXPECT_EQ(server_->Annotation("h6", p + "public-ipv6"), "fd00:99::12");
 }
 
 TEST_F(KubeApiTest, CredentialFilesForClients) {
