@@ -74,8 +74,8 @@ class Cluster {
 
   // `ip netns exec <ns> <cmd>`.
   static ProcResult InNs(const TempNetns& ns, const std::string& cmd);
-  // ping from one pod to another; true on reply. `size`/`df` for MTU tests.
-  bool Ping(const Pod& from, const std::string& to_ip, int size = 56, bool df = false) const;
+  // ping from one pod to another; true on reply (MTU checks: test::DfPing).
+  bool Ping(const Pod& from, const std::string& to_ip) const;
   // "a->b" for every failing ordered pair of pods, over every address of each pod
   // (both families in a dual-stack cluster).
   std::vector<std::string> FailingPairs() const;
