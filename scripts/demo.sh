@@ -15,7 +15,8 @@
 #   the plugins run in agent mode (conf-examples/<backend>-agent.conflist).
 # --dual-stack: pods get an IPv4 and an IPv6 address and every pair pings over both
 #   (conf-examples/topology-dualstack.json, or etcd-config-dualstack.json in etcd);
-#   --ipv6-only: pods get only IPv6 (topology-ipv6only.json / etcd-config-ipv6only.json).
+#   --ipv6-only: pods get only IPv6 (topology-ipv6only.json / etcd-config-ipv6only.json),
+#   and the hostPort is reached over IPv6 ([fd00:50::<i>]:8080).
 #   The underlay always carries both families (nodes 192.168.50.<i>, fd00:50::<i>).
 # --bin DIR skips the build and uses linen executables already built or installed in
 #   DIR (e.g. build/cni-bin or /opt/cni/bin).
