@@ -56,6 +56,13 @@ struct SelfView {
   std::optional<cni::IpAddr> node_ip;
   std::optional<cni::IpNet> ipv6_subnet;
   std::optional<cni::IpAddr> node_ipv6;
+
+  // Our lease in both families: a peer may claim neither our subnet nor our node
+  // address of either family. No lease (not acquired yet): nothing to compare.
+  static SelfView Of(const std::optional<NodeLease>& own) {
+    if (!own) return {};
+    return {own->subnet, own->node_ip, own->ipv6_subnet, own->node_ipv6};
+  }
 };
 
 // The per-lease rules only (everything but overlaps_peer). Of several broken rules

@@ -256,13 +256,7 @@ cni::Status EtcdRegistry::Release() {
 }
 
 std::vector<PeerEvent> EtcdRegistry::Judge(const overlay::ClusterConfig& cfg) {
-  overlay::SelfView self;
-  if (own_) {
-    self.subnet = own_->subnet;
-    self.node_ip = own_->node_ip;
-    self.ipv6_subnet = own_->ipv6_subnet;
-    self.node_ipv6 = own_->node_ipv6;
-  }
+  const overlay::SelfView self = overlay::SelfView::Of(own_);
   std::vector<overlay::LeaseCandidate> all;
   all.reserve(candidates_.size());
   for (const auto& [key, c] : candidates_) all.push_back(c);

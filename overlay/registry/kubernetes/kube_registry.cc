@@ -275,15 +275,7 @@ cni::Status KubeRegistry::ListNodes() {
 }
 
 std::vector<PeerEvent> KubeRegistry::Judge() {
-  overlay::SelfView self;
-  if (own_) {
-    // Both families, as the etcd registry judges: a peer may not claim our subnet or
-    // node address of either.
-    self.subnet = own_->subnet;
-    self.node_ip = own_->node_ip;
-    self.ipv6_subnet = own_->ipv6_subnet;
-    self.node_ipv6 = own_->node_ipv6;
-  }
+  const overlay::SelfView self = overlay::SelfView::Of(own_);
   std::vector<overlay::LeaseCandidate> all;
   for (const auto& [name, n] : nodes_) {
     if (name == opts_.node_name) continue;
