@@ -182,6 +182,7 @@ wait_for() {  # wait_for <limit seconds> <what> <cmd...>
   until "$@"; do
     if ((SECONDS >= deadline)); then
       echo "demo.sh: timed out after ${limit}s waiting for $what" >&2
+      [[ -z ${on_timeout:-} ]] || "$on_timeout" "$@" >&2
       return 1
     fi
     sleep 0.05
@@ -250,7 +251,17 @@ if [[ $registry == etcd ]]; then
     done
   }
   for i in 1 2 3; do wait_for 20 "linend readyz on node$i" healthy $i; done
+  # What a node has when it does not get there: its linen routes and its log.
+  peers_state() {  # peers_state has_peers <i>
+    local f
+    for f in "${fams[@]}"; do
+      echo "node$2 IPv$f linen routes:"; ip -$f -n "$(nsof node$2)" route show proto 76
+    done
+    echo "node$2 linend log:"; tail -n 40 "$tmp/node$2/linend.log"
+  }
+  on_timeout=peers_state
   for i in 1 2 3; do wait_for 20 "node$i to learn its peers" has_peers $i; done
+  on_timeout=
   for i in 1 2 3; do
     echo "node$i: linend pid ${linend_pid[$i]} healthy, $(grep -E 'FLANNEL_(IPV6_)?SUBNET' "$tmp/node$i/run/subnet.env" | paste -sd' ')"
   done
