@@ -166,11 +166,43 @@ cni::Result<std::optional<NodeLease>> EtcdRegistry::TryAcquire(
   auto r = client_->Txn(cmp, ops);
   if (!r) return r.error();
   if (!r->succeeded) return std::optional<NodeLease>();
+  if (mine == nullptr || mine->key != key) {
+    // The key names both families' subnets, so its absence does not mean either one
+    // is free: a node racing us can have created a key with our IPv6 subnet beside
+    // another IPv4 one. The older key wins, as in lease validation; a newer one sees
+    // ours when it checks, so exactly one of two racers backs off.
+    auto lost = LostRace(key, out, r->revision);
+    if (!lost) return lost.error();
+    if (*lost) return std::optional<NodeLease>();
+  }
   if (mine != nullptr && mine->lease != 0 && mine->lease != lease) {
     // The previous process's etcd lease now holds nothing; let it go early.
     (void)client_->Revoke(mine->lease);
   }
   return std::optional<NodeLease>(out);
+}
+
+cni::Result<bool> EtcdRegistry::LostRace(const std::string& key, const NodeLease& ours,
+                                         int64_t created) {
+  const std::string sp = SubnetsPrefix(opts_.prefix);
+  auto all = client_->Range(sp, PrefixRangeEnd(sp));
+  if (!all) return all.error();
+  auto overlaps = [](const cni::IpNet& a, const cni::IpNet& b) {
+    return !IsUnset(a) && !IsUnset(b) && a.Overlaps(b);
+  };
+  for (const auto& kv : all->kvs) {
+    if (kv.key == key || kv.create_revision >= created) continue;
+    auto theirs = SubnetsFromKey(opts_.prefix, kv.key);
+    if (!theirs) continue;
+    if (!overlaps(theirs->subnet, ours.subnet) && !overlaps(theirs->ipv6_subnet, ours.ipv6_subnet)) {
+      continue;
+    }
+    // Ours goes unless it changed since we wrote it (then it is no longer ours to drop).
+    auto r = client_->Txn({Compare::ModRevision(key, created)}, {TxnOp::Delete(key)});
+    if (!r) return r.error();
+    return true;
+  }
+  return false;
 }
 
 cni::Result<NodeLease> EtcdRegistry::Acquire(const NodeLease& wanted) {

@@ -72,6 +72,10 @@ class EtcdRegistry : public overlay::Registry {
   cni::Result<std::optional<overlay::NodeLease>> TryAcquire(const overlay::NetworkConfig& cfg,
                                                             const overlay::NodeLease& wanted,
                                                             int64_t lease);
+  // Whether a key older than ours (`key`, created at revision `created`) holds one of
+  // our subnets; if so ours has been deleted and the caller picks again.
+  cni::Result<bool> LostRace(const std::string& key, const overlay::NodeLease& ours,
+                             int64_t created);
   void ApplyOwnEvent(const WatchEvent& ev);
   // Judges candidates_ into peers_ and rejected_; returns the accepted-set changes.
   std::vector<overlay::PeerEvent> Judge(const overlay::ClusterConfig& cfg);

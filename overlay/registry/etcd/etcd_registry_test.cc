@@ -549,6 +549,57 @@ constexpr const char* kDualConfig =
     R"({"Network":"10.244.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:10:244::/56",
         "Backend":{"Type":"vxlan"}})";
 
+// Agents racing for dual-stack leases, where one family's pool has 15 subnets and
+// the other's plenty: the lease key names both subnets, so only the registry's own
+// check stops two keys from sharing the small family's subnet.
+class DualStackRaceTest : public RegistryTest {
+ protected:
+  void RaceForLeases(const std::string& config) {
+    WriteConfig(config);
+    constexpr int kAgents = 40;
+    std::vector<std::optional<cni::Result<NodeLease>>> results(kAgents);
+    std::vector<std::unique_ptr<EtcdRegistry>> regs;
+    for (int i = 0; i < kAgents; ++i) regs.push_back(NewRegistry());
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kAgents; ++i) {
+      threads.emplace_back([&, i] {
+        const std::string n = std::to_string(i + 1);
+        results[i].emplace(regs[i]->Acquire(
+            WantedDual("node" + n, "192.168.0." + n, "fd00:50::" + n)));
+      });
+    }
+    for (auto& t : threads) t.join();
+    std::set<cni::IpNet> v4, v6;
+    int won = 0;
+    for (auto& r : results) {
+      ASSERT_TRUE(r.has_value());
+      if (!r->ok()) {
+        EXPECT_EQ(r->error().code(), cni::Code::kNoAddressAvailable) << r->error().msg();
+        continue;
+      }
+      ++won;
+      EXPECT_TRUE(v4.insert((*r)->subnet).second) << "IPv4 twice: " << (*r)->subnet.ToString();
+      EXPECT_TRUE(v6.insert((*r)->ipv6_subnet).second)
+          << "IPv6 twice: " << (*r)->ipv6_subnet.ToString();
+    }
+    EXPECT_EQ(won, 15);
+    auto c = NewClient();
+    auto all = c->Range(SubnetsPrefix(prefix_), PrefixRangeEnd(SubnetsPrefix(prefix_)));
+    ASSERT_TRUE(all);
+    EXPECT_EQ(all->kvs.size(), 15u) << "a lease that lost its race must not stay in etcd";
+  }
+};
+
+TEST_F(DualStackRaceTest, NoTwoNodesShareAnIpv6SubnetBesideDifferentIpv4Ones) {
+  RaceForLeases(R"({"Network":"10.9.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:9::/60",
+                    "IPv6SubnetLen":64,"Backend":{"Type":"vxlan"}})");
+}
+
+TEST_F(DualStackRaceTest, NoTwoNodesShareAnIpv4SubnetBesideDifferentIpv6Ones) {
+  RaceForLeases(R"({"Network":"10.9.0.0/24","SubnetLen":28,"EnableIPv6":true,
+                    "IPv6Network":"fd00:9::/48","IPv6SubnetLen":64,"Backend":{"Type":"vxlan"}})");
+}
+
 TEST_F(RegistryTest, DualStackAcquireListAndReject) {
   WriteConfig(kDualConfig);
   auto a = NewRegistry();
