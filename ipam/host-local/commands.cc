@@ -11,7 +11,8 @@
 namespace host_local {
 namespace {
 
-cni::Result<IpamConfig> Load(const cni::CmdArgs& args) {
+// The invocation's IPAM config: stdin with CNI_ARGS applied.
+cni::Result<IpamConfig> ConfigOf(const cni::CmdArgs& args) {
   auto env_args = cni::ParseCniArgs(args.args);
   if (!env_args) return env_args.error();
   return LoadIpamConfig(args.stdin_data, *env_args);
@@ -34,7 +35,7 @@ class EmptyStore : public Store {
 }  // namespace
 
 cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
-  auto conf = Load(args);
+  auto conf = ConfigOf(args);
   if (!conf) return conf.error();
   cni::AddResult result;
   result.cni_version = args.conf.cni_version.empty() ? conf->cni_version : args.conf.cni_version;
@@ -56,7 +57,7 @@ cni::Result<cni::AddResult> CmdAdd(const cni::CmdArgs& args) {
 }
 
 cni::Status CmdDel(const cni::CmdArgs& args) {
-  auto conf = Load(args);
+  auto conf = ConfigOf(args);
   if (!conf) return conf.error();
   // A missing store is nothing reserved; DEL must not create it.
   auto store = DiskStore::OpenExisting(conf->data_dir, conf->name);
@@ -68,7 +69,7 @@ cni::Status CmdDel(const cni::CmdArgs& args) {
 }
 
 cni::Status CmdCheck(const cni::CmdArgs& args) {
-  auto conf = Load(args);
+  auto conf = ConfigOf(args);
   if (!conf) return conf.error();
   auto store = DiskStore::OpenExisting(conf->data_dir, conf->name);
   if (!store) return store.error();
@@ -91,7 +92,7 @@ cni::Status CmdCheck(const cni::CmdArgs& args) {
 }
 
 cni::Status CmdGc(const cni::CmdArgs& args) {
-  auto conf = Load(args);
+  auto conf = ConfigOf(args);
   if (!conf) return conf.error();
   auto valid = ParseValidAttachments(args.stdin_data);
   if (!valid) return valid.error();
@@ -104,7 +105,7 @@ cni::Status CmdGc(const cni::CmdArgs& args) {
 }
 
 cni::Status CmdStatus(const cni::CmdArgs& args) {
-  auto conf = Load(args);
+  auto conf = ConfigOf(args);
   if (!conf) return conf.error();
   auto store = DiskStore::OpenExisting(conf->data_dir, conf->name);
   if (!store) return store.error();

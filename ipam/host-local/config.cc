@@ -9,9 +9,6 @@ namespace {
 
 using cni::json;
 
-cni::Error Invalid(std::string msg) {
-  return cni::Error(cni::Code::kInvalidNetworkConfig, std::move(msg));
-}
 cni::Error Decode(std::string msg) {
   return cni::Error(cni::Code::kDecodingFailure, std::move(msg));
 }
@@ -29,7 +26,7 @@ cni::Result<Range> ParseRange(const cni::Decoder& j) {
   RangeSpec spec;
   auto subnet = OptString(j, "subnet");
   if (!subnet) return subnet.error();
-  if (!*subnet) return Invalid(where + ": missing \"subnet\"");
+  if (!*subnet) return cni::InvalidConfig(where + ": missing \"subnet\"");
   spec.subnet = **subnet;
   auto start = OptString(j, "rangeStart");
   if (!start) return start.error();
@@ -73,15 +70,15 @@ cni::Result<std::vector<cni::Route>> ParseRoutes(const cni::Decoder& j) {
     cni::Route route;
     auto dst = OptString(r, "dst");
     if (!dst) return dst.error();
-    if (!*dst) return Invalid(where + ": missing \"dst\"");
+    if (!*dst) return cni::InvalidConfig(where + ": missing \"dst\"");
     auto dst_net = cni::IpNet::Parse(**dst);
-    if (!dst_net) return Invalid(where + ".dst \"" + **dst + "\" is not a CIDR");
+    if (!dst_net) return cni::InvalidConfig(where + ".dst \"" + **dst + "\" is not a CIDR");
     route.dst = *dst_net;
     auto gw = OptString(r, "gw");
     if (!gw) return gw.error();
     if (*gw) {
       auto ip = cni::IpAddr::Parse(**gw);
-      if (!ip) return Invalid(where + ".gw \"" + **gw + "\" is not an IP address");
+      if (!ip) return cni::InvalidConfig(where + ".gw \"" + **gw + "\" is not an IP address");
       route.gw = *ip;
     }
     const std::pair<const char*, std::optional<int>*> ints[] = {
@@ -101,11 +98,13 @@ cni::Result<std::vector<cni::Route>> ParseRoutes(const cni::Decoder& j) {
 cni::Result<cni::IpAddr> ParseRequested(const std::string& text, const std::string& where) {
   std::string_view addr = text;
   if (auto slash = addr.find('/'); slash != std::string_view::npos) {
-    if (!cni::IpNet::Parse(text)) return Invalid(where + ": invalid IP \"" + text + "\"");
+    if (!cni::IpNet::Parse(text)) {
+      return cni::InvalidConfig(where + ": invalid IP \"" + text + "\"");
+    }
     addr = addr.substr(0, slash);
   }
   auto ip = cni::IpAddr::Parse(addr);
-  if (!ip) return Invalid(where + ": invalid IP \"" + text + "\"");
+  if (!ip) return cni::InvalidConfig(where + ": invalid IP \"" + text + "\"");
   return *ip;
 }
 
@@ -122,7 +121,8 @@ cni::Status AppendRequested(const cni::Decoder& j, std::vector<cni::IpAddr>* out
   return cni::OkStatus();
 }
 
-cni::Result<IpamConfig> Load(const json& root, const std::map<std::string, std::string>& cni_args) {
+cni::Result<IpamConfig> ConfigFromJson(const json& root,
+                                       const std::map<std::string, std::string>& cni_args) {
   if (!root.is_object()) return Decode("network config must be a JSON object");
   IpamConfig conf;
   const cni::Decoder d(root);
@@ -132,7 +132,7 @@ cni::Result<IpamConfig> Load(const json& root, const std::map<std::string, std::
   else if (*v) conf.cni_version = **v;
 
   const cni::Decoder ipam = d["ipam"];
-  if (!ipam.value().is_object()) return Invalid("IPAM config missing 'ipam' key");
+  if (!ipam.value().is_object()) return cni::InvalidConfig("IPAM config missing 'ipam' key");
 
   // Requested addresses, in the reference's order.
   if (auto it = cni_args.find("IP"); it != cni_args.end() && !it->second.empty()) {
@@ -155,7 +155,9 @@ cni::Result<IpamConfig> Load(const json& root, const std::map<std::string, std::
     raw.push_back({*r});
   }
   if (auto s = AppendRangeSets(ipam["ranges"], &raw); !s) return s.error();
-  if (raw.empty()) return Invalid("no IP ranges specified (set ipam.ranges or ipam.subnet)");
+  if (raw.empty()) {
+    return cni::InvalidConfig("no IP ranges specified (set ipam.ranges or ipam.subnet)");
+  }
 
   int v4 = 0, v6 = 0;
   for (size_t i = 0; i < raw.size(); ++i) {
@@ -166,15 +168,15 @@ cni::Result<IpamConfig> Load(const json& root, const std::map<std::string, std::
   }
   if ((v4 > 1 || v6 > 1) && !conf.cni_version.empty() &&
       !cni::VersionAtLeast(conf.cni_version, "0.3.0")) {
-    return Invalid("CNI version " + conf.cni_version +
-                   " does not support more than 1 address per family");
+    return cni::InvalidConfig("CNI version " + conf.cni_version +
+                              " does not support more than 1 address per family");
   }
   for (size_t i = 0; i < conf.ranges.size(); ++i) {
     for (size_t j = i + 1; j < conf.ranges.size(); ++j) {
       if (conf.ranges[i].Overlaps(conf.ranges[j])) {
-        return Invalid("range set " + std::to_string(i) + " (" + conf.ranges[i].ToString() +
-                       ") overlaps with range set " + std::to_string(j) + " (" +
-                       conf.ranges[j].ToString() + ")");
+        return cni::InvalidConfig("range set " + std::to_string(i) + " (" +
+                                  conf.ranges[i].ToString() + ") overlaps with range set " +
+                                  std::to_string(j) + " (" + conf.ranges[j].ToString() + ")");
       }
     }
   }
@@ -204,7 +206,7 @@ cni::Result<IpamConfig> LoadIpamConfig(std::string_view stdin_data,
   auto root = ParseJson(stdin_data);
   if (!root) return root.error();
   try {
-    return Load(*root, cni_args);
+    return ConfigFromJson(*root, cni_args);
   } catch (const json::exception& e) {  // a type we did not check, e.g. an int out of range
     return Decode(std::string("cannot decode ipam config: ") + e.what());
   }
@@ -218,8 +220,9 @@ cni::Status ValidateRequested(const IpamConfig& conf) {
     if (!in_some_set) outside += " " + ip.ToString();
   }
   if (!outside.empty()) {
-    return Invalid("network \"" + conf.name +
-                   "\": failed to allocate all requested IPs (not in any range set):" + outside);
+    return cni::InvalidConfig(
+        "network \"" + conf.name +
+        "\": failed to allocate all requested IPs (not in any range set):" + outside);
   }
   return cni::OkStatus();
 }

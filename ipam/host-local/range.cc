@@ -5,13 +5,12 @@
 namespace host_local {
 namespace {
 
-cni::Error Invalid(std::string msg) {
-  return cni::Error(cni::Code::kInvalidNetworkConfig, std::move(msg));
-}
-
 cni::Result<cni::IpAddr> ParseAddr(std::string_view key, const std::string& text) {
   auto ip = cni::IpAddr::Parse(text);
-  if (!ip) return Invalid("invalid " + std::string(key) + " \"" + text + "\": not an IP address");
+  if (!ip) {
+    return cni::InvalidConfig("invalid " + std::string(key) + " \"" + text +
+                              "\": not an IP address");
+  }
   return *ip;
 }
 
@@ -44,7 +43,8 @@ std::string Range::ToString() const { return start.ToString() + "-" + end.ToStri
 cni::Result<Range> MakeRange(const RangeSpec& spec) {
   auto parsed = cni::IpNet::Parse(spec.subnet);
   if (!parsed) {
-    return Invalid("invalid subnet \"" + spec.subnet + "\": not a CIDR (want e.g. 10.1.0.0/24)");
+    return cni::InvalidConfig("invalid subnet \"" + spec.subnet +
+                              "\": not a CIDR (want e.g. 10.1.0.0/24)");
   }
   Range r;
   r.subnet = *parsed;
@@ -52,13 +52,14 @@ cni::Result<Range> MakeRange(const RangeSpec& spec) {
   // The reference refuses prefixes longer than max-2: a /31 or /32 (/127, /128) has
   // no address left once network, broadcast and gateway are taken out.
   if (r.subnet.prefix > bits - 2) {
-    return Invalid("network " + spec.subnet + " too small to allocate from (prefix longer than /" +
-                   std::to_string(bits - 2) + ")");
+    return cni::InvalidConfig("network " + spec.subnet +
+                              " too small to allocate from (prefix longer than /" +
+                              std::to_string(bits - 2) + ")");
   }
   if (r.subnet.addr != r.subnet.Network()) {
-    return Invalid("network " + spec.subnet + " has host bits set: for a /" +
-                   std::to_string(r.subnet.prefix) + " the network address is " +
-                   r.subnet.Network().ToString());
+    return cni::InvalidConfig("network " + spec.subnet + " has host bits set: for a /" +
+                              std::to_string(r.subnet.prefix) + " the network address is " +
+                              r.subnet.Network().ToString());
   }
   const cni::IpAddr network = r.subnet.Network();
   const std::string net_text = r.subnet.ToString();
@@ -67,11 +68,12 @@ cni::Result<Range> MakeRange(const RangeSpec& spec) {
     auto gw = ParseAddr("gateway", *spec.gateway);
     if (!gw) return gw.error();
     if (gw->family() != r.family()) {
-      return Invalid("gateway " + *spec.gateway + " is not in the address family of " + net_text);
+      return cni::InvalidConfig("gateway " + *spec.gateway + " is not in the address family of " +
+                                net_text);
     }
     if (*gw == network || (gw->is_v4() && *gw == r.subnet.Broadcast())) {
-      return Invalid("gateway " + *spec.gateway + " is the network or broadcast address of " +
-                     net_text);
+      return cni::InvalidConfig("gateway " + *spec.gateway +
+                                " is the network or broadcast address of " + net_text);
     }
     r.gateway = *gw;
   } else {
@@ -82,7 +84,7 @@ cni::Result<Range> MakeRange(const RangeSpec& spec) {
     auto s = ParseAddr("rangeStart", *spec.range_start);
     if (!s) return s.error();
     if (s->family() != r.family() || !r.subnet.Contains(*s)) {
-      return Invalid("rangeStart " + *spec.range_start + " not in network " + net_text);
+      return cni::InvalidConfig("rangeStart " + *spec.range_start + " not in network " + net_text);
     }
     r.start = *s;
   } else {
@@ -93,7 +95,7 @@ cni::Result<Range> MakeRange(const RangeSpec& spec) {
     auto e = ParseAddr("rangeEnd", *spec.range_end);
     if (!e) return e.error();
     if (e->family() != r.family() || !r.subnet.Contains(*e)) {
-      return Invalid("rangeEnd " + *spec.range_end + " not in network " + net_text);
+      return cni::InvalidConfig("rangeEnd " + *spec.range_end + " not in network " + net_text);
     }
     r.end = *e;
   } else {
@@ -102,12 +104,13 @@ cni::Result<Range> MakeRange(const RangeSpec& spec) {
   }
 
   if (r.start > r.end) {
-    return Invalid("rangeStart " + r.start.ToString() + " is after rangeEnd " + r.end.ToString() +
-                   " in network " + net_text);
+    return cni::InvalidConfig("rangeStart " + r.start.ToString() + " is after rangeEnd " +
+                              r.end.ToString() + " in network " + net_text);
   }
   if (r.Capacity() == 0) {
-    return Invalid("range " + r.ToString() + " in " + net_text +
-                   " holds no address that can be handed out (only gateway/network/broadcast)");
+    return cni::InvalidConfig(
+        "range " + r.ToString() + " in " + net_text +
+        " holds no address that can be handed out (only gateway/network/broadcast)");
   }
   return r;
 }

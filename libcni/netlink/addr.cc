@@ -41,7 +41,7 @@ internal::MsgPtr AddrMsg(int type, int flags, int index, const IpNet& addr,
 }
 
 std::string Where(int index, const IpNet& addr) {
-  return addr.ToString() + " on link #" + std::to_string(index);
+  return addr.ToString() + internal::OnLink(index);
 }
 
 }  // namespace

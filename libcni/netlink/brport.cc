@@ -33,12 +33,12 @@ std::string OnOff(bool on) { return on ? "on" : "off"; }
 
 Status Handle::SetHairpin(int index, bool on) {
   return SetPortFlag(sock_, index, IFLA_BRPORT_MODE, on,
-                     "set hairpin " + OnOff(on) + " on link #" + std::to_string(index));
+                     "set hairpin " + OnOff(on) + internal::OnLink(index));
 }
 
 Status Handle::SetPortIsolated(int index, bool on) {
   return SetPortFlag(sock_, index, IFLA_BRPORT_ISOLATED, on,
-                     "set isolated " + OnOff(on) + " on link #" + std::to_string(index));
+                     "set isolated " + OnOff(on) + internal::OnLink(index));
 }
 
 }  // namespace cni::nl

@@ -6,7 +6,6 @@
 #include <netlink/socket.h>
 #include <sys/socket.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -18,11 +17,6 @@ namespace cni::nl {
 namespace {
 
 using internal::MsgPtr;
-
-// Frees the buffer nl_recv() mallocs.
-struct FreeDeleter {
-  void operator()(unsigned char* p) const { std::free(p); }
-};
 
 // The kernel's ext-ack sentence from an NLMSG_ERROR message, if it sent one.
 std::string ExtAckText(const nlmsghdr* hdr) {
@@ -50,7 +44,7 @@ Result<ReadOutcome> ReadOnce(nl_sock* sock, uint32_t seq, std::string_view what,
   sockaddr_nl peer{};
   unsigned char* raw = nullptr;
   int n = nl_recv(sock, &peer, &raw, nullptr);
-  std::unique_ptr<unsigned char, FreeDeleter> buf(raw);
+  internal::RecvBuf buf(raw);
   if (n < 0) return LibnlError(std::string(what) + ": receive", n);
   if (n == 0) return ReadOutcome::kMore;
   auto* hdr = reinterpret_cast<nlmsghdr*>(raw);

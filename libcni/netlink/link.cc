@@ -13,6 +13,7 @@
 
 namespace cni::nl {
 
+using internal::LinkRef;
 using internal::MsgPtr;
 using internal::NewMsg;
 
@@ -55,8 +56,6 @@ Status ChangeLink(nl_sock* sock, int index, unsigned flags, unsigned change,
   return internal::Transact(sock, msg.get(), what);
 }
 
-std::string Dev(int index) { return "link #" + std::to_string(index); }
-
 }  // namespace
 
 Result<LinkInfo> Handle::LinkByName(const std::string& name) {
@@ -68,7 +67,7 @@ Result<LinkInfo> Handle::LinkByName(const std::string& name) {
 }
 
 Result<LinkInfo> Handle::LinkByIndex(int index) {
-  return GetLink(sock_, index, "", "find " + Dev(index));
+  return GetLink(sock_, index, "", "find " + LinkRef(index));
 }
 
 Result<std::vector<LinkInfo>> Handle::ListLinks() {
@@ -102,7 +101,7 @@ Status Handle::DeleteLink(const std::string& name) {
 }
 
 Status Handle::DeleteLinkByIndex(int index) {
-  const std::string what = "delete " + Dev(index);
+  const std::string what = "delete " + LinkRef(index);
   ifinfomsg ifi{};
   ifi.ifi_family = AF_UNSPEC;
   ifi.ifi_index = index;
@@ -115,16 +114,17 @@ Status Handle::DeleteLinkByIndex(int index) {
 
 Status Handle::SetUp(int index, bool up) {
   return ChangeLink(sock_, index, up ? IFF_UP : 0, IFF_UP,
-                    std::string(up ? "set up " : "set down ") + Dev(index), nullptr);
+                    std::string(up ? "set up " : "set down ") + LinkRef(index), nullptr);
 }
 
 Status Handle::SetMtu(int index, int mtu) {
-  return ChangeLink(sock_, index, 0, 0, "set mtu " + std::to_string(mtu) + " on " + Dev(index),
-                    [&](nl_msg* m) { return nla_put_u32(m, IFLA_MTU, static_cast<uint32_t>(mtu)); });
+  return ChangeLink(
+      sock_, index, 0, 0, "set mtu " + std::to_string(mtu) + " on " + LinkRef(index),
+      [&](nl_msg* m) { return nla_put_u32(m, IFLA_MTU, static_cast<uint32_t>(mtu)); });
 }
 
 Status Handle::SetMac(int index, const std::string& mac) {
-  const std::string what = "set mac " + mac + " on " + Dev(index);
+  const std::string what = "set mac " + mac + " on " + LinkRef(index);
   auto bytes = ParseMac(mac);
   if (!bytes) return Error(Code::kInvalidNetworkConfig, what + ": malformed MAC address");
   return ChangeLink(sock_, index, 0, 0, what, [&](nl_msg* m) {
@@ -133,27 +133,26 @@ Status Handle::SetMac(int index, const std::string& mac) {
 }
 
 Status Handle::SetMaster(int index, int master_index) {
-  return ChangeLink(sock_, index, 0, 0,
-                    "set master " + (master_index ? Dev(master_index) : "none") + " on " + Dev(index),
-                    [&](nl_msg* m) {
-                      return nla_put_u32(m, IFLA_MASTER, static_cast<uint32_t>(master_index));
-                    });
+  return ChangeLink(
+      sock_, index, 0, 0,
+      "set master " + (master_index ? LinkRef(master_index) : "none") + " on " + LinkRef(index),
+      [&](nl_msg* m) { return nla_put_u32(m, IFLA_MASTER, static_cast<uint32_t>(master_index)); });
 }
 
 Status Handle::SetPromisc(int index, bool on) {
   return ChangeLink(sock_, index, on ? IFF_PROMISC : 0, IFF_PROMISC,
-                    std::string(on ? "set promisc on " : "set promisc off ") + Dev(index), nullptr);
+                    std::string(on ? "set promisc on " : "set promisc off ") + LinkRef(index),
+                    nullptr);
 }
 
 Status Handle::SetNetns(int index, const NetNs& ns) {
-  return ChangeLink(sock_, index, 0, 0, "move " + Dev(index) + " to netns " + ns.path(),
-                    [&](nl_msg* m) {
-                      return nla_put_u32(m, IFLA_NET_NS_FD, static_cast<uint32_t>(ns.fd()));
-                    });
+  return ChangeLink(
+      sock_, index, 0, 0, "move " + LinkRef(index) + " to netns " + ns.path(),
+      [&](nl_msg* m) { return nla_put_u32(m, IFLA_NET_NS_FD, static_cast<uint32_t>(ns.fd())); });
 }
 
 Status Handle::SetName(int index, const std::string& name) {
-  const std::string what = "rename " + Dev(index) + " to " + name;
+  const std::string what = "rename " + LinkRef(index) + " to " + name;
   if (name.empty() || name.size() >= IFNAMSIZ) {
     return Error(Code::kInvalidNetworkConfig, what + ": invalid interface name");
   }

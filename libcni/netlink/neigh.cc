@@ -55,8 +55,6 @@ Status DumpNeigh(nl_sock* sock, uint8_t family, int index, const std::string& wh
       restart);
 }
 
-std::string OnLink(int index) { return " on link #" + std::to_string(index); }
-
 }  // namespace internal
 
 using internal::DumpNeigh;

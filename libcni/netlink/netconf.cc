@@ -40,7 +40,7 @@ Status SetLinkAf(nl_sock* sock, int index, int family, const std::string& what,
 }  // namespace
 
 Status Handle::SetArpNotify(int index, bool on) {
-  return SetLinkAf(sock_, index, AF_INET, "set arp_notify on link #" + std::to_string(index),
+  return SetLinkAf(sock_, index, AF_INET, "set arp_notify" + internal::OnLink(index),
                    [on](nl_msg* m) {
                      nlattr* conf = nla_nest_start(m, IFLA_INET_CONF);
                      if (conf == nullptr || nla_put_u32(m, IPV4_DEVCONF_ARP_NOTIFY, on) < 0) {
@@ -53,7 +53,7 @@ Status Handle::SetArpNotify(int index, bool on) {
 
 Status Handle::SetNoIpv6LinkLocal(int index) {
   return SetLinkAf(sock_, index, AF_INET6,
-                   "set addr_gen_mode none on link #" + std::to_string(index), [](nl_msg* m) {
+                   "set addr_gen_mode none" + internal::OnLink(index), [](nl_msg* m) {
                      return nla_put_u8(m, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
                    });
 }

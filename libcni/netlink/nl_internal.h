@@ -11,6 +11,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -34,6 +35,12 @@ struct NlDeleter {
 using MsgPtr = std::unique_ptr<nl_msg, NlDeleter<nlmsg_free>>;
 using LinkPtr = std::unique_ptr<rtnl_link, NlDeleter<rtnl_link_put>>;
 using AddrPtr = std::unique_ptr<nl_addr, NlDeleter<nl_addr_put>>;
+
+// The datagram nl_recv() mallocs for each read.
+struct FreeDeleter {
+  void operator()(unsigned char* p) const { std::free(p); }
+};
+using RecvBuf = std::unique_ptr<unsigned char, FreeDeleter>;
 
 // The error for a message that could not be built (allocation or attribute space).
 inline Error BuildError(std::string_view what) {
@@ -98,7 +105,10 @@ Status SendNeigh(nl_sock* sock, int type, int flags, const NeighReq& n, const st
 Status DumpNeigh(nl_sock* sock, uint8_t family, int index, const std::string& what,
                  const std::function<void(const ndmsg*, nlattr**)>& each,
                  const std::function<void()>& restart);
-std::string OnLink(int index);  // " on link #N"
+
+// How messages name a link known only by its index: "link #N".
+inline std::string LinkRef(int index) { return "link #" + std::to_string(index); }
+inline std::string OnLink(int index) { return " on " + LinkRef(index); }
 
 // Decodes an RTM_NEWLINK message; false if it is not one.
 bool ParseLinkMsg(nlmsghdr* hdr, LinkInfo* out);

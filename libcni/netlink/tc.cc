@@ -24,12 +24,11 @@
 namespace cni::nl {
 
 using internal::LinkPtr;
+using internal::LinkRef;
 using internal::MsgPtr;
 using internal::NewMsg;
 
 namespace {
-
-std::string Dev(int index) { return "link #" + std::to_string(index); }
 
 std::string HandleText(uint32_t h) {
   if (h == kTcRoot) return "root";
@@ -143,7 +142,7 @@ Status Handle::CreateIfb(const IfbSpec& spec) {
 }
 
 Status Handle::SetAlias(int index, const std::string& alias) {
-  const std::string what = "set alias on " + Dev(index);
+  const std::string what = "set alias on " + LinkRef(index);
   if (alias.size() >= IFALIASZ) return Error(Code::kInternal, what + ": alias too long");
   ifinfomsg ifi{};
   ifi.ifi_family = AF_UNSPEC;
@@ -158,7 +157,7 @@ Status Handle::SetAlias(int index, const std::string& alias) {
 
 Status Handle::AddRootTbf(int index, uint32_t handle, const TbfParams& tbf) {
   const std::string what = "add tbf qdisc " + HandleText(handle) + " rate " +
-                           std::to_string(tbf.rate) + " bytes/s on " + Dev(index);
+                           std::to_string(tbf.rate) + " bytes/s on " + LinkRef(index);
   tcmsg t = TcHeader(index, kTcRoot, handle);
   MsgPtr msg = NewMsg(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, &t, sizeof t);
   if (!msg || nla_put_string(msg.get(), TCA_KIND, "tbf") < 0 || PutTbfOptions(msg.get(), tbf) < 0) {
@@ -168,7 +167,7 @@ Status Handle::AddRootTbf(int index, uint32_t handle, const TbfParams& tbf) {
 }
 
 Status Handle::AddIngressQdisc(int index) {
-  const std::string what = "add ingress qdisc on " + Dev(index);
+  const std::string what = "add ingress qdisc on " + LinkRef(index);
   tcmsg t = TcHeader(index, kTcIngress, kTcIngressHandle);
   MsgPtr msg = NewMsg(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, &t, sizeof t);
   if (!msg || nla_put_string(msg.get(), TCA_KIND, "ingress") < 0) return internal::BuildError(what);
@@ -177,7 +176,8 @@ Status Handle::AddIngressQdisc(int index) {
 
 Status Handle::AddRedirectFilter(int index, uint32_t parent, uint16_t priority, uint32_t classid,
                                  int target_index) {
-  const std::string what = "add u32 redirect filter " + Dev(index) + " -> " + Dev(target_index);
+  const std::string what =
+      "add u32 redirect filter " + LinkRef(index) + " -> " + LinkRef(target_index);
   // tcm_info: priority in the upper 16 bits, protocol (network order) in the lower.
   const uint32_t info = (static_cast<uint32_t>(priority) << 16) | htons(kEthPAll);
   tcmsg t = TcHeader(index, parent, 0, info);
@@ -216,7 +216,7 @@ Status Handle::AddRedirectFilter(int index, uint32_t parent, uint16_t priority, 
 
 Status Handle::DeleteQdisc(int index, uint32_t parent, uint32_t handle) {
   const std::string what =
-      "delete qdisc " + HandleText(handle) + " at " + HandleText(parent) + " on " + Dev(index);
+      "delete qdisc " + HandleText(handle) + " at " + HandleText(parent) + " on " + LinkRef(index);
   tcmsg t = TcHeader(index, parent, handle);
   MsgPtr msg = NewMsg(RTM_DELQDISC, 0, &t, sizeof t);
   if (!msg) return internal::BuildError(what);
@@ -235,7 +235,7 @@ Result<std::vector<QdiscInfo>> Handle::ListQdiscs(int index) {
   std::vector<QdiscInfo> out;
   tcmsg t = TcHeader(index, 0, 0);
   auto s = internal::Dump(
-      sock_, RTM_GETQDISC, &t, sizeof t, index ? "list qdiscs of " + Dev(index) : "list qdiscs",
+      sock_, RTM_GETQDISC, &t, sizeof t, index ? "list qdiscs of " + LinkRef(index) : "list qdiscs",
       [&](nlmsghdr* hdr) {
         if (hdr->nlmsg_type != RTM_NEWQDISC) return;
         nlattr* tb[TCA_MAX + 1] = {};
@@ -259,7 +259,7 @@ Result<std::vector<FilterInfo>> Handle::ListFilters(int index, uint32_t parent) 
   std::vector<FilterInfo> out;
   tcmsg t = TcHeader(index, parent, 0);
   auto s = internal::Dump(
-      sock_, RTM_GETTFILTER, &t, sizeof t, "list filters of " + Dev(index),
+      sock_, RTM_GETTFILTER, &t, sizeof t, "list filters of " + LinkRef(index),
       [&](nlmsghdr* hdr) {
         if (hdr->nlmsg_type != RTM_NEWTFILTER) return;
         nlattr* tb[TCA_MAX + 1] = {};

@@ -5,7 +5,6 @@
 #include <poll.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <string>
 
 #include "libcni/netlink/handle.h"
@@ -29,14 +28,10 @@ class GroupMembership {
   int group_;
 };
 
-struct FreeDeleter {
-  void operator()(unsigned char* p) const { std::free(p); }
-};
-
 }  // namespace
 
 Status Handle::WaitOperUp(int index, std::chrono::milliseconds timeout) {
-  const std::string what = "wait for link #" + std::to_string(index) + " to be up";
+  const std::string what = "wait for " + internal::LinkRef(index) + " to be up";
   // Join first, then look: a change between the two is seen either in the
   // lookup's answer or as an event, never lost.
   if (int err = nl_socket_add_membership(sock_, RTNLGRP_LINK); err < 0) {
@@ -65,7 +60,7 @@ Status Handle::WaitOperUp(int index, std::chrono::milliseconds timeout) {
     sockaddr_nl peer{};
     unsigned char* raw = nullptr;
     int len = nl_recv(sock_, &peer, &raw, nullptr);
-    std::unique_ptr<unsigned char, FreeDeleter> buf(raw);
+    internal::RecvBuf buf(raw);
     if (len == -NLE_NOMEM || len == -NLE_MSG_OVERFLOW) {
       // Events were dropped (ENOBUFS); the state may have changed unseen.
       auto again = LinkByIndex(index);

@@ -5,7 +5,6 @@
 namespace cni::runtime {
 namespace {
 
-Error Invalid(std::string msg) { return Error(Code::kInvalidNetworkConfig, std::move(msg)); }
 Error Decode(std::string msg) { return Error(Code::kDecodingFailure, std::move(msg)); }
 
 std::string TypeName(const json& j) { return j.type_name(); }
@@ -48,7 +47,8 @@ Result<bool> ReadBool(const json& j, const char* key) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   if (s == "true") return true;
   if (s == "false") return false;
-  return Invalid("error parsing configuration list: invalid value \"" + s + "\" for " + key);
+  return cni::InvalidConfig("error parsing configuration list: invalid value \"" + s + "\" for " +
+                            key);
 }
 
 // Versions above the spec we implement are skipped, as libcni does, so a newer
@@ -87,7 +87,7 @@ Result<PluginConfig> PluginConfigFromJson(const json& j) {
   p.conf = j;
   auto type = StringMember(j, "type", kWhat);
   if (!type) return type.error();
-  if (type->empty()) return Invalid("error parsing configuration: missing 'type'");
+  if (type->empty()) return cni::InvalidConfig("error parsing configuration: missing 'type'");
   p.type = *type;
   auto name = StringMember(j, "name", kWhat);
   if (!name) return name.error();
@@ -124,7 +124,7 @@ Result<NetworkConfigList> ConfListFromBytes(std::string_view bytes) {
   NetworkConfigList list;
   list.bytes = std::string(bytes);
   auto name_it = raw->find("name");
-  if (name_it == raw->end()) return Invalid("error parsing configuration list: no name");
+  if (name_it == raw->end()) return cni::InvalidConfig("error parsing configuration list: no name");
   if (!name_it->is_string()) {
     return Decode("error parsing configuration list: invalid name type " + TypeName(*name_it));
   }
@@ -146,7 +146,7 @@ Result<NetworkConfigList> ConfListFromBytes(std::string_view bytes) {
   auto plugins = raw->find("plugins");
   if (plugins == raw->end()) {
     if (list.load_only_inlined_plugins) {
-      return Invalid(
+      return cni::InvalidConfig(
           "error parsing configuration list: `loadOnlyInlinedPlugins` is true, and no "
           "'plugins' key");
     }
@@ -156,7 +156,9 @@ Result<NetworkConfigList> ConfListFromBytes(std::string_view bytes) {
     return Decode("error parsing configuration list: invalid 'plugins' type " +
                   TypeName(*plugins));
   }
-  if (plugins->empty()) return Invalid("error parsing configuration list: no plugins in list");
+  if (plugins->empty()) {
+    return cni::InvalidConfig("error parsing configuration list: no plugins in list");
+  }
   for (size_t i = 0; i < plugins->size(); ++i) {
     auto p = PluginConfigFromJson((*plugins)[i]);
     if (!p) return p.error().Context("failed to parse plugin config " + std::to_string(i));

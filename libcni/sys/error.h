@@ -64,6 +64,11 @@ class Error {
 // EAGAIN/EBUSY -> code 11, everything else -> the given default code.
 Error ErrnoError(std::string_view what, int err, Code code = Code::kIoFailure);
 
+// Code 7: a config that decodes but asks for something that cannot be done.
+inline Error InvalidConfig(std::string msg) {
+  return Error(Code::kInvalidNetworkConfig, std::move(msg));
+}
+
 struct Ok {};
 
 // A value or an Error; shaped like std::expected so it can be swapped later.

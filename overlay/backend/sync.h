@@ -141,6 +141,10 @@ class DesiredSync {
 // Deletes every owned route of `cluster`'s family (both backends' Cleanup).
 cni::Status DeleteOwnedRoutes(cni::nl::Handle& h, const cni::IpNet& cluster);
 
+// A MAC in the case the kernel reports it (lower), so that an entry a lease spelled
+// in upper case compares equal to the one in the kernel.
+std::string LowerCaseMac(std::string mac);
+
 std::string Describe(const cni::nl::RouteInfo& r);
 std::string Describe(const cni::nl::NeighInfo& n);
 std::string Describe(const cni::nl::FdbInfo& f);

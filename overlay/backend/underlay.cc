@@ -7,7 +7,7 @@ cni::Error NotReady(const std::string& msg) {
   return cni::Error(cni::Code::kBackendNotReady, msg);
 }
 
-std::string Describe(const cni::IpAddr& ip) {
+std::string NodeAddressText(const cni::IpAddr& ip) {
   return std::string(ip.is_v4() ? "node IP " : "node IPv6 address ") + ip.ToString();
 }
 
@@ -38,7 +38,7 @@ cni::Result<Underlay> ResolveUnderlay(cni::nl::Handle& h, const std::string& nam
       if (a.addr.addr == node_ips.front()) holder = a.ifindex;
     }
     if (holder == 0) {
-      return NotReady("no interface holds the " + Describe(node_ips.front()) +
+      return NotReady("no interface holds the " + NodeAddressText(node_ips.front()) +
                       "; is the underlay configured?");
     }
     auto link = h.LinkByIndex(holder);
@@ -54,7 +54,7 @@ cni::Result<Underlay> ResolveUnderlay(cni::nl::Handle& h, const std::string& nam
     for (const cni::IpNet& a : u.addrs) held = held || a.addr == ip;
     if (!held) {
       return NotReady("underlay device \"" + u.link.name + "\" does not hold the " +
-                      Describe(ip));
+                      NodeAddressText(ip));
     }
   }
   return u;

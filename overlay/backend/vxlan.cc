@@ -30,13 +30,6 @@ namespace {
 constexpr uint16_t kDefaultVxlanPort = 8472;
 constexpr int kIpv6MinMtu = 1280;  // RFC 8200
 
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
-
 // Why an existing device cannot be reused, or "" when it can.
 std::string Incompatible(const cni::nl::LinkInfo& l, const cni::nl::VxlanInfo& want) {
   if (l.kind != "vxlan" || !l.vxlan) return "it is not a vxlan device (kind \"" + l.kind + "\")";
@@ -203,13 +196,13 @@ class VxlanBackend : public Backend {
     if (link->mtu != mtu) {
       if (auto s = h_.SetMtu(link->index, mtu); !s) return s.error().Context("set MTU of " + v.name);
     }
-    std::string mac = Lower(link->mac);
+    std::string mac = LowerCaseMac(link->mac);
     const std::string& want_mac = SelfMac(v.family);
-    if (!want_mac.empty() && mac != Lower(want_mac)) {
+    if (!want_mac.empty() && mac != LowerCaseMac(want_mac)) {
       if (auto s = h_.SetMac(link->index, want_mac); !s) {
         return s.error().Context("set MAC of " + v.name);
       }
-      mac = Lower(want_mac);
+      mac = LowerCaseMac(want_mac);
     }
     if (auto s = EnsureAddress(v, link->index, self->subnet); !s) return s.error();
     if (!link->admin_up) {
@@ -336,7 +329,7 @@ class VxlanBackend : public Backend {
       return;
     }
     cni::IpAddr gw = p.subnet.Network();
-    std::string mac = Lower(p.vtep_mac);
+    std::string mac = LowerCaseMac(p.vtep_mac);
     d.neigh = cni::nl::NeighInfo{vtep_index, gw, mac};
     d.fdb = cni::nl::FdbInfo{vtep_index, std::move(mac), p.node_ip};
     d.route.dst = d.subnet;

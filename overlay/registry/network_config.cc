@@ -11,10 +11,6 @@ namespace {
 
 using nlohmann::json;
 
-cni::Error Invalid(const std::string& msg) {
-  return cni::Error(cni::Code::kInvalidNetworkConfig, msg);
-}
-
 // One family's allocation settings as flannel's config names them.
 struct FamilyKeys {
   cni::Family family;
@@ -35,23 +31,24 @@ cni::Status DecodeFamily(const cni::Decoder& d, const FamilyKeys& k, cni::IpNet*
   auto text = d.Optional<std::string>(k.network);
   if (!text) return text.error();
   if (!*text) {
-    return Invalid(std::string(k.network) + " is missing" +
-                   (v4 ? " (for an IPv6-only network set EnableIPv4 to false)"
-                       : " (EnableIPv6 is true)"));
+    return cni::InvalidConfig(
+        std::string(k.network) + " is missing" +
+        (v4 ? " (for an IPv6-only network set EnableIPv4 to false)" : " (EnableIPv6 is true)"));
   }
   auto net = cni::ParseCidrField(k.network, **text);
   if (!net) return net.error();
   if (net->family() != k.family) {
-    return Invalid(std::string(k.network) + " " + **text +
-                   (v4 ? " is not IPv4 (an IPv6 network goes in IPv6Network, with EnableIPv6)"
-                       : " is not IPv6 (the IPv4 network goes in Network)"));
+    return cni::InvalidConfig(
+        std::string(k.network) + " " + **text +
+        (v4 ? " is not IPv4 (an IPv6 network goes in IPv6Network, with EnableIPv6)"
+            : " is not IPv6 (the IPv4 network goes in Network)"));
   }
   *network = net->Masked();
   const int bits = network->addr.bits();
   // At least four subnets of four addresses (flannel: /28, /124).
   if (network->prefix > bits - 4) {
-    return Invalid(std::string(k.network) + " " + network->ToString() + " is smaller than /" +
-                   std::to_string(bits - 4));
+    return cni::InvalidConfig(std::string(k.network) + " " + network->ToString() +
+                              " is smaller than /" + std::to_string(bits - 4));
   }
   uint8_t len = 0;
   if (auto st = d.Get(k.subnet_len, &len); !st) return st;
@@ -62,9 +59,10 @@ cni::Status DecodeFamily(const cni::Decoder& d, const FamilyKeys& k, cni::IpNet*
                      : DefaultIpv6SubnetLen(network->prefix);
   }
   if (*subnet_len <= network->prefix || *subnet_len > bits - 2) {
-    return Invalid(std::string(k.subnet_len) + " " + std::to_string(*subnet_len) +
-                   " does not fit " + k.network + " " + network->ToString() + " (must be in /" +
-                   std::to_string(network->prefix + 1) + "../" + std::to_string(bits - 2) + ")");
+    return cni::InvalidConfig(std::string(k.subnet_len) + " " + std::to_string(*subnet_len) +
+                              " does not fit " + k.network + " " + network->ToString() +
+                              " (must be in /" + std::to_string(network->prefix + 1) + "../" +
+                              std::to_string(bits - 2) + ")");
   }
   const unsigned __int128 step = static_cast<unsigned __int128>(1) << (bits - *subnet_len);
   *min = network->addr.Add(static_cast<__int128>(step));
@@ -76,12 +74,12 @@ cni::Status DecodeFamily(const cni::Decoder& d, const FamilyKeys& k, cni::IpNet*
     auto a = cni::ParseIpField(key, **t);
     if (!a) return a.error();
     if (!network->Contains(*a) || cni::IpNet{*a, *subnet_len}.Network() != *a) {
-      return Invalid(std::string(key) + " " + a->ToString() + " is not a /" +
-                     std::to_string(*subnet_len) + " subnet of " + network->ToString());
+      return cni::InvalidConfig(std::string(key) + " " + a->ToString() + " is not a /" +
+                                std::to_string(*subnet_len) + " subnet of " + network->ToString());
     }
     (key == k.min ? *min : *max) = *a;
   }
-  if (*max < *min) return Invalid(std::string(k.max) + " is below " + k.min);
+  if (*max < *min) return cni::InvalidConfig(std::string(k.max) + " is below " + k.min);
   return cni::OkStatus();
 }
 
@@ -93,7 +91,8 @@ cni::Result<NetworkConfig> DecodeNetworkConfig(const cni::Decoder& d) {
   if (auto st = d.Get("EnableIPv4", &c.enable_ipv4); !st) return st.error();
   if (auto st = d.Get("EnableIPv6", &c.enable_ipv6); !st) return st.error();
   if (!c.enable_ipv4 && !c.enable_ipv6) {
-    return Invalid("EnableIPv4 and EnableIPv6 are both false: enable at least one family");
+    return cni::InvalidConfig(
+        "EnableIPv4 and EnableIPv6 are both false: enable at least one family");
   }
   // A disabled family's keys are not read, as in flannel.
   if (c.enable_ipv4) {
@@ -128,7 +127,7 @@ cni::Result<NetworkConfig> DecodeNetworkConfig(const cni::Decoder& d) {
     c.mtu = mtu;
     if (auto st = b.Get("DirectRouting", &c.direct_routing); !st) return st.error();
   }
-  if (c.vni == 0 || c.vni > 0xffffff) return Invalid("Backend.VNI must be 1..16777215");
+  if (c.vni == 0 || c.vni > 0xffffff) return cni::InvalidConfig("Backend.VNI must be 1..16777215");
   return out;
 }
 
@@ -142,7 +141,7 @@ cni::Result<NetworkConfig> ParseNetworkConfig(const std::string& json_text) {
     return cni::Error(cni::Code::kDecodingFailure,
                       std::string("network config: not JSON: ") + e.what());
   }
-  if (!j.is_object()) return Invalid("network config: not a JSON object");
+  if (!j.is_object()) return cni::InvalidConfig("network config: not a JSON object");
   auto out = DecodeNetworkConfig(cni::Decoder(j));
   if (!out) return out.error().Context("network config");
   return out;

@@ -15,8 +15,8 @@ namespace {
 
 using json = nlohmann::json;
 
-cni::Error Invalid(const std::string& msg) {
-  return cni::Error(cni::Code::kInvalidNetworkConfig, "topology: " + msg);
+cni::Error InvalidTopology(const std::string& msg) {
+  return cni::InvalidConfig("topology: " + msg);
 }
 
 cni::Status ParseBackend(const cni::Decoder& b, StaticTopology* topo) {
@@ -33,10 +33,16 @@ cni::Status ParseBackend(const cni::Decoder& b, StaticTopology* topo) {
     if (auto s = b.Get("port", &port); !s) return s;
     if (auto s = b.Get("directRouting", &c.direct_routing); !s) return s;
     if (auto s = b.Get("mtu", &c.mtu); !s) return s;
-    if (vni < 1 || vni > 0xffffff) return Invalid("backend.vni " + std::to_string(vni) + " is outside 1..16777215");
+    if (vni < 1 || vni > 0xffffff) {
+      return InvalidTopology("backend.vni " + std::to_string(vni) + " is outside 1..16777215");
+    }
     // Port 0 keeps the kernel default (8472), as in flannel.
-    if (port < 0 || port > 65535) return Invalid("backend.port " + std::to_string(port) + " is outside 0..65535");
-    if (c.mtu < 0 || (c.mtu > 0 && c.mtu < 576)) return Invalid("backend.mtu " + std::to_string(c.mtu) + " is too small");
+    if (port < 0 || port > 65535) {
+      return InvalidTopology("backend.port " + std::to_string(port) + " is outside 0..65535");
+    }
+    if (c.mtu < 0 || (c.mtu > 0 && c.mtu < 576)) {
+      return InvalidTopology("backend.mtu " + std::to_string(c.mtu) + " is too small");
+    }
     c.vni = static_cast<uint32_t>(vni);
     c.port = static_cast<uint16_t>(port == 0 ? 8472 : port);
   } else {
@@ -65,23 +71,25 @@ cni::Status ParseNodeFamily(const cni::Decoder& n, const std::string& where, cni
   if (auto s = n.Get(subnet_key, &subnet); !s) return s;
   const std::string fam = v4 ? "IPv4" : "IPv6";
   if (ip.empty()) {
-    return Invalid(where + ": \"" + ip_key + "\" is missing (the cluster enables " + fam + ")");
+    return InvalidTopology(where + ": \"" + ip_key + "\" is missing (the cluster enables " + fam +
+                           ")");
   }
   if (subnet.empty()) {
-    return Invalid(where + ": \"" + subnet_key + "\" is missing (the cluster enables " + fam + ")");
+    return InvalidTopology(where + ": \"" + subnet_key + "\" is missing (the cluster enables " +
+                           fam + ")");
   }
   auto addr = cni::IpAddr::Parse(ip);
-  if (!addr) return Invalid(where + ": \"" + ip_key + "\" " + ip + " is not an IP address");
+  if (!addr) return InvalidTopology(where + ": \"" + ip_key + "\" " + ip + " is not an IP address");
   if (addr->family() != family) {
-    return Invalid(where + ": \"" + ip_key + "\" " + ip + " must be " + fam +
-                   (v4 ? " (a node's IPv6 address goes in \"ipv6\")"
-                       : " (a node's IPv4 address goes in \"ip\")"));
+    return InvalidTopology(where + ": \"" + ip_key + "\" " + ip + " must be " + fam +
+                           (v4 ? " (a node's IPv6 address goes in \"ipv6\")"
+                               : " (a node's IPv4 address goes in \"ip\")"));
   }
   auto net = cni::IpNet::Parse(subnet);
-  if (!net) return Invalid(where + ": \"" + subnet_key + "\" " + subnet + " is not a CIDR");
+  if (!net) return InvalidTopology(where + ": \"" + subnet_key + "\" " + subnet + " is not a CIDR");
   if (net->addr != net->Network()) {
-    return Invalid(where + ": " + subnet_key + " " + subnet + " has host bits set; did you mean " +
-                   net->Masked().ToString() + "?");
+    return InvalidTopology(where + ": " + subnet_key + " " + subnet +
+                           " has host bits set; did you mean " + net->Masked().ToString() + "?");
   }
   *ip_out = *addr;
   *subnet_out = *net;
@@ -93,7 +101,7 @@ cni::Result<NodeLease> ParseNode(const cni::Decoder& n, size_t index, const Clus
   if (!n.value().is_object()) return n.TypeError("object");
   std::string name;
   if (auto s = n.Get("name", &name); !s) return s.error();
-  if (name.empty()) return Invalid(where + ": \"name\" is missing");
+  if (name.empty()) return InvalidTopology(where + ": \"name\" is missing");
   where += " (" + name + ")";
   NodeLease lease;
   lease.name = name;
@@ -117,28 +125,29 @@ cni::Result<NodeLease> ParseNode(const cni::Decoder& n, size_t index, const Clus
 
 cni::Status Validate(const StaticTopology& t) {
   const ClusterConfig& c = t.config;
-  if (t.nodes.empty()) return Invalid("\"nodes\" is empty");
+  if (t.nodes.empty()) return InvalidTopology("\"nodes\" is empty");
   std::map<std::string, const NodeLease*> by_name;
   std::map<cni::IpAddr, const NodeLease*> by_ip;
   std::map<std::string, const NodeLease*> by_mac_v6;
   for (const NodeLease& n : t.nodes) {
     if (auto [it, fresh] = by_name.emplace(n.name, &n); !fresh) {
-      return Invalid("duplicate node name \"" + n.name + "\"");
+      return InvalidTopology("duplicate node name \"" + n.name + "\"");
     }
     for (const cni::IpAddr* ip : {&n.node_ip, &n.node_ipv6}) {
       if (IsUnset(*ip)) continue;
       if (auto [it, fresh] = by_ip.emplace(*ip, &n); !fresh) {
-        return Invalid("nodes \"" + it->second->name + "\" and \"" + n.name +
-                       "\" have the same node IP " + ip->ToString());
+        return InvalidTopology("nodes \"" + it->second->name + "\" and \"" + n.name +
+                               "\" have the same node IP " + ip->ToString());
       }
     }
     // The IPv6 VTEP MAC keeps only the last four bytes of the address.
     if (!n.vtep_mac_v6.empty()) {
       if (auto [it, fresh] = by_mac_v6.emplace(n.vtep_mac_v6, &n); !fresh) {
-        return Invalid("nodes \"" + it->second->name + "\" and \"" + n.name +
-                       "\" have IPv6 addresses ending in the same four bytes (" +
-                       it->second->node_ipv6.ToString() + ", " + n.node_ipv6.ToString() +
-                       "): their derived IPv6 VTEP MACs " + n.vtep_mac_v6 + " would collide");
+        return InvalidTopology("nodes \"" + it->second->name + "\" and \"" + n.name +
+                               "\" have IPv6 addresses ending in the same four bytes (" +
+                               it->second->node_ipv6.ToString() + ", " + n.node_ipv6.ToString() +
+                               "): their derived IPv6 VTEP MACs " + n.vtep_mac_v6 +
+                               " would collide");
       }
     }
   }
@@ -167,8 +176,8 @@ cni::Status Validate(const StaticTopology& t) {
     for (const RejectedLease& r : verdict.rejected) {
       if (pos(r) < pos(*first)) first = &r;
     }
-    return Invalid("node " + first->key + " rejected (" + RejectReasonName(first->reason) +
-                   "): " + first->detail);
+    return InvalidTopology("node " + first->key + " rejected (" + RejectReasonName(first->reason) +
+                           "): " + first->detail);
   }
   return cni::OkStatus();
 }
@@ -194,31 +203,31 @@ cni::Status ParseClusterFamily(const cni::Decoder& d, cni::Family family, cni::I
   std::string text;
   if (auto s = d.Get(net_key, &text); !s) return s;
   if (text.empty()) {
-    return Invalid(std::string("\"") + net_key + "\" is missing" +
-                   (v4 ? " (for an IPv6-only cluster set \"enableIPv4\": false)"
-                       : " (\"enableIPv6\" is true)"));
+    return InvalidTopology(std::string("\"") + net_key + "\" is missing" +
+                           (v4 ? " (for an IPv6-only cluster set \"enableIPv4\": false)"
+                               : " (\"enableIPv6\" is true)"));
   }
   auto net = cni::IpNet::Parse(text);
-  if (!net) return Invalid(std::string("\"") + net_key + "\" " + text + " is not a CIDR");
+  if (!net) return InvalidTopology(std::string("\"") + net_key + "\" " + text + " is not a CIDR");
   if (net->family() != family) {
-    return Invalid(std::string("\"") + net_key + "\" " + text +
-                   (v4 ? " must be IPv4 (an IPv6 network goes in \"ipv6Network\" with "
-                         "\"enableIPv6\": true)"
-                       : " must be IPv6 (the IPv4 network goes in \"network\")"));
+    return InvalidTopology(std::string("\"") + net_key + "\" " + text +
+                           (v4 ? " must be IPv4 (an IPv6 network goes in \"ipv6Network\" with "
+                                 "\"enableIPv6\": true)"
+                               : " must be IPv6 (the IPv4 network goes in \"network\")"));
   }
   *network = net->Masked();
   // Each family needs room for at least four subnets of four addresses.
   const int max_prefix = net->addr.bits() - 4;
   if (network->prefix > max_prefix) {
-    return Invalid(std::string("\"") + net_key + "\" " + text + " is smaller than a /" +
-                   std::to_string(max_prefix));
+    return InvalidTopology(std::string("\"") + net_key + "\" " + text + " is smaller than a /" +
+                           std::to_string(max_prefix));
   }
   *subnet_len = v4 ? DefaultSubnetLen(network->prefix) : DefaultIpv6SubnetLen(network->prefix);
   if (auto s = d.Get(len_key, subnet_len); !s) return s;
   if (*subnet_len < network->prefix || *subnet_len > net->addr.bits() - 2) {
-    return Invalid(std::string("\"") + len_key + "\" " + std::to_string(*subnet_len) +
-                   " must be between /" + std::to_string(network->prefix) + " and /" +
-                   std::to_string(net->addr.bits() - 2));
+    return InvalidTopology(std::string("\"") + len_key + "\" " + std::to_string(*subnet_len) +
+                           " must be between /" + std::to_string(network->prefix) + " and /" +
+                           std::to_string(net->addr.bits() - 2));
   }
   return cni::OkStatus();
 }
@@ -236,7 +245,8 @@ cni::Result<StaticTopology> ParseTopology(std::string_view json_text) {
   if (auto s = d.Get("enableIPv4", &c.enable_ipv4); !s) return s.error();
   if (auto s = d.Get("enableIPv6", &c.enable_ipv6); !s) return s.error();
   if (!c.enable_ipv4 && !c.enable_ipv6) {
-    return Invalid("\"enableIPv4\" and \"enableIPv6\" are both false: enable at least one family");
+    return InvalidTopology(
+        "\"enableIPv4\" and \"enableIPv6\" are both false: enable at least one family");
   }
   if (c.enable_ipv4) {
     if (auto s = ParseClusterFamily(d, cni::Family::kV4, &c.network, &c.subnet_len); !s) {
@@ -280,7 +290,7 @@ cni::Result<NodeLease> FindSelf(const StaticTopology& topo,
     for (const NodeLease& n : topo.nodes) {
       if (n.name == *node_name) return n;
     }
-    return Invalid("this node (nodeName \"" + *node_name + "\") is not in the topology");
+    return InvalidTopology("this node (nodeName \"" + *node_name + "\") is not in the topology");
   }
   for (const NodeLease& n : topo.nodes) {
     if (!hostname.empty() && n.name == hostname) return n;
@@ -295,9 +305,9 @@ cni::Result<NodeLease> FindSelf(const StaticTopology& topo,
   for (const cni::IpAddr& a : local_addrs) {
     addrs += (addrs.empty() ? "" : ", ") + a.ToString();
   }
-  return Invalid("this node is not in the topology: no node is named \"" + hostname +
-                 "\" (hostname) and no node IP is among the local addresses [" + addrs +
-                 "]; set \"nodeName\" or add this node");
+  return InvalidTopology("this node is not in the topology: no node is named \"" + hostname +
+                         "\" (hostname) and no node IP is among the local addresses [" + addrs +
+                         "]; set \"nodeName\" or add this node");
 }
 
 std::vector<NodeLease> PeersOf(const StaticTopology& topo, const NodeLease& self) {

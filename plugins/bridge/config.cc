@@ -12,8 +12,6 @@ namespace {
 using cni::Code;
 using cni::Error;
 
-Error Invalid(const std::string& msg) { return Error(Code::kInvalidNetworkConfig, msg); }
-
 // vlanTrunk: [{"id":N} | {"minID":A,"maxID":B}], each VID 1..4094.
 cni::Status ParseTrunk(const cni::Decoder& trunk, BridgeConf* c) {
   if (!trunk.IsSet()) return cni::OkStatus();
@@ -32,17 +30,25 @@ cni::Status ParseTrunk(const cni::Decoder& trunk, BridgeConf* c) {
       *dst = *v;
     }
     if (min_id && max_id) {
-      if (*min_id <= 0 || *min_id > 4094) return Invalid("incorrect trunk minID parameter");
-      if (*max_id <= 0 || *max_id > 4094) return Invalid("incorrect trunk maxID parameter");
-      if (*max_id < *min_id) return Invalid("minID is greater than maxID in trunk parameter");
+      if (*min_id <= 0 || *min_id > 4094) {
+        return cni::InvalidConfig("incorrect trunk minID parameter");
+      }
+      if (*max_id <= 0 || *max_id > 4094) {
+        return cni::InvalidConfig("incorrect trunk maxID parameter");
+      }
+      if (*max_id < *min_id) {
+        return cni::InvalidConfig("minID is greater than maxID in trunk parameter");
+      }
       for (int v = *min_id; v <= *max_id; ++v) vids.insert(v);
     } else if (max_id) {
-      return Invalid("minID and maxID should be configured simultaneously, minID is missing");
+      return cni::InvalidConfig(
+          "minID and maxID should be configured simultaneously, minID is missing");
     } else if (min_id) {
-      return Invalid("minID and maxID should be configured simultaneously, maxID is missing");
+      return cni::InvalidConfig(
+          "minID and maxID should be configured simultaneously, maxID is missing");
     }
     if (id) {
-      if (*id <= 0 || *id > 4094) return Invalid("incorrect trunk id parameter");
+      if (*id <= 0 || *id > 4094) return cni::InvalidConfig("incorrect trunk id parameter");
       vids.insert(*id);
     }
   }
@@ -53,7 +59,9 @@ cni::Status ParseTrunk(const cni::Decoder& trunk, BridgeConf* c) {
 cni::Status ApplyMac(const std::string& text, const char* source, BridgeConf* c) {
   if (text.empty()) return cni::OkStatus();
   auto mac = cni::ParseMac(text);
-  if (!mac) return Invalid(std::string("invalid MAC address \"") + text + "\" in " + source);
+  if (!mac) {
+    return cni::InvalidConfig(std::string("invalid MAC address \"") + text + "\" in " + source);
+  }
   c->mac = cni::FormatMac(*mac);
   return cni::OkStatus();
 }
@@ -90,13 +98,15 @@ cni::Result<BridgeConf> ParseBridgeConf(const cni::NetConf& net, const std::stri
 
   if (c.br_name.empty()) c.br_name = kDefaultBridgeName;
   if (auto v = cni::ValidateInterfaceName(c.br_name); !v) {
-    return Invalid("invalid bridge name \"" + c.br_name + "\": " + v.error().msg());
+    return cni::InvalidConfig("invalid bridge name \"" + c.br_name + "\": " + v.error().msg());
   }
   if (c.vlan < 0 || c.vlan > 4094) {
-    return Invalid("invalid VLAN ID " + std::to_string(c.vlan) + " (must be between 0 and 4094)");
+    return cni::InvalidConfig("invalid VLAN ID " + std::to_string(c.vlan) +
+                              " (must be between 0 and 4094)");
   }
   if (c.mtu < 0 || c.mtu > 65535) {
-    return Invalid("invalid mtu " + std::to_string(c.mtu) + " (must be between 0 and 65535)");
+    return cni::InvalidConfig("invalid mtu " + std::to_string(c.mtu) +
+                              " (must be between 0 and 65535)");
   }
   if (backend_set) {
     if (backend == "nftables") {
@@ -135,7 +145,7 @@ cni::Result<BridgeConf> ParseBridgeConf(const cni::NetConf& net, const std::stri
 
 cni::Status ValidateForAdd(const BridgeConf& c) {
   if (c.is_layer3() && c.disable_container_interface) {
-    return Invalid("cannot use IPAM when DisableContainerInterface flag is set");
+    return cni::InvalidConfig("cannot use IPAM when DisableContainerInterface flag is set");
   }
   if (c.vlan != 0 && c.is_gw) {
     // The reference puts the gateway on a `<bridge>.<vlan>` veth; linen does not (yet).
@@ -143,7 +153,7 @@ cni::Status ValidateForAdd(const BridgeConf& c) {
                  "isGateway together with vlan is not implemented by linen's bridge plugin");
   }
   if (c.hairpin_mode && c.promisc_mode) {
-    return Invalid("cannot set hairpin mode and promiscuous mode at the same time");
+    return cni::InvalidConfig("cannot set hairpin mode and promiscuous mode at the same time");
   }
   return cni::OkStatus();
 }

@@ -4,7 +4,6 @@
 
 #include <set>
 
-#include "plugins/bridge/hash.h"
 #include "plugins/bridge/nft_dispatch.h"
 
 namespace bridge {
@@ -24,8 +23,6 @@ std::string StripQuotes(const std::string& s) {
   return out;
 }
 
-std::string NetHash(const std::string& network) { return Sha512Hex(network).substr(0, 16); }
-
 // Map 0 holds IPv4 sources, map 1 IPv6.
 std::vector<std::pair<size_t, std::string>> KeysOf(const std::vector<cni::IpAddr>& ips) {
   std::vector<std::pair<size_t, std::string>> keys;
@@ -34,7 +31,7 @@ std::vector<std::pair<size_t, std::string>> KeysOf(const std::vector<cni::IpAddr
 }
 
 // The chain comment starts "ips: a,b; " (the addresses DEL must unmap).
-std::vector<std::pair<size_t, std::string>> KeysOfComment(const std::string& comment) {
+std::vector<std::pair<size_t, std::string>> AddrKeysOfComment(const std::string& comment) {
   std::vector<cni::IpAddr> ips;
   if (comment.rfind(kIpsPrefix, 0) == 0) {
     std::string list = comment.substr(std::string(kIpsPrefix).size());
@@ -50,15 +47,15 @@ std::vector<std::pair<size_t, std::string>> KeysOfComment(const std::string& com
   return KeysOf(ips);
 }
 
-DispatchSpec Spec(const std::string& network) {
-  const std::string h = NetHash(network);
+DispatchSpec MasqDispatch(const std::string& network) {
+  const std::string h = NetworkHash(network);
   DispatchSpec s{nft::Family::kInet,
                  kNftTable,
                  NftBaseChainName(network),
                  nft::Hook{NF_INET_POST_ROUTING, kPrioritySrcnat, "nat"},
                  "net: " + StripQuotes(network),
                  {},
-                 KeysOfComment};
+                 AddrKeysOfComment};
   nft::Rule v4, v6;
   v4.NfProto(true).SaddrVmap(true, "masq4-" + h);
   v6.NfProto(false).SaddrVmap(false, "masq6-" + h);
@@ -69,13 +66,15 @@ DispatchSpec Spec(const std::string& network) {
 
 }  // namespace
 
-std::string NftChainPrefix(const std::string& network) { return "masq-" + NetHash(network) + "-"; }
-
-std::string NftChainName(const MasqTag& tag) {
-  return NftChainPrefix(tag.network) + Sha512Hex(tag.ifname + ":" + tag.container_id).substr(0, 16);
+std::string NftChainPrefix(const std::string& network) {
+  return "masq-" + NetworkHash(network) + "-";
 }
 
-std::string NftBaseChainName(const std::string& network) { return "masq-" + NetHash(network); }
+std::string NftChainName(const MasqTag& tag) {
+  return NftChainPrefix(tag.network) + AttachmentHash(tag.ifname, tag.container_id);
+}
+
+std::string NftBaseChainName(const std::string& network) { return "masq-" + NetworkHash(network); }
 
 std::string NftComment(const MasqTag& tag) {
   return "net: " + StripQuotes(tag.network) + ", if: " + StripQuotes(tag.ifname) +
@@ -102,20 +101,20 @@ cni::Status NftSetupMasq(nft::Socket& sock, const std::vector<cni::IpNet>& ips, 
   }
   a.comment = kIpsPrefix + list + "; " + comment;
   a.keys = KeysOf(addrs);
-  auto s = SetUpAttachment(sock, Spec(tag.network), a);
+  auto s = SetUpAttachment(sock, MasqDispatch(tag.network), a);
   if (!s) return s.error().Context("failed to set up masquerade for " + comment);
   return cni::OkStatus();
 }
 
 cni::Status NftTeardownMasq(nft::Socket& sock, const MasqTag& tag) {
-  auto s = TearDownAttachment(sock, Spec(tag.network), NftChainName(tag));
+  auto s = TearDownAttachment(sock, MasqDispatch(tag.network), NftChainName(tag));
   if (!s) return s.error().Context("failed to remove masquerade for " + NftComment(tag));
   return cni::OkStatus();
 }
 
 cni::Status NftCheckMasq(nft::Socket& sock, const std::vector<cni::IpAddr>& ips,
                          const MasqTag& tag) {
-  auto s = CheckAttachment(sock, Spec(tag.network), NftChainName(tag), KeysOf(ips));
+  auto s = CheckAttachment(sock, MasqDispatch(tag.network), NftChainName(tag), KeysOf(ips));
   if (!s) return s.error().Context("masquerade rules for " + NftComment(tag));
   return cni::OkStatus();
 }
@@ -123,7 +122,7 @@ cni::Status NftCheckMasq(nft::Socket& sock, const std::vector<cni::IpAddr>& ips,
 cni::Status NftGcMasq(nft::Socket& sock, const std::string& network, const Attachments& valid) {
   std::set<std::string> keep;
   for (const auto& [id, ifname] : valid) keep.insert(NftChainName({network, ifname, id}));
-  if (auto s = GcAttachments(sock, Spec(network), NftChainPrefix(network), keep); !s) {
+  if (auto s = GcAttachments(sock, MasqDispatch(network), NftChainPrefix(network), keep); !s) {
     return s.error().Context("masquerade GC");
   }
   return cni::OkStatus();

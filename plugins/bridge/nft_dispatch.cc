@@ -2,9 +2,17 @@
 
 #include <map>
 
+#include "plugins/bridge/hash.h"
+
 namespace bridge {
 
 namespace nft = cni::nft;
+
+std::string NetworkHash(const std::string& network) { return Sha512Hex(network).substr(0, 16); }
+
+std::string AttachmentHash(const std::string& ifname, const std::string& container_id) {
+  return Sha512Hex(ifname + ":" + container_id).substr(0, 16);
+}
 
 namespace {
 

@@ -23,6 +23,11 @@
 
 namespace bridge {
 
+// 16 hex digits of SHA-512, for names short enough for nftables: a network's base
+// chain and maps (of `network`), an attachment's chain (of "ifname:containerID").
+std::string NetworkHash(const std::string& network);
+std::string AttachmentHash(const std::string& ifname, const std::string& container_id);
+
 struct DispatchMap {
   cni::nft::SetSpec set;
   cni::nft::Rule base_rule;  // ends in a lookup of `set` as a verdict map

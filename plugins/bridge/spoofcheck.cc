@@ -4,7 +4,6 @@
 
 #include <set>
 
-#include "plugins/bridge/hash.h"
 #include "plugins/bridge/masq_nft.h"
 #include "plugins/bridge/nft_dispatch.h"
 
@@ -17,14 +16,12 @@ namespace {
 constexpr int32_t kPriority = -300;  // before anything else on the bridge, as the reference
 constexpr const char* kPortPrefix = "port: ";
 
-std::string NetHash(const std::string& network) { return Sha512Hex(network).substr(0, 16); }
-
 std::string SpoofChainPrefix(const std::string& network) {
-  return "spoof-" + NetHash(network) + "-";
+  return "spoof-" + NetworkHash(network) + "-";
 }
 
 // The chain comment starts "port: <host veth>; ".
-std::vector<std::pair<size_t, std::string>> KeysOfComment(const std::string& comment) {
+std::vector<std::pair<size_t, std::string>> PortKeysOfComment(const std::string& comment) {
   if (comment.rfind(kPortPrefix, 0) != 0) return {};
   std::string port = comment.substr(std::string(kPortPrefix).size());
   port = port.substr(0, port.find(';'));
@@ -32,8 +29,8 @@ std::vector<std::pair<size_t, std::string>> KeysOfComment(const std::string& com
   return {{0, nft::IfnameKey(port)}};
 }
 
-DispatchSpec Spec(const std::string& network) {
-  const std::string h = NetHash(network);
+DispatchSpec SpoofDispatch(const std::string& network) {
+  const std::string h = NetworkHash(network);
   nft::Rule dispatch;
   dispatch.IifnameVmap("ports-" + h);
   return DispatchSpec{nft::Family::kBridge,
@@ -44,21 +41,20 @@ DispatchSpec Spec(const std::string& network) {
                       {{{"ports-" + h, nft::kTypeIfname, nft::kIfnameLen, true},
                         dispatch,
                         "pods' bridge ports"}},
-                      KeysOfComment};
+                      PortKeysOfComment};
 }
 
 }  // namespace
 
 std::string SpoofChainName(const SpoofTag& tag) {
-  return SpoofChainPrefix(tag.network) +
-         Sha512Hex(tag.ifname + ":" + tag.container_id).substr(0, 16);
+  return SpoofChainPrefix(tag.network) + AttachmentHash(tag.ifname, tag.container_id);
 }
 
 cni::Status GcSpoofCheck(nft::Socket& sock, const std::string& network,
                          const std::vector<std::pair<std::string, std::string>>& valid) {
   std::set<std::string> keep;
   for (const auto& [id, ifname] : valid) keep.insert(SpoofChainName({network, ifname, id}));
-  if (auto s = GcAttachments(sock, Spec(network), SpoofChainPrefix(network), keep); !s) {
+  if (auto s = GcAttachments(sock, SpoofDispatch(network), SpoofChainPrefix(network), keep); !s) {
     return s.error().Context("spoof-check GC");
   }
   return cni::OkStatus();
@@ -74,13 +70,13 @@ cni::Status SetupSpoofCheck(nft::Socket& sock, const std::string& host_veth,
   r.EtherSaddrNot(mac).Drop();
   a.rules.emplace_back(std::move(r), comment);
   a.keys = {{0, nft::IfnameKey(host_veth)}};
-  auto s = SetUpAttachment(sock, Spec(tag.network), a);
+  auto s = SetUpAttachment(sock, SpoofDispatch(tag.network), a);
   if (!s) return s.error().Context("failed to setup spoof-check");
   return cni::OkStatus();
 }
 
 cni::Status TeardownSpoofCheck(nft::Socket& sock, const SpoofTag& tag) {
-  auto s = TearDownAttachment(sock, Spec(tag.network), SpoofChainName(tag));
+  auto s = TearDownAttachment(sock, SpoofDispatch(tag.network), SpoofChainName(tag));
   if (!s) return s.error().Context("failed to teardown spoof-check");
   return cni::OkStatus();
 }

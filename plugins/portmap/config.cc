@@ -13,15 +13,13 @@ namespace {
 using cni::Code;
 using cni::Error;
 
-Error Invalid(const std::string& msg) { return Error(Code::kInvalidNetworkConfig, msg); }
-
 cni::Result<uint16_t> Port(const cni::Decoder& m, const char* key, const std::string& where) {
   auto v = m.Optional<int64_t>(key);
   if (!v) return v.error();
-  if (!*v) return Invalid(where + "." + key + " is missing");
+  if (!*v) return cni::InvalidConfig(where + "." + key + " is missing");
   if (**v < 1 || **v > 65535) {
-    return Invalid(where + "." + key + ": " + std::to_string(**v) +
-                   " is not a port number (1-65535)");
+    return cni::InvalidConfig(where + "." + key + ": " + std::to_string(**v) +
+                              " is not a port number (1-65535)");
   }
   return static_cast<uint16_t>(**v);
 }
@@ -50,13 +48,14 @@ cni::Result<PortMapping> ParseMapping(const cni::Decoder& m) {
     pm.proto = IPPROTO_SCTP;
     pm.proto_name = "sctp";
   } else {
-    return Invalid(where + ".protocol: unknown protocol \"" + proto + "\" (tcp, udp or sctp)");
+    return cni::InvalidConfig(where + ".protocol: unknown protocol \"" + proto +
+                              "\" (tcp, udp or sctp)");
   }
   std::string host_ip;
   if (auto s = m.Get("hostIP", &host_ip); !s) return s.error();
   if (!host_ip.empty()) {
     auto ip = cni::IpAddr::Parse(host_ip);
-    if (!ip) return Invalid(where + ".hostIP: \"" + host_ip + "\" is not an IP address");
+    if (!ip) return cni::InvalidConfig(where + ".hostIP: \"" + host_ip + "\" is not an IP address");
     pm.family = ip->family();
     if (!ip->IsUnspecified()) pm.host_ip = *ip;
   }
@@ -74,25 +73,28 @@ cni::Result<PortmapConf> ParsePortmapConf(const cni::NetConf& net, bool with_map
   if (!bit) return bit.error();
   if (*bit) {
     if (**bit < 0 || **bit > 31) {
-      return Invalid("markMasqBit: " + std::to_string(**bit) + " is not between 0 and 31");
+      return cni::InvalidConfig("markMasqBit: " + std::to_string(**bit) +
+                                " is not between 0 and 31");
     }
     c.mark_masq_bit = static_cast<int>(**bit);
   }
   if (auto s = d.Get("externalSetMarkChain", &c.external_set_mark_chain); !s) return s.error();
   if (c.mark_masq_bit && !c.external_set_mark_chain.empty()) {
-    return Invalid("markMasqBit and externalSetMarkChain are mutually exclusive");
+    return cni::InvalidConfig("markMasqBit and externalSetMarkChain are mutually exclusive");
   }
   if (auto s = d.Get("backend", &c.backend); !s) return s.error();
   if (!c.backend.empty() && c.backend != "nftables" && c.backend != "iptables") {
-    return Invalid("backend: \"" + c.backend + "\" is neither \"nftables\" nor \"iptables\"");
+    return cni::InvalidConfig("backend: \"" + c.backend +
+                              "\" is neither \"nftables\" nor \"iptables\"");
   }
   for (const char* key : {"conditionsV4", "conditionsV6"}) {
     auto conds = d.Optional<std::vector<std::string>>(key);
     if (!conds) return conds.error();
     if (*conds && !(*conds)->empty()) {
-      return Invalid(std::string(key) +
-                     ": iptables match conditions are not supported (linen programs nftables "
-                     "and cannot translate arbitrary iptables matches)");
+      return cni::InvalidConfig(
+          std::string(key) +
+          ": iptables match conditions are not supported (linen programs nftables "
+          "and cannot translate arbitrary iptables matches)");
     }
   }
   if (!with_mappings) return c;
@@ -109,8 +111,9 @@ cni::Result<PortmapConf> ParsePortmapConf(const cni::NetConf& net, bool with_map
 
 cni::Result<PodAddrs> PodAddrsFromPrevResult(const cni::NetConf& net) {
   if (!net.prev_result) {
-    return Invalid("portmap must be chained after the plugin that gives the pod its addresses: "
-                   "no prevResult");
+    return cni::InvalidConfig(
+        "portmap must be chained after the plugin that gives the pod its addresses: "
+        "no prevResult");
   }
   auto prev = cni::ParseResult(*net.prev_result, net.cni_version);
   if (!prev) return prev.error();
@@ -125,7 +128,7 @@ cni::Result<PodAddrs> PodAddrsFromPrevResult(const cni::NetConf& net) {
     auto& slot = ip.address.addr.is_v4() ? out.v4 : out.v6;
     if (!slot) slot = ip.address.addr;
   }
-  if (!out.v4 && !out.v6) return Invalid("prevResult has no address for the pod");
+  if (!out.v4 && !out.v6) return cni::InvalidConfig("prevResult has no address for the pod");
   return out;
 }
 

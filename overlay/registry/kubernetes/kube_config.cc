@@ -18,10 +18,6 @@ namespace {
 
 using cni::json;
 
-cni::Error Invalid(const std::string& msg) {
-  return cni::Error(cni::Code::kInvalidNetworkConfig, msg);
-}
-
 // A document this deep is not a kubeconfig; the bound keeps the recursion finite.
 constexpr int kMaxDepth = 64;
 
@@ -95,7 +91,7 @@ cni::Result<cni::Decoder> Named(const cni::Decoder& root, const char* list, cons
     if (!n) return n.error();
     if (*n && **n == name) return l[i][inner];
   }
-  return Invalid(std::string("kubeconfig: no entry named \"") + name + "\" in " + list);
+  return cni::InvalidConfig(std::string("kubeconfig: no entry named \"") + name + "\" in " + list);
 }
 
 std::string Resolve(const std::string& dir, const std::string& path) {
@@ -124,30 +120,31 @@ cni::Result<KubeClientConfig> DecodeKubeconfig(const cni::Decoder& root, const s
   KubeClientConfig out;
   auto current = root.Optional<std::string>("current-context");
   if (!current) return current.error();
-  if (!*current || (*current)->empty()) return Invalid("kubeconfig: no current-context");
+  if (!*current || (*current)->empty()) return cni::InvalidConfig("kubeconfig: no current-context");
   auto ctx = Named(root, "contexts", "context", **current);
   if (!ctx) return ctx.error();
   std::string cluster_name, user_name;
   if (auto s = ctx->Get("cluster", &cluster_name); !s) return s.error();
   if (auto s = ctx->Get("user", &user_name); !s) return s.error();
   if (cluster_name.empty()) {
-    return Invalid("kubeconfig: context \"" + **current + "\" names no cluster");
+    return cni::InvalidConfig("kubeconfig: context \"" + **current + "\" names no cluster");
   }
 
   auto cluster = Named(root, "clusters", "cluster", cluster_name);
   if (!cluster) return cluster.error();
   if (auto s = cluster->Get("server", &out.server); !s) return s.error();
   if (out.server.rfind("https://", 0) != 0) {
-    return Invalid("kubeconfig: cluster \"" + cluster_name + "\" server \"" + out.server +
-                   "\" must be an https:// URL");
+    return cni::InvalidConfig("kubeconfig: cluster \"" + cluster_name + "\" server \"" +
+                              out.server + "\" must be an https:// URL");
   }
   while (!out.server.empty() && out.server.back() == '/') out.server.pop_back();
   bool insecure = false;
   if (auto s = cluster->Get("insecure-skip-tls-verify", &insecure); !s) return s.error();
   if (insecure) {
-    return Invalid("kubeconfig: cluster \"" + cluster_name +
-                   "\" sets insecure-skip-tls-verify; linen always verifies the API server: "
-                   "give certificate-authority(-data)");
+    return cni::InvalidConfig(
+        "kubeconfig: cluster \"" + cluster_name +
+        "\" sets insecure-skip-tls-verify; linen always verifies the API server: "
+        "give certificate-authority(-data)");
   }
   std::string ca_file;
   if (auto s = cluster->Get("certificate-authority", &ca_file); !s) return s.error();
@@ -161,9 +158,10 @@ cni::Result<KubeClientConfig> DecodeKubeconfig(const cni::Decoder& root, const s
   if (!user) return user.error();
   for (const char* unsupported : {"exec", "auth-provider", "username", "password"}) {
     if (user->value().is_object() && user->value().contains(unsupported)) {
-      return Invalid("kubeconfig: user \"" + user_name + "\" uses \"" + unsupported +
-                     "\", which linen does not support: give a token, tokenFile or a client "
-                     "certificate");
+      return cni::InvalidConfig(
+          "kubeconfig: user \"" + user_name + "\" uses \"" + unsupported +
+          "\", which linen does not support: give a token, tokenFile or a client "
+          "certificate");
     }
   }
   std::string token_file, cert_file, key_file;
@@ -183,8 +181,8 @@ cni::Result<KubeClientConfig> DecodeKubeconfig(const cni::Decoder& root, const s
   const bool has_cert = !out.cert_file.empty() || !out.cert_pem.empty();
   const bool has_key = !out.key_file.empty() || !out.key_pem.empty();
   if (has_cert != has_key) {
-    return Invalid("kubeconfig: user \"" + user_name +
-                   "\" needs both a client certificate and its key");
+    return cni::InvalidConfig("kubeconfig: user \"" + user_name +
+                              "\" needs both a client certificate and its key");
   }
   return out;
 }
@@ -216,7 +214,7 @@ cni::Result<KubeClientConfig> ParseKubeconfig(const std::string& text, const std
   auto as_json = YamlToJson(text);
   if (!as_json) return as_json.error().Context("kubeconfig");
   json j = json::parse(*as_json);
-  if (!j.is_object()) return Invalid("kubeconfig: not a mapping");
+  if (!j.is_object()) return cni::InvalidConfig("kubeconfig: not a mapping");
   return DecodeKubeconfig(cni::Decoder(j), dir);
 }
 
@@ -233,7 +231,7 @@ cni::Result<KubeClientConfig> InClusterConfig(
   const char* host = getenv("KUBERNETES_SERVICE_HOST");
   const char* port = getenv("KUBERNETES_SERVICE_PORT");
   if (host == nullptr || port == nullptr || host[0] == '\0' || port[0] == '\0') {
-    return Invalid(
+    return cni::InvalidConfig(
         "kubernetes: not running in a pod (KUBERNETES_SERVICE_HOST/PORT unset) and no "
         "--kubeconfig given");
   }
