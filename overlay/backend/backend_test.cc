@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 
 #include "libcni/types.h"
@@ -472,6 +473,27 @@ TEST_F(BackendTest, VxlanUpdateWritesOnlyTheChangeAndMatchesReconcile) {
   auto full = be->Reconcile(peers);
   ASSERT_TRUE(full) << full.error().msg();
   EXPECT_EQ(full->ops(), 0);
+  { auto c = be->Check(peers); EXPECT_TRUE(c) << (c ? "" : c.error().msg()); }
+}
+
+// flannel and lease validation accept "0E-4C-…" as a VTEP MAC; the kernel reports
+// "0e:4c:…". The two must compare equal, or every reconcile rewrites those entries.
+TEST_F(BackendTest, VxlanMacSpelledAnotherWayIsNotRewritten) {
+  auto be = NewBackend(*h_, Node(BackendType::kVxlan));
+  ASSERT_TRUE(be->EnsureNode());
+  auto peers = Peers(3);
+  for (auto& p : peers) {
+    for (char& c : p.vtep_mac) c = c == ':' ? '-' : static_cast<char>(std::toupper(c));
+  }
+  auto first = be->Reconcile(peers);
+  ASSERT_TRUE(first) << first.error().msg();
+  EXPECT_EQ(first->ops(), 9);
+  auto again = be->Reconcile(peers);
+  ASSERT_TRUE(again) << again.error().msg();
+  EXPECT_EQ(again->ops(), 0);
+  auto update = be->Update(peers);
+  ASSERT_TRUE(update) << update.error().msg();
+  EXPECT_EQ(update->ops(), 0);
   { auto c = be->Check(peers); EXPECT_TRUE(c) << (c ? "" : c.error().msg()); }
 }
 

@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include "libcni/mac.h"
+
 namespace linen::overlay {
 namespace {
 
@@ -54,14 +56,14 @@ cni::Result<Current> ReadCurrent(cni::nl::Handle& h, const Scope& scope) {
   if (!neighs) return neighs.error().Context("list neighbours");
   for (NeighInfo& n : *neighs) {
     if (n.state & kNudPermanent) {
-      n.lladdr = LowerCaseMac(n.lladdr);
+      n.lladdr = KernelMac(n.lladdr);
       cur.neighs.emplace(n.dst, n);
     }
   }
   auto fdbs = h.ListFdb(scope.vtep_index);
   if (!fdbs) return fdbs.error().Context("list fdb");
   for (FdbInfo& f : *fdbs) {
-    f.lladdr = LowerCaseMac(f.lladdr);
+    f.lladdr = KernelMac(f.lladdr);
     // All-zero MACs are default (flood) destinations; we never program those.
     if (!f.dst || f.lladdr == "00:00:00:00:00:00") continue;
     auto [it, fresh] = cur.fdbs.emplace(f.lladdr, f);
@@ -76,11 +78,9 @@ uint32_t OwnedRouteMetric(cni::Family f) {
   return f == cni::Family::kV6 ? cni::nl::kIpv6DefaultMetric : 0;
 }
 
-std::string LowerCaseMac(std::string mac) {
-  for (char& c : mac) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return mac;
+std::string KernelMac(std::string mac) {
+  auto parsed = cni::ParseMac(mac);
+  return parsed ? cni::FormatMac(*parsed) : mac;
 }
 
 std::string Describe(const RouteInfo& r) {
@@ -131,7 +131,7 @@ ReconcileStats ApplyAll(cni::nl::Handle& h, const DesiredState& want, Current& c
   for (const DesiredPeer& p : want.peers) {
     want_routes.insert(p.route.dst);
     if (p.neigh) want_neighs.insert(p.neigh->dst);
-    if (p.fdb) want_fdbs.insert(LowerCaseMac(p.fdb->lladdr));
+    if (p.fdb) want_fdbs.insert(KernelMac(p.fdb->lladdr));
   }
 
   // 1. Routes of departed peers (and duplicates) go first.
@@ -169,7 +169,7 @@ ReconcileStats ApplyAll(cni::nl::Handle& h, const DesiredState& want, Current& c
     if (p.neigh) {
       const NeighInfo& n = *p.neigh;
       auto it = cur.neighs.find(n.dst);
-      if (it == cur.neighs.end() || it->second.lladdr != LowerCaseMac(n.lladdr)) {
+      if (it == cur.neighs.end() || it->second.lladdr != KernelMac(n.lladdr)) {
         if (auto s = h.ReplaceNeigh(n); !s) {
           st.failures.push_back(Fail(p, PeerFailureReason::kKernelRefused,
                                      s.error().Context("set " + Describe(n))));
@@ -178,12 +178,12 @@ ReconcileStats ApplyAll(cni::nl::Handle& h, const DesiredState& want, Current& c
         ++st.neighs_set;
         NeighInfo& kept = cur.neighs[n.dst];
         kept = n;
-        kept.lladdr = LowerCaseMac(n.lladdr);
+        kept.lladdr = KernelMac(n.lladdr);
       }
     }
     if (p.fdb) {
       const FdbInfo& f = *p.fdb;
-      const std::string mac = LowerCaseMac(f.lladdr);
+      const std::string mac = KernelMac(f.lladdr);
       auto it = cur.fdbs.find(mac);
       if (it == cur.fdbs.end() || it->second.dst != f.dst) {
         if (auto s = h.ReplaceFdb(f); !s) {
@@ -268,12 +268,12 @@ cni::Status CheckFamily(cni::nl::Handle& h, const Scope& scope, const DesiredSta
     if (rt == cur.routes.end() || !SameRoute(rt->second, r)) return missing(Describe(r));
     if (p.neigh) {
       auto it = cur.neighs.find(p.neigh->dst);
-      if (it == cur.neighs.end() || it->second.lladdr != LowerCaseMac(p.neigh->lladdr)) {
+      if (it == cur.neighs.end() || it->second.lladdr != KernelMac(p.neigh->lladdr)) {
         return missing(Describe(*p.neigh));
       }
     }
     if (p.fdb) {
-      auto it = cur.fdbs.find(LowerCaseMac(p.fdb->lladdr));
+      auto it = cur.fdbs.find(KernelMac(p.fdb->lladdr));
       if (it == cur.fdbs.end() || it->second.dst != p.fdb->dst) return missing(Describe(*p.fdb));
     }
   }

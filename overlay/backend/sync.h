@@ -141,9 +141,10 @@ class DesiredSync {
 // Deletes every owned route of `cluster`'s family (both backends' Cleanup).
 cni::Status DeleteOwnedRoutes(cni::nl::Handle& h, const cni::IpNet& cluster);
 
-// A MAC in the case the kernel reports it (lower), so that an entry a lease spelled
-// in upper case compares equal to the one in the kernel.
-std::string LowerCaseMac(std::string mac);
+// A MAC spelled as the kernel reports it ("0e:4c:…", lower case, colons), so that an
+// entry a lease spelled "0E-4C-…" compares equal to the one in the kernel and is not
+// rewritten on every reconcile. Text that is not a MAC is returned as it is.
+std::string KernelMac(std::string mac);
 
 std::string Describe(const cni::nl::RouteInfo& r);
 std::string Describe(const cni::nl::NeighInfo& n);

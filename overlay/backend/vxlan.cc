@@ -196,13 +196,13 @@ class VxlanBackend : public Backend {
     if (link->mtu != mtu) {
       if (auto s = h_.SetMtu(link->index, mtu); !s) return s.error().Context("set MTU of " + v.name);
     }
-    std::string mac = LowerCaseMac(link->mac);
+    std::string mac = KernelMac(link->mac);
     const std::string& want_mac = SelfMac(v.family);
-    if (!want_mac.empty() && mac != LowerCaseMac(want_mac)) {
+    if (!want_mac.empty() && mac != KernelMac(want_mac)) {
       if (auto s = h_.SetMac(link->index, want_mac); !s) {
         return s.error().Context("set MAC of " + v.name);
       }
-      mac = LowerCaseMac(want_mac);
+      mac = KernelMac(want_mac);
     }
     if (auto s = EnsureAddress(v, link->index, self->subnet); !s) return s.error();
     if (!link->admin_up) {
@@ -329,7 +329,7 @@ class VxlanBackend : public Backend {
       return;
     }
     cni::IpAddr gw = p.subnet.Network();
-    std::string mac = LowerCaseMac(p.vtep_mac);
+    std::string mac = KernelMac(p.vtep_mac);
     d.neigh = cni::nl::NeighInfo{vtep_index, gw, mac};
     d.fdb = cni::nl::FdbInfo{vtep_index, std::move(mac), p.node_ip};
     d.route.dst = d.subnet;
