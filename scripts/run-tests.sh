@@ -12,6 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+# Ninja starts a target's compiles before the libraries it links are linked, which keeps
+# both cores busy through the dependency chain (make waits for each whole target).
+export CMAKE_GENERATOR=${CMAKE_GENERATOR:-Ninja}
 jobs=$(nproc)
 # Tests mostly wait on the kernel, not the CPU: run more of them than there are cores.
 test_jobs=$((jobs * 2))

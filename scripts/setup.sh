@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  cmake g++ make pkg-config clang libclang-rt-14-dev
+  cmake g++ make ninja-build pkg-config clang libclang-rt-14-dev
   libnl-3-dev libnl-route-3-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
   libbenchmark-dev libcurl4-openssl-dev
   libyaml-dev  # kubeconfig files (linend --registry kubernetes)
