@@ -228,6 +228,17 @@ int PluginMain(int argc, char** argv, const PluginFuncs& funcs, std::string_view
       ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
       if (n > 0) {
         stdin_data.append(buf, static_cast<size_t>(n));
+        if (stdin_data.size() > kMaxStdinBytes) {
+          // Bounded memory and time whatever a runtime or a bad config feeds us: a
+          // network config with its prevResult is kilobytes, never megabytes.
+          std::string err = Error(Code::kDecodingFailure,
+                                  "network configuration on stdin is larger than " +
+                                      std::to_string(kMaxStdinBytes >> 20) + " MiB; not read")
+                                .ToJson(kCurrentVersion);
+          std::fwrite(err.data(), 1, err.size(), stdout);
+          std::fflush(stdout);
+          return 1;
+        }
       } else if (n == 0) {
         break;
       } else if (errno != EINTR) {

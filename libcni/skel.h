@@ -43,6 +43,9 @@ struct PluginFuncs {
 // code 1 (incompatible version) when `version` does not allow `command`.
 Status CheckVerbVersion(const std::string& command, const std::string& version);
 
+// The most stdin PluginMain reads: more is refused with code 6 before parsing.
+inline constexpr size_t kMaxStdinBytes = size_t{16} << 20;
+
 // Reads the CNI_* environment, validates it per verb (SPEC table + skel extras),
 // parses stdin, dispatches, and prints the result in the config's cniVersion or the
 // spec error JSON on stdout. Returns the process exit code. `--version`/`--help` on

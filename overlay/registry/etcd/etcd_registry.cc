@@ -187,16 +187,15 @@ cni::Result<bool> EtcdRegistry::LostRace(const std::string& key, const NodeLease
   const std::string sp = SubnetsPrefix(opts_.prefix);
   auto all = client_->Range(sp, PrefixRangeEnd(sp));
   if (!all) return all.error();
-  auto overlaps = [](const cni::IpNet& a, const cni::IpNet& b) {
-    return !IsUnset(a) && !IsUnset(b) && a.Overlaps(b);
-  };
+  // The same subnet, as the pick treats a key's subnet as taken: a stray key of
+  // another size (0.0.0.0/1, a /25 inside ours) is for lease validation to reject,
+  // and must not make every pick lose.
+  auto same = [](const cni::IpNet& a, const cni::IpNet& b) { return !IsUnset(a) && a == b; };
   for (const auto& kv : all->kvs) {
     if (kv.key == key || kv.create_revision >= created) continue;
     auto theirs = SubnetsFromKey(opts_.prefix, kv.key);
     if (!theirs) continue;
-    if (!overlaps(theirs->subnet, ours.subnet) && !overlaps(theirs->ipv6_subnet, ours.ipv6_subnet)) {
-      continue;
-    }
+    if (!same(theirs->subnet, ours.subnet) && !same(theirs->ipv6_subnet, ours.ipv6_subnet)) continue;
     // Ours goes unless it changed since we wrote it (then it is no longer ours to drop).
     auto r = client_->Txn({Compare::ModRevision(key, created)}, {TxnOp::Delete(key)});
     if (!r) return r.error();

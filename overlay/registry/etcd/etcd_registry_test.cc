@@ -590,6 +590,28 @@ class DualStackRaceTest : public RegistryTest {
   }
 };
 
+// Keys that overlap every subnet without being one (0.0.0.0/1, a /25, a /48) are
+// strays for lease validation; they must not make each new lease count as a lost race.
+TEST_F(RegistryTest, StrayKeysOfOtherSizesDoNotBlockAcquire) {
+  WriteConfig(R"({"Network":"10.244.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:10:244::/56",
+                  "Backend":{"Type":"vxlan"}})");
+  auto c = NewClient();
+  for (const char* key : {"0.0.0.0-1", "10.244.0.0-17", "10.244.0.0-16&fd00:10:244::-48",
+                          "0.0.0.0-0&::-1"}) {
+    ASSERT_TRUE(c->Put(Key(key), R"({"PublicIP":"192.168.9.9","BackendType":"vxlan"})"));
+  }
+  auto before = c->Range(SubnetsPrefix(prefix_), PrefixRangeEnd(SubnetsPrefix(prefix_)));
+  ASSERT_TRUE(before);
+  auto r = NewRegistry();
+  auto l = r->Acquire(WantedDual("a", "192.168.1.1", "fd00:50::1"));
+  ASSERT_TRUE(l) << l.error().msg();
+  auto after = c->Range(SubnetsPrefix(prefix_), PrefixRangeEnd(SubnetsPrefix(prefix_)));
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->kvs.size(), before->kvs.size() + 1);
+  // Exactly one write for the lease: no create-then-withdraw rounds.
+  EXPECT_EQ(after->revision, before->revision + 1);
+}
+
 TEST_F(DualStackRaceTest, NoTwoNodesShareAnIpv6SubnetBesideDifferentIpv4Ones) {
   RaceForLeases(R"({"Network":"10.9.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:9::/60",
                     "IPv6SubnetLen":64,"Backend":{"Type":"vxlan"}})");
