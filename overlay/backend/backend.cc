@@ -30,6 +30,12 @@ const cni::IpNet& ClusterNetwork(const ClusterConfig& c, cni::Family f) {
   return f == cni::Family::kV4 ? c.network : c.ipv6_network;
 }
 
+std::vector<cni::IpNet> ClusterNetworks(const ClusterConfig& c) {
+  std::vector<cni::IpNet> out;
+  for (cni::Family f : EnabledFamilies(c)) out.push_back(ClusterNetwork(c, f));
+  return out;
+}
+
 cni::Result<std::vector<cni::IpAddr>> NodeAddrs(const LocalNode& node) {
   std::vector<cni::IpAddr> out;
   for (cni::Family f : EnabledFamilies(node.cluster)) {

@@ -63,6 +63,8 @@ struct NodeSetup {
 std::vector<cni::Family> EnabledFamilies(const ClusterConfig& c);
 // The cluster network of family `f` (network or ipv6_network).
 const cni::IpNet& ClusterNetwork(const ClusterConfig& c, cni::Family f);
+// The cluster network of every enabled family, in EnabledFamilies order.
+std::vector<cni::IpNet> ClusterNetworks(const ClusterConfig& c);
 // The node's underlay address of every enabled family (node_ip, node_ipv6), in
 // EnabledFamilies order. Code 7 when an enabled family has no address of its
 // family, or the cluster enables no family.

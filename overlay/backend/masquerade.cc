@@ -104,18 +104,17 @@ cni::Status CheckMasquerade(nft::Socket& sock, const std::string& name,
   return cni::OkStatus();
 }
 
-cni::Result<std::vector<cni::Family>> AddNodeMasqueradeIfAbsent(nft::Socket& sock,
-                                                                const std::string& name,
-                                                                const ClusterConfig& cluster) {
+cni::Result<std::vector<cni::Family>> AddNodeMasqueradeIfAbsent(
+    nft::Socket& sock, const std::string& name, const std::vector<cni::IpNet>& networks) {
   std::vector<cni::Family> created;
-  for (cni::Family f : EnabledFamilies(cluster)) {
-    auto added = AddMasqueradeIfAbsent(sock, name, ClusterNetwork(cluster, f));
+  for (const cni::IpNet& network : networks) {
+    auto added = AddMasqueradeIfAbsent(sock, name, network);
     if (!added) {
       // All or nothing: what this call made goes again.
       for (cni::Family c : created) (void)DeleteMasquerade(sock, name, c);
       return added.error();
     }
-    if (*added) created.push_back(f);
+    if (*added) created.push_back(network.family());
   }
   return created;
 }
@@ -144,9 +143,9 @@ cni::Result<bool> SyncNodeMasquerade(nft::Socket& sock, const std::string& name,
 }
 
 cni::Status CheckNodeMasquerade(nft::Socket& sock, const std::string& name,
-                                const ClusterConfig& cluster) {
-  for (cni::Family f : EnabledFamilies(cluster)) {
-    if (auto s = CheckMasquerade(sock, name, ClusterNetwork(cluster, f)); !s) return s;
+                                const std::vector<cni::IpNet>& networks) {
+  for (const cni::IpNet& network : networks) {
+    if (auto s = CheckMasquerade(sock, name, network); !s) return s;
   }
   return cni::OkStatus();
 }

@@ -8,7 +8,7 @@
 // bridge plugin's own ipMasq would NAT it, since it masquerades everything leaving
 // the *node* subnet).
 // Node-level: never per pod. linend owns it in agent mode (SyncMasquerade on every
-// resync); in static-topology mode the plugin adds it once (AddMasqueradeIfAbsent).
+// resync); in static-topology mode the plugin adds it once (AddNodeMasqueradeIfAbsent).
 #ifndef LINEN_OVERLAY_BACKEND_MASQUERADE_H_
 #define LINEN_OVERLAY_BACKEND_MASQUERADE_H_
 
@@ -43,22 +43,23 @@ cni::Status CheckMasquerade(cni::nft::Socket& sock, const std::string& name,
                             const cni::IpNet& cluster);
 
 // The node masquerade for a whole cluster: the functions above for the network of
-// every family `cluster` enables, the table name shared by the families.
+// every family the cluster enables (`networks`, one per family: ClusterNetworks, or
+// the networks of subnet.env), the table name shared by the families.
 
-// The table of each enabled family, unless it exists (AddMasqueradeIfAbsent per
-// family). Returns the families whose table this call created, for an undo.
-cni::Result<std::vector<cni::Family>> AddNodeMasqueradeIfAbsent(cni::nft::Socket& sock,
-                                                                const std::string& name,
-                                                                const ClusterConfig& cluster);
+// The table of each network's family, unless it exists (AddMasqueradeIfAbsent per
+// family). Returns the families whose table this call created, for an undo; on an
+// error it has removed them again.
+cni::Result<std::vector<cni::Family>> AddNodeMasqueradeIfAbsent(
+    cni::nft::Socket& sock, const std::string& name, const std::vector<cni::IpNet>& networks);
 // Each family's table exactly as the config wants it: the rule for each enabled
 // family's network when cluster.ip_masq, else no table; a family the cluster does
 // not enable has no table. Nothing is written when all is in place. True when it
 // changed something.
 cni::Result<bool> SyncNodeMasquerade(cni::nft::Socket& sock, const std::string& name,
                                      const ClusterConfig& cluster);
-// Every enabled family's table holds its rule (code 101 otherwise, naming it).
+// Each network's table holds its rule (code 101 otherwise, naming it).
 cni::Status CheckNodeMasquerade(cni::nft::Socket& sock, const std::string& name,
-                                const ClusterConfig& cluster);
+                                const std::vector<cni::IpNet>& networks);
 // Removes the table in both families; absent is success.
 cni::Status DeleteNodeMasquerade(cni::nft::Socket& sock, const std::string& name);
 

@@ -62,7 +62,7 @@ TEST_F(MasqueradeTest, NodeMasqueradeCoversEachEnabledFamily) {
             std::string::npos)
       << v6;
   EXPECT_NE(v6.find("type nat hook postrouting priority srcnat"), std::string::npos) << v6;
-  EXPECT_TRUE(CheckNodeMasquerade(*sock_, "t", c));
+  EXPECT_TRUE(CheckNodeMasquerade(*sock_, "t", ClusterNetworks(c)));
 
   auto again = SyncNodeMasquerade(*sock_, "t", c);
   ASSERT_TRUE(again);
@@ -72,12 +72,12 @@ TEST_F(MasqueradeTest, NodeMasqueradeCoversEachEnabledFamily) {
   ASSERT_EQ(test::Sh("ip netns exec " + ns_->name() + " nft flush chain ip6 linen-t postrouting")
                 .exit_code,
             0);
-  auto chk = CheckNodeMasquerade(*sock_, "t", c);
+  auto chk = CheckNodeMasquerade(*sock_, "t", ClusterNetworks(c));
   ASSERT_FALSE(chk);
   EXPECT_NE(chk.error().msg().find("fd00:10:244::/56"), std::string::npos) << chk.error().msg();
   auto fixed = SyncNodeMasquerade(*sock_, "t", c);
   ASSERT_TRUE(fixed && *fixed);
-  EXPECT_TRUE(CheckNodeMasquerade(*sock_, "t", c));
+  EXPECT_TRUE(CheckNodeMasquerade(*sock_, "t", ClusterNetworks(c)));
 
   ClusterConfig v6_only = c;
   v6_only.enable_ipv4 = false;
@@ -86,7 +86,7 @@ TEST_F(MasqueradeTest, NodeMasqueradeCoversEachEnabledFamily) {
   EXPECT_TRUE(*dropped);
   EXPECT_EQ(Table("ip"), "");
   EXPECT_NE(Table("ip6"), "");
-  EXPECT_TRUE(CheckNodeMasquerade(*sock_, "t", v6_only));
+  EXPECT_TRUE(CheckNodeMasquerade(*sock_, "t", ClusterNetworks(v6_only)));
 
   ClusterConfig off = c;
   off.ip_masq = false;
@@ -101,16 +101,16 @@ TEST_F(MasqueradeTest, NodeMasqueradeCoversEachEnabledFamily) {
 
 TEST_F(MasqueradeTest, AddIfAbsentReportsWhatItCreatedAndDeleteRemovesBoth) {
   const ClusterConfig c = DualStack();
-  auto created = AddNodeMasqueradeIfAbsent(*sock_, "t", c);
+  auto created = AddNodeMasqueradeIfAbsent(*sock_, "t", ClusterNetworks(c));
   ASSERT_TRUE(created) << created.error().msg();
   EXPECT_EQ(*created, (std::vector<cni::Family>{cni::Family::kV4, cni::Family::kV6}));
-  EXPECT_TRUE(CheckNodeMasquerade(*sock_, "t", c));
-  auto second = AddNodeMasqueradeIfAbsent(*sock_, "t", c);
+  EXPECT_TRUE(CheckNodeMasquerade(*sock_, "t", ClusterNetworks(c)));
+  auto second = AddNodeMasqueradeIfAbsent(*sock_, "t", ClusterNetworks(c));
   ASSERT_TRUE(second);
   EXPECT_TRUE(second->empty());
 
   ASSERT_TRUE(DeleteMasquerade(*sock_, "t", cni::Family::kV6));
-  auto only_v6 = AddNodeMasqueradeIfAbsent(*sock_, "t", c);
+  auto only_v6 = AddNodeMasqueradeIfAbsent(*sock_, "t", ClusterNetworks(c));
   ASSERT_TRUE(only_v6);
   EXPECT_EQ(*only_v6, std::vector<cni::Family>{cni::Family::kV6});
 
@@ -118,7 +118,7 @@ TEST_F(MasqueradeTest, AddIfAbsentReportsWhatItCreatedAndDeleteRemovesBoth) {
   EXPECT_EQ(Table("ip"), "");
   EXPECT_EQ(Table("ip6"), "");
   EXPECT_TRUE(DeleteNodeMasquerade(*sock_, "t")) << "absent is success";
-  EXPECT_FALSE(CheckNodeMasquerade(*sock_, "t", c));
+  EXPECT_FALSE(CheckNodeMasquerade(*sock_, "t", ClusterNetworks(c)));
 }
 
 }  // namespace

@@ -188,15 +188,11 @@ cni::Result<cni::AddResult> MetaAdd(const cni::CmdArgs& args) {
     auto opened = cni::nft::Socket::Open();
     if (!opened) return opened.error();
     nft.emplace(std::move(*opened));
-    for (const cni::IpNet& cluster : net.Networks()) {  // one table per family
-      auto added = AddMasqueradeIfAbsent(*nft, args.conf.name, cluster);
-      if (!added) return added.error();
-      if (*added) {
-        created = true;
-        undo.Add([&nft, name = args.conf.name, family = cluster.family()] {
-          (void)DeleteMasquerade(*nft, name, family);
-        });
-      }
+    auto added = AddNodeMasqueradeIfAbsent(*nft, args.conf.name, net.Networks());
+    if (!added) return added.error();
+    for (cni::Family family : *added) {
+      created = true;
+      undo.Add([&nft, name = args.conf.name, family] { (void)DeleteMasquerade(*nft, name, family); });
     }
   }
   if (!created) {
@@ -258,9 +254,7 @@ cni::Status MetaCheck(const cni::CmdArgs& args) {
     auto nft = cni::nft::Socket::Open();
     if (!nft) return nft.error();
     const std::string owner = src->node ? args.conf.name : std::string(kAgentMasqName);
-    for (const cni::IpNet& cluster : net.Networks()) {
-      if (auto s = CheckMasquerade(*nft, owner, cluster); !s) return s;
-    }
+    if (auto s = CheckNodeMasquerade(*nft, owner, net.Networks()); !s) return s;
   }
   auto delegate = DelegateFor(args, *m);
   if (!delegate) return delegate.error();
