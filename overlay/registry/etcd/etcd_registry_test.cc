@@ -34,6 +34,21 @@ class RegistryTest : public testing::EtcdTest {
     return r ? *std::move(r) : nullptr;
   }
 
+  // Each lease acquired by its own registry, all at once (one thread each).
+  std::vector<cni::Result<NodeLease>> AcquireAtOnce(const std::vector<NodeLease>& wanted) {
+    std::vector<std::unique_ptr<EtcdRegistry>> regs;
+    for (size_t i = 0; i < wanted.size(); ++i) regs.push_back(NewRegistry());
+    std::vector<std::optional<cni::Result<NodeLease>>> results(wanted.size());
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      threads.emplace_back([&, i] { results[i].emplace(regs[i]->Acquire(wanted[i])); });
+    }
+    for (auto& t : threads) t.join();
+    std::vector<cni::Result<NodeLease>> out;
+    for (auto& r : results) out.push_back(*std::move(r));
+    return out;
+  }
+
   void WriteConfig(const std::string& json) {
     auto c = NewClient();
     ASSERT_TRUE(c->Put(ConfigKey(prefix_), json));
@@ -195,28 +210,19 @@ TEST_F(RegistryTest, FiftyRacingAgentsNeverShareASubnet) {
   // 10.9.0.0/24 in /28s: 16 subnets, the first skipped, so 15 winners out of 50.
   WriteConfig(R"({"Network":"10.9.0.0/24","SubnetLen":28})");
   constexpr int kAgents = 50;
-  std::vector<std::optional<cni::Result<NodeLease>>> results(kAgents);
-  std::vector<std::unique_ptr<EtcdRegistry>> regs;
-  for (int i = 0; i < kAgents; ++i) regs.push_back(NewRegistry());
-  std::vector<std::thread> threads;
+  std::vector<NodeLease> wanted;
   for (int i = 0; i < kAgents; ++i) {
-    threads.emplace_back([&, i] {
-      results[i].emplace(regs[i]->Acquire(
-          Wanted("node" + std::to_string(i), "192.168.0." + std::to_string(i + 1))));
-    });
+    wanted.push_back(Wanted("node" + std::to_string(i), "192.168.0." + std::to_string(i + 1)));
   }
-  for (auto& t : threads) t.join();
-
   std::set<cni::IpNet> subnets;
   int won = 0, full = 0;
-  for (auto& r : results) {
-    ASSERT_TRUE(r.has_value());
-    if (r->ok()) {
+  for (auto& r : AcquireAtOnce(wanted)) {
+    if (r.ok()) {
       ++won;
-      EXPECT_TRUE(subnets.insert((*r)->subnet).second) << "duplicate " << (*r)->subnet.ToString();
+      EXPECT_TRUE(subnets.insert(r->subnet).second) << "duplicate " << r->subnet.ToString();
     } else {
-      EXPECT_EQ(r->error().code(), cni::Code::kNoAddressAvailable) << r->error().msg();
-      EXPECT_NE(r->error().msg().find("is full"), std::string::npos) << r->error().msg();
+      EXPECT_EQ(r.error().code(), cni::Code::kNoAddressAvailable) << r.error().msg();
+      EXPECT_NE(r.error().msg().find("is full"), std::string::npos) << r.error().msg();
       ++full;
     }
   }
@@ -557,30 +563,21 @@ class DualStackRaceTest : public RegistryTest {
   void RaceForLeases(const std::string& config) {
     WriteConfig(config);
     constexpr int kAgents = 40;
-    std::vector<std::optional<cni::Result<NodeLease>>> results(kAgents);
-    std::vector<std::unique_ptr<EtcdRegistry>> regs;
-    for (int i = 0; i < kAgents; ++i) regs.push_back(NewRegistry());
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kAgents; ++i) {
-      threads.emplace_back([&, i] {
-        const std::string n = std::to_string(i + 1);
-        results[i].emplace(regs[i]->Acquire(
-            WantedDual("node" + n, "192.168.0." + n, "fd00:50::" + n)));
-      });
+    std::vector<NodeLease> wanted;
+    for (int i = 1; i <= kAgents; ++i) {
+      const std::string n = std::to_string(i);
+      wanted.push_back(WantedDual("node" + n, "192.168.0." + n, "fd00:50::" + n));
     }
-    for (auto& t : threads) t.join();
     std::set<cni::IpNet> v4, v6;
     int won = 0;
-    for (auto& r : results) {
-      ASSERT_TRUE(r.has_value());
-      if (!r->ok()) {
-        EXPECT_EQ(r->error().code(), cni::Code::kNoAddressAvailable) << r->error().msg();
+    for (auto& r : AcquireAtOnce(wanted)) {
+      if (!r.ok()) {
+        EXPECT_EQ(r.error().code(), cni::Code::kNoAddressAvailable) << r.error().msg();
         continue;
       }
       ++won;
-      EXPECT_TRUE(v4.insert((*r)->subnet).second) << "IPv4 twice: " << (*r)->subnet.ToString();
-      EXPECT_TRUE(v6.insert((*r)->ipv6_subnet).second)
-          << "IPv6 twice: " << (*r)->ipv6_subnet.ToString();
+      EXPECT_TRUE(v4.insert(r->subnet).second) << "IPv4 twice: " << r->subnet.ToString();
+      EXPECT_TRUE(v6.insert(r->ipv6_subnet).second) << "IPv6 twice: " << r->ipv6_subnet.ToString();
     }
     EXPECT_EQ(won, 15);
     auto c = NewClient();
