@@ -160,6 +160,10 @@ Elem ParseElem(std::string_view attrs) {
   Elem out;
   Attrs key = Sub(e, NFTA_SET_ELEM_KEY);
   if (auto it = key.find(NFTA_DATA_VALUE); it != key.end()) out.key = std::string(it->second);
+  Attrs key_end = Sub(e, NFTA_SET_ELEM_KEY_END);
+  if (auto it = key_end.find(NFTA_DATA_VALUE); it != key_end.end()) {
+    out.key_end = std::string(it->second);
+  }
   Attrs data = Sub(e, NFTA_SET_ELEM_DATA);
   if (auto it = data.find(NFTA_DATA_VALUE); it != data.end()) out.data = std::string(it->second);
   Attrs verdict = Sub(data, NFTA_DATA_VERDICT);
@@ -205,11 +209,12 @@ void Rule::Cmp(uint32_t op, const void* data, size_t len) {
   });
 }
 
-void Rule::Lookup(const std::string& set, bool vmap) {
+void Rule::Lookup(const std::string& set, bool vmap, bool invert) {
   Expr(exprs_, "lookup", [&] {
     Str(exprs_, NFTA_LOOKUP_SET, set);
     U32(exprs_, NFTA_LOOKUP_SREG, kReg1);
     if (vmap) U32(exprs_, NFTA_LOOKUP_DREG, NFT_REG_VERDICT);
+    if (invert) U32(exprs_, NFTA_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
   });
 }
 
@@ -328,6 +333,10 @@ uint32_t Rule::LoadConcat(const std::vector<Field>& key) {
         len = 2;
         Payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, len, reg);
         break;
+      case Field::kEtherSaddr:
+        len = 6;
+        Payload(NFT_PAYLOAD_LL_HEADER, 6, len, reg);
+        break;
       case Field::kIifname:
         len = static_cast<uint32_t>(kIfnameLen);
         Expr(exprs_, "meta", [&] {
@@ -344,6 +353,12 @@ uint32_t Rule::LoadConcat(const std::vector<Field>& key) {
 Rule& Rule::InSet(const std::vector<Field>& key, const std::string& set) {
   LoadConcat(key);
   Lookup(set, false);
+  return *this;
+}
+
+Rule& Rule::NotInSet(const std::vector<Field>& key, const std::string& set) {
+  LoadConcat(key);
+  Lookup(set, false, true);
   return *this;
 }
 
@@ -497,6 +512,25 @@ void Batch::FlushChain(Family f, const std::string& table, const std::string& ch
   what_.push_back("flush chain " + Obj(f, table, chain));
 }
 
+void Batch::DeleteRule(Family f, const std::string& table, const std::string& chain,
+                       uint64_t handle) {
+  Begin(NFT_MSG_DELRULE, 0, f);
+  Str(buf_, NFTA_RULE_TABLE, table);
+  Str(buf_, NFTA_RULE_CHAIN, chain);
+  const uint64_t be = htobe64(handle);
+  Attr(buf_, NFTA_RULE_HANDLE, &be, sizeof be);
+  End();
+  what_.push_back("delete rule " + Obj(f, table, chain) + " handle " + std::to_string(handle));
+}
+
+void Batch::DeleteSet(Family f, const std::string& table, const std::string& set) {
+  Begin(NFT_MSG_DELSET, 0, f);
+  Str(buf_, NFTA_SET_TABLE, table);
+  Str(buf_, NFTA_SET_NAME, set);
+  End();
+  what_.push_back("delete set " + Obj(f, table, set));
+}
+
 void Batch::DeleteChain(Family f, const std::string& table, const std::string& chain) {
   Begin(NFT_MSG_DELCHAIN, 0, f);
   Str(buf_, NFTA_CHAIN_TABLE, table);
@@ -510,7 +544,9 @@ void Batch::AddSet(Family f, const std::string& table, const SetSpec& set, bool 
   Str(buf_, NFTA_SET_TABLE, table);
   Str(buf_, NFTA_SET_NAME, set.name);
   const bool map = set.verdict_map || set.data_len > 0;
-  U32(buf_, NFTA_SET_FLAGS, map ? NFT_SET_MAP : 0);
+  const bool concat_ranges = set.interval && set.field_lens.size() > 1;
+  U32(buf_, NFTA_SET_FLAGS, (map ? NFT_SET_MAP : 0) | (set.interval ? NFT_SET_INTERVAL : 0) |
+                                (concat_ranges ? NFT_SET_CONCAT : 0));
   U32(buf_, NFTA_SET_KEY_TYPE, set.key_type);
   U32(buf_, NFTA_SET_KEY_LEN, set.key_len);
   if (set.verdict_map) {
@@ -520,6 +556,33 @@ void Batch::AddSet(Family f, const std::string& table, const SetSpec& set, bool 
     U32(buf_, NFTA_SET_DATA_LEN, set.data_len);
   }
   U32(buf_, NFTA_SET_ID, static_cast<uint32_t>(commands_));
+  // nft prints a lone string-typed key or value (an ifname) only when the set's
+  // user data says its byte order is the host's, so say it as nft does (its
+  // NFTNL_UDATA_SET_KEYBYTEORDER/DATABYTEORDER; 1 = host, 2 = big endian).
+  if (set.key_type == kTypeIfname || (!set.verdict_map && set.data_type == kTypeIfname)) {
+    std::string udata;
+    auto order = [&](uint8_t what, uint32_t type) {
+      const uint32_t v = type == kTypeIfname ? 1 : 2;
+      udata += static_cast<char>(what);
+      udata += static_cast<char>(sizeof v);
+      Put(udata, &v, sizeof v);
+    };
+    order(0, set.key_type);
+    if (set.data_len > 0 && !set.verdict_map) order(1, set.data_type);
+    Attr(buf_, NFTA_SET_USERDATA, udata.data(), udata.size());
+  }
+  if (concat_ranges) {
+    // The parts' lengths tell the kernel where one range's field ends.
+    size_t desc = Nest(buf_, NFTA_SET_DESC);
+    size_t concat = Nest(buf_, NFTA_SET_DESC_CONCAT);
+    for (uint32_t len : set.field_lens) {
+      size_t field = Nest(buf_, NFTA_LIST_ELEM);
+      U32(buf_, NFTA_SET_FIELD_LEN, len);
+      Close(buf_, field);
+    }
+    Close(buf_, concat);
+    Close(buf_, desc);
+  }
   End();
   what_.push_back("add set " + Obj(f, table, set.name));
 }
@@ -547,6 +610,7 @@ void Batch::AddElems(Family f, const std::string& table, const std::string& set,
   for (const Elem& e : elems) {
     size_t el = Nest(buf_, NFTA_LIST_ELEM);
     Data(buf_, NFTA_SET_ELEM_KEY, e.key.data(), e.key.size());
+    if (!e.key_end.empty()) Data(buf_, NFTA_SET_ELEM_KEY_END, e.key_end.data(), e.key_end.size());
     if (!e.jump_chain.empty()) JumpVerdict(buf_, NFTA_SET_ELEM_DATA, NFT_JUMP, e.jump_chain);
     if (!e.data.empty()) Data(buf_, NFTA_SET_ELEM_DATA, e.data.data(), e.data.size());
     if (!e.comment.empty()) Comment(buf_, NFTA_SET_ELEM_USERDATA, e.comment);
@@ -559,13 +623,21 @@ void Batch::AddElems(Family f, const std::string& table, const std::string& set,
 
 void Batch::DeleteElems(Family f, const std::string& table, const std::string& set,
                         const std::vector<std::string>& keys) {
+  std::vector<Elem> elems;
+  for (const std::string& k : keys) elems.push_back({k, "", "", "", ""});
+  DeleteElems(f, table, set, elems);
+}
+
+void Batch::DeleteElems(Family f, const std::string& table, const std::string& set,
+                        const std::vector<Elem>& elems) {
   Begin(NFT_MSG_DELSETELEM, 0, f);
   Str(buf_, NFTA_SET_ELEM_LIST_TABLE, table);
   Str(buf_, NFTA_SET_ELEM_LIST_SET, set);
   size_t list = Nest(buf_, NFTA_SET_ELEM_LIST_ELEMENTS);
-  for (const std::string& k : keys) {
+  for (const Elem& e : elems) {
     size_t el = Nest(buf_, NFTA_LIST_ELEM);
-    Data(buf_, NFTA_SET_ELEM_KEY, k.data(), k.size());
+    Data(buf_, NFTA_SET_ELEM_KEY, e.key.data(), e.key.size());
+    if (!e.key_end.empty()) Data(buf_, NFTA_SET_ELEM_KEY_END, e.key_end.data(), e.key_end.size());
     Close(buf_, el);
   }
   Close(buf_, list);
@@ -775,13 +847,14 @@ Result<ChainInfo> Socket::GetChain(Family f, const std::string& table, const std
 }
 
 Result<Elem> Socket::GetElem(Family f, const std::string& table, const std::string& set,
-                             const std::string& key) {
+                             const std::string& key, const std::string& key_end) {
   std::string a;
   Str(a, NFTA_SET_ELEM_LIST_TABLE, table);
   Str(a, NFTA_SET_ELEM_LIST_SET, set);
   size_t list = Nest(a, NFTA_SET_ELEM_LIST_ELEMENTS);
   size_t el = Nest(a, NFTA_LIST_ELEM);
   Data(a, NFTA_SET_ELEM_KEY, key.data(), key.size());
+  if (!key_end.empty()) Data(a, NFTA_SET_ELEM_KEY_END, key_end.data(), key_end.size());
   Close(a, el);
   Close(a, list);
   std::optional<Elem> found;

@@ -30,6 +30,7 @@ enum class Family : uint8_t { kInet = 1, kIp = 2, kBridge = 7, kIp6 = 10 };
 inline constexpr uint32_t kTypeIpv4Addr = 7;
 inline constexpr uint32_t kTypeIpv6Addr = 8;
 inline constexpr uint32_t kTypeIfname = 41;
+inline constexpr uint32_t kTypeEtherAddr = 9;
 inline constexpr uint32_t kTypeInetProto = 12;    // meta l4proto: 1 byte
 inline constexpr uint32_t kTypeInetService = 13;  // a port: 2 bytes, network order
 inline constexpr size_t kIfnameLen = 16;  // IFNAMSIZ: meta iifname loads this many bytes
@@ -54,6 +55,11 @@ struct SetSpec {
   bool verdict_map = false;
   uint32_t data_type = 0;  // value maps only
   uint32_t data_len = 0;   // value maps only; 0 = not a value map
+  // `flags interval`: elements are ranges (Elem::key .. Elem::key_end). With more
+  // than one entry in `field_lens` (each part's unpadded byte length), a
+  // concatenation of ranges, which the kernel keeps in its pipapo set type.
+  bool interval = false;
+  std::vector<uint32_t> field_lens;
 };
 
 struct Elem {
@@ -61,13 +67,15 @@ struct Elem {
   std::string jump_chain;  // verdict maps: `jump <chain>`
   std::string comment;     // "" = none
   std::string data;        // value maps: raw value bytes (ConcatKey of the parts)
+  std::string key_end;     // interval sets: the range's last key ("" = key alone)
 };
 
 // What a rule can load into registers for a set lookup or a map: the parts of a
 // concatenated key, in order.
 // kIifname: meta iifname (16 bytes); in postrouting it is the interface a
 // forwarded packet came in by.
-enum class Field { kSaddr4, kDaddr4, kSaddr6, kDaddr6, kL4Proto, kThDport, kIifname };
+// kEtherSaddr: the Ethernet source (bridge family).
+enum class Field { kSaddr4, kDaddr4, kSaddr6, kDaddr6, kL4Proto, kThDport, kIifname, kEtherSaddr };
 
 // The expressions of one rule, in order. Registers: everything loads into and
 // compares from register 1 (NFT_REG_1), as nft does for simple matches.
@@ -88,7 +96,10 @@ class Rule {
   Rule& EtherSaddrNot(const std::string& mac);
   // `a . b . c @set`: the fields, loaded as nft loads a concatenation (each part
   // in the next free 4-byte register slot), looked up in a plain set.
+  // A named map works too: only the key's presence counts.
   Rule& InSet(const std::vector<Field>& key, const std::string& set);
+  // `a . b != @set`: matches when the key is not in the set.
+  Rule& NotInSet(const std::vector<Field>& key, const std::string& set);
   // `dnat ip[6] to a . b . c map @map`: the map's value is address . port.
   Rule& DnatMap(bool v4, const std::vector<Field>& key, const std::string& map);
   // fib daddr type local
@@ -106,7 +117,7 @@ class Rule {
   friend class Batch;
   void Payload(uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg = 1);
   void Cmp(uint32_t op, const void* data, size_t len);
-  void Lookup(const std::string& set, bool vmap);
+  void Lookup(const std::string& set, bool vmap, bool invert = false);
   // Loads `key` from register 1 on; returns the slots used.
   uint32_t LoadConcat(const std::vector<Field>& key);
   void AddrMatch(bool saddr, const IpNet& net, uint32_t op);
@@ -130,7 +141,11 @@ class Batch {
                 bool exclusive = false);
   void FlushChain(Family f, const std::string& table, const std::string& chain);
   void DeleteChain(Family f, const std::string& table, const std::string& chain);
+  // One rule, by the handle a listing gave (RuleInfo::handle).
+  void DeleteRule(Family f, const std::string& table, const std::string& chain, uint64_t handle);
   void AddSet(Family f, const std::string& table, const SetSpec& set, bool exclusive = false);
+  // The set with its elements; fails while a rule uses it.
+  void DeleteSet(Family f, const std::string& table, const std::string& set);
   void AddRule(Family f, const std::string& table, const std::string& chain, const Rule& rule,
                const std::string& comment);
   // Adding an element that exists with the same verdict is fine; with another
@@ -140,6 +155,9 @@ class Batch {
   // Deleting an absent element fails the batch (ENOENT).
   void DeleteElems(Family f, const std::string& table, const std::string& set,
                    const std::vector<std::string>& keys);
+  // The same, by key and (interval sets) key_end; other fields are ignored.
+  void DeleteElems(Family f, const std::string& table, const std::string& set,
+                   const std::vector<Elem>& elems);
 
   bool empty() const { return commands_ == 0; }
 
@@ -183,8 +201,9 @@ class Socket {
   Status GetTable(Family f, const std::string& table);
   Result<ChainInfo> GetChain(Family f, const std::string& table, const std::string& chain);
   // The element with `key`; kNotFound cause when the set or the element is absent.
+  // Interval sets: `key_end` too, for the range [key, key_end] exactly.
   Result<Elem> GetElem(Family f, const std::string& table, const std::string& set,
-                       const std::string& key);
+                       const std::string& key, const std::string& key_end = "");
   // Listings (for CHECK and GC). A missing table gives the kNotFound cause.
   Result<std::vector<ChainInfo>> ListChains(Family f, const std::string& table);
   // `chain` "": the rules of every chain of the table, in one dump.

@@ -51,7 +51,7 @@ IpAddr Ip(const char* s) { return *IpAddr::Parse(s); }
 // `--debug=netlink` heads each rule with its handle (and the previous one's); those
 // count objects in creation order, which is not the bytecode.
 std::string WithoutHandles(const std::string& s) {
-  return std::regex_replace(s, std::regex(R"(^(inet \S+ \S+)( \d+)+$)", std::regex::multiline),
+  return std::regex_replace(s, std::regex(R"(^((?:inet|bridge|ip|ip6) \S+ \S+)( \d+)+$)", std::regex::multiline),
                             "$1");
 }
 using linen::test::Net;
@@ -234,6 +234,92 @@ TEST_F(NftablesTest, ConcatMapsDnatAndFibAreExactlyNfts) {
             0);
   EXPECT_EQ(WithoutHandles(ours), WithoutHandles(Nft("--debug=netlink list ruleset")));
   EXPECT_EQ(ours_text, Nft("list ruleset"));
+}
+
+// The jump-free layout of the masquerade and the spoof check: a map looked up for
+// presence only, a negated lookup in a set of concatenated ranges, a value map
+// whose key and value are concatenations, and an ifname . ether_addr set in the
+// bridge family. Bytecode and listing both nft's; our readers see the ranges.
+TEST_F(NftablesTest, RangesAndLookupsWithoutJumpsAreExactlyNfts) {
+  const Family f = Family::kInet;
+  Batch b;
+  b.AddTable(f, "t");
+  b.AddSet(f, "t", {"pods4", kTypeIpv4Addr, 4, false, kTypeIfname, 16});
+  SetSpec own{"own4", ConcatType({kTypeIpv4Addr, kTypeIpv4Addr}), 8};
+  own.interval = true;
+  own.field_lens = {4, 4};
+  b.AddSet(f, "t", own);
+  b.AddSet(f, "t", {"att4", ConcatType({kTypeIfname, kTypeInetService}), 20, false,
+                    ConcatType({kTypeIpv4Addr, kTypeIpv4Addr, kTypeIpv4Addr}), 12});
+  b.AddChain(f, "t", "post", Hook{NF_INET_POST_ROUTING, 100, "nat"}, "");
+  Rule masq;
+  masq.NfProto(true)
+      .InSet({Field::kSaddr4}, "pods4")
+      .NotInSet({Field::kSaddr4, Field::kDaddr4}, "own4")
+      .AddrNotIn(false, Net("224.0.0.0/4"))
+      .Masquerade();
+  b.AddRule(f, "t", "post", masq, "");
+  const std::string pod = AddrKey(Ip("10.77.0.2"));
+  const std::string lo = AddrKey(Ip("10.77.0.0")), hi = AddrKey(Ip("10.77.0.255"));
+  b.AddElems(f, "t", "pods4", {{pod, "", "c1 eth0", IfnameKey("0123456789abcde")}});
+  Elem range{ConcatKey({pod, lo}), "", "", "", ConcatKey({pod, hi})};
+  b.AddElems(f, "t", "own4", {range});
+  b.AddElems(f, "t", "att4", {{ConcatKey({IfnameKey("0123456789abcde"), PortKey(0)}), "", "",
+                               ConcatKey({pod, lo, hi})}});
+  b.AddTable(Family::kBridge, "s");
+  b.AddSet(Family::kBridge, "s", {"macs", kTypeIfname, 16, false, kTypeEtherAddr, 6});
+  b.AddSet(Family::kBridge, "s", {"portmac", ConcatType({kTypeIfname, kTypeEtherAddr}), 24});
+  b.AddChain(Family::kBridge, "s", "pre", Hook{0, -300, "filter"}, "");
+  Rule spoof;
+  spoof.InSet({Field::kIifname}, "macs")
+      .NotInSet({Field::kIifname, Field::kEtherSaddr}, "portmac")
+      .Drop();
+  b.AddRule(Family::kBridge, "s", "pre", spoof, "");
+  const std::string mac("\x02\x00\x00\x00\x00\x01", 6);
+  b.AddElems(Family::kBridge, "s", "macs", {{IfnameKey("veth0"), "", "", mac}});
+  b.AddElems(Family::kBridge, "s", "portmac", {{ConcatKey({IfnameKey("veth0"), mac})}});
+  ASSERT_TRUE(sock_->Commit(b, "jump-free").ok());
+
+  auto got = sock_->GetElem(f, "t", "own4", range.key, range.key_end);
+  ASSERT_TRUE(got.ok()) << got.error().msg();
+  EXPECT_EQ(got->key, range.key);
+  EXPECT_EQ(got->key_end, range.key_end);
+  auto owner = sock_->GetElem(f, "t", "pods4", pod);
+  ASSERT_TRUE(owner.ok()) << owner.error().msg();
+  EXPECT_EQ(owner->data, IfnameKey("0123456789abcde"));
+  EXPECT_EQ(owner->comment, "c1 eth0");
+
+  const std::string ours = Nft("--debug=netlink list ruleset");
+  const std::string ours_text = Nft("list ruleset");
+  EXPECT_NE(ours_text.find("10.77.0.2 . 10.77.0.0/24"), std::string::npos) << ours_text;
+  ASSERT_EQ(Nft("flush ruleset"), "");
+  ASSERT_EQ(NftScript("table inet t {\n"
+                      " map pods4 { type ipv4_addr : ifname; }\n"
+                      " set own4 { type ipv4_addr . ipv4_addr; flags interval; }\n"
+                      " map att4 { type ifname . inet_service : ipv4_addr . ipv4_addr . ipv4_addr; }\n"
+                      " chain post { type nat hook postrouting priority srcnat;\n"
+                      "  ip saddr @pods4 ip saddr . ip daddr != @own4 ip daddr != 224.0.0.0/4 "
+                      "masquerade\n }\n}\n"
+                      "add element inet t pods4 { 10.77.0.2 comment \"c1 eth0\" : \"0123456789abcde\" }\n"
+                      "add element inet t own4 { 10.77.0.2 . 10.77.0.0/24 }\n"
+                      "add element inet t att4 { \"0123456789abcde\" . 0 : "
+                      "10.77.0.2 . 10.77.0.0 . 10.77.0.255 }\n"
+                      "table bridge s {\n"
+                      " map macs { type ifname : ether_addr; }\n"
+                      " set portmac { type ifname . ether_addr; }\n"
+                      " chain pre { type filter hook prerouting priority -300;\n"
+                      "  iifname @macs iifname . ether saddr != @portmac drop\n }\n}\n"
+                      "add element bridge s macs { \"veth0\" : 02:00:00:00:00:01 }\n"
+                      "add element bridge s portmac { \"veth0\" . 02:00:00:00:00:01 }\n"),
+            0);
+  EXPECT_EQ(WithoutHandles(ours), WithoutHandles(Nft("--debug=netlink list ruleset")));
+  EXPECT_EQ(ours_text, Nft("list ruleset"));
+
+  // A range goes by its exact bounds.
+  Batch del;
+  del.DeleteElems(f, "t", "own4", std::vector<Elem>{range});
+  ASSERT_TRUE(sock_->Commit(del, "delete range").ok());
+  EXPECT_TRUE(sock_->GetElem(f, "t", "own4", range.key, range.key_end).error().IsNotFound());
 }
 
 TEST_F(NftablesTest, ErrorsNameTheCommandAndCarryTheCause) {

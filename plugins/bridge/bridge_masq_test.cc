@@ -4,6 +4,7 @@
 #include "plugins/bridge/bridge_test_env.h"
 #include "plugins/bridge/masq_nft.h"
 #include "plugins/bridge/spoofcheck.h"
+#include "plugins/bridge/veth.h"
 
 namespace bridge::testing {
 namespace {
@@ -24,12 +25,14 @@ class BridgeMasqTest : public BridgeEnv {
     ASSERT_EQ(In(*outside_, "ip addr add 192.168.77.2/24 dev up1 && ip link set up1 up").exit_code,
               0);
   }
-  std::string Chain(const std::string& cid) const {
-    return NftChainName(MasqTag{"bnet", "eth0", cid});
+  static std::string H() { return NftBaseChainName("bnet").substr(5); }
+  static std::string Owner(const std::string& cid, const std::string& net = "bnet") {
+    return NftOwnerKey(MasqTag{net, "eth0", cid});
   }
-  bool ChainExists(const std::string& cid) const {
-    return Node("nft list chain inet linen_masquerade " + Chain(cid) + " >/dev/null 2>&1")
-               .exit_code == 0;
+  std::string Table() const { return Node("nft list table inet linen_masquerade").out; }
+  // The attachment's owner key appears in the table (its address and record).
+  bool HasRecords(const std::string& cid, const std::string& net = "bnet") const {
+    return Table().find("\"" + Owner(cid, net) + "\"") != std::string::npos;
   }
   std::optional<TempNetns> outside_;
 };
@@ -46,10 +49,14 @@ TEST_F(BridgeMasqTest, PodReachesOutsideOnlyThroughMasquerade) {
   std::string masq = Conf(R"("isDefaultGateway":true,"ipMasq":true)");
   ProcResult r = Exec("ADD", pod.path(), "m-1", masq);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  ASSERT_TRUE(ChainExists("m-1"));
-  EXPECT_NE(Node("nft list chain inet linen_masquerade " + Chain("m-1")).out.find(
-                "net: bnet, if: eth0, id: m-1"),
-            std::string::npos);
+  ASSERT_TRUE(HasRecords("m-1"));
+  std::string pod_ip = AddrOf(Json(r));
+  std::string ruleset = Table();
+  EXPECT_NE(ruleset.find(pod_ip + " comment \"net: bnet, if: eth0, id: m-1\" : \"" + Owner("m-1") +
+                         "\""),
+            std::string::npos)
+      << ruleset;
+  EXPECT_NE(ruleset.find(pod_ip + " . 10.77.0.0/24"), std::string::npos) << ruleset;
   EXPECT_TRUE(Ping(pod, "192.168.77.2"));
   cni::json chk = cni::json::parse(masq);
   chk["prevResult"] = Json(r);
@@ -59,32 +66,40 @@ TEST_F(BridgeMasqTest, PodReachesOutsideOnlyThroughMasquerade) {
   // Traffic inside the pod subnet is not masqueraded: the gateway still sees the pod.
   EXPECT_TRUE(Ping(pod, "10.77.0.1"));
 
-  // One base chain for the network dispatches on the source address through a map.
-  std::string ruleset = Node("nft list table inet linen_masquerade").out;
-  std::string pod_ip = AddrOf(Json(r));
+  // One base chain for the network, matching sources through sets: no chain and
+  // no jump per pod.
   EXPECT_NE(ruleset.find("type nat hook postrouting priority srcnat"), std::string::npos) << ruleset;
-  EXPECT_NE(ruleset.find("ip saddr vmap @masq4-"), std::string::npos) << ruleset;
-  EXPECT_NE(ruleset.find(pod_ip + " : jump " + Chain("m-1")), std::string::npos) << ruleset;
+  EXPECT_NE(ruleset.find("ip saddr @pods4-" + H() + " ip saddr . ip daddr != @own4-" + H() +
+                         " ip daddr != 224.0.0.0/4 masquerade"),
+            std::string::npos)
+      << ruleset;
+  EXPECT_EQ(Node("nft list table inet linen_masquerade | grep -cE \"^\\s+chain \"").out, "1\n");
+  EXPECT_EQ(ruleset.find("jump"), std::string::npos) << ruleset;
 
-  // CHECK notices rules that vanished: the pod's rule, then its map element.
-  ASSERT_EQ(Node("nft flush chain inet linen_masquerade " + Chain("m-1")).exit_code, 0);
+  // CHECK notices elements that vanished: the pod's range, then its address.
+  ASSERT_EQ(Node("nft delete element inet linen_masquerade own4-" + H() + " \"{ " + pod_ip +
+                 " . 10.77.0.0/24 }\"")
+                .exit_code,
+            0);
   ProcResult bad = Exec("CHECK", pod.path(), "m-1", chk.dump());
   EXPECT_NE(bad.exit_code, 0);
-  EXPECT_NE(bad.out.find("masquerade rules"), std::string::npos) << bad.out;
-  std::string map = ruleset.substr(ruleset.find("@masq4-") + 1, 6 + 16);
-  ASSERT_EQ(Node("nft delete element inet linen_masquerade " + map + " \"{ " + pod_ip + " }\"")
+  EXPECT_NE(bad.out.find("subnet is missing"), std::string::npos) << bad.out;
+  ASSERT_EQ(Node("nft delete element inet linen_masquerade pods4-" + H() + " \"{ " + pod_ip + " }\"")
                 .exit_code,
             0);
   bad = Exec("CHECK", pod.path(), "m-1", chk.dump());
   EXPECT_NE(bad.exit_code, 0);
-  EXPECT_NE(bad.out.find("masquerade rules"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("is not this attachment's"), std::string::npos) << bad.out;
 
-  // DEL when the chain is already gone, then a fresh ADD/DEL cycle removes its rules.
+  // DEL with half the elements gone removes the rest; a fresh ADD/DEL cycle too.
   ASSERT_EQ(Exec("DEL", pod.path(), "m-1", masq).exit_code, 0);
+  EXPECT_FALSE(HasRecords("m-1")) << Table();
   ASSERT_EQ(Exec("ADD", pod.path(), "m-1", masq).exit_code, 0);
-  ASSERT_TRUE(ChainExists("m-1"));
+  ASSERT_TRUE(HasRecords("m-1"));
+  EXPECT_TRUE(Ping(pod, "192.168.77.2"));
   ASSERT_EQ(Exec("DEL", pod.path(), "m-1", masq).exit_code, 0);
-  EXPECT_FALSE(ChainExists("m-1"));
+  EXPECT_FALSE(HasRecords("m-1"));
+  EXPECT_EQ(Table().find("elements"), std::string::npos) << Table();
   EXPECT_EQ(Exec("DEL", pod.path(), "m-1", masq).exit_code, 0) << "second DEL is fine";
 }
 
@@ -93,12 +108,13 @@ TEST_F(BridgeMasqTest, DelWithEmptyNetnsRemovesRules) {
   std::string masq = Conf(R"("isGateway":true,"ipMasq":true)",
                           R"([[{"subnet":"10.80.0.0/24"}],[{"subnet":"fd00:80::/64"}]])");
   ASSERT_EQ(Exec("ADD", pod.path(), "m-2", masq).exit_code, 0);
-  std::string rules = Node("nft list chain inet linen_masquerade " + Chain("m-2")).out;
-  EXPECT_NE(rules.find("ip saddr 10.80.0."), std::string::npos) << rules;
-  EXPECT_NE(rules.find("ip6 saddr fd00:80::"), std::string::npos) << rules;
+  std::string rules = Table();
+  EXPECT_NE(rules.find(" . 10.80.0.0/24"), std::string::npos) << rules;
+  EXPECT_NE(rules.find(" . fd00:80::/64"), std::string::npos) << rules;
   // plugins#810: the reference leaks here because it reads IPs from the interface.
   ASSERT_EQ(Exec("DEL", "", "m-2", masq).exit_code, 0);
-  EXPECT_FALSE(ChainExists("m-2"));
+  EXPECT_FALSE(HasRecords("m-2"));
+  EXPECT_EQ(Table().find("elements"), std::string::npos) << Table();
   EXPECT_TRUE(IpFiles().empty());
 }
 
@@ -117,18 +133,15 @@ TEST_F(BridgeMasqTest, GcRemovesOnlyInvalidAttachments) {
   gc["cni.dev/valid-attachments"] = cni::json::array({{{"containerID", "gc-a"}, {"ifname", "eth0"}}});
   ProcResult r = Exec("GC", "", "", gc.dump());
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_TRUE(ChainExists("gc-a"));
-  EXPECT_FALSE(ChainExists("gc-b"));
+  EXPECT_TRUE(HasRecords("gc-a"));
+  EXPECT_FALSE(HasRecords("gc-b"));
   auto spoof = [&](const std::string& cid) {
-    return Node("nft list chain bridge linen_spoofchk " + SpoofChainName({"bnet", "eth0", cid}) +
-                " >/dev/null 2>&1").exit_code == 0;
+    return Node("nft list table bridge linen_spoofchk").out.find("\"" + HostVethName(cid, "eth0") +
+                                                                 "\"") != std::string::npos;
   };
   EXPECT_TRUE(spoof("gc-a"));
   EXPECT_FALSE(spoof("gc-b"));
-  EXPECT_EQ(Node("nft list chain inet linen_masquerade " +
-                 NftChainName(MasqTag{"othernet", "eth0", "gc-c"}) + " >/dev/null 2>&1")
-                .exit_code,
-            0);
+  EXPECT_TRUE(HasRecords("gc-c", "othernet"));
   if (std::filesystem::exists(linen::test::CniBin("host-local"))) {
     // Our host-local implements GC: gc-b's address is released too.
     EXPECT_EQ(IpFiles().size(), 1u);
@@ -148,11 +161,126 @@ TEST_F(BridgeMasqTest, MacSpoofCheckDropsForeignSourceMac) {
   ASSERT_EQ(In(a, "ip neigh flush all && ip link set eth0 address 02:de:ad:be:ef:01").exit_code, 0);
   EXPECT_FALSE(Ping(a, ip_b));
 
-  std::string chain = SpoofChainName(SpoofTag{"bnet", "eth0", "sp-a"});
-  EXPECT_EQ(Node("nft list chain bridge linen_spoofchk " + chain + " >/dev/null").exit_code, 0);
+  // The port maps to the pod's MAC (as ADD reported it), and no chain is per pod.
+  const std::string veth = HostVethName("sp-a", "eth0");
+  std::string mac_a;
+  for (const auto& i : Json(ra)["interfaces"]) {
+    if (i.value("sandbox", "") != "") mac_a = i["mac"];
+  }
+  std::string table = Node("nft list table bridge linen_spoofchk").out;
+  EXPECT_NE(table.find("\"" + veth + "\" comment \"net: bnet, if: eth0, id: sp-a\" : " + mac_a),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("\"" + veth + "\" . " + mac_a), std::string::npos) << table;
+  EXPECT_NE(table.find(" iifname . ether saddr != @portmac-"), std::string::npos) << table;
+  EXPECT_EQ(table.find("jump"), std::string::npos) << table;
   ASSERT_EQ(Exec("DEL", a.path(), "sp-a", conf).exit_code, 0);
-  EXPECT_NE(Node("nft list chain bridge linen_spoofchk " + chain + " >/dev/null 2>&1").exit_code, 0);
+  table = Node("nft list table bridge linen_spoofchk").out;
+  EXPECT_EQ(table.find(veth), std::string::npos) << table;
   ASSERT_EQ(Exec("DEL", b.path(), "sp-b", conf).exit_code, 0);
+  EXPECT_EQ(Node("nft list table bridge linen_spoofchk").out.find("elements"), std::string::npos);
+}
+
+// The records follow the addresses: a repeated ADD with another address, and an
+// address IPAM handed to a new attachment while the old one's DEL never came.
+TEST_F(BridgeMasqTest, AddressesBelongToTheirLatestHolder) {
+  auto sw = cni::ScopedNetnsSwitch::Enter(node_->ns());
+  ASSERT_TRUE(sw.ok()) << sw.error().msg();
+  auto sock = cni::nft::Socket::Open();
+  ASSERT_TRUE(sock.ok()) << sock.error().msg();
+  const MasqTag a{"bnet", "eth0", "hold-a"}, b{"bnet", "eth0", "hold-b"};
+  auto net = [](const char* s) { return *cni::IpNet::Parse(s); };
+  auto ip = [](const char* s) { return *cni::IpAddr::Parse(s); };
+  const std::string pods = "pods4-" + H(), own = "own4-" + H();
+  auto holder = [&](const std::string& addr) {
+    std::string t = Node("nft list map inet linen_masquerade " + pods).out;
+    size_t at = t.find(addr + " comment");
+    if (at == std::string::npos) return std::string("none");
+    size_t q = t.find(": \"", at);
+    return t.substr(q + 3, 15);
+  };
+  auto ranges = [&] { return Node("nft list set inet linen_masquerade " + own).out; };
+
+  ASSERT_TRUE(NftSetupMasq(*sock, {net("10.77.0.5/24")}, a).ok());
+  EXPECT_EQ(holder("10.77.0.5"), Owner("hold-a"));
+  // The same ADD again changes nothing and succeeds.
+  ASSERT_TRUE(NftSetupMasq(*sock, {net("10.77.0.5/24")}, a).ok());
+  // Another address for the same attachment replaces the first.
+  ASSERT_TRUE(NftSetupMasq(*sock, {net("10.77.0.6/24")}, a).ok());
+  EXPECT_EQ(holder("10.77.0.5"), "none");
+  EXPECT_EQ(ranges().find("10.77.0.5 . "), std::string::npos) << ranges();
+  EXPECT_EQ(holder("10.77.0.6"), Owner("hold-a"));
+  // b gets .6 (a's DEL never came): b holds it, a's record of it is gone.
+  auto taken = NftSetupMasq(*sock, {net("10.77.0.6/24")}, b);
+  ASSERT_TRUE(taken.ok()) << taken.error().msg();
+  EXPECT_EQ(holder("10.77.0.6"), Owner("hold-b"));
+  EXPECT_TRUE(NftCheckMasq(*sock, {ip("10.77.0.6")}, b).ok());
+  EXPECT_FALSE(NftCheckMasq(*sock, {ip("10.77.0.6")}, a).ok());
+  // a's late DEL leaves b's address and range alone.
+  ASSERT_TRUE(NftTeardownMasq(*sock, a).ok());
+  EXPECT_EQ(holder("10.77.0.6"), Owner("hold-b"));
+  EXPECT_NE(ranges().find("10.77.0.6 . 10.77.0.0/24"), std::string::npos) << ranges();
+  EXPECT_TRUE(NftCheckMasq(*sock, {ip("10.77.0.6")}, b).ok());
+  ASSERT_TRUE(NftTeardownMasq(*sock, b).ok());
+  EXPECT_EQ(Table().find("elements"), std::string::npos) << Table();
+  // Absent is success.
+  EXPECT_TRUE(NftTeardownMasq(*sock, b).ok());
+}
+
+// A node that ran the older layout (a chain per pod, entered by a jump from a
+// verdict map): new pods are masqueraded through the new rules in the same base
+// chain, DEL removes an old pod's chain and element, and GC removes the rest,
+// then the old rules and maps once no old pod is left.
+TEST_F(BridgeMasqTest, OlderLayoutIsRemovedByDelAndGc) {
+  MakeOutside();
+  const std::string h = H();
+  const std::string old1 = NftLegacyChainName({"bnet", "eth0", "old-1"});
+  const std::string old2 = NftLegacyChainName({"bnet", "eth0", "old-2"});
+  auto old_chain = [&](const std::string& name, const std::string& cid, const std::string& ip) {
+    return " chain " + name + " { comment \"ips: " + ip + "; net: bnet, if: eth0, id: " + cid +
+           "\"\n  ip saddr " + ip + " ip daddr != 10.77.0.0/24 ip daddr != 224.0.0.0/4 masquerade\n }\n";
+  };
+  const std::string script =
+      "table inet linen_masquerade {\n"
+      " map masq4-" + h + " { type ipv4_addr : verdict; }\n"
+      " map masq6-" + h + " { type ipv6_addr : verdict; }\n" +
+      old_chain(old1, "old-1", "10.77.0.50") + old_chain(old2, "old-2", "10.77.0.51") +
+      " chain masq-" + h + " { type nat hook postrouting priority srcnat; policy accept;\n"
+      "  ip saddr vmap @masq4-" + h + " comment \"pods' IPv4 sources\"\n"
+      "  ip6 saddr vmap @masq6-" + h + " comment \"pods' IPv6 sources\"\n }\n}\n"
+      "add element inet linen_masquerade masq4-" + h + " { 10.77.0.50 : jump " + old1 +
+      ", 10.77.0.51 : jump " + old2 + " }\n";
+  ASSERT_EQ(linen::test::Run({"/usr/sbin/ip", "netns", "exec", node_->name(), "nft", "-f", "-"}, {},
+                             script)
+                .exit_code,
+            0);
+
+  TempNetns pod = NewPod();
+  std::string masq = Conf(R"("isDefaultGateway":true,"ipMasq":true,"macspoofchk":true)",
+                          R"([[{"subnet":"10.77.0.0/24"}]])", "1.1.0");
+  ProcResult r = Exec("ADD", pod.path(), "new-1", masq);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(Ping(pod, "192.168.77.2"));
+
+  ASSERT_EQ(Exec("DEL", "", "old-1", masq).exit_code, 0);
+  std::string t = Table();
+  EXPECT_EQ(t.find("chain " + old1), std::string::npos) << t;
+  EXPECT_EQ(t.find("10.77.0.50"), std::string::npos) << t;
+  EXPECT_NE(t.find("chain " + old2), std::string::npos) << t;
+
+  cni::json gc = cni::json::parse(masq);
+  gc["cni.dev/valid-attachments"] = cni::json::array({{{"containerID", "new-1"}, {"ifname", "eth0"}}});
+  ProcResult g = Exec("GC", "", "", gc.dump());
+  ASSERT_EQ(g.exit_code, 0) << g.out << g.err;
+  t = Table();
+  EXPECT_EQ(t.find("chain " + old2), std::string::npos) << t;
+  EXPECT_EQ(t.find("masq4-"), std::string::npos) << t;
+  EXPECT_EQ(t.find("vmap"), std::string::npos) << t;
+  EXPECT_TRUE(HasRecords("new-1"));
+  EXPECT_EQ(Node("nft list table inet linen_masquerade | grep -cE \"^\\s+chain \"").out, "1\n");
+  EXPECT_TRUE(Ping(pod, "192.168.77.2"));
+  ASSERT_EQ(Exec("DEL", pod.path(), "new-1", masq).exit_code, 0);
+  EXPECT_EQ(Table().find("elements"), std::string::npos) << Table();
 }
 
 TEST_F(BridgeMasqTest, IptablesBackendWhenChosen) {

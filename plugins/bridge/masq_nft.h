@@ -1,10 +1,13 @@
 // nftables masquerade (`ipMasq`, the default backend): table `inet linen_masquerade`.
 // Per network, one NAT base chain masq-<hash(net)> on postrouting (priority srcnat)
-// whose rules look the source address up in the verdict maps masq4-/masq6-<hash(net)>;
-// per attachment, a regular chain masq-<hash(net)>-<hash(if:id)> with
-//   ip[6] saddr A ip[6] daddr != A's subnet ip[6] daddr != multicast masquerade
-// per address, commented with the readable tag, and one map element per address
-// that jumps to it (nft_dispatch.h). ADD and DEL cost the same with 1 or 1,000 pods.
+// with one rule per family,
+//   ip saddr @pods4-<h> ip saddr . ip daddr != @own4-<h> ip daddr != 224.0.0.0/4 masquerade
+// and three sets per family: pods4 (map: pod address -> its attachment's owner key),
+// own4 (ranges: pod address . the subnet it reaches unmasqueraded) and att4 (map:
+// owner key . n -> address . subnet's first . last address, the record DEL reads to
+// find what to remove without the pod's netns). An ADD adds three elements per
+// address and a DEL removes them: no chain and no `jump` per pod, so nothing the
+// kernel does on a commit or a netdev event walks the node's pods.
 #ifndef LINEN_PLUGINS_BRIDGE_MASQ_NFT_H_
 #define LINEN_PLUGINS_BRIDGE_MASQ_NFT_H_
 
@@ -20,16 +23,19 @@ namespace bridge {
 
 inline constexpr const char* kNftTable = "linen_masquerade";
 
-// "masq-" + 16 hex of SHA-512(network) + "-" + 16 hex of SHA-512(ifname:containerID).
-std::string NftChainPrefix(const std::string& network);
-std::string NftChainName(const MasqTag& tag);
+// "masq-" + 16 hex of SHA-512(network).
 std::string NftBaseChainName(const std::string& network);
+// "net: N, if: I, id: C": the pod-address element's comment.
 std::string NftComment(const MasqTag& tag);
+// The attachment's owner key as nft lists it: 15 hex of SHA-512(ifname:containerID).
+std::string NftOwnerKey(const MasqTag& tag);
+// The chain an older linen gave the attachment: NftBaseChainName + "-" + 16 hex.
+std::string NftLegacyChainName(const MasqTag& tag);
 
 cni::Status NftSetupMasq(cni::nft::Socket& sock, const std::vector<cni::IpNet>& ips,
                          const MasqTag& tag);
 cni::Status NftTeardownMasq(cni::nft::Socket& sock, const MasqTag& tag);
-// The network's dispatch and this attachment's chain, with `ips` mapped to it.
+// The network's base chain and rules, and each of `ips` held by this attachment.
 cni::Status NftCheckMasq(cni::nft::Socket& sock, const std::vector<cni::IpAddr>& ips,
                          const MasqTag& tag);
 cni::Status NftGcMasq(cni::nft::Socket& sock, const std::string& network,

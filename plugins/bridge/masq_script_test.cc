@@ -9,10 +9,13 @@ namespace {
 
 using linen::test::Net;
 
-TEST(BridgeMasqScriptTest, NftNamesSeparateAttachments) {
-  EXPECT_NE(NftChainName({"n", "eth0", "a"}), NftChainName({"n", "eth0", "b"}));
-  EXPECT_NE(NftChainName({"n", "eth0", "a"}), NftChainName({"n", "eth1", "a"}));
-  EXPECT_NE(NftChainName({"n", "eth0", "a"}), NftChainName({"m", "eth0", "a"}));
+TEST(BridgeMasqScriptTest, NftKeysSeparateAttachments) {
+  EXPECT_NE(NftOwnerKey({"n", "eth0", "a"}), NftOwnerKey({"n", "eth0", "b"}));
+  EXPECT_NE(NftOwnerKey({"n", "eth0", "a"}), NftOwnerKey({"n", "eth1", "a"}));
+  // 15 characters: an ifname-typed key with its NUL.
+  EXPECT_EQ(NftOwnerKey({"n", "eth0", "a"}).size(), 15u);
+  EXPECT_NE(NftBaseChainName("n"), NftBaseChainName("m"));
+  EXPECT_EQ(NftLegacyChainName({"n", "eth0", "a"}).rfind(NftBaseChainName("n") + "-", 0), 0u);
 }
 
 TEST(BridgeMasqScriptTest, IptablesRestoreInput) {
