@@ -139,7 +139,7 @@ cni::Status AddUnderlay(Node& node, const cni::NetNs* peer_ns, const std::string
 }
 
 cni::Result<Pod> MakePod(const Impl& impl, int i) {
-  auto ns = test::TempNetns::Create("lbc");
+  auto ns = test::UnheldNetns::Create("lbc");
   if (!ns) return ns.error().Context("pod netns");
   return Pod{std::move(*ns), "bench-" + impl.label + "-" + std::to_string(i), ""};
 }
@@ -176,7 +176,9 @@ Leaks FindLeaks(const Node& node, const std::vector<Pod>& pods) {
     }
   }
   for (const auto& p : pods) {
-    auto h = cni::nl::Handle::OpenIn(p.ns.ns());
+    auto ns = p.ns.Open();
+    if (!ns) continue;
+    auto h = cni::nl::Handle::OpenIn(*ns);
     if (!h) continue;
     if (auto links = h->ListLinks()) {
       for (const auto& k : *links) l.pod_ifaces += k.name != "lo";
@@ -206,7 +208,8 @@ void CheckAdds(Report& rep, const std::string& tag, const std::vector<Pod>& pods
     auto ips = IpsOf(p.add_out);
     if (ips.empty()) ++no_ip;
     for (const auto& ip : ips) dup += seen[ip]++ > 0;
-    auto h = cni::nl::Handle::OpenIn(p.ns.ns());
+    auto ns = p.ns.Open();
+    auto h = ns ? cni::nl::Handle::OpenIn(*ns) : cni::Result<cni::nl::Handle>(ns.error());
     if (!h || !h->LinkByName("eth0")) ++no_iface;
   }
   rep.Count("dup_ips." + tag, dup);

@@ -33,8 +33,10 @@ struct Node {
   std::vector<std::string> own_links;
 };
 
+// The driver holds no descriptor per pod (test::UnheldNetns): every exec closes
+// all of them, which made each ADD cost more with every pod on the node.
 struct Pod {
-  test::TempNetns ns;
+  test::UnheldNetns ns;
   std::string id;
   std::string add_out;  // the ADD result, handed back as prevResult on DEL
 };

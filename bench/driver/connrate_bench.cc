@@ -107,7 +107,9 @@ bool SetUpSite(const ConnRateBenchOptions& opt, int pods, int net, Site& s) {
 // would reach last. The first run (200 connections, untimed) makes the neighbour
 // entries on the way, so no round pays for them.
 bool Round(const ConnRateBenchOptions& opt, Site& s, bool warm_up) {
-  auto c = ConnectLoop(s.pods.back().ns.ns(), s.ext_ip, kPort, opt.seconds, warm_up ? 200 : 0);
+  auto client_ns = s.pods.back().ns.Open();
+  if (!client_ns) return Fail(client_ns.error());
+  auto c = ConnectLoop(*client_ns, s.ext_ip, kPort, opt.seconds, warm_up ? 200 : 0);
   if (!c) return Fail(c.error());
   if (c->failed && s.conn_fails == 0) s.first_errno = c->first_errno;
   s.conn_fails += c->failed;

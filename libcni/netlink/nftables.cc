@@ -160,10 +160,6 @@ Elem ParseElem(std::string_view attrs) {
   Elem out;
   Attrs key = Sub(e, NFTA_SET_ELEM_KEY);
   if (auto it = key.find(NFTA_DATA_VALUE); it != key.end()) out.key = std::string(it->second);
-  Attrs key_end = Sub(e, NFTA_SET_ELEM_KEY_END);
-  if (auto it = key_end.find(NFTA_DATA_VALUE); it != key_end.end()) {
-    out.key_end = std::string(it->second);
-  }
   Attrs data = Sub(e, NFTA_SET_ELEM_DATA);
   if (auto it = data.find(NFTA_DATA_VALUE); it != data.end()) out.data = std::string(it->second);
   Attrs verdict = Sub(data, NFTA_DATA_VERDICT);
@@ -544,9 +540,7 @@ void Batch::AddSet(Family f, const std::string& table, const SetSpec& set, bool 
   Str(buf_, NFTA_SET_TABLE, table);
   Str(buf_, NFTA_SET_NAME, set.name);
   const bool map = set.verdict_map || set.data_len > 0;
-  const bool concat_ranges = set.interval && set.field_lens.size() > 1;
-  U32(buf_, NFTA_SET_FLAGS, (map ? NFT_SET_MAP : 0) | (set.interval ? NFT_SET_INTERVAL : 0) |
-                                (concat_ranges ? NFT_SET_CONCAT : 0));
+  U32(buf_, NFTA_SET_FLAGS, map ? NFT_SET_MAP : 0);
   U32(buf_, NFTA_SET_KEY_TYPE, set.key_type);
   U32(buf_, NFTA_SET_KEY_LEN, set.key_len);
   if (set.verdict_map) {
@@ -570,18 +564,6 @@ void Batch::AddSet(Family f, const std::string& table, const SetSpec& set, bool 
     order(0, set.key_type);
     if (set.data_len > 0 && !set.verdict_map) order(1, set.data_type);
     Attr(buf_, NFTA_SET_USERDATA, udata.data(), udata.size());
-  }
-  if (concat_ranges) {
-    // The parts' lengths tell the kernel where one range's field ends.
-    size_t desc = Nest(buf_, NFTA_SET_DESC);
-    size_t concat = Nest(buf_, NFTA_SET_DESC_CONCAT);
-    for (uint32_t len : set.field_lens) {
-      size_t field = Nest(buf_, NFTA_LIST_ELEM);
-      U32(buf_, NFTA_SET_FIELD_LEN, len);
-      Close(buf_, field);
-    }
-    Close(buf_, concat);
-    Close(buf_, desc);
   }
   End();
   what_.push_back("add set " + Obj(f, table, set.name));
@@ -610,7 +592,6 @@ void Batch::AddElems(Family f, const std::string& table, const std::string& set,
   for (const Elem& e : elems) {
     size_t el = Nest(buf_, NFTA_LIST_ELEM);
     Data(buf_, NFTA_SET_ELEM_KEY, e.key.data(), e.key.size());
-    if (!e.key_end.empty()) Data(buf_, NFTA_SET_ELEM_KEY_END, e.key_end.data(), e.key_end.size());
     if (!e.jump_chain.empty()) JumpVerdict(buf_, NFTA_SET_ELEM_DATA, NFT_JUMP, e.jump_chain);
     if (!e.data.empty()) Data(buf_, NFTA_SET_ELEM_DATA, e.data.data(), e.data.size());
     if (!e.comment.empty()) Comment(buf_, NFTA_SET_ELEM_USERDATA, e.comment);
@@ -624,7 +605,7 @@ void Batch::AddElems(Family f, const std::string& table, const std::string& set,
 void Batch::DeleteElems(Family f, const std::string& table, const std::string& set,
                         const std::vector<std::string>& keys) {
   std::vector<Elem> elems;
-  for (const std::string& k : keys) elems.push_back({k, "", "", "", ""});
+  for (const std::string& k : keys) elems.push_back({k, "", "", ""});
   DeleteElems(f, table, set, elems);
 }
 
@@ -637,7 +618,6 @@ void Batch::DeleteElems(Family f, const std::string& table, const std::string& s
   for (const Elem& e : elems) {
     size_t el = Nest(buf_, NFTA_LIST_ELEM);
     Data(buf_, NFTA_SET_ELEM_KEY, e.key.data(), e.key.size());
-    if (!e.key_end.empty()) Data(buf_, NFTA_SET_ELEM_KEY_END, e.key_end.data(), e.key_end.size());
     Close(buf_, el);
   }
   Close(buf_, list);
@@ -847,14 +827,13 @@ Result<ChainInfo> Socket::GetChain(Family f, const std::string& table, const std
 }
 
 Result<Elem> Socket::GetElem(Family f, const std::string& table, const std::string& set,
-                             const std::string& key, const std::string& key_end) {
+                             const std::string& key) {
   std::string a;
   Str(a, NFTA_SET_ELEM_LIST_TABLE, table);
   Str(a, NFTA_SET_ELEM_LIST_SET, set);
   size_t list = Nest(a, NFTA_SET_ELEM_LIST_ELEMENTS);
   size_t el = Nest(a, NFTA_LIST_ELEM);
   Data(a, NFTA_SET_ELEM_KEY, key.data(), key.size());
-  if (!key_end.empty()) Data(a, NFTA_SET_ELEM_KEY_END, key_end.data(), key_end.size());
   Close(a, el);
   Close(a, list);
   std::optional<Elem> found;

@@ -55,11 +55,6 @@ struct SetSpec {
   bool verdict_map = false;
   uint32_t data_type = 0;  // value maps only
   uint32_t data_len = 0;   // value maps only; 0 = not a value map
-  // `flags interval`: elements are ranges (Elem::key .. Elem::key_end). With more
-  // than one entry in `field_lens` (each part's unpadded byte length), a
-  // concatenation of ranges, which the kernel keeps in its pipapo set type.
-  bool interval = false;
-  std::vector<uint32_t> field_lens;
 };
 
 struct Elem {
@@ -67,7 +62,6 @@ struct Elem {
   std::string jump_chain;  // verdict maps: `jump <chain>`
   std::string comment;     // "" = none
   std::string data;        // value maps: raw value bytes (ConcatKey of the parts)
-  std::string key_end;     // interval sets: the range's last key ("" = key alone)
 };
 
 // What a rule can load into registers for a set lookup or a map: the parts of a
@@ -155,7 +149,7 @@ class Batch {
   // Deleting an absent element fails the batch (ENOENT).
   void DeleteElems(Family f, const std::string& table, const std::string& set,
                    const std::vector<std::string>& keys);
-  // The same, by key and (interval sets) key_end; other fields are ignored.
+  // The same, by each element's key; other fields are ignored.
   void DeleteElems(Family f, const std::string& table, const std::string& set,
                    const std::vector<Elem>& elems);
 
@@ -201,9 +195,8 @@ class Socket {
   Status GetTable(Family f, const std::string& table);
   Result<ChainInfo> GetChain(Family f, const std::string& table, const std::string& chain);
   // The element with `key`; kNotFound cause when the set or the element is absent.
-  // Interval sets: `key_end` too, for the range [key, key_end] exactly.
   Result<Elem> GetElem(Family f, const std::string& table, const std::string& set,
-                       const std::string& key, const std::string& key_end = "");
+                       const std::string& key);
   // Listings (for CHECK and GC). A missing table gives the kNotFound cause.
   Result<std::vector<ChainInfo>> ListChains(Family f, const std::string& table);
   // `chain` "": the rules of every chain of the table, in one dump.

@@ -237,18 +237,15 @@ TEST_F(NftablesTest, ConcatMapsDnatAndFibAreExactlyNfts) {
 }
 
 // The jump-free layout of the masquerade and the spoof check: a map looked up for
-// presence only, a negated lookup in a set of concatenated ranges, a value map
-// whose key and value are concatenations, and an ifname . ether_addr set in the
-// bridge family. Bytecode and listing both nft's; our readers see the ranges.
-TEST_F(NftablesTest, RangesAndLookupsWithoutJumpsAreExactlyNfts) {
+// presence only (its value an ifname), a negated lookup in a concatenated set, a
+// value map whose key and value are concatenations, and an ifname . ether_addr set
+// in the bridge family. Bytecode and listing both nft's.
+TEST_F(NftablesTest, LookupsWithoutJumpsAreExactlyNfts) {
   const Family f = Family::kInet;
   Batch b;
   b.AddTable(f, "t");
   b.AddSet(f, "t", {"pods4", kTypeIpv4Addr, 4, false, kTypeIfname, 16});
-  SetSpec own{"own4", ConcatType({kTypeIpv4Addr, kTypeIpv4Addr}), 8};
-  own.interval = true;
-  own.field_lens = {4, 4};
-  b.AddSet(f, "t", own);
+  b.AddSet(f, "t", {"own4", ConcatType({kTypeIpv4Addr, kTypeIpv4Addr}), 8});
   b.AddSet(f, "t", {"att4", ConcatType({kTypeIfname, kTypeInetService}), 20, false,
                     ConcatType({kTypeIpv4Addr, kTypeIpv4Addr, kTypeIpv4Addr}), 12});
   b.AddChain(f, "t", "post", Hook{NF_INET_POST_ROUTING, 100, "nat"}, "");
@@ -262,8 +259,8 @@ TEST_F(NftablesTest, RangesAndLookupsWithoutJumpsAreExactlyNfts) {
   const std::string pod = AddrKey(Ip("10.77.0.2"));
   const std::string lo = AddrKey(Ip("10.77.0.0")), hi = AddrKey(Ip("10.77.0.255"));
   b.AddElems(f, "t", "pods4", {{pod, "", "c1 eth0", IfnameKey("0123456789abcde")}});
-  Elem range{ConcatKey({pod, lo}), "", "", "", ConcatKey({pod, hi})};
-  b.AddElems(f, "t", "own4", {range});
+  const Elem pair{ConcatKey({pod, pod})};
+  b.AddElems(f, "t", "own4", {pair});
   b.AddElems(f, "t", "att4", {{ConcatKey({IfnameKey("0123456789abcde"), PortKey(0)}), "", "",
                                ConcatKey({pod, lo, hi})}});
   b.AddTable(Family::kBridge, "s");
@@ -280,10 +277,9 @@ TEST_F(NftablesTest, RangesAndLookupsWithoutJumpsAreExactlyNfts) {
   b.AddElems(Family::kBridge, "s", "portmac", {{ConcatKey({IfnameKey("veth0"), mac})}});
   ASSERT_TRUE(sock_->Commit(b, "jump-free").ok());
 
-  auto got = sock_->GetElem(f, "t", "own4", range.key, range.key_end);
+  auto got = sock_->GetElem(f, "t", "own4", pair.key);
   ASSERT_TRUE(got.ok()) << got.error().msg();
-  EXPECT_EQ(got->key, range.key);
-  EXPECT_EQ(got->key_end, range.key_end);
+  EXPECT_EQ(got->key, pair.key);
   auto owner = sock_->GetElem(f, "t", "pods4", pod);
   ASSERT_TRUE(owner.ok()) << owner.error().msg();
   EXPECT_EQ(owner->data, IfnameKey("0123456789abcde"));
@@ -291,17 +287,19 @@ TEST_F(NftablesTest, RangesAndLookupsWithoutJumpsAreExactlyNfts) {
 
   const std::string ours = Nft("--debug=netlink list ruleset");
   const std::string ours_text = Nft("list ruleset");
-  EXPECT_NE(ours_text.find("10.77.0.2 . 10.77.0.0/24"), std::string::npos) << ours_text;
+  EXPECT_NE(ours_text.find("\"0123456789abcde\" . 0 : 10.77.0.2 . 10.77.0.0 . 10.77.0.255"),
+            std::string::npos)
+      << ours_text;
   ASSERT_EQ(Nft("flush ruleset"), "");
   ASSERT_EQ(NftScript("table inet t {\n"
                       " map pods4 { type ipv4_addr : ifname; }\n"
-                      " set own4 { type ipv4_addr . ipv4_addr; flags interval; }\n"
+                      " set own4 { type ipv4_addr . ipv4_addr; }\n"
                       " map att4 { type ifname . inet_service : ipv4_addr . ipv4_addr . ipv4_addr; }\n"
                       " chain post { type nat hook postrouting priority srcnat;\n"
                       "  ip saddr @pods4 ip saddr . ip daddr != @own4 ip daddr != 224.0.0.0/4 "
                       "masquerade\n }\n}\n"
                       "add element inet t pods4 { 10.77.0.2 comment \"c1 eth0\" : \"0123456789abcde\" }\n"
-                      "add element inet t own4 { 10.77.0.2 . 10.77.0.0/24 }\n"
+                      "add element inet t own4 { 10.77.0.2 . 10.77.0.2 }\n"
                       "add element inet t att4 { \"0123456789abcde\" . 0 : "
                       "10.77.0.2 . 10.77.0.0 . 10.77.0.255 }\n"
                       "table bridge s {\n"
@@ -315,11 +313,10 @@ TEST_F(NftablesTest, RangesAndLookupsWithoutJumpsAreExactlyNfts) {
   EXPECT_EQ(WithoutHandles(ours), WithoutHandles(Nft("--debug=netlink list ruleset")));
   EXPECT_EQ(ours_text, Nft("list ruleset"));
 
-  // A range goes by its exact bounds.
   Batch del;
-  del.DeleteElems(f, "t", "own4", std::vector<Elem>{range});
-  ASSERT_TRUE(sock_->Commit(del, "delete range").ok());
-  EXPECT_TRUE(sock_->GetElem(f, "t", "own4", range.key, range.key_end).error().IsNotFound());
+  del.DeleteElems(f, "t", "own4", std::vector<Elem>{pair});
+  ASSERT_TRUE(sock_->Commit(del, "delete by element").ok());
+  EXPECT_TRUE(sock_->GetElem(f, "t", "own4", pair.key).error().IsNotFound());
 }
 
 TEST_F(NftablesTest, ErrorsNameTheCommandAndCarryTheCause) {

@@ -286,6 +286,13 @@ TEST_F(BridgeAddTest, BridgeAndPodSysctls) {
   // IPv4 only: the pod's IPv6 DAD setting is the namespace's default, untouched.
   EXPECT_EQ(In(a, "cat /proc/sys/net/ipv6/conf/eth0/accept_dad").out,
             In(a, "cat /proc/sys/net/ipv6/conf/default/accept_dad").out);
+  // The bridge port has no IPv6 at all (no address, no multicast route).
+  const std::string port = HostVethName("sys-a", "eth0");
+  EXPECT_EQ(Node("cat /proc/sys/net/ipv6/conf/" + port + "/disable_ipv6").out, "1\n");
+  EXPECT_EQ(Node("ip -6 route show table local dev " + port).out, "");
+  // The bridge this ADD created has multicast snooping off.
+  EXPECT_NE(Node("ip -d link show cni0").out.find("mcast_snooping 0"), std::string::npos)
+      << Node("ip -d link show cni0").out;
 
   // Someone turned them back on: the next ADD repairs them, forwarding too.
   ASSERT_EQ(Node("echo 1 > /proc/sys/net/ipv6/conf/cni0/accept_ra && "
@@ -335,6 +342,9 @@ TEST_F(BridgeAddTest, BridgeMacSetByItsOwnerIsLeftAlone) {
   ASSERT_EQ(ra.exit_code, 0) << ra.out << ra.err;
   EXPECT_EQ(Json(ra)["interfaces"][0]["mac"], "02:00:00:00:00:01");
   EXPECT_EQ(Node("cat /sys/class/net/cni0/address").out, "02:00:00:00:00:01\n");
+  // A bridge that was there keeps its multicast snooping.
+  EXPECT_NE(Node("ip -d link show cni0").out.find("mcast_snooping 1"), std::string::npos)
+      << Node("ip -d link show cni0").out;
 }
 
 TEST_F(BridgeAddTest, StatusDelegatesToIpam) {

@@ -100,6 +100,15 @@ cni::Result<BridgeState> EnsureBridge(cni::nl::Handle& host, const BridgeConf& c
     if (st.created) {
       // Registered here, not by the caller: every step below can still fail.
       undo.Add([&host, index = link->index, &lock] { RemoveBridgeIfUnused(host, index, lock); });
+      // Multicast snooping off on a bridge we create. With it on, every port that
+      // comes up makes the kernel re-arm the multicast state of every other port
+      // (br_port_state_selection -> br_multicast_enable_port), so each ADD costs
+      // more with every pod on the node; with it off the bridge floods multicast
+      // to its ports, as it does anyway for groups it has not learned. A bridge
+      // that was there before keeps its setting, and an operator who turns
+      // snooping back on keeps it. Best effort: a kernel without IGMP snooping
+      // has nothing to turn off.
+      (void)SetMulticastSnooping(link->index, false);
     }
   }
   st.link = std::move(*link);

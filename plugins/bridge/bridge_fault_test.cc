@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "plugins/bridge/bridge_test_env.h"
+#include "plugins/bridge/hash.h"
 #include "plugins/bridge/masq_nft.h"
 
 namespace bridge::testing {
@@ -144,7 +145,8 @@ TEST_F(BridgeFaultTest, RollbackLeavesForwardingOn) {
   ASSERT_EQ(Node("cat /proc/sys/net/ipv4/ip_forward").out, "0\n");
   // Someone else's plain set where the network's address map belongs: the
   // masquerade step fails after forwarding was turned on.
-  const std::string map = "pods4-" + NftBaseChainName("bnet").substr(5);
+  const std::string map =
+      "pods4-" + NftBaseChainName("bnet").substr(5) + "-" + Sha512Hex("10.77.0.0/24").substr(0, 12);
   ASSERT_EQ(Node(std::string("nft add table inet ") + kNftTable + " && nft add set inet " +
                  kNftTable + " " + map + " \"{ type ipv4_addr; }\"")
                 .exit_code,

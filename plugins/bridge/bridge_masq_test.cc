@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include "plugins/bridge/bridge_test_env.h"
+#include "plugins/bridge/hash.h"
 #include "plugins/bridge/masq_nft.h"
+#include "plugins/bridge/nft_dispatch.h"
 #include "plugins/bridge/spoofcheck.h"
 #include "plugins/bridge/veth.h"
 
@@ -26,6 +28,9 @@ class BridgeMasqTest : public BridgeEnv {
               0);
   }
   static std::string H() { return NftBaseChainName("bnet").substr(5); }
+  static std::string Pods(const std::string& subnet) {
+    return "pods4-" + H() + "-" + Sha512Hex(subnet).substr(0, 12);
+  }
   static std::string Owner(const std::string& cid, const std::string& net = "bnet") {
     return NftOwnerKey(MasqTag{net, "eth0", cid});
   }
@@ -56,7 +61,6 @@ TEST_F(BridgeMasqTest, PodReachesOutsideOnlyThroughMasquerade) {
                          "\""),
             std::string::npos)
       << ruleset;
-  EXPECT_NE(ruleset.find(pod_ip + " . 10.77.0.0/24"), std::string::npos) << ruleset;
   EXPECT_TRUE(Ping(pod, "192.168.77.2"));
   cni::json chk = cni::json::parse(masq);
   chk["prevResult"] = Json(r);
@@ -66,37 +70,40 @@ TEST_F(BridgeMasqTest, PodReachesOutsideOnlyThroughMasquerade) {
   // Traffic inside the pod subnet is not masqueraded: the gateway still sees the pod.
   EXPECT_TRUE(Ping(pod, "10.77.0.1"));
 
-  // One base chain for the network, matching sources through sets: no chain and
-  // no jump per pod.
+  // One base chain for the network, one rule per subnet matching its pods through
+  // a map: no chain and no jump per pod.
   EXPECT_NE(ruleset.find("type nat hook postrouting priority srcnat"), std::string::npos) << ruleset;
-  EXPECT_NE(ruleset.find("ip saddr @pods4-" + H() + " ip saddr . ip daddr != @own4-" + H() +
-                         " ip daddr != 224.0.0.0/4 masquerade"),
+  EXPECT_NE(ruleset.find("ip saddr @" + Pods("10.77.0.0/24") +
+                         " ip daddr != 10.77.0.0/24 ip daddr != 224.0.0.0/4 masquerade comment "
+                         "\"pods of 10.77.0.0/24\""),
             std::string::npos)
       << ruleset;
   EXPECT_EQ(Node("nft list table inet linen_masquerade | grep -cE \"^\\s+chain \"").out, "1\n");
   EXPECT_EQ(ruleset.find("jump"), std::string::npos) << ruleset;
 
-  // CHECK notices elements that vanished: the pod's range, then its address.
-  ASSERT_EQ(Node("nft delete element inet linen_masquerade own4-" + H() + " \"{ " + pod_ip +
-                 " . 10.77.0.0/24 }\"")
+  // CHECK notices the pod's address element gone.
+  ASSERT_EQ(Node("nft delete element inet linen_masquerade " + Pods("10.77.0.0/24") + " \"{ " +
+                 pod_ip + " }\"")
                 .exit_code,
             0);
   ProcResult bad = Exec("CHECK", pod.path(), "m-1", chk.dump());
-  EXPECT_NE(bad.exit_code, 0);
-  EXPECT_NE(bad.out.find("subnet is missing"), std::string::npos) << bad.out;
-  ASSERT_EQ(Node("nft delete element inet linen_masquerade pods4-" + H() + " \"{ " + pod_ip + " }\"")
-                .exit_code,
-            0);
-  bad = Exec("CHECK", pod.path(), "m-1", chk.dump());
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.out.find("is not this attachment's"), std::string::npos) << bad.out;
 
   // DEL with half the elements gone removes the rest; a fresh ADD/DEL cycle too.
   ASSERT_EQ(Exec("DEL", pod.path(), "m-1", masq).exit_code, 0);
   EXPECT_FALSE(HasRecords("m-1")) << Table();
-  ASSERT_EQ(Exec("ADD", pod.path(), "m-1", masq).exit_code, 0);
+  ProcResult again = Exec("ADD", pod.path(), "m-1", masq);
+  ASSERT_EQ(again.exit_code, 0) << again.out;
   ASSERT_TRUE(HasRecords("m-1"));
   EXPECT_TRUE(Ping(pod, "192.168.77.2"));
+  chk["prevResult"] = Json(again);
+  EXPECT_EQ(Exec("CHECK", pod.path(), "m-1", chk.dump()).exit_code, 0);
+  // ... and the subnet's rule gone.
+  ASSERT_EQ(Node("nft flush chain inet linen_masquerade " + NftBaseChainName("bnet")).exit_code, 0);
+  bad = Exec("CHECK", pod.path(), "m-1", chk.dump());
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.out.find("pods of 10.77.0.0/24\\\" is missing"), std::string::npos) << bad.out;
   ASSERT_EQ(Exec("DEL", pod.path(), "m-1", masq).exit_code, 0);
   EXPECT_FALSE(HasRecords("m-1"));
   EXPECT_EQ(Table().find("elements"), std::string::npos) << Table();
@@ -109,8 +116,10 @@ TEST_F(BridgeMasqTest, DelWithEmptyNetnsRemovesRules) {
                           R"([[{"subnet":"10.80.0.0/24"}],[{"subnet":"fd00:80::/64"}]])");
   ASSERT_EQ(Exec("ADD", pod.path(), "m-2", masq).exit_code, 0);
   std::string rules = Table();
-  EXPECT_NE(rules.find(" . 10.80.0.0/24"), std::string::npos) << rules;
-  EXPECT_NE(rules.find(" . fd00:80::/64"), std::string::npos) << rules;
+  EXPECT_NE(rules.find("comment \"pods of 10.80.0.0/24\""), std::string::npos) << rules;
+  EXPECT_NE(rules.find("comment \"pods of fd00:80::/64\""), std::string::npos) << rules;
+  EXPECT_NE(rules.find("10.80.0."), std::string::npos) << rules;
+  EXPECT_NE(rules.find("fd00:80::"), std::string::npos) << rules;
   // plugins#810: the reference leaks here because it reads IPs from the interface.
   ASSERT_EQ(Exec("DEL", "", "m-2", masq).exit_code, 0);
   EXPECT_FALSE(HasRecords("m-2"));
@@ -191,15 +200,13 @@ TEST_F(BridgeMasqTest, AddressesBelongToTheirLatestHolder) {
   const MasqTag a{"bnet", "eth0", "hold-a"}, b{"bnet", "eth0", "hold-b"};
   auto net = [](const char* s) { return *cni::IpNet::Parse(s); };
   auto ip = [](const char* s) { return *cni::IpAddr::Parse(s); };
-  const std::string pods = "pods4-" + H(), own = "own4-" + H();
   auto holder = [&](const std::string& addr) {
-    std::string t = Node("nft list map inet linen_masquerade " + pods).out;
+    std::string t = Node("nft list map inet linen_masquerade " + Pods("10.77.0.0/24")).out;
     size_t at = t.find(addr + " comment");
     if (at == std::string::npos) return std::string("none");
     size_t q = t.find(": \"", at);
     return t.substr(q + 3, 15);
   };
-  auto ranges = [&] { return Node("nft list set inet linen_masquerade " + own).out; };
 
   ASSERT_TRUE(NftSetupMasq(*sock, {net("10.77.0.5/24")}, a).ok());
   EXPECT_EQ(holder("10.77.0.5"), Owner("hold-a"));
@@ -208,7 +215,6 @@ TEST_F(BridgeMasqTest, AddressesBelongToTheirLatestHolder) {
   // Another address for the same attachment replaces the first.
   ASSERT_TRUE(NftSetupMasq(*sock, {net("10.77.0.6/24")}, a).ok());
   EXPECT_EQ(holder("10.77.0.5"), "none");
-  EXPECT_EQ(ranges().find("10.77.0.5 . "), std::string::npos) << ranges();
   EXPECT_EQ(holder("10.77.0.6"), Owner("hold-a"));
   // b gets .6 (a's DEL never came): b holds it, a's record of it is gone.
   auto taken = NftSetupMasq(*sock, {net("10.77.0.6/24")}, b);
@@ -219,7 +225,6 @@ TEST_F(BridgeMasqTest, AddressesBelongToTheirLatestHolder) {
   // a's late DEL leaves b's address and range alone.
   ASSERT_TRUE(NftTeardownMasq(*sock, a).ok());
   EXPECT_EQ(holder("10.77.0.6"), Owner("hold-b"));
-  EXPECT_NE(ranges().find("10.77.0.6 . 10.77.0.0/24"), std::string::npos) << ranges();
   EXPECT_TRUE(NftCheckMasq(*sock, {ip("10.77.0.6")}, b).ok());
   ASSERT_TRUE(NftTeardownMasq(*sock, b).ok());
   EXPECT_EQ(Table().find("elements"), std::string::npos) << Table();
@@ -255,6 +260,29 @@ TEST_F(BridgeMasqTest, OlderLayoutIsRemovedByDelAndGc) {
                 .exit_code,
             0);
 
+  // The spoof check's older layout too: a chain per pod, entered from a vmap on
+  // the input port.
+  auto spoof_chain = [&](const std::string& cid) {
+    return "spoof-" + h + "-" + AttachmentHash("eth0", cid);
+  };
+  auto old_spoof = [&](const std::string& cid, const std::string& port) {
+    return " chain " + spoof_chain(cid) + " { comment \"port: " + port +
+           "; net: bnet, if: eth0, id: " + cid + "\"\n  ether saddr != 02:00:00:00:00:50 drop\n }\n";
+  };
+  const std::string spoof_script =
+      "table bridge linen_spoofchk {\n"
+      " map ports-" + h + " { type ifname : verdict; }\n" +
+      old_spoof("old-1", "vethold1") + old_spoof("old-2", "vethold2") +
+      " chain spoof-" + h + " { type filter hook prerouting priority -300; policy accept;\n"
+      "  iifname vmap @ports-" + h + " comment \"pods' bridge ports\"\n }\n}\n"
+      "add element bridge linen_spoofchk ports-" + h + " { \"vethold1\" : jump " +
+      spoof_chain("old-1") + ", \"vethold2\" : jump " + spoof_chain("old-2") + " }\n";
+  ASSERT_EQ(linen::test::Run({"/usr/sbin/ip", "netns", "exec", node_->name(), "nft", "-f", "-"}, {},
+                             spoof_script)
+                .exit_code,
+            0);
+  auto spoof_table = [&] { return Node("nft list table bridge linen_spoofchk").out; };
+
   TempNetns pod = NewPod();
   std::string masq = Conf(R"("isDefaultGateway":true,"ipMasq":true,"macspoofchk":true)",
                           R"([[{"subnet":"10.77.0.0/24"}]])", "1.1.0");
@@ -267,6 +295,10 @@ TEST_F(BridgeMasqTest, OlderLayoutIsRemovedByDelAndGc) {
   EXPECT_EQ(t.find("chain " + old1), std::string::npos) << t;
   EXPECT_EQ(t.find("10.77.0.50"), std::string::npos) << t;
   EXPECT_NE(t.find("chain " + old2), std::string::npos) << t;
+  std::string st = spoof_table();
+  EXPECT_EQ(st.find(spoof_chain("old-1")), std::string::npos) << st;
+  EXPECT_EQ(st.find("vethold1"), std::string::npos) << st;
+  EXPECT_NE(st.find(spoof_chain("old-2")), std::string::npos) << st;
 
   cni::json gc = cni::json::parse(masq);
   gc["cni.dev/valid-attachments"] = cni::json::array({{{"containerID", "new-1"}, {"ifname", "eth0"}}});
@@ -277,6 +309,11 @@ TEST_F(BridgeMasqTest, OlderLayoutIsRemovedByDelAndGc) {
   EXPECT_EQ(t.find("masq4-"), std::string::npos) << t;
   EXPECT_EQ(t.find("vmap"), std::string::npos) << t;
   EXPECT_TRUE(HasRecords("new-1"));
+  st = spoof_table();
+  EXPECT_EQ(st.find(spoof_chain("old-2")), std::string::npos) << st;
+  EXPECT_EQ(st.find("vmap"), std::string::npos) << st;
+  EXPECT_EQ(st.find("ports-" + h), std::string::npos) << st;
+  EXPECT_NE(st.find("\"" + HostVethName("new-1", "eth0") + "\""), std::string::npos) << st;
   EXPECT_EQ(Node("nft list table inet linen_masquerade | grep -cE \"^\\s+chain \"").out, "1\n");
   EXPECT_TRUE(Ping(pod, "192.168.77.2"));
   ASSERT_EQ(Exec("DEL", pod.path(), "new-1", masq).exit_code, 0);

@@ -96,20 +96,32 @@ cni::Status PortVlan(uint16_t type, int port_index, uint16_t vid, uint16_t flags
 
 }  // namespace
 
-cni::Status SetVlanFiltering(int bridge_index, bool on) {
+namespace {
+
+// One IFLA_BR_* byte option of the bridge.
+cni::Status SetBridgeU8(int bridge_index, uint16_t attr, uint8_t v, const std::string& what) {
   Msg m(RTM_NEWLINK, 0, AF_UNSPEC, bridge_index);
   rtattr* linkinfo = m.Begin(IFLA_LINKINFO);
   m.Add(IFLA_INFO_KIND, "bridge", 6);
   rtattr* data = m.Begin(IFLA_INFO_DATA);
-  uint8_t v = on ? 1 : 0;
-  m.Add(IFLA_BR_VLAN_FILTERING, &v, sizeof(v));
+  m.Add(attr, &v, sizeof(v));
   m.End(data);
   m.End(linkinfo);
   if (int err = Talk(m); err != 0) {
-    return cni::ErrnoError("set vlan_filtering on bridge " + std::to_string(bridge_index), err,
+    return cni::ErrnoError(what + " on bridge " + std::to_string(bridge_index), err,
                            cni::Code::kInternal);
   }
   return cni::OkStatus();
+}
+
+}  // namespace
+
+cni::Status SetVlanFiltering(int bridge_index, bool on) {
+  return SetBridgeU8(bridge_index, IFLA_BR_VLAN_FILTERING, on ? 1 : 0, "set vlan_filtering");
+}
+
+cni::Status SetMulticastSnooping(int bridge_index, bool on) {
+  return SetBridgeU8(bridge_index, IFLA_BR_MCAST_SNOOPING, on ? 1 : 0, "set mcast_snooping");
 }
 
 cni::Status PortVlanAdd(int port_index, uint16_t vid, bool pvid_untagged) {

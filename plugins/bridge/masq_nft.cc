@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "plugins/bridge/hash.h"
 #include "plugins/bridge/nft_dispatch.h"
 
 namespace bridge {
@@ -18,8 +19,6 @@ constexpr int32_t kPrioritySrcnat = 100;  // NF_IP_PRI_NAT_SRC, nft's "srcnat"
 constexpr const char* kIpsPrefix = "ips: ";
 // An attachment has at most this many addresses per family; more is refused.
 constexpr uint16_t kMaxAddrsPerFamily = 64;
-constexpr const char* kRuleComment4 = "pods' IPv4 sources leaving their subnet";
-constexpr const char* kRuleComment6 = "pods' IPv6 sources leaving their subnet";
 
 std::string StripQuotes(const std::string& s) {
   std::string out;
@@ -29,21 +28,26 @@ std::string StripQuotes(const std::string& s) {
   return out;
 }
 
-// Set names of a network; index 0 is IPv4, 1 IPv6.
+int Fam(const cni::IpAddr& a) { return a.is_v4() ? 0 : 1; }
+
+// Object names of a network; index 0 is IPv4, 1 IPv6.
 struct Names {
+  std::string h;
   std::string base;
-  std::string pods[2];  // pod address -> owner
-  std::string own[2];   // pod address . its subnet (ranges)
-  std::string att[2];   // owner . n -> address . subnet's first . last
+  std::string att[2];  // owner . n -> address . subnet's first . last
+  // pod address -> owner, for the pods of one subnet
+  std::string Pods(const cni::IpNet& subnet) const {
+    return std::string(subnet.addr.is_v4() ? "pods4-" : "pods6-") + h + "-" +
+           Sha512Hex(subnet.ToString()).substr(0, 12);
+  }
 };
 
 Names NamesOf(const std::string& network) {
   const std::string h = NetworkHash(network);
-  return {"masq-" + h, {"pods4-" + h, "pods6-" + h}, {"own4-" + h, "own6-" + h},
-          {"att4-" + h, "att6-" + h}};
+  return {h, "masq-" + h, {"att4-" + h, "att6-" + h}};
 }
 
-int Fam(const cni::IpAddr& a) { return a.is_v4() ? 0 : 1; }
+std::string SubnetComment(const cni::IpNet& subnet) { return "pods of " + subnet.ToString(); }
 
 // The owner key of an attachment: 15 hex digits of its hash, which fits an
 // ifname-typed key (15 characters and a NUL), so nft lists it as a string.
@@ -53,24 +57,32 @@ std::string Owner(const MasqTag& tag) {
 
 // One pod address and the subnet it may reach without masquerade.
 struct Record {
-  cni::IpAddr addr, first, last;
+  cni::IpAddr addr;
+  cni::IpNet subnet;
   uint16_t n = 0;  // its number among the attachment's addresses of its family
 };
 
-nft::Elem PodElem(const Record& r, const std::string& owner, const std::string& comment) {
-  return {nft::AddrKey(r.addr), "", comment, owner, ""};
+// The prefix whose first and last addresses these are.
+cni::IpNet SubnetOf(const cni::IpAddr& first, const cni::IpAddr& last) {
+  unsigned __int128 span = last.ToNumber() - first.ToNumber();
+  int host_bits = 0;
+  while (span != 0) {
+    ++host_bits;
+    span >>= 1;
+  }
+  return {first, first.bits() - host_bits};
 }
-nft::Elem OwnElem(const Record& r) {
-  return {nft::ConcatKey({nft::AddrKey(r.addr), nft::AddrKey(r.first)}), "", "", "",
-          nft::ConcatKey({nft::AddrKey(r.addr), nft::AddrKey(r.last)})};
+
+nft::Elem PodElem(const Record& r, const std::string& owner, const std::string& comment) {
+  return {nft::AddrKey(r.addr), "", comment, owner};
 }
 std::string AttKey(const std::string& owner, uint16_t n) {
   return nft::ConcatKey({owner, nft::PortKey(n)});
 }
 nft::Elem AttElem(const Record& r, const std::string& owner) {
-  return {AttKey(owner, r.n), "", "", nft::ConcatKey({nft::AddrKey(r.addr), nft::AddrKey(r.first),
-                                                      nft::AddrKey(r.last)}),
-          ""};
+  return {AttKey(owner, r.n), "", "",
+          nft::ConcatKey({nft::AddrKey(r.addr), nft::AddrKey(r.subnet.Network()),
+                          nft::AddrKey(r.subnet.Broadcast())})};
 }
 
 cni::Result<std::vector<Record>> RecordsOf(const std::vector<cni::IpNet>& ips) {
@@ -83,7 +95,7 @@ cni::Result<std::vector<Record>> RecordsOf(const std::vector<cni::IpNet>& ips) {
                         "more than " + std::to_string(kMaxAddrsPerFamily) +
                             " addresses of one family for one attachment");
     }
-    out.push_back({ip.addr, ip.Network(), ip.Broadcast(), count[f]++});
+    out.push_back({ip.addr, ip.Masked(), count[f]++});
   }
   return out;
 }
@@ -106,7 +118,7 @@ cni::Result<std::vector<Record>> ReadRecords(nft::Socket& sock, const Names& n,
       auto at = [&](int k) {
         return cni::IpAddr::FromBytes(fam, reinterpret_cast<const uint8_t*>(e->data.data()) + k * len);
       };
-      out.push_back({at(0), at(1), at(2), i});
+      out.push_back({at(0), SubnetOf(at(1), at(2)), i});
     }
   }
   return out;
@@ -116,7 +128,7 @@ cni::Result<std::vector<Record>> ReadRecords(nft::Socket& sock, const Names& n,
 // newer attachment is that attachment's now).
 cni::Result<bool> Owns(nft::Socket& sock, const Names& n, const Record& r,
                        const std::string& owner) {
-  auto e = sock.GetElem(nft::Family::kInet, kNftTable, n.pods[Fam(r.addr)], nft::AddrKey(r.addr));
+  auto e = sock.GetElem(nft::Family::kInet, kNftTable, n.Pods(r.subnet), nft::AddrKey(r.addr));
   if (!e) {
     if (e.error().IsNotFound()) return false;
     return e.error();
@@ -137,8 +149,8 @@ struct Removal {
   bool empty() const { return by_set.empty(); }
 };
 
-// Removes `recs` of `owner`: the record always, the address and its range only
-// while `owner` still holds the address.
+// Removes `recs` of `owner`: the record always, the address only while `owner`
+// still holds it.
 cni::Status Forget(nft::Socket& sock, const Names& n, const std::string& owner,
                    const std::vector<Record>& recs, Removal& out) {
   for (const Record& r : recs) {
@@ -146,8 +158,7 @@ cni::Status Forget(nft::Socket& sock, const Names& n, const std::string& owner,
     auto owns = Owns(sock, n, r, owner);
     if (!owns) return owns.error();
     if (*owns) {
-      out.Add(n.pods[Fam(r.addr)], PodElem(r, owner, ""));
-      out.Add(n.own[Fam(r.addr)], OwnElem(r));
+      out.Add(n.Pods(r.subnet), PodElem(r, owner, ""));
     }
   }
   return cni::OkStatus();
@@ -170,7 +181,7 @@ cni::Status CommitRemoval(nft::Socket& sock, const Removal& r,
   Removal present;
   for (const auto& [set, elems] : r.by_set) {
     for (const nft::Elem& e : elems) {
-      auto got = sock.GetElem(nft::Family::kInet, kNftTable, set, e.key, e.key_end);
+      auto got = sock.GetElem(nft::Family::kInet, kNftTable, set, e.key);
       if (got) {
         present.Add(set, e);
       } else if (!got.error().IsNotFound()) {
@@ -183,11 +194,10 @@ cni::Status CommitRemoval(nft::Socket& sock, const Removal& r,
   return sock.Commit(second, what);
 }
 
-// The table, the network's base chain, its sets and the two rules. Exclusive
-// sets: of two ADDs that race to create them, one commits and the other gets
-// EEXIST and finds them in place. A node that ran an older linen keeps its base
-// chain (and the older rules, until GC finds no attachment using them); the new
-// rules are appended to it.
+// The table, the network's base chain and its record maps. Exclusive maps: of
+// two ADDs that race to create them, one commits and the other gets EEXIST and
+// finds them in place. A node that ran an older linen keeps its base chain (and
+// the older rules, until GC finds no attachment using them).
 cni::Status CreateBase(nft::Socket& sock, const Names& n, const std::string& network) {
   const nft::Family inet = nft::Family::kInet;
   nft::Batch b;
@@ -197,31 +207,36 @@ cni::Status CreateBase(nft::Socket& sock, const Names& n, const std::string& net
   for (int f = 0; f < 2; ++f) {
     const uint32_t type = f == 0 ? nft::kTypeIpv4Addr : nft::kTypeIpv6Addr;
     const uint32_t len = f == 0 ? 4 : 16;
-    b.AddSet(inet, kNftTable, {n.pods[f], type, len, false, nft::kTypeIfname, nft::kIfnameLen},
-             true);
-    nft::SetSpec own{n.own[f], nft::ConcatType({type, type}), 2 * len};
-    own.interval = true;
-    own.field_lens = {len, len};
-    b.AddSet(inet, kNftTable, own, true);
     b.AddSet(inet, kNftTable,
              {n.att[f], nft::ConcatType({nft::kTypeIfname, nft::kTypeInetService}),
               static_cast<uint32_t>(nft::kIfnameLen) + 4, false,
               nft::ConcatType({type, type, type}), 3 * len},
              true);
   }
-  for (int f = 0; f < 2; ++f) {
-    const bool v4 = f == 0;
-    nft::Rule r;
-    r.NfProto(v4)
-        .InSet({v4 ? nft::Field::kSaddr4 : nft::Field::kSaddr6}, n.pods[f])
-        .NotInSet({v4 ? nft::Field::kSaddr4 : nft::Field::kSaddr6,
-                   v4 ? nft::Field::kDaddr4 : nft::Field::kDaddr6},
-                  n.own[f])
-        .AddrNotIn(false, *cni::IpNet::Parse(v4 ? "224.0.0.0/4" : "ff00::/8"))
-        .Masquerade();
-    b.AddRule(inet, kNftTable, n.base, r, v4 ? kRuleComment4 : kRuleComment6);
-  }
   auto s = sock.Commit(b, "set up " + n.base);
+  if (!s && !s.error().IsExists()) return s;
+  return cni::OkStatus();
+}
+
+// A subnet's pod map and its rule, appended to the base chain:
+//   ip saddr @pods4-<h>-<s> ip daddr != <subnet> ip daddr != 224.0.0.0/4 masquerade
+// The map is exclusive, so two racing ADDs cannot add the rule twice.
+cni::Status CreateSubnet(nft::Socket& sock, const Names& n, const cni::IpNet& subnet) {
+  const nft::Family inet = nft::Family::kInet;
+  const bool v4 = subnet.addr.is_v4();
+  nft::Batch b;
+  b.AddSet(inet, kNftTable,
+           {n.Pods(subnet), v4 ? nft::kTypeIpv4Addr : nft::kTypeIpv6Addr, v4 ? 4u : 16u, false,
+            nft::kTypeIfname, nft::kIfnameLen},
+           true);
+  nft::Rule r;
+  r.NfProto(v4)
+      .InSet({v4 ? nft::Field::kSaddr4 : nft::Field::kSaddr6}, n.Pods(subnet))
+      .AddrNotIn(false, subnet)
+      .AddrNotIn(false, *cni::IpNet::Parse(v4 ? "224.0.0.0/4" : "ff00::/8"))
+      .Masquerade();
+  b.AddRule(inet, kNftTable, n.base, r, SubnetComment(subnet));
+  auto s = sock.Commit(b, "set up masquerade of " + subnet.ToString());
   if (!s && !s.error().IsExists()) return s;
   return cni::OkStatus();
 }
@@ -288,8 +303,7 @@ cni::Status NftSetupMasq(nft::Socket& sock, const std::vector<cni::IpNet>& ips, 
   auto add_all = [&](nft::Batch& b) {
     std::map<std::string, std::vector<nft::Elem>> by_set;
     for (const Record& r : *recs) {
-      by_set[n.pods[Fam(r.addr)]].push_back(PodElem(r, owner, comment));
-      by_set[n.own[Fam(r.addr)]].push_back(OwnElem(r));
+      by_set[n.Pods(r.subnet)].push_back(PodElem(r, owner, comment));
       by_set[n.att[Fam(r.addr)]].push_back(AttElem(r, owner));
     }
     for (const auto& [set, elems] : by_set) b.AddElems(nft::Family::kInet, kNftTable, set, elems);
@@ -301,8 +315,13 @@ cni::Status NftSetupMasq(nft::Socket& sock, const std::vector<cni::IpNet>& ips, 
   auto s = sock.Commit(add, "add masquerade of " + NftOwnerKey(tag));
   if (s) return s;
   if (s.error().IsNotFound()) {
-    // First attachment of the network in this namespace.
+    // First attachment of the network (or of one of its subnets) in this namespace.
     if (auto c = CreateBase(sock, n, tag.network); !c) return fail(c.error());
+    std::set<cni::IpNet> subnets;
+    for (const Record& r : *recs) subnets.insert(r.subnet);
+    for (const cni::IpNet& sn : subnets) {
+      if (auto c = CreateSubnet(sock, n, sn); !c) return fail(c.error());
+    }
     s = sock.Commit(add, "add masquerade of " + NftOwnerKey(tag));
     if (s) return s;
   }
@@ -314,7 +333,7 @@ cni::Status NftSetupMasq(nft::Socket& sock, const std::vector<cni::IpNet>& ips, 
   if (!old) return fail(old.error());
   if (auto f = Forget(sock, n, owner, *old, rm); !f) return fail(f.error());
   for (const Record& r : *recs) {
-    auto e = sock.GetElem(nft::Family::kInet, kNftTable, n.pods[Fam(r.addr)], nft::AddrKey(r.addr));
+    auto e = sock.GetElem(nft::Family::kInet, kNftTable, n.Pods(r.subnet), nft::AddrKey(r.addr));
     if (!e) {
       if (e.error().IsNotFound()) continue;
       return fail(e.error());
@@ -327,7 +346,7 @@ cni::Status NftSetupMasq(nft::Socket& sock, const std::vector<cni::IpNet>& ips, 
       if (t.addr == r.addr) same.push_back(t);
     }
     if (auto f = Forget(sock, n, e->data, same, rm); !f) return fail(f.error());
-    rm.Add(n.pods[Fam(r.addr)], PodElem(r, e->data, ""));  // even without their record
+    rm.Add(n.Pods(r.subnet), PodElem(r, e->data, ""));  // even without their record
   }
   if (auto c = CommitRemoval(sock, rm, add_all, "replace masquerade of " + NftOwnerKey(tag)); !c) {
     return fail(c.error());
@@ -367,11 +386,6 @@ cni::Status NftCheckMasq(nft::Socket& sock, const std::vector<cni::IpAddr>& ips,
   if (!base || !base->base) return drift("base chain " + n.base + " is missing");
   auto rules = sock.ListRules(nft::Family::kInet, kNftTable, n.base);
   if (!rules) return rules.error();
-  for (const char* want : {kRuleComment4, kRuleComment6}) {
-    bool found = false;
-    for (const nft::RuleInfo& r : *rules) found = found || r.comment == want;
-    if (!found) return drift("rule \"" + std::string(want) + "\" is missing from " + n.base);
-  }
   auto recs = ReadRecords(sock, n, owner);
   if (!recs) return recs.error();
   for (const cni::IpAddr& a : ips) {
@@ -382,11 +396,11 @@ cni::Status NftCheckMasq(nft::Socket& sock, const std::vector<cni::IpAddr>& ips,
     if (rec == nullptr) return drift("no record of " + a.ToString() + " in " + n.att[Fam(a)]);
     auto owns = Owns(sock, n, *rec, owner);
     if (!owns) return owns.error();
-    if (!*owns) return drift(a.ToString() + " is not this attachment's in " + n.pods[Fam(a)]);
-    const nft::Elem own = OwnElem(*rec);
-    if (!sock.GetElem(nft::Family::kInet, kNftTable, n.own[Fam(a)], own.key, own.key_end)) {
-      return drift(a.ToString() + "'s subnet is missing from " + n.own[Fam(a)]);
-    }
+    if (!*owns) return drift(a.ToString() + " is not this attachment's in " + n.Pods(rec->subnet));
+    const std::string want = SubnetComment(rec->subnet);
+    bool found = false;
+    for (const nft::RuleInfo& r : *rules) found = found || r.comment == want;
+    if (!found) return drift("rule \"" + want + "\" is missing from " + n.base);
   }
   return cni::OkStatus();
 }
@@ -417,7 +431,8 @@ cni::Status NftGcMasq(nft::Socket& sock, const std::string& network, const Attac
         return cni::IpAddr::FromBytes(fam, reinterpret_cast<const uint8_t*>(e.data.data()) + k * len);
       };
       const auto* idx = reinterpret_cast<const uint8_t*>(e.key.data()) + nft::kIfnameLen;
-      gone[owner].push_back({at(0), at(1), at(2), static_cast<uint16_t>(idx[0] << 8 | idx[1])});
+      gone[owner].push_back(
+          {at(0), SubnetOf(at(1), at(2)), static_cast<uint16_t>(idx[0] << 8 | idx[1])});
     }
   }
   Removal rm;

@@ -1,13 +1,13 @@
 // nftables masquerade (`ipMasq`, the default backend): table `inet linen_masquerade`.
 // Per network, one NAT base chain masq-<hash(net)> on postrouting (priority srcnat)
-// with one rule per family,
-//   ip saddr @pods4-<h> ip saddr . ip daddr != @own4-<h> ip daddr != 224.0.0.0/4 masquerade
-// and three sets per family: pods4 (map: pod address -> its attachment's owner key),
-// own4 (ranges: pod address . the subnet it reaches unmasqueraded) and att4 (map:
-// owner key . n -> address . subnet's first . last address, the record DEL reads to
-// find what to remove without the pod's netns). An ADD adds three elements per
-// address and a DEL removes them: no chain and no `jump` per pod, so nothing the
-// kernel does on a commit or a netdev event walks the node's pods.
+// with one rule per pod subnet S,
+//   ip saddr @pods4-<h>-<hash(S)> ip daddr != S ip daddr != 224.0.0.0/4 masquerade
+// where pods4-<h>-<hash(S)> maps each pod address of S to its attachment's owner
+// key, and a record map per family, att4-<h> (owner . n -> address . S's first .
+// last), which DEL reads to find what to remove without the pod's netns. An ADD
+// adds two elements per address and a DEL removes them: no chain and no `jump` per
+// pod, and only hash sets, so nothing an ADD, a DEL or a packet costs grows with
+// the pods on the node.
 #ifndef LINEN_PLUGINS_BRIDGE_MASQ_NFT_H_
 #define LINEN_PLUGINS_BRIDGE_MASQ_NFT_H_
 

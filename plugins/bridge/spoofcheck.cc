@@ -34,10 +34,10 @@ Names NamesOf(const std::string& network) {
 std::string PortKey(const std::string& host_veth) { return nft::IfnameKey(host_veth); }
 
 nft::Elem MacElem(const std::string& port, const std::string& mac, const std::string& comment) {
-  return {port, "", comment, mac, ""};
+  return {port, "", comment, mac};
 }
 nft::Elem PortMacElem(const std::string& port, const std::string& mac) {
-  return {nft::ConcatKey({port, mac}), "", "", "", ""};
+  return {nft::ConcatKey({port, mac}), "", "", ""};
 }
 
 cni::Status CreateBase(nft::Socket& sock, const Names& n, const std::string& network) {

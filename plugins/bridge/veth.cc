@@ -1,5 +1,6 @@
 #include "plugins/bridge/veth.h"
 
+#include "libcni/sys/sysctl.h"
 #include "plugins/bridge/bridge_vlan.h"
 #include "plugins/bridge/hash.h"
 #include "plugins/bridge/random_mac.h"
@@ -80,6 +81,7 @@ cni::Result<VethPair> SetupVeth(cni::nl::Handle& host, cni::nl::Handle& containe
   // A bridge port needs no IPv6 address of its own (the bridge holds the gateway's).
   // Best effort: a node without IPv6 refuses it, and that changes nothing here.
   (void)host.SetNoIpv6LinkLocal(hi);
+  (void)cni::WriteSysctl("net/ipv6/conf/" + hn + "/disable_ipv6", "1");
   if (auto s = host.SetUp(hi); !s) return s.error().Context("failed to set \"" + hn + "\" up");
   pair.host.master_index = bridge_index;
   pair.host.admin_up = true;

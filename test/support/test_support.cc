@@ -71,6 +71,28 @@ TempNetns::~TempNetns() {
 
 std::string TempNetns::path() const { return cni::NamedNetnsPath(name_); }
 
+cni::Result<UnheldNetns> UnheldNetns::Create(std::string_view prefix) {
+  std::string name = UniqueName(prefix);
+  auto ns = cni::CreateNamedNetns(name);
+  if (!ns) return ns.error();
+  UnheldNetns out(name);  // from here on the destructor cleans up
+  auto h = cni::nl::Handle::OpenIn(*ns);
+  if (!h) return h.error().Context("temp netns " + name);
+  auto lo = h->LinkByName("lo");
+  if (!lo) return lo.error().Context("temp netns " + name);
+  if (auto s = h->SetUp(lo->index); !s) return s.error().Context("temp netns " + name);
+  return out;  // the descriptor closes here
+}
+
+UnheldNetns::UnheldNetns(UnheldNetns&& o) noexcept : name_(std::exchange(o.name_, std::string())) {}
+
+UnheldNetns::~UnheldNetns() {
+  if (name_.empty()) return;  // moved from
+  (void)cni::DeleteNamedNetns(name_);
+}
+
+std::string UnheldNetns::path() const { return cni::NamedNetnsPath(name_); }
+
 TempDir::TempDir(const std::string& parent) {
   std::string tmpl = parent + "/linen-test-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr) {

@@ -56,6 +56,25 @@ class TempNetns {
   cni::NetNs ns_;
 };
 
+// A named namespace like TempNetns that keeps no descriptor open: its bind mount
+// alone holds it. For code that creates many namespaces and then execs plugins:
+// an exec closes every descriptor the process holds, so held descriptors would
+// make each exec cost more with every namespace.
+class UnheldNetns {
+ public:
+  static cni::Result<UnheldNetns> Create(std::string_view prefix);
+  UnheldNetns(UnheldNetns&&) noexcept;
+  UnheldNetns& operator=(UnheldNetns&&) = delete;
+  ~UnheldNetns();
+  const std::string& name() const { return name_; }
+  std::string path() const;
+  cni::Result<cni::NetNs> Open() const { return cni::NetNs::Open(path()); }
+
+ private:
+  explicit UnheldNetns(std::string name) : name_(std::move(name)) {}
+  std::string name_;
+};
+
 // A directory under `parent` removed recursively by the destructor.
 class TempDir {
  public:
