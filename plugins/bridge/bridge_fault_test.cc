@@ -117,10 +117,6 @@ TEST_F(BridgeFaultTest, FailedVlanAddKeepsAnExistingBridge) {
   EXPECT_EQ(Node("ip link show cni0").exit_code, 0) << "someone else's bridge is kept";
 }
 
-// Forwarding is one switch for the namespace; once an ADD turned it on, other
-// networks may rely on it, so a rollback (even one removing the bridge) leaves it on.
-// The failure comes after forwarding: a chain of the wrong type already holds the
-// name of this attachment's masquerade chain.
 // A step inside EnsureBridge after the bridge was created fails (here: setting it
 // up, through the test build's failure point): the bridge this ADD made goes too.
 TEST_F(BridgeFaultTest, FailureRightAfterCreatingTheBridgeRemovesIt) {
@@ -140,6 +136,8 @@ TEST_F(BridgeFaultTest, FailureRightAfterCreatingTheBridgeRemovesIt) {
   EXPECT_EQ(Node("ip link show cni0").exit_code, 0);
 }
 
+// Forwarding is one switch for the namespace; once an ADD turned it on, other
+// networks may rely on it, so a rollback (even one removing the bridge) leaves it on.
 TEST_F(BridgeFaultTest, RollbackLeavesForwardingOn) {
   TempNetns pod = NewPod();
   ASSERT_EQ(Node("cat /proc/sys/net/ipv4/ip_forward").out, "0\n");

@@ -173,7 +173,8 @@ TEST_F(BridgeMasqTest, MacSpoofCheckDropsForeignSourceMac) {
   // The port maps to the pod's MAC (as ADD reported it), and no chain is per pod.
   const std::string veth = HostVethName("sp-a", "eth0");
   std::string mac_a;
-  for (const auto& i : Json(ra)["interfaces"]) {
+  const cni::json added = Json(ra);
+  for (const auto& i : added["interfaces"]) {
     if (i.value("sandbox", "") != "") mac_a = i["mac"];
   }
   std::string table = Node("nft list table bridge linen_spoofchk").out;
