@@ -53,16 +53,16 @@ cni::Status WriteSubnetEnv(const std::string& path, const SubnetEnv& env) {
   if (!env.backend.empty()) text += "LINEN_BACKEND=" + env.backend + "\n";
   if (!env.node.empty()) text += "LINEN_NODE=" + env.node + "\n";
 
-  // Stale temp names from an older linen (".tmp.<pid>", left by a SIGKILL between
-  // write and rename) are swept here: the writer holds the node lock (plugins) or is
-  // the node's only agent (linend).
-  if (auto s = RemoveSubnetEnvTemps(path); !s) return s;
-  // Unchanged (every ADD after the first): no write, no rename.
+  // Unchanged (every ADD after the first): no write, no rename, no directory scan.
   {
     std::ifstream in(path);
     std::stringstream have;
     if (in && (have << in.rdbuf()) && have.str() == text) return cni::OkStatus();
   }
+  // Stale temp names from an older linen (".tmp.<pid>", left by a SIGKILL between
+  // write and rename) are swept before a write: the writer holds the node lock
+  // (plugins) or is the node's only agent (linend). Nothing reads them meanwhile.
+  if (auto s = RemoveSubnetEnvTemps(path); !s) return s;
   return cni::WriteFileAtomic(path, text, 0644);
 }
 

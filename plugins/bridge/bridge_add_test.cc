@@ -1,4 +1,8 @@
 // ADD/DEL/CHECK/STATUS of the built `bridge` executable in namespaces the test owns.
+#include <sys/stat.h>
+
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "plugins/bridge/bridge_test_env.h"
@@ -50,7 +54,7 @@ TEST_F(BridgeAddTest, TwoPodsPingEachOtherAndTheGateway) {
   // router solicitations for it), and neither has an IPv4-only pod's end: nothing
   // IPv6 is flooded to every port of the bridge for it.
   EXPECT_EQ(Node("ip -6 -o addr show dev " + host_veth).out, "");
-  EXPECT_EQ(Node("cat /proc/sys/net/ipv6/conf/" + host_veth + "/addr_gen_mode").out, "1\n");
+  EXPECT_EQ(Node("cat /proc/sys/net/ipv6/conf/" + host_veth + "/disable_ipv6").out, "1\n");
   EXPECT_EQ(In(a, "ip -6 -o addr show dev eth0").out, "");
   EXPECT_EQ(In(a, "cat /proc/sys/net/ipv6/conf/eth0/addr_gen_mode").out, "1\n");
   // One queue each way on both ends: what veth uses by default, without first
@@ -311,6 +315,28 @@ TEST_F(BridgeAddTest, BridgeAndPodSysctls) {
   EXPECT_EQ(In(c, "cat /proc/sys/net/ipv6/conf/eth0/keep_addr_on_down").out, "1\n");
   EXPECT_EQ(In(c, "cat /proc/sys/net/ipv4/conf/eth0/arp_notify").out, "1\n");
   EXPECT_EQ(Node("cat /proc/sys/net/ipv6/conf/all/forwarding").out, "1\n");
+}
+
+// Where /proc/sys is read-only (some container runtimes mount it so), the port
+// cannot have IPv6 switched off; it still gets no address of its own (netlink),
+// and the ADD succeeds.
+TEST_F(BridgeAddTest, ReadOnlyProcSysStillLeavesThePortWithoutAnAddress) {
+  const std::string wrapper = dir_.path() + "/bridge-ro-sys";
+  {
+    std::ofstream w(wrapper);
+    w << "#!/bin/sh\nexec unshare -m sh -c 'mount --bind /proc/sys /proc/sys && "
+         "mount -o remount,ro,bind /proc/sys && exec \"$0\"' "
+      << linen::test::CniBin("bridge") << "\n";
+  }
+  ASSERT_EQ(chmod(wrapper.c_str(), 0755), 0);
+  TempNetns a = NewPod();
+  ProcResult r = Exec("ADD", a.path(), "ro-a", Conf(""), wrapper);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::string port = HostVethName("ro-a", "eth0");
+  EXPECT_EQ(Node("cat /proc/sys/net/ipv6/conf/" + port + "/disable_ipv6").out, "0\n");
+  EXPECT_EQ(Node("cat /proc/sys/net/ipv6/conf/" + port + "/addr_gen_mode").out, "1\n");
+  EXPECT_EQ(Node("ip -6 -o addr show dev " + port).out, "");
+  ASSERT_EQ(Exec("DEL", a.path(), "ro-a", Conf("")).exit_code, 0);
 }
 
 // A bridge made by someone else without a MAC follows its lowest port's MAC. Our

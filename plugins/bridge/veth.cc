@@ -78,10 +78,15 @@ cni::Result<VethPair> SetupVeth(cni::nl::Handle& host, cni::nl::Handle& containe
       return s.error().Context("failed to setup vlan on interface \"" + hn + "\"");
     }
   }
-  // A bridge port needs no IPv6 address of its own (the bridge holds the gateway's).
-  // Best effort: a node without IPv6 refuses it, and that changes nothing here.
-  (void)host.SetNoIpv6LinkLocal(hi);
-  (void)cni::WriteSysctl("net/ipv6/conf/" + hn + "/disable_ipv6", "1");
+  // A bridge port needs no IPv6 of its own: the bridge holds the gateway's address,
+  // and IPv6 between pods is bridged below it. Without it there is no link-local
+  // address, DAD or router solicitation, and no ff00::/8 route per port: those
+  // routes share one routing-table node, so adding one walks every other port's.
+  // If /proc/sys is not writable here, at least no link-local address (netlink).
+  // Best effort: a node without IPv6 refuses both, and that changes nothing here.
+  if (!cni::WriteSysctl("net/ipv6/conf/" + hn + "/disable_ipv6", "1")) {
+    (void)host.SetNoIpv6LinkLocal(hi);
+  }
   if (auto s = host.SetUp(hi); !s) return s.error().Context("failed to set \"" + hn + "\" up");
   pair.host.master_index = bridge_index;
   pair.host.admin_up = true;
