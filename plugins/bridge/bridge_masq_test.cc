@@ -164,6 +164,10 @@ TEST_F(BridgeMasqTest, MacSpoofCheckDropsForeignSourceMac) {
   ASSERT_EQ(ra.exit_code, 0) << ra.out << ra.err;
   ProcResult rb = Exec("ADD", b.path(), "sp-b", conf);
   ASSERT_EQ(rb.exit_code, 0) << rb.out << rb.err;
+  // CHECK sees the port checked against the pod's MAC, and notices the pair gone.
+  cni::json chk = cni::json::parse(conf);
+  chk["prevResult"] = Json(rb);
+  EXPECT_EQ(Exec("CHECK", b.path(), "sp-b", chk.dump()).exit_code, 0);
   std::string ip_b = AddrOf(Json(rb));
   EXPECT_TRUE(Ping(a, ip_b));
   // The pod changes its MAC: its frames no longer match and are dropped at the port.
@@ -184,6 +188,20 @@ TEST_F(BridgeMasqTest, MacSpoofCheckDropsForeignSourceMac) {
   EXPECT_NE(table.find("\"" + veth + "\" . " + mac_a), std::string::npos) << table;
   EXPECT_NE(table.find(" iifname . ether saddr != @portmac-"), std::string::npos) << table;
   EXPECT_EQ(table.find("jump"), std::string::npos) << table;
+  const std::string veth_b = HostVethName("sp-b", "eth0");
+  std::string mac_b;
+  for (const auto& i : chk["prevResult"]["interfaces"]) {
+    if (i.value("sandbox", "") != "") mac_b = i["mac"];
+  }
+  const std::string h = NftBaseChainName("bnet").substr(5);
+  ASSERT_EQ(Node("nft delete element bridge linen_spoofchk portmac-" + h + " \"{ \\\"" + veth_b +
+                 "\\\" . " + mac_b + " }\"")
+                .exit_code,
+            0)
+      << Node("nft list table bridge linen_spoofchk").out;
+  ProcResult bad = Exec("CHECK", b.path(), "sp-b", chk.dump());
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.out.find("spoof check of " + veth_b), std::string::npos) << bad.out;
   ASSERT_EQ(Exec("DEL", a.path(), "sp-a", conf).exit_code, 0);
   table = Node("nft list table bridge linen_spoofchk").out;
   EXPECT_EQ(table.find(veth), std::string::npos) << table;

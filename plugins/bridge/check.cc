@@ -7,6 +7,8 @@
 #include "plugins/bridge/config.h"
 #include "plugins/bridge/ipam_exec.h"
 #include "plugins/bridge/masq_nft.h"
+#include "plugins/bridge/spoofcheck.h"
+#include "plugins/bridge/veth.h"
 
 namespace bridge {
 
@@ -119,13 +121,22 @@ cni::Status CmdCheck(const cni::CmdArgs& args) {
   int cont_idx = static_cast<int>(cont_if - prev->interfaces.data());
   if (auto s = CheckAddrs(*cont, *cl, *prev, cont_idx); !s) return s;
   if (auto s = CheckRoutes(*cont, *prev); !s) return s;
-  if (conf->ip_masq && conf->masq_backend == MasqBackend::kNftables) {
+  const bool nft_masq = conf->ip_masq && conf->masq_backend == MasqBackend::kNftables;
+  if (!nft_masq && !conf->mac_spoof_chk) return cni::OkStatus();
+  auto nft = cni::nft::Socket::Open();
+  if (!nft) return nft.error();
+  if (nft_masq) {
     MasqTag tag{conf->net.name, args.ifname, args.container_id};
     std::vector<cni::IpAddr> ips;
     for (const cni::IpConfig& ipc : prev->ips) ips.push_back(ipc.address.addr);
-    auto nft = cni::nft::Socket::Open();
-    if (!nft) return nft.error();
     if (auto s = NftCheckMasq(*nft, ips, tag); !s) return Drift(s.error().msg());
+  }
+  if (conf->mac_spoof_chk) {
+    SpoofTag tag{conf->net.name, args.ifname, args.container_id};
+    if (auto s = CheckSpoofCheck(*nft, HostVethName(args.container_id, args.ifname), cl->mac, tag);
+        !s) {
+      return Drift(s.error().msg());
+    }
   }
   return cni::OkStatus();
 }
