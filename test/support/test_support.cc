@@ -48,16 +48,22 @@ std::string UniqueName(std::string_view prefix) {
   return name;
 }
 
+// A fresh namespace's loopback is down; tests and pods expect it up.
+static cni::Status LoopbackUp(const cni::NetNs& ns, const std::string& name) {
+  auto h = cni::nl::Handle::OpenIn(ns);
+  if (!h) return h.error().Context("temp netns " + name);
+  auto lo = h->LinkByName("lo");
+  if (!lo) return lo.error().Context("temp netns " + name);
+  if (auto s = h->SetUp(lo->index); !s) return s.error().Context("temp netns " + name);
+  return cni::OkStatus();
+}
+
 cni::Result<TempNetns> TempNetns::Create(std::string_view prefix) {
   std::string name = UniqueName(prefix);
   auto ns = cni::CreateNamedNetns(name);
   if (!ns) return ns.error();
   TempNetns tmp(name, std::move(*ns));  // from here on the destructor cleans up
-  auto h = cni::nl::Handle::OpenIn(tmp.ns());
-  if (!h) return h.error().Context("temp netns " + name);
-  auto lo = h->LinkByName("lo");
-  if (!lo) return lo.error().Context("temp netns " + name);
-  if (auto s = h->SetUp(lo->index); !s) return s.error().Context("temp netns " + name);
+  if (auto s = LoopbackUp(tmp.ns(), name); !s) return s.error();
   return tmp;
 }
 
@@ -76,11 +82,7 @@ cni::Result<UnheldNetns> UnheldNetns::Create(std::string_view prefix) {
   auto ns = cni::CreateNamedNetns(name);
   if (!ns) return ns.error();
   UnheldNetns out(name);  // from here on the destructor cleans up
-  auto h = cni::nl::Handle::OpenIn(*ns);
-  if (!h) return h.error().Context("temp netns " + name);
-  auto lo = h->LinkByName("lo");
-  if (!lo) return lo.error().Context("temp netns " + name);
-  if (auto s = h->SetUp(lo->index); !s) return s.error().Context("temp netns " + name);
+  if (auto s = LoopbackUp(*ns, name); !s) return s.error();
   return out;  // the descriptor closes here
 }
 
