@@ -108,8 +108,12 @@ if ! skipped overlay; then
 fi
 if ! skipped density; then
   # The reference takes ~140 ms per ADD at 1,000 pods: --density-ref-pods bounds it.
+  # --overlay: linen's cross-node path (vxlan, static topology) on a node as full,
+  # unless the overlay plugins are skipped or did not build.
+  ov_flag=()
+  skipped overlay || ov_flag=(--overlay vxlan)
   "$bin" --out "$out" density --impl "ref=$ref" --impl "linen=$ours" --pods "$dn_pods" \
-    ${dn_ref_pods:+--ref-pods "$dn_ref_pods"} --store-root "$store_root" \
+    ${dn_ref_pods:+--ref-pods "$dn_ref_pods"} "${ov_flag[@]}" --store-root "$store_root" \
     | tee -a "$report" || status=1
 fi
 if ! skipped connrate; then
@@ -168,7 +172,7 @@ fi
 # Density: p50 per 100 pods as the node fills (ADD) and empties (DEL).
 if command -v gnuplot >/dev/null && [[ -s $out/density_buckets.linen.dat ]]; then
   spec=""
-  for impl in ref linen; do
+  for impl in ref linen linen-vxlan-static; do
     f="$out/density_buckets.$impl.dat"
     [[ -s $f ]] || continue
     spec+="${spec:+, }'$f' using 2:3 with linespoints lw 2 title '$impl ADD'"
@@ -177,7 +181,7 @@ if command -v gnuplot >/dev/null && [[ -s $out/density_buckets.linen.dat ]]; the
   gnuplot <<GP
 set terminal pngcairo size 900,560 font ",10"
 set output "$out/density.png"
-set title "bridge(isGateway,ipMasq) + host-local: p50 per bucket of pods on one node"
+set title "bridge(isGateway,ipMasq) + host-local (and linen vxlan, static): p50 per bucket of pods on one node"
 set xlabel "pods on the node (ADD: after it; DEL: before it)"
 set ylabel "p50 latency per exec (ms, log scale)"
 set logscale y

@@ -50,6 +50,9 @@ bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out, bool 
     if (!t || !ip) return std::fprintf(stderr, "floor exec failed\n"), false;
     out.floor_true.push_back(*t);
     out.floor_ip.push_back(*ip);
+    auto setup = floors->PodSetupNetlink();
+    if (!setup) return std::fprintf(stderr, "pod set-up floor: %s\n", setup.error().msg().c_str()), false;
+    out.floor_pod_setup.push_back(*setup);
   }
   for (size_t k = 0; k < nodes.size(); ++k) CheckAdds(rep, "seq." + nodes[k].impl.label, pods[k]);
   for (int i = 0; i < n; ++i) {
@@ -101,6 +104,7 @@ bool Sequential(std::vector<Node>& nodes, int n, Report& rep, SeqOut& out, bool 
   }
   rep.Series(floor_scope + "floor.true_exec", out.floor_true);
   rep.Series(floor_scope + "floor.ip_exec", out.floor_ip);
+  rep.Series(floor_scope + "floor.pod_setup_netlink", out.floor_pod_setup);
   rep.Series(floor_scope + "floor.veth_del_netlink", out.floor_del_nl);
   rep.Series(floor_scope + "floor.veth_del_ip", out.floor_del_ip);
   return true;

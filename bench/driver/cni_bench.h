@@ -37,7 +37,7 @@ struct Node;
 // Per-label samples of the sequential run, and the floors measured in its loop.
 struct SeqOut {
   std::map<std::string, std::vector<double>> add, del, add_cpu, del_cpu, ipam_add, ipam_del;
-  std::vector<double> floor_true, floor_ip, floor_del_nl, floor_del_ip;
+  std::vector<double> floor_true, floor_ip, floor_pod_setup, floor_del_nl, floor_del_ip;
 };
 
 // The two runs every bridge-shaped benchmark shares (cni, overlay): `n` pods ADDed

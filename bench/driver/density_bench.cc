@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/driver/cni_node.h"
+#include "bench/driver/overlay_bench.h"
 #include "bench/driver/proc.h"
 
 namespace linen::bench {
@@ -104,6 +105,59 @@ void WriteBuckets(Report& rep, const std::string& tag, const Samples& s, size_t 
   rep.Text("density." + tag + ".add/del_p50_by_" + std::to_string(bucket), line);
 }
 
+// Fills `node` to `n` pods and empties it; reports its series and ratios under its
+// label. The reference's figures stand beside ours; the targets are linen's.
+bool Measure(Node& node, int n, bool is_ref, const DensityBenchOptions& opt, Report& rep) {
+  if (!WarmUp(node)) {
+    std::fprintf(stderr, "%s: warm-up ADD/DEL failed\n", node.impl.label.c_str());
+    return false;
+  }
+  Samples s;
+  if (!FillAndEmpty(node, n, rep, s)) return false;
+  const std::string& tag = node.impl.label;
+  // Compare the first and the last bucket; with fewer than two buckets' worth of
+  // pods (smoke runs), halves.
+  const size_t b = std::min(static_cast<size_t>(std::max(opt.bucket, 1)),
+                            static_cast<size_t>(std::max(n / 2, 1)));
+  const size_t sz = static_cast<size_t>(n);
+  rep.Value("density." + tag + ".pods", n, "pods");
+  rep.Series("density.add." + tag, s.add);
+  rep.Series("density.del." + tag, s.del);
+  auto add_first = Slice(s.add, 0, b), add_last = Slice(s.add, sz - b, sz);
+  auto del_full = Slice(s.del, sz - b, sz), del_empty = Slice(s.del, 0, b);
+  rep.Series("density.add_first." + tag, add_first);
+  rep.Series("density.add_last." + tag, add_last);
+  rep.Series("density.del_full." + tag, del_full);    // the first DELs: node nearly full
+  rep.Series("density.del_empty." + tag, del_empty);  // the last DELs: node nearly empty
+  WriteBuckets(rep, tag, s, b);
+  double ff = Summarize(Slice(s.floor, 0, b)).p50, fl = Summarize(Slice(s.floor, sz - b, sz)).p50;
+  if (ff > 0) {
+    rep.Value("density.floor_true_exec_last_over_first." + tag, fl / ff, "x (machine drift)");
+  }
+  double af = Summarize(add_first).p50, al = Summarize(add_last).p50;
+  double df = Summarize(del_full).p50, de = Summarize(del_empty).p50;
+  // The same comparison in CPU time, beside the wall-time targets.
+  auto cpu_ratio = [&](const std::vector<double>& v, size_t a0, size_t b0) {
+    double x = Summarize(Slice(v, a0, a0 + b)).p50, y = Summarize(Slice(v, b0, b0 + b)).p50;
+    return x > 0 ? y / x : 0;
+  };
+  rep.Series("density.cpu.add_first." + tag, Slice(s.add_cpu, 0, b));
+  rep.Series("density.cpu.add_last." + tag, Slice(s.add_cpu, sz - b, sz));
+  rep.Series("density.cpu.del_full." + tag, Slice(s.del_cpu, sz - b, sz));
+  rep.Series("density.cpu.del_empty." + tag, Slice(s.del_cpu, 0, b));
+  rep.Value("density.cpu.add_last_over_first." + tag, cpu_ratio(s.add_cpu, 0, sz - b), "x");
+  rep.Value("density.cpu.del_full_over_empty." + tag, cpu_ratio(s.del_cpu, 0, sz - b), "x");
+  if (af <= 0 || de <= 0) return true;
+  if (is_ref) {
+    rep.Value("density.add_last_over_first." + tag, al / af, "x");
+    rep.Value("density.del_full_over_empty." + tag, df / de, "x");
+  } else {
+    rep.Ratio("ratio.density_add_last_over_first." + tag, al / af, "<=", 1.2);
+    rep.Ratio("ratio.density_del_full_over_empty." + tag, df / de, "<=", 1.2);
+  }
+  return true;
+}
+
 }  // namespace
 
 bool RunDensityBench(const DensityBenchOptions& opt, Report& rep) {
@@ -118,54 +172,17 @@ bool RunDensityBench(const DensityBenchOptions& opt, Report& rep) {
     auto node = MakeNode(impl, true, opt.store_root);
     if (!node) return std::fprintf(stderr, "%s\n", node.error().msg().c_str()), false;
     node->conf = DensityConf(node->data->path(), opt.subnet);
-    if (!WarmUp(*node)) {
-      std::fprintf(stderr, "%s: warm-up ADD/DEL failed\n", impl.label.c_str());
-      return false;
-    }
-    Samples s;
-    if (!FillAndEmpty(*node, n, rep, s)) return false;
-    const std::string& tag = impl.label;
-    // Compare the first and the last bucket; with fewer than two buckets' worth of
-    // pods (smoke runs), halves.
-    const size_t b = std::min(static_cast<size_t>(std::max(opt.bucket, 1)),
-                              static_cast<size_t>(std::max(n / 2, 1)));
-    const size_t sz = static_cast<size_t>(n);
-    rep.Value("density." + tag + ".pods", n, "pods");
-    rep.Series("density.add." + tag, s.add);
-    rep.Series("density.del." + tag, s.del);
-    auto add_first = Slice(s.add, 0, b), add_last = Slice(s.add, sz - b, sz);
-    auto del_full = Slice(s.del, sz - b, sz), del_empty = Slice(s.del, 0, b);
-    rep.Series("density.add_first." + tag, add_first);
-    rep.Series("density.add_last." + tag, add_last);
-    rep.Series("density.del_full." + tag, del_full);    // the first DELs: node nearly full
-    rep.Series("density.del_empty." + tag, del_empty);  // the last DELs: node nearly empty
-    WriteBuckets(rep, tag, s, b);
-    double ff = Summarize(Slice(s.floor, 0, b)).p50, fl = Summarize(Slice(s.floor, sz - b, sz)).p50;
-    if (ff > 0) {
-      rep.Value("density.floor_true_exec_last_over_first." + tag, fl / ff, "x (machine drift)");
-    }
-    double af = Summarize(add_first).p50, al = Summarize(add_last).p50;
-    double df = Summarize(del_full).p50, de = Summarize(del_empty).p50;
-    // The same comparison in CPU time, beside the wall-time targets.
-    auto cpu_ratio = [&](const std::vector<double>& v, size_t a0, size_t b0) {
-      double x = Summarize(Slice(v, a0, a0 + b)).p50, y = Summarize(Slice(v, b0, b0 + b)).p50;
-      return x > 0 ? y / x : 0;
-    };
-    rep.Series("density.cpu.add_first." + tag, Slice(s.add_cpu, 0, b));
-    rep.Series("density.cpu.add_last." + tag, Slice(s.add_cpu, sz - b, sz));
-    rep.Series("density.cpu.del_full." + tag, Slice(s.del_cpu, sz - b, sz));
-    rep.Series("density.cpu.del_empty." + tag, Slice(s.del_cpu, 0, b));
-    rep.Value("density.cpu.add_last_over_first." + tag, cpu_ratio(s.add_cpu, 0, sz - b), "x");
-    rep.Value("density.cpu.del_full_over_empty." + tag, cpu_ratio(s.del_cpu, 0, sz - b), "x");
-    if (af <= 0 || de <= 0) continue;
-    if (is_ref) {
-      // The reference's figures stand beside ours; the targets are linen's.
-      rep.Value("density.add_last_over_first." + tag, al / af, "x");
-      rep.Value("density.del_full_over_empty." + tag, df / de, "x");
-    } else {
-      rep.Ratio("ratio.density_add_last_over_first." + tag, al / af, "<=", 1.2);
-      rep.Ratio("ratio.density_del_full_over_empty." + tag, df / de, "<=", 1.2);
-    }
+    if (!Measure(*node, n, is_ref, opt, rep)) return false;
+  }
+  // The cross-node path on a node as full: linen's meta-plugin in static-topology
+  // mode, whose ADD also reconciles the node's overlay state (routes, and for vxlan
+  // the VTEP's FDB and neighbours) each time.
+  if (!opt.overlay.empty() && !opt.impls.empty() && opt.pods > 0) {
+    Impl linen = opt.impls.back();
+    linen.label += "-" + opt.overlay + "-static";
+    auto node = MakeStaticOverlayNode(linen, opt.overlay, opt.overlay_subnet_len, opt.store_root);
+    if (!node) return std::fprintf(stderr, "%s\n", node.error().msg().c_str()), false;
+    if (!Measure(*node, opt.pods, false, opt, rep)) return false;
   }
   return true;
 }

@@ -20,6 +20,10 @@ struct DensityBenchOptions {
   int bucket = 100;         // pods per p50 bucket (first vs last compared)
   std::string subnet = "10.88.0.0/22";
   std::string store_root = "/dev/shm";
+  // Also fill a node through linen's "vxlan" or "host-gw" in static-topology mode
+  // (the last impl's CNI_PATH), its node subnet a /overlay_subnet_len; "" = not.
+  std::string overlay;
+  int overlay_subnet_len = 22;
 };
 
 bool RunDensityBench(const DensityBenchOptions& opt, Report& report);

@@ -48,33 +48,46 @@ cni::Status Floors::MakePodVeth() { return MakePodVethIn(pod_, pod_h_, "bveth0")
 
 cni::Status Floors::MakePodVethIn(const test::TempNetns& pod, cni::nl::Handle& pod_h,
                                   const std::string& host_name) {
-  const cni::NetNs& pod_ns = pod.ns();
-  auto& pod_h_ = pod_h;
-  if (auto s = node_h_.CreateVeth({.name = host_name, .peer_name = "eth0", .peer_ns = &pod_ns, .mtu = 0, .mac = "", .peer_mac = ""});
+  return SetUpPod(node_h_, bridge_, pod.ns(), pod_h, host_name);
+}
+
+cni::Status Floors::SetUpPod(cni::nl::Handle& node_h, int bridge, const cni::NetNs& pod_ns,
+                             cni::nl::Handle& pod_h, const std::string& host_name) {
+  if (auto s = node_h.CreateVeth({.name = host_name, .peer_name = "eth0", .peer_ns = &pod_ns,
+                                  .mtu = 0, .mac = "", .peer_mac = ""});
       !s) {
     return s;
   }
-  auto host = node_h_.LinkByName(host_name);
+  auto host = node_h.LinkByName(host_name);
   if (!host) return host.error();
-  if (auto s = node_h_.SetMaster(host->index, bridge_); !s) return s;
-  if (auto s = node_h_.SetUp(host->index); !s) return s;
-  auto peer = pod_h_.LinkByName("eth0");
+  if (auto s = node_h.SetMaster(host->index, bridge); !s) return s;
+  if (auto s = node_h.SetUp(host->index); !s) return s;
+  auto peer = pod_h.LinkByName("eth0");
   if (!peer) return peer.error();
   // Dressed as a plugin leaves it: an address and a default route via the gateway,
   // whose removal is part of the kernel's work on delete.
-  if (auto s = pod_h_.AddAddr(peer->index, *cni::IpNet::Parse("10.99.0.2/16")); !s) return s;
-  if (auto s = pod_h_.SetUp(peer->index); !s) return s;
+  if (auto s = pod_h.AddAddr(peer->index, *cni::IpNet::Parse("10.99.0.2/16")); !s) return s;
+  if (auto s = pod_h.SetUp(peer->index); !s) return s;
   cni::nl::RouteInfo def;
   def.dst = *cni::IpNet::Parse("0.0.0.0/0");
   def.gw = cni::IpAddr::Parse("10.99.0.1");
   def.oif = peer->index;
-  return pod_h_.AddRoute(def);
+  return pod_h.AddRoute(def);
 }
 
 cni::Result<double> Floors::TrueExec() { return TimedExec({"/usr/bin/true"}, -1); }
 
 cni::Result<double> Floors::IpExec() {
   return TimedExec({"/usr/sbin/ip", "link", "show", "lo"}, node_.ns().fd());
+}
+
+cni::Result<double> Floors::PodSetupNetlink() {
+  double t0 = NowNs();
+  auto s = MakePodVeth();
+  double t1 = NowNs();
+  if (!s) return s.error();
+  if (auto d = pod_h_.DeleteLink("eth0"); !d) return d.error();
+  return (t1 - t0) / 1e6;
 }
 
 cni::Result<double> Floors::VethDeleteNetlink() {

@@ -1,5 +1,6 @@
 // The floors every plugin figure is compared with, measured in the same run:
 // exec of /bin/true and of one `ip` command (the cheapest possible ADD is one exec),
+// the kernel's own time to set up a pod (exec + that is the least an ADD can take),
 // and the kernel's own time to delete a pod's veth, through netlink and through
 // `ip link del` (no DEL can be faster than the delete it has to do).
 #ifndef LINEN_BENCH_DRIVER_FLOORS_H_
@@ -20,6 +21,11 @@ class Floors {
 
   cni::Result<double> TrueExec();
   cni::Result<double> IpExec();             // `ip link show lo` inside the node
+  // The kernel's part of a pod's ADD, in process (no exec): the veth into the pod,
+  // its host end on the bridge and up, the pod's address, link and default route.
+  // With an exec this is the least any exec'd plugin can take (the veth is removed
+  // again, untimed).
+  cni::Result<double> PodSetupNetlink();
   cni::Result<double> VethDeleteNetlink();  // one RTM_DELLINK of the pod end
   cni::Result<double> VethDeleteIp();       // `ip link del eth0` inside the pod
   // `n` pods' veths deleted at once, one forked process each (one RTM_DELLINK in
@@ -35,6 +41,8 @@ class Floors {
   cni::Status MakePodVeth();
   cni::Status MakePodVethIn(const test::TempNetns& pod, cni::nl::Handle& pod_h,
                             const std::string& host_name);
+  static cni::Status SetUpPod(cni::nl::Handle& node_h, int bridge, const cni::NetNs& pod_ns,
+                              cni::nl::Handle& pod_h, const std::string& host_name);
 
   test::TempNetns node_, pod_;
   cni::nl::Handle node_h_, pod_h_;

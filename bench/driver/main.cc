@@ -86,6 +86,9 @@ int main(int argc, char** argv) {
   d->add_option("--bucket", dn.bucket, "pods per p50 bucket");
   d->add_option("--subnet", dn.subnet, "host-local range (default 10.88.0.0/22)");
   d->add_option("--store-root", dn.store_root, "directory the host-local stores are made in");
+  d->add_option("--overlay", dn.overlay,
+                "also fill a node through linen's vxlan or host-gw (static topology, a /22)")
+      ->check(CLI::IsMember({"vxlan", "host-gw"}));
 
   linen::bench::ConnRateBenchOptions cr;
   cr.impl.label = "linen";

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "bench/driver/cni_node.h"
 #include "bench/driver/stats.h"
 
 namespace linen::bench {
@@ -20,6 +21,12 @@ struct OverlayBenchOptions {
 };
 
 bool RunOverlayBench(const OverlayBenchOptions& opt, Report& report);
+
+// Node1 of a static four-node cluster (10.244.0.0/16 cut into /`subnet_len`s) whose
+// pods are ADDed through linen's `plugin` ("vxlan", "host-gw") in static-topology
+// mode, as the overlay bench runs it; the density bench fills one to 1,000 pods.
+cni::Result<Node> MakeStaticOverlayNode(const Impl& linen, const std::string& plugin,
+                                        int subnet_len, const std::string& store_root);
 
 }  // namespace linen::bench
 

@@ -233,6 +233,31 @@ TEST_F(RouteTest, MixedFamilyGatewayRejected) {
   EXPECT_EQ(s.error().code(), Code::kInvalidNetworkConfig);
 }
 
+TEST_F(RouteTest, ListOneTable) {
+  RouteInfo in200{.dst = Net("10.96.0.0/16"), .gw = linen::test::Ip("10.9.0.2"), .table = 200};
+  RouteInfo in300{.dst = Net("fd96::/48"), .gw = linen::test::Ip("fd09::2"), .table = 300};
+  ASSERT_TRUE(h_->AddRoute(in200));
+  ASSERT_TRUE(h_->AddRoute(in300));
+  auto t200 = h_->ListRoutes(Family::kV4, 200);
+  ASSERT_TRUE(t200) << t200.error().msg();
+  ASSERT_EQ(t200->size(), 1u);
+  EXPECT_EQ((*t200)[0].dst, in200.dst);
+  auto t300 = h_->ListRoutes(Family::kV6, 300);  // above 255: only RTA_TABLE can say it
+  ASSERT_TRUE(t300) << t300.error().msg();
+  ASSERT_EQ(t300->size(), 1u);
+  EXPECT_EQ((*t300)[0].dst, in300.dst);
+  auto main = h_->ListRoutes(Family::kV4);
+  ASSERT_TRUE(main);
+  EXPECT_FALSE(main->empty());
+  for (const auto& x : *main) EXPECT_EQ(x.table, kMainTable);
+  // Tables nothing was added to do not exist in the kernel; they have no routes.
+  for (Family f : {Family::kV4, Family::kV6}) {
+    auto none = h_->ListRoutes(f, 201);
+    ASSERT_TRUE(none) << none.error().msg();
+    EXPECT_TRUE(none->empty());
+  }
+}
+
 TEST_F(RouteTest, ListAllTables) {
   RouteInfo r{.dst = Net("10.95.0.0/16"), .gw = linen::test::Ip("10.9.0.2"), .table = 200};
   ASSERT_TRUE(h_->AddRoute(r));

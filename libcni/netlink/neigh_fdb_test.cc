@@ -56,6 +56,29 @@ TEST_F(NetlinkTest, Ipv6NeighboursListedByFamily) {
   EXPECT_EQ(Ip("-6 neigh show fd00::7 dev n6a")[0]["lladdr"], "02:00:00:00:06:07");
 }
 
+TEST_F(NetlinkTest, NeighboursListedForOneDeviceOnly) {
+  int a = UpVethPair("na0", "na1");
+  int b = UpVethPair("nb0", "nb1");
+  ASSERT_GT(a, 0);
+  ASSERT_GT(b, 0);
+  NeighInfo on_a{.ifindex = a, .dst = linen::test::Ip("10.5.0.1"), .lladdr = "02:00:00:00:05:01"};
+  NeighInfo on_b{.ifindex = b, .dst = linen::test::Ip("10.5.0.2"), .lladdr = "02:00:00:00:05:02"};
+  ASSERT_TRUE(h_->ReplaceNeigh(on_a));
+  ASSERT_TRUE(h_->ReplaceNeigh(on_b));
+  auto la = h_->ListNeighs(a, Family::kV4);
+  ASSERT_TRUE(la) << la.error().msg();
+  ASSERT_EQ(la->size(), 1u);
+  EXPECT_EQ((*la)[0], on_a);
+  auto all = h_->ListNeighs(0, Family::kV4);
+  ASSERT_TRUE(all) << all.error().msg();
+  EXPECT_NE(std::find(all->begin(), all->end(), on_a), all->end());
+  EXPECT_NE(std::find(all->begin(), all->end(), on_b), all->end());
+  // A device that does not exist has none (the kernel filters on the index).
+  auto none = h_->ListNeighs(a + b + 1000, Family::kV4);
+  ASSERT_TRUE(none) << none.error().msg();
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_F(NetlinkTest, ManyNeighboursThroughOneSocket) {
   int idx = UpVethPair("m0", "m1");
   ASSERT_GT(idx, 0);
@@ -179,6 +202,21 @@ TEST_F(VxlanTest, ListFdbFiltersByDevice) {
                               .dst = linen::test::Ip("192.168.50.10")}));
   ASSERT_TRUE(h_->ReplaceFdb({.ifindex = b->index, .lladdr = "6a:00:00:00:0b:01",
                               .dst = linen::test::Ip("192.168.50.11")}));
+  // A bridge with ports beside them: every port has its own entries in the bridge's
+  // FDB, none of which belongs to the vxlan device.
+  ASSERT_TRUE(h_->CreateBridge({.name = "brf"}));
+  auto br = h_->LinkByName("brf");
+  ASSERT_TRUE(br);
+  int port = 0;
+  for (int i = 0; i < 3; ++i) {
+    port = UpVethPair("fp" + std::to_string(i), "fq" + std::to_string(i));
+    ASSERT_GT(port, 0);
+    ASSERT_TRUE(h_->SetMaster(port, br->index));
+  }
+  auto lp = h_->ListFdb(port);
+  ASSERT_TRUE(lp) << lp.error().msg();
+  EXPECT_FALSE(lp->empty());  // the port's own (local) entry
+  for (const auto& f : *lp) EXPECT_EQ(f.ifindex, port);
   auto la = h_->ListFdb(a->index);
   ASSERT_TRUE(la);
   for (const auto& f : *la) EXPECT_EQ(f.ifindex, a->index);

@@ -8,12 +8,14 @@ namespace linen::overlay {
 
 cni::Result<StaticNode> ResolveStaticNode(const MetaConf& m, cni::nl::Handle& h) {
   const StaticTopology& topo = *m.topology;
-  auto addrs = h.ListAddrs(0);
-  if (!addrs) return addrs.error().Context("list local addresses");
-  std::vector<cni::IpAddr> local;
-  for (const cni::nl::AddrInfo& a : *addrs) local.push_back(a.addr.addr);
   char host[256] = {};
   if (gethostname(host, sizeof(host) - 1) < 0) host[0] = '\0';
+  std::vector<cni::IpAddr> local;
+  if (NeedsLocalAddrs(topo, m.node_name, host)) {
+    auto addrs = h.ListAddrs(0);
+    if (!addrs) return addrs.error().Context("list local addresses");
+    for (const cni::nl::AddrInfo& a : *addrs) local.push_back(a.addr.addr);
+  }
   auto self = FindSelf(topo, m.node_name, host, local);
   if (!self) return self.error();
   StaticNode n;

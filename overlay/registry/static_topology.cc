@@ -310,6 +310,15 @@ cni::Result<NodeLease> FindSelf(const StaticTopology& topo,
                          "]; set \"nodeName\" or add this node");
 }
 
+bool NeedsLocalAddrs(const StaticTopology& topo, const std::optional<std::string>& node_name,
+                     const std::string& hostname) {
+  if (node_name && !node_name->empty()) return false;
+  for (const NodeLease& n : topo.nodes) {
+    if (!hostname.empty() && n.name == hostname) return false;
+  }
+  return true;
+}
+
 std::vector<NodeLease> PeersOf(const StaticTopology& topo, const NodeLease& self) {
   std::vector<NodeLease> peers;
   peers.reserve(topo.nodes.size());

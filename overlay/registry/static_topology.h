@@ -65,6 +65,11 @@ cni::Result<NodeLease> FindSelf(const StaticTopology& topo,
                                 const std::string& hostname,
                                 const std::vector<cni::IpAddr>& local_addrs);
 
+// Whether FindSelf needs the node's addresses: neither `node_name` nor `hostname`
+// names a node of the topology. Listing them is a dump, skipped when a name decides.
+bool NeedsLocalAddrs(const StaticTopology& topo, const std::optional<std::string>& node_name,
+                     const std::string& hostname);
+
 // Every node but `self`.
 std::vector<NodeLease> PeersOf(const StaticTopology& topo, const NodeLease& self);
 

@@ -308,6 +308,22 @@ TEST(FindSelfTest, ByNodeNameThenHostnameThenAddress) {
   EXPECT_EQ(by_ip->name, "n3");
 }
 
+TEST(FindSelfTest, AddressesAreNeededOnlyWhenNoNameDecides) {
+  auto t = ParseTopology(kThree);
+  ASSERT_TRUE(t);
+  EXPECT_FALSE(NeedsLocalAddrs(*t, std::string("n2"), "somehost"));
+  // A nodeName missing from the topology is an error, not a fall-back to addresses.
+  EXPECT_FALSE(NeedsLocalAddrs(*t, std::string("n9"), "somehost"));
+  EXPECT_FALSE(NeedsLocalAddrs(*t, std::nullopt, "n1"));
+  EXPECT_FALSE(NeedsLocalAddrs(*t, std::string(""), "n3"));
+  EXPECT_TRUE(NeedsLocalAddrs(*t, std::nullopt, "somehost"));
+  EXPECT_TRUE(NeedsLocalAddrs(*t, std::string(""), ""));
+  // Where it says no, FindSelf decides without them.
+  auto by_host = FindSelf(*t, std::nullopt, "n1", {});
+  ASSERT_TRUE(by_host);
+  EXPECT_EQ(by_host->name, "n1");
+}
+
 TEST(FindSelfTest, NotInTopologyIsClear) {
   auto t = ParseTopology(kThree);
   ASSERT_TRUE(t);
