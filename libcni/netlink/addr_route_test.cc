@@ -1,6 +1,8 @@
 // Addresses and routes, read back through List* and `ip -j`.
 #include <gtest/gtest.h>
 
+#include <linux/rtnetlink.h>
+
 #include <algorithm>
 
 #include "libcni/netlink/netlink_test_fixture.h"
@@ -231,6 +233,29 @@ TEST_F(RouteTest, MixedFamilyGatewayRejected) {
   auto s = h_->AddRoute(r);
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code(), Code::kInvalidNetworkConfig);
+}
+
+TEST_F(RouteTest, FibMatchNamesTheHolderOfALocalAddress) {
+  // IPv6 gets its local route once DAD is over: an address without DAD has it at once.
+  ASSERT_TRUE(h_->AddAddr(idx_, Net("fd0a::1/64"), kAddrNoDad));
+  for (const char* local : {"10.9.0.1", "fd0a::1"}) {
+    auto r = h_->FibMatch(linen::test::Ip(local));
+    ASSERT_TRUE(r) << local << ": " << r.error().msg();
+    EXPECT_EQ(r->type, RTN_LOCAL) << local;
+    EXPECT_EQ(r->oif, idx_) << local;
+    EXPECT_EQ(r->dst.addr, linen::test::Ip(local)) << local;
+  }
+  // A neighbour on the link: the connected route, in main.
+  auto near = h_->FibMatch(linen::test::Ip("10.9.0.7"));
+  ASSERT_TRUE(near) << near.error().msg();
+  EXPECT_EQ(near->type, RTN_UNICAST);
+  EXPECT_EQ(near->oif, idx_);
+  EXPECT_EQ(near->dst, Net("10.9.0.0/24"));
+  EXPECT_EQ(near->table, kMainTable);
+  // No default route in this namespace.
+  auto far = h_->FibMatch(linen::test::Ip("192.0.2.1"));
+  ASSERT_FALSE(far);
+  EXPECT_TRUE(far.error().IsNotFound()) << far.error().msg();
 }
 
 TEST_F(RouteTest, ListOneTable) {

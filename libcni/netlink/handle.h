@@ -225,6 +225,11 @@ class Handle {
   Status ReplaceRoute(const RouteInfo& r);
   Status DeleteRoute(const RouteInfo& r);
   Result<std::vector<RouteInfo>> ListRoutes(Family family, int table = kMainTable);
+  // The routing entry the kernel matches for `dst` (`ip route get fibmatch`), one
+  // lookup. For one of the node's own addresses that is its local-table entry
+  // (type RTN_LOCAL), whose oif is the device holding the address. kNotFound when
+  // no route matches.
+  Result<RouteInfo> FibMatch(const IpAddr& dst);
 
   // Neighbours (ARP / NDP).
   Status ReplaceNeigh(const NeighInfo& n);

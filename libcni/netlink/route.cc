@@ -2,6 +2,8 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+#include <optional>
 #include <string>
 
 #include "libcni/netlink/handle.h"
@@ -103,6 +105,34 @@ Status Handle::DeleteRoute(const RouteInfo& r) {
   // ESRCH (no such route) maps to kNotFound: already gone is what we wanted.
   if (!s && s.error().IsNotFound()) return OkStatus();
   return s;
+}
+
+Result<RouteInfo> Handle::FibMatch(const IpAddr& dst) {
+  const std::string what = "route get fibmatch " + dst.ToString();
+  rtmsg rtm{};
+  rtm.rtm_family = static_cast<uint8_t>(internal::FamilyToAf(dst.family()));
+  rtm.rtm_dst_len = static_cast<uint8_t>(dst.bits());
+  rtm.rtm_flags = RTM_F_FIB_MATCH;
+  internal::MsgPtr msg = internal::NewMsg(RTM_GETROUTE, 0, &rtm, sizeof(rtm));
+  if (!msg || internal::PutAddr(msg.get(), RTA_DST, dst) < 0) return internal::BuildError(what);
+  std::optional<RouteInfo> got;
+  int err = 0;
+  auto s = internal::Transact(
+      sock_, msg.get(), what,
+      [&](nlmsghdr* hdr) {
+        RouteInfo r;
+        if (ParseRoute(hdr, &r)) got = std::move(r);
+      },
+      &err);
+  if (!s && (err == ENETUNREACH || err == EHOSTUNREACH)) {
+    return Error(Code::kInternal, what + ": no route matches", "", Cause::kNotFound);
+  }
+  if (!s) return s.error();
+  if (!got) {
+    return Error(Code::kInternal, what + ": the kernel answered without a route", "",
+                 Cause::kNotFound);
+  }
+  return *got;
 }
 
 Result<std::vector<RouteInfo>> Handle::ListRoutes(Family family, int table) {

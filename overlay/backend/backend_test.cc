@@ -10,6 +10,7 @@
 
 #include "libcni/types.h"
 #include "overlay/backend/backend_test_fixture.h"
+#include "overlay/backend/underlay.h"
 #include "test/support/test_support.h"
 
 namespace linen::overlay {
@@ -605,6 +606,30 @@ TEST_F(BackendTest, VxlanDirectRoutingUsesHostGwRouteOnSameL2) {
   EXPECT_EQ(far_route->oif, VtepIndex());
   EXPECT_EQ(st->neighs_set, 1);
   EXPECT_EQ(st->fdbs_set, 1);
+}
+
+TEST_F(BackendTest, UnderlayIsTheHolderOfTheNodeIpUpOrDown) {
+  auto holds = [](const Underlay& u, const std::string& net) {
+    return std::find(u.addrs.begin(), u.addrs.end(), Net(net)) != u.addrs.end();
+  };
+  // Up: the kernel's local route for the node IP names the device.
+  auto up = ResolveUnderlay(*h_, "", {Ip("172.20.0.1")});
+  ASSERT_TRUE(up) << up.error().msg();
+  EXPECT_EQ(up->link.index, ul_index_);
+  EXPECT_TRUE(holds(*up, "172.20.0.1/16"));
+  // Down: its local routes are gone, its addresses still say.
+  ASSERT_TRUE(h_->SetUp(ul_index_, false));
+  auto down = ResolveUnderlay(*h_, "", {Ip("172.20.0.1")});
+  ASSERT_TRUE(h_->SetUp(ul_index_, true));
+  ASSERT_TRUE(down) << down.error().msg();
+  EXPECT_EQ(down->link.index, ul_index_);
+  EXPECT_TRUE(holds(*down, "172.20.0.1/16"));
+  // A local route that is no address of the device (127.0.0.0/8 on lo) is not a holder.
+  auto none = ResolveUnderlay(*h_, "", {Ip("127.0.0.5")});
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code(), cni::Code::kBackendNotReady);
+  EXPECT_NE(none.error().msg().find("no interface holds the node IP 127.0.0.5"), std::string::npos)
+      << none.error().msg();
 }
 
 TEST_F(BackendTest, MissingUnderlayIsNotReady) {

@@ -1,5 +1,7 @@
 #include "overlay/backend/underlay.h"
 
+#include <linux/rtnetlink.h>
+
 namespace linen::overlay {
 namespace {
 
@@ -11,6 +13,21 @@ std::string NodeAddressText(const cni::IpAddr& ip) {
   return std::string(ip.is_v4() ? "node IP " : "node IPv6 address ") + ip.ToString();
 }
 
+// The device named by the kernel's local route for `ip` (it keeps one for each of
+// the node's addresses): one lookup. 0 when there is none, e.g. the device is down
+// (its local routes go with it).
+int LocalRouteDevice(cni::nl::Handle& h, const cni::IpAddr& ip) {
+  auto r = h.FibMatch(ip);
+  return r && r->type == RTN_LOCAL ? r->oif : 0;
+}
+
+bool Holds(const std::vector<cni::nl::AddrInfo>& addrs, const cni::IpAddr& ip) {
+  for (const cni::nl::AddrInfo& a : addrs) {
+    if (a.addr.addr == ip) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 cni::Result<Underlay> ResolveUnderlay(cni::nl::Handle& h, const std::string& name,
@@ -20,6 +37,7 @@ cni::Result<Underlay> ResolveUnderlay(cni::nl::Handle& h, const std::string& nam
                       "the cluster enables neither IPv4 nor IPv6");
   }
   Underlay u;
+  std::vector<cni::nl::AddrInfo> addrs;
   if (!name.empty()) {
     auto link = h.LinkByName(name);
     if (!link) {
@@ -29,13 +47,31 @@ cni::Result<Underlay> ResolveUnderlay(cni::nl::Handle& h, const std::string& nam
       return link.error().Context("underlay device \"" + name + "\"");
     }
     u.link = std::move(*link);
-  }
-  auto addrs = h.ListAddrs(u.link.index);
-  if (!addrs) return addrs.error().Context("list addresses");
-  if (name.empty()) {
-    int holder = 0;
-    for (const cni::nl::AddrInfo& a : *addrs) {
-      if (a.addr.addr == node_ips.front()) holder = a.ifindex;
+    auto listed = h.ListAddrs(u.link.index);
+    if (!listed) return listed.error().Context("list addresses");
+    addrs = std::move(*listed);
+  } else {
+    // The holder of the (first) node IP. Listing every address walks every device,
+    // and a node has one per pod: only when the local route does not tell.
+    int holder = LocalRouteDevice(h, node_ips.front());
+    if (holder != 0) {
+      auto listed = h.ListAddrs(holder);
+      if (!listed) return listed.error().Context("list addresses");
+      if (Holds(*listed, node_ips.front())) {
+        addrs = std::move(*listed);
+      } else {
+        holder = 0;
+      }
+    }
+    if (holder == 0) {
+      auto all = h.ListAddrs(0);
+      if (!all) return all.error().Context("list addresses");
+      for (const cni::nl::AddrInfo& a : *all) {
+        if (a.addr.addr == node_ips.front()) holder = a.ifindex;
+      }
+      for (const cni::nl::AddrInfo& a : *all) {
+        if (a.ifindex == holder) addrs.push_back(a);
+      }
     }
     if (holder == 0) {
       return NotReady("no interface holds the " + NodeAddressText(node_ips.front()) +
@@ -45,7 +81,7 @@ cni::Result<Underlay> ResolveUnderlay(cni::nl::Handle& h, const std::string& nam
     if (!link) return link.error().Context("underlay device");
     u.link = std::move(*link);
   }
-  for (const cni::nl::AddrInfo& a : *addrs) {
+  for (const cni::nl::AddrInfo& a : addrs) {
     if (a.ifindex == u.link.index) u.addrs.push_back(a.addr);
   }
   // Both families leave through the one device, as with flannel's --iface.
