@@ -71,6 +71,8 @@ struct VethSpec {
   // TX/RX queues allocated per end; 0 = the kernel's (one per possible CPU, of
   // which veth uses 1 unless raised later with ethtool -L).
   int queues = 0;
+  // The bridge (or other master) the first end joins in the same request; 0 = none.
+  int master_index = 0;
 };
 
 struct BridgeSpec {

@@ -72,6 +72,9 @@ Status Handle::CreateVeth(const VethSpec& spec) {
     }
   }
   if (spec.peer_ns != nullptr) rtnl_link_set_ns_fd(peer.get(), spec.peer_ns->fd());
+  // Joined at creation: one request and one link notification fewer than a
+  // separate RTM_SETLINK, and the kernel unregisters the pair if joining fails.
+  if (spec.master_index > 0) rtnl_link_set_master(link.get(), spec.master_index);
   return SendCreate(sock_, link.get(), what);
 }
 

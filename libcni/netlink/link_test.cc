@@ -86,6 +86,22 @@ TEST_F(NetlinkTest, VethPeerCreatedInOtherNamespace) {
   EXPECT_NE(Sh("ip link show dev " + host + " 2>/dev/null").exit_code, 0);
 }
 
+TEST_F(NetlinkTest, VethJoinsItsBridgeAtCreation) {
+  ASSERT_TRUE(h_->CreateBridge({.name = "brj"}));
+  auto br = h_->LinkByName("brj");
+  ASSERT_TRUE(br);
+  ASSERT_TRUE(h_->CreateVeth({.name = "vj0", .peer_name = "vj1", .master_index = br->index}));
+  auto j = Ip("link show dev vj0");
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["master"], "brj");
+  EXPECT_FALSE(Ip("link show dev vj1")[0].contains("master"));
+  // A master that cannot take it: nothing is left of the pair.
+  auto bad = h_->CreateVeth({.name = "vj2", .peer_name = "vj3", .master_index = 999999});
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(h_->LinkByName("vj2").error().IsNotFound());
+  EXPECT_TRUE(h_->LinkByName("vj3").error().IsNotFound());
+}
+
 TEST_F(NetlinkTest, VethExclusiveCreateReportsExists) {
   ASSERT_TRUE(h_->CreateVeth({.name = "vx1", .peer_name = "vx2"}));
   auto again = h_->CreateVeth({.name = "vx1", .peer_name = "vx3"});

@@ -29,7 +29,8 @@ cni::Result<VethPair> SetupVeth(cni::nl::Handle& host, cni::nl::Handle& containe
                          // but one off again, waiting for an RCU grace period under
                          // the RTNL lock per end. One queue each is what veth uses
                          // by default anyway.
-                         .queues = 1};
+                         .queues = 1,
+                         .master_index = bridge_index};
   if (auto s = host.CreateVeth(spec); !s) {
     // EEXIST does not say which end collided; look, so the message names it.
     if (s.error().IsExists()) {
@@ -43,7 +44,7 @@ cni::Result<VethPair> SetupVeth(cni::nl::Handle& host, cni::nl::Handle& containe
       }
     }
     return s.error().Context("failed to create veth pair " + host_name + "<->" + ifname +
-                             " in " + container_ns.path());
+                             " in " + container_ns.path() + " on bridge " + conf.br_name);
   }
   // Deleting the host end removes both ends.
   undo.Add([&host, host_name] { (void)host.DeleteLink(host_name); });
@@ -58,9 +59,6 @@ cni::Result<VethPair> SetupVeth(cni::nl::Handle& host, cni::nl::Handle& containe
 
   const std::string& hn = pair.host.name;
   int hi = pair.host.index;
-  if (auto s = host.SetMaster(hi, bridge_index); !s) {
-    return s.error().Context("failed to connect \"" + hn + "\" to bridge " + conf.br_name);
-  }
   // New ports start with hairpin and isolation off; only switch them on.
   if (conf.hairpin_mode) {
     if (auto s = host.SetHairpin(hi, true); !s) {
