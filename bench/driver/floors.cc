@@ -48,20 +48,16 @@ cni::Status Floors::MakePodVeth() { return MakePodVethIn(pod_, pod_h_, "bveth0")
 
 cni::Status Floors::MakePodVethIn(const test::TempNetns& pod, cni::nl::Handle& pod_h,
                                   const std::string& host_name) {
-  return SetUpPod(node_h_, bridge_, pod.ns(), pod_h, host_name);
-}
-
-cni::Status Floors::SetUpPod(cni::nl::Handle& node_h, int bridge, const cni::NetNs& pod_ns,
-                             cni::nl::Handle& pod_h, const std::string& host_name) {
-  if (auto s = node_h.CreateVeth({.name = host_name, .peer_name = "eth0", .peer_ns = &pod_ns,
-                                  .mtu = 0, .mac = "", .peer_mac = ""});
+  // On the bridge from the request that creates it, as linen's bridge does: the
+  // least a plugin can do.
+  if (auto s = node_h_.CreateVeth({.name = host_name, .peer_name = "eth0", .peer_ns = &pod.ns(),
+                                   .master_index = bridge_});
       !s) {
     return s;
   }
-  auto host = node_h.LinkByName(host_name);
+  auto host = node_h_.LinkByName(host_name);
   if (!host) return host.error();
-  if (auto s = node_h.SetMaster(host->index, bridge); !s) return s;
-  if (auto s = node_h.SetUp(host->index); !s) return s;
+  if (auto s = node_h_.SetUp(host->index); !s) return s;
   auto peer = pod_h.LinkByName("eth0");
   if (!peer) return peer.error();
   // Dressed as a plugin leaves it: an address and a default route via the gateway,

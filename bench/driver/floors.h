@@ -41,8 +41,6 @@ class Floors {
   cni::Status MakePodVeth();
   cni::Status MakePodVethIn(const test::TempNetns& pod, cni::nl::Handle& pod_h,
                             const std::string& host_name);
-  static cni::Status SetUpPod(cni::nl::Handle& node_h, int bridge, const cni::NetNs& pod_ns,
-                              cni::nl::Handle& pod_h, const std::string& host_name);
 
   test::TempNetns node_, pod_;
   cni::nl::Handle node_h_, pod_h_;

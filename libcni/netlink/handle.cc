@@ -126,11 +126,14 @@ Status Transact(nl_sock* sock, nl_msg* msg, std::string_view what, const ReplyFn
 }
 
 Status Dump(nl_sock* sock, int type, const void* hdr, size_t hdr_len, std::string_view what,
-            const ReplyFn& on_reply, const std::function<void()>& on_restart) {
+            const ReplyFn& on_reply, const std::function<void()>& on_restart,
+            DumpFilter filter) {
   constexpr int kMaxAttempts = 5;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     MsgPtr msg = NewMsg(type, NLM_F_DUMP, hdr, hdr_len);
-    if (!msg) return Error(Code::kInternal, std::string(what) + ": out of memory");
+    if (!msg || (filter.attr != 0 && nla_put_u32(msg.get(), filter.attr, filter.value) < 0)) {
+      return Error(Code::kInternal, std::string(what) + ": out of memory");
+    }
     bool dump_intr = false;
     if (auto s = SendAndWait(sock, msg.get(), what, on_reply, &dump_intr); !s) return s;
     if (!dump_intr) return OkStatus();

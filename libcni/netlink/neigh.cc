@@ -43,25 +43,17 @@ Status DumpNeigh(nl_sock* sock, uint8_t family, int index, const std::string& wh
   // what else the node holds: a node with many pods has an FDB entry for every port
   // and, once the node talks to its pods, an ARP entry for each of them. AF_BRIDGE
   // takes the device in the header, the other families only as NDA_IFINDEX.
-  struct {
-    ndmsg ndm;
-    nlattr attr;
-    uint32_t ifindex;
-  } req{};
-  size_t len = sizeof(req.ndm);
-  req.ndm.ndm_family = family;
+  ndmsg req{};
+  req.ndm_family = family;
+  internal::DumpFilter filter;
   if (index != 0 && family == AF_BRIDGE) {
-    req.ndm.ndm_ifindex = index;
+    req.ndm_ifindex = index;
   } else if (index != 0) {
-    req.attr.nla_len = NLA_HDRLEN + sizeof(uint32_t);
-    req.attr.nla_type = NDA_IFINDEX;
-    req.ifindex = static_cast<uint32_t>(index);
-    len = sizeof(req);
+    filter = {NDA_IFINDEX, static_cast<uint32_t>(index)};
   }
-  static_assert(sizeof(req) == NLMSG_ALIGN(sizeof(ndmsg)) + NLA_HDRLEN + sizeof(uint32_t));
   internal::StrictDump strict(sock);
   return internal::Dump(
-      sock, RTM_GETNEIGH, &req, len, what,
+      sock, RTM_GETNEIGH, &req, sizeof(req), what,
       [&](nlmsghdr* hdr) {
         if (hdr->nlmsg_type != RTM_NEWNEIGH) return;
         const auto* ndm = static_cast<const ndmsg*>(nlmsg_data(hdr));
@@ -71,7 +63,7 @@ Status DumpNeigh(nl_sock* sock, uint8_t family, int index, const std::string& wh
         if (nlmsg_parse(hdr, sizeof(ndmsg), tb, NDA_MAX, nullptr) < 0) return;
         each(ndm, tb);
       },
-      restart);
+      restart, filter);
 }
 
 }  // namespace internal

@@ -66,8 +66,15 @@ Status Transact(nl_sock* sock, nl_msg* msg, std::string_view what,
 // (NLM_F_DUMP_INTR: the table changed mid-dump) up to 5 times, then code 11.
 // `on_reply` may be called for a partial dump before a retry: it must be reset
 // by `on_restart`.
+// `filter`, when its attribute is set, is sent as one u32 attribute after the
+// header (e.g. NDA_IFINDEX, RTA_TABLE): with StrictDump the kernel then filters.
+struct DumpFilter {
+  int attr = 0;  // 0 = none
+  uint32_t value = 0;
+};
 Status Dump(nl_sock* sock, int type, const void* hdr, size_t hdr_len, std::string_view what,
-            const ReplyFn& on_reply, const std::function<void()>& on_restart);
+            const ReplyFn& on_reply, const std::function<void()>& on_restart,
+            DumpFilter filter = {});
 
 // While alive, the kernel checks dump requests strictly and honours their
 // filters (e.g. one link's addresses). Off otherwise: some of our dumps put

@@ -139,33 +139,23 @@ Result<std::vector<RouteInfo>> Handle::ListRoutes(Family family, int table) {
   std::vector<RouteInfo> out;
   // One table is filtered by the kernel (strict checking); the local table, for one,
   // has an entry per address of the node.
-  struct {
-    rtmsg rtm;
-    nlattr attr;
-    uint32_t table;
-  } req{};
-  size_t len = sizeof(req.rtm);
-  req.rtm.rtm_family = static_cast<uint8_t>(internal::FamilyToAf(family));
-  if (table != 0) {
-    req.attr.nla_len = NLA_HDRLEN + sizeof(uint32_t);
-    req.attr.nla_type = RTA_TABLE;
-    req.table = static_cast<uint32_t>(table);
-    len = sizeof(req);
-  }
-  static_assert(sizeof(req) == NLMSG_ALIGN(sizeof(rtmsg)) + NLA_HDRLEN + sizeof(uint32_t));
+  rtmsg req{};
+  req.rtm_family = static_cast<uint8_t>(internal::FamilyToAf(family));
+  internal::DumpFilter filter;
+  if (table != 0) filter = {RTA_TABLE, static_cast<uint32_t>(table)};
   internal::StrictDump strict(sock_);
   auto s = internal::Dump(
-      sock_, RTM_GETROUTE, &req, len, "list routes",
+      sock_, RTM_GETROUTE, &req, sizeof(req), "list routes",
       [&](nlmsghdr* hdr) {
         const auto* rtm = static_cast<const rtmsg*>(nlmsg_data(hdr));
         if (rtm->rtm_flags & RTM_F_CLONED) return;  // cache entries, not routes
-        if (rtm->rtm_family != req.rtm.rtm_family) return;
+        if (rtm->rtm_family != req.rtm_family) return;
         RouteInfo r;
         if (!ParseRoute(hdr, &r)) return;
         if (table != 0 && r.table != table) return;
         out.push_back(std::move(r));
       },
-      [&] { out.clear(); });
+      [&] { out.clear(); }, filter);
   // A table nothing was ever added to does not exist: it has no routes.
   if (!s && table != 0 && s.error().IsNotFound()) return out;
   if (!s) return s.error();
