@@ -2,10 +2,15 @@
 #include <gtest/gtest.h>
 
 #include <linux/rtnetlink.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "libcni/netlink/netlink_test_fixture.h"
+#include "libcni/sys/fd.h"
+#include "netns/netns.h"
 
 namespace cni::nl {
 namespace {
@@ -235,9 +240,39 @@ TEST_F(RouteTest, MixedFamilyGatewayRejected) {
   EXPECT_EQ(s.error().code(), Code::kInvalidNetworkConfig);
 }
 
+// A socket in `ns` that receives the kernel's IPv6 route events.
+cni::UniqueFd Ipv6RouteEvents(const cni::NetNs& ns) {
+  auto sw = cni::ScopedNetnsSwitch::Enter(ns);
+  EXPECT_TRUE(sw) << sw.error().msg();
+  cni::UniqueFd fd(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+  EXPECT_TRUE(fd) << "socket: " << errno;
+  sockaddr_nl sa{};
+  sa.nl_family = AF_NETLINK;
+  sa.nl_groups = RTMGRP_IPV6_ROUTE;
+  EXPECT_EQ(bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0) << errno;
+  return fd;
+}
+
 TEST_F(RouteTest, FibMatchNamesTheHolderOfALocalAddress) {
-  // IPv6 gets its local route once DAD is over: an address without DAD has it at once.
+  // The kernel inserts an IPv6 address's local route from its DAD work item, after
+  // the RTM_NEWADDR request has returned, even when DAD is off. Listen first, then
+  // add, then wait for route events until the lookup sees it.
+  cni::UniqueFd events = Ipv6RouteEvents(ns_->ns());
+  ASSERT_TRUE(events);
   ASSERT_TRUE(h_->AddAddr(idx_, Net("fd0a::1/64"), kAddrNoDad));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    auto r = h_->FibMatch(linen::test::Ip("fd0a::1"));
+    if (r && r->type == RTN_LOCAL) break;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    ASSERT_GT(left.count(), 0) << "no local route for fd0a::1 within 10 s";
+    pollfd pfd{events.get(), POLLIN, 0};
+    if (poll(&pfd, 1, static_cast<int>(left.count())) > 0) {
+      char buf[8192];
+      (void)recv(events.get(), buf, sizeof buf, 0);  // any route event: look again
+    }
+  }
   for (const char* local : {"10.9.0.1", "fd0a::1"}) {
     auto r = h_->FibMatch(linen::test::Ip(local));
     ASSERT_TRUE(r) << local << ": " << r.error().msg();
