@@ -42,6 +42,17 @@ ProcResult DfPing(const Pod& from, const std::string& to, int size) {
   return linen::test::DfPing(from.ns->name(), to, size);
 }
 
+// host-local's reservations (the address files holding the container ID; its index
+// of them is not counted) and the saved delegate configs (named by the ID) of one
+// attachment on a node, a line each.
+std::string IpamFilesOf(Cluster& c, const std::string& node, const std::string& id) {
+  const std::string dir = c.node(node).dir + "/ipam/" + c.net_name();
+  return Sh("find " + dir + " -maxdepth 1 -type f -exec grep -l -- '" + id + "' {} +").out;
+}
+std::string DelegateFilesOf(Cluster& c, const std::string& node, const std::string& id) {
+  return Sh("find " + c.node(node).dir + "/delegates -name '*" + id + "*'").out;
+}
+
 class ClusterTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -109,6 +120,7 @@ TEST_P(ClusterTest, DelRemovesPodKeepsNodeState) {
   Pod& p = *cluster_->pods()[0];
   std::string before = LinenRoutes(cluster_->node("n1"));
   ASSERT_TRUE(std::ifstream(cluster_->node("n1").dir + "/ipam/" + cluster_->net_name() + "/" + p.ip).good());
+  ASSERT_EQ(CountLines(DelegateFilesOf(*cluster_, "n1", p.id)), 1);
   ProcResult del = cluster_->RunPlugin("n1", "DEL", p);
   ASSERT_EQ(del.exit_code, 0) << del.out << del.err;
   EXPECT_NE(Cluster::InNs(*p.ns, "ip link show eth0").exit_code, 0) << "pod interface gone";
@@ -119,7 +131,7 @@ TEST_P(ClusterTest, DelRemovesPodKeepsNodeState) {
   // the saved delegate config with it.
   const std::string& dir = cluster_->node("n1").dir;
   EXPECT_FALSE(std::ifstream(dir + "/ipam/" + cluster_->net_name() + "/" + p.ip).good()) << p.ip;
-  EXPECT_FALSE(std::ifstream(dir + "/delegates/" + cluster_->net_name() + "-" + p.id + "-eth0").good());
+  EXPECT_EQ(DelegateFilesOf(*cluster_, "n1", p.id), "");
 }
 
 TEST_P(ClusterTest, RemovedNodeDisappearsAddedNodeReachable) {
@@ -195,6 +207,32 @@ TEST_P(ClusterTest, TwentyConcurrentAddsLeaveExactlyOneEntryPerPeer) {
   ASSERT_TRUE(p2) << p2.error().msg();
   std::string some = ips.begin()->substr(0, ips.begin()->find('/'));
   EXPECT_TRUE(cluster_->Ping(**p2, some));
+}
+
+// On a node an earlier ADD set up, a reconcile that fails (here: a route someone
+// else made for a new peer's subnet) fails the next ADD with its reason and leaves no
+// pod behind: no interface, no address held, no saved config. The node keeps what
+// the pods already on it rely on.
+TEST_P(ClusterTest, LaterAddFailsWithTheNodesReasonAndLeavesNoPod) {
+  AddPods({"n1"});
+  ASSERT_TRUE(cluster_->AddNode());  // n4, 10.77.4.0/24
+  auto& n1 = *cluster_->node("n1").ns;
+  ASSERT_EQ(Cluster::InNs(n1, "ip route add 10.77.4.0/24 via 192.168.77.3").exit_code, 0);
+  const std::string routes_before = LinenRoutes(cluster_->node("n1"));
+  auto p = cluster_->NewPod("n1");
+  ASSERT_TRUE(p);
+  ProcResult r = cluster_->RunPlugin("n1", "ADD", **p);
+  ASSERT_NE(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_NE(j["msg"].get<std::string>().find("10.77.4.0/24"), std::string::npos) << r.out;
+  EXPECT_NE(Cluster::InNs(*(*p)->ns, "ip link show eth0").exit_code, 0) << "pod interface gone";
+  EXPECT_EQ(IpamFilesOf(*cluster_, "n1", (*p)->id), "");
+  EXPECT_EQ(DelegateFilesOf(*cluster_, "n1", (*p)->id), "");
+  // The node keeps its routes, the first pod its address and interface.
+  EXPECT_EQ(LinenRoutes(cluster_->node("n1")), routes_before);
+  const Pod& first = *cluster_->pods()[0];
+  EXPECT_EQ(CountLines(IpamFilesOf(*cluster_, "n1", first.id)), 1);
+  EXPECT_EQ(Cluster::InNs(*first.ns, "ip link show eth0").exit_code, 0);
 }
 
 TEST_P(ClusterTest, NodeNotInTopologyRefusedNothingChanged) {
@@ -281,6 +319,30 @@ TEST_F(VxlanClusterTest, MtuLeavesRoomForEncapsulation) {
   ProcResult big = DfPing(**a, (*b)->ip, 1451);
   EXPECT_NE(big.exit_code, 0) << big.out;
   EXPECT_TRUE(NamesMtu(big.out, 1450)) << big.out;
+}
+
+// The underlay's MTU is read on every ADD: after it changes, the VTEP, subnet.env
+// and the next pod follow; pods made before keep theirs.
+TEST_F(VxlanClusterTest, UnderlayMtuChangeReachesTheNextPod) {
+  auto a = cluster_->AddPod("n1");
+  ASSERT_TRUE(a) << a.error().msg();
+  auto& n1 = *cluster_->node("n1").ns;
+  ASSERT_EQ(Cluster::InNs(n1, "ip link set eth0 mtu 1400").exit_code, 0);
+  auto b = cluster_->AddPod("n1");
+  ASSERT_TRUE(b) << b.error().msg();
+  EXPECT_NE(Cluster::InNs(*(*b)->ns, "ip -o link show eth0").out.find("mtu 1350"),
+            std::string::npos);
+  EXPECT_NE(Cluster::InNs(n1, "ip -o link show linen.1").out.find("mtu 1350"), std::string::npos);
+  std::ifstream env(cluster_->node("n1").dir + "/subnet.env");
+  std::stringstream text;
+  text << env.rdbuf();
+  EXPECT_NE(text.str().find("FLANNEL_MTU=1350\n"), std::string::npos) << text.str();
+  // One attachment for the new pod, with one address.
+  EXPECT_EQ(CountLines(IpamFilesOf(*cluster_, "n1", (*b)->id)), 1);
+  EXPECT_EQ(CountLines(DelegateFilesOf(*cluster_, "n1", (*b)->id)), 1);
+  // Pods made before keep theirs.
+  EXPECT_NE(Cluster::InNs(*(*a)->ns, "ip -o link show eth0").out.find("mtu 1450"),
+            std::string::npos);
 }
 
 TEST_F(VxlanClusterTest, MasqueradeOnlyTrafficLeavingTheClusterNetwork) {
