@@ -1,9 +1,10 @@
 #include "ipam/host-local/resolv_conf.h"
 
 #include <cerrno>
-#include <fstream>
 #include <sstream>
 #include <vector>
+
+#include "libcni/sys/file.h"
 
 namespace host_local {
 namespace {
@@ -40,11 +41,9 @@ cni::Dns ParseResolvConfText(std::string_view text) {
 }
 
 cni::Result<cni::Dns> ReadResolvConf(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return cni::ErrnoError("read resolvConf " + path, errno ? errno : ENOENT);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return ParseResolvConfText(buf.str());
+  auto text = cni::ReadWholeFile(path);
+  if (!text) return text.error().Context("resolvConf");
+  return ParseResolvConfText(*text);
 }
 
 }  // namespace host_local

@@ -61,6 +61,19 @@ Status MakeDirs(const std::string& dir, mode_t mode) {
   return OkStatus();
 }
 
+Result<std::string> ReadWholeFile(const std::string& path, Code code) {
+  UniqueFd fd(RetryEintr([&] { return open(path.c_str(), O_RDONLY | O_CLOEXEC); }));
+  if (!fd) return ErrnoError("read " + path, errno, code);
+  std::string text;
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = RetryEintr([&] { return read(fd.get(), buf, sizeof buf); });
+    if (n < 0) return ErrnoError("read " + path, errno, code);
+    if (n == 0) return text;
+    text.append(buf, static_cast<size_t>(n));
+  }
+}
+
 Status WriteAll(int fd, std::string_view data, const std::string& what) {
   while (!data.empty()) {
     const ssize_t n = RetryEintr([&] { return write(fd, data.data(), data.size()); });

@@ -22,6 +22,12 @@ std::string BaseName(std::string_view path);
 // the way is an error (code 5), as is any mkdir failure, naming the directory.
 Status MakeDirs(const std::string& dir, mode_t mode = 0755);
 
+// The whole of the file at `path`, read with plain read(2). Not std::ifstream: the
+// first stream a static binary opens sets up the locale machinery, ~45 us of every
+// exec'd plugin's run. Errors are `code` (ENOENT with Cause::kNotFound), naming
+// "read <path>"; a directory is refused (EISDIR).
+Result<std::string> ReadWholeFile(const std::string& path, Code code = Code::kIoFailure);
+
 // write() until all of `data` is written, retrying EINTR. `what` names the file in
 // the error. No fsync: callers decide what must be durable.
 Status WriteAll(int fd, std::string_view data, const std::string& what);

@@ -113,6 +113,28 @@ TEST_F(SysFileTest, WriteFileAtomicReportsTheFile) {
   EXPECT_NE(s.error().msg().find(dir_ + "/notadir"), std::string::npos) << s.error().msg();
 }
 
+TEST_F(SysFileTest, ReadWholeFileReadsPastOneBufferAndNamesWhatFails) {
+  const std::string path = dir_ + "/data";
+  std::string data(20000, 'a');  // more than one read(2) of the helper's buffer
+  data[0] = '\0';
+  data.back() = 'z';
+  std::ofstream(path, std::ios::binary) << data;
+  auto got = ReadWholeFile(path);
+  ASSERT_TRUE(got) << got.error().msg();
+  EXPECT_EQ(*got, data);
+  std::ofstream(dir_ + "/empty").flush();
+  EXPECT_EQ(ReadWholeFile(dir_ + "/empty").value(), "");
+
+  auto missing = ReadWholeFile(dir_ + "/nope", Code::kInvalidNetworkConfig);
+  ASSERT_FALSE(missing);
+  EXPECT_TRUE(missing.error().IsNotFound());
+  EXPECT_EQ(missing.error().code(), Code::kInvalidNetworkConfig);
+  EXPECT_NE(missing.error().msg().find("read " + dir_ + "/nope"), std::string::npos);
+  auto dir = ReadWholeFile(dir_);
+  ASSERT_FALSE(dir);
+  EXPECT_NE(dir.error().msg().find("Is a directory"), std::string::npos) << dir.error().msg();
+}
+
 TEST(SysFdTest, UniqueFdClosesAndMoves) {
   int p[2];
   ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);

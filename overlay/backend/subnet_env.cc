@@ -6,9 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string_view>
 #include <vector>
 
@@ -54,11 +52,7 @@ cni::Status WriteSubnetEnv(const std::string& path, const SubnetEnv& env) {
   if (!env.node.empty()) text += "LINEN_NODE=" + env.node + "\n";
 
   // Unchanged (every ADD after the first): no write, no rename, no directory scan.
-  {
-    std::ifstream in(path);
-    std::stringstream have;
-    if (in && (have << in.rdbuf()) && have.str() == text) return cni::OkStatus();
-  }
+  if (auto have = cni::ReadWholeFile(path); have && *have == text) return cni::OkStatus();
   // Stale temp names from an older linen (".tmp.<pid>", left by a SIGKILL between
   // write and rename) are swept before a write: the writer holds the node lock
   // (plugins) or is the node's only agent (linend). Nothing reads them meanwhile.
@@ -87,15 +81,18 @@ namespace {
 // KEY=value lines ('#' comments, unknown keys kept for the caller to ignore).
 cni::Result<std::map<std::string, std::string>> ReadVars(const std::string& path,
                                                          const std::string& what) {
-  std::ifstream in(path);
-  if (!in) return cni::ErrnoError("read " + what + " " + path, errno);
+  auto text = cni::ReadWholeFile(path);
+  if (!text) return text.error().Context(what);
   std::map<std::string, std::string> vars;
-  std::string line;
-  while (std::getline(in, line)) {
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    const size_t end = rest.find('\n');
+    std::string_view line = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
     if (line.empty() || line[0] == '#') continue;
     auto eq = line.find('=');
     if (eq == std::string::npos) continue;
-    vars[line.substr(0, eq)] = line.substr(eq + 1);
+    vars[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
   }
   return vars;
 }

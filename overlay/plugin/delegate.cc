@@ -5,9 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "libcni/sys/file.h"
 #include "overlay/registry/registry.h"
@@ -64,12 +62,10 @@ cni::Status SaveDelegate(const std::string& path, const cni::json& delegate) {
 }
 
 cni::Result<cni::json> LoadDelegate(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return cni::ErrnoError("read " + path, errno);
-  std::stringstream ss;
-  ss << in.rdbuf();
+  auto text = cni::ReadWholeFile(path);
+  if (!text) return text.error();
   try {
-    return cni::json::parse(ss.str());
+    return cni::json::parse(*text);
   } catch (const cni::json::exception& e) {
     return cni::Error(cni::Code::kDecodingFailure, "saved delegate config " + path + ": " + e.what());
   }

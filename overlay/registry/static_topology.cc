@@ -1,12 +1,11 @@
 #include "overlay/registry/static_topology.h"
 
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "libcni/decode.h"
+#include "libcni/sys/file.h"
 #include "libcni/types.h"
 #include "overlay/registry/lease_validation.h"
 
@@ -273,11 +272,9 @@ cni::Result<StaticTopology> ParseTopology(std::string_view json_text) {
 }
 
 cni::Result<StaticTopology> LoadTopologyFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return cni::ErrnoError("read topology " + path, errno);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto topo = ParseTopology(ss.str());
+  auto text = cni::ReadWholeFile(path);
+  if (!text) return text.error().Context("topology");
+  auto topo = ParseTopology(*text);
   if (!topo) return topo.error().Context(path);
   return topo;
 }

@@ -4,9 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "libcni/base64.h"
 #include "libcni/decode.h"
@@ -109,11 +107,9 @@ cni::Result<std::string> Base64Field(const cni::Decoder& d, const char* key) {
 }
 
 cni::Result<std::string> ReadSmallFile(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return cni::ErrnoError(what + " " + path, errno, cni::Code::kInvalidNetworkConfig);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto text = cni::ReadWholeFile(path, cni::Code::kInvalidNetworkConfig);
+  if (!text) return text.error().Context(what);
+  return text;
 }
 
 cni::Result<KubeClientConfig> DecodeKubeconfig(const cni::Decoder& root, const std::string& dir) {
