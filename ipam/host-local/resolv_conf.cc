@@ -1,7 +1,8 @@
 #include "ipam/host-local/resolv_conf.h"
 
 #include <cerrno>
-#include <sstream>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "libcni/sys/file.h"
@@ -9,10 +10,15 @@
 namespace host_local {
 namespace {
 
+// The line's words, split on white space as `>>` would (no stream: see ReadWholeFile).
 std::vector<std::string> Fields(std::string_view line) {
+  constexpr std::string_view kSpace = " \t\n\v\f\r";
   std::vector<std::string> out;
-  std::istringstream in{std::string(line)};
-  for (std::string w; in >> w;) out.push_back(w);
+  for (size_t start = line.find_first_not_of(kSpace); start != std::string_view::npos;) {
+    const size_t end = line.find_first_of(kSpace, start);
+    out.emplace_back(line.substr(start, end == std::string_view::npos ? end : end - start));
+    start = end == std::string_view::npos ? end : line.find_first_not_of(kSpace, end);
+  }
   return out;
 }
 
