@@ -1,6 +1,5 @@
 #include "ipam/host-local/resolv_conf.h"
 
-#include <cerrno>
 #include <string>
 #include <string_view>
 #include <vector>

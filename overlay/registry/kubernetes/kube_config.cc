@@ -2,7 +2,6 @@
 
 #include <yaml.h>
 
-#include <cerrno>
 #include <cstring>
 #include <memory>
 
